@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// `npm run bench`: ferry's overhead as ratios against baselines measured in
+// the same run, rounds interleaved so machine noise hits both sides alike.
+//  1. N trivial actions through the library vs a bare child_process.spawn of
+//     the same script with the same arguments and stdin.
+//  2. One-shot `ferry ds stat` and `ferry xpath` vs `node -e 0`.
+// Flags: --json, --n N (actions per round, default 100), --rounds R (default 5).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { Runner, buildDump } = await import(join(root, 'dist/index.js'));
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+};
+const N = flag('--n', 100);
+const ROUNDS = flag('--rounds', 5);
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+
+const remotes = join(root, 'remotes');
+const script = join(remotes, 'datastore/dummy/stat');
+const dump = buildDump({
+  IMAGE: { ID: 0, NAME: 'bench', PATH: '/tmp/bench.img', SIZE: 40 },
+  DATASTORE: { ID: 1, NAME: 'default', DS_MAD: 'dummy', TM_MAD: 'dummy', TYPE: 0 },
+});
+const runner = new Runner({ remotes });
+
+function bareSpawn() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(script, [dump.base64, '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', () => undefined);
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(`${dump.base64}\n`);
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 && out.trim() === '1024' ? resolve() : reject(new Error(`bare spawn: exit ${code}`))));
+  });
+}
+const viaLibrary = async () => {
+  const result = await runner.run({ kind: 'datastore', action: 'stat', dump, id: 0 });
+  if (result.result !== 1024) throw new Error('library: wrong result');
+};
+
+async function perCall(fn) {
+  const started = performance.now();
+  for (let i = 0; i < N; i++) await fn();
+  return (performance.now() - started) / N;
+}
+
+// Warm both paths once.
+await perCall(bareSpawn);
+await perCall(viaLibrary);
+const bare = [];
+const lib = [];
+for (let round = 0; round < ROUNDS; round++) {
+  bare.push(await perCall(bareSpawn));
+  lib.push(await perCall(viaLibrary));
+}
+
+const work = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
+const xmlFile = join(work, 'image.xml');
+writeFileSync(xmlFile, dump.xml);
+const ferry = join(root, 'dist/bin/ferry.js');
+const commands = {
+  'node -e 0': [process.execPath, ['-e', '0']],
+  'ferry ds stat': [process.execPath, [ferry, 'ds', 'stat', xmlFile, '0']],
+  'ferry xpath': [process.execPath, [ferry, 'xpath', '-b', dump.base64, '/DS_DRIVER_ACTION_DATA/IMAGE/NAME']],
+};
+const wall = Object.fromEntries(Object.keys(commands).map((name) => [name, []]));
+const ONE_SHOTS = Math.max(11, ROUNDS * 4);
+for (let i = 0; i < ONE_SHOTS; i++) {
+  for (const [name, [file, argv]] of Object.entries(commands)) {
+    const started = performance.now();
+    const run = spawnSync(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (run.status !== 0) throw new Error(`${name} failed: ${run.stderr}`);
+    wall[name].push(performance.now() - started);
+  }
+}
+rmSync(work, { recursive: true, force: true });
+
+const node0 = median(wall['node -e 0']);
+const report = {
+  machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
+  dispatch: { actions: N * ROUNDS, bareSpawnMs: median(bare), libraryMs: median(lib), ratio: median(lib) / median(bare), target: 1.1 },
+  oneShot: {
+    runs: ONE_SHOTS,
+    nodeMs: node0,
+    dsStatMs: median(wall['ferry ds stat']),
+    dsStatRatio: median(wall['ferry ds stat']) / node0,
+    dsStatTarget: 2.5,
+    xpathMs: median(wall['ferry xpath']),
+    xpathRatio: median(wall['ferry xpath']) / node0,
+    xpathTarget: 1.5,
+  },
+};
+if (args.includes('--json')) {
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+} else {
+  const f = (x) => x.toFixed(2);
+  const d = report.dispatch;
+  const o = report.oneShot;
+  console.log(`ferry bench (node ${report.machine.node}, ${report.machine.cpus} cpus; medians)`);
+  console.log('');
+  console.log('| measure | baseline | ferry | ratio | target |');
+  console.log('| --- | --- | --- | --- | --- |');
+  console.log(`| library dispatch, ${d.actions} x datastore stat | bare spawn ${f(d.bareSpawnMs)} ms/action | ${f(d.libraryMs)} ms/action | ${f(d.ratio)} | <= ${d.target} |`);
+  console.log(`| one-shot \`ferry ds stat\`, ${o.runs} runs | \`node -e 0\` ${f(o.nodeMs)} ms | ${f(o.dsStatMs)} ms | ${f(o.dsStatRatio)} | <= ${o.dsStatTarget} |`);
+  console.log(`| one-shot \`ferry xpath\`, ${o.runs} runs | \`node -e 0\` ${f(o.nodeMs)} ms | ${f(o.xpathMs)} ms | ${f(o.xpathRatio)} | <= ${o.xpathTarget} |`);
+}

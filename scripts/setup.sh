@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ferry's tests use, only when a command is
+# missing. Needs root to install; without root it names the command to run.
+set -euo pipefail
+
+# command -> Debian package that provides it
+declare -A PACKAGE_OF=(
+    [shellcheck]=shellcheck
+    [flock]=util-linux
+    [setsid]=util-linux
+)
+
+missing=()
+for cmd in "${!PACKAGE_OF[@]}"; do
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("${PACKAGE_OF[$cmd]}")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [ "$(id -u)" -ne 0 ]; then
+    echo "ferry: missing Debian packages: ${packages[*]}" >&2
+    echo "ferry: install them with: sudo apt-get install -y ${packages[*]}" >&2
+    exit 1
+fi
+echo "ferry: installing Debian packages: ${packages[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+apt-get install -y -qq --no-install-recommends "${packages[@]}" >&2

@@ -1,0 +1,61 @@
+/** `ferry ds <action> <dump> <id>`: one datastore action. */
+import type { Command } from 'commander';
+import { DATASTORE_CONTRACT } from '../contract/table.js';
+import { readDump } from '../dump/dump.js';
+import { makeContext } from './context.js';
+import { readInput } from './input.js';
+import type { Io } from './io.js';
+import { formatValue, reportError, resultJson, withTicker, writeJson } from './output.js';
+
+const ACTIONS = Object.entries(DATASTORE_CONTRACT)
+  .map(([name, spec]) => `  ${name.padEnd(13)} ${spec.summary}`)
+  .join('\n');
+
+export function registerDs(program: Command, io: Io, setStatus: (status: number) => void): void {
+  program
+    .command('ds')
+    .summary('run one datastore action')
+    .description('Run remotes/datastore/<ds_mad>/<action> with the base64 dump and the id, and print its parsed result.')
+    .argument('<action>', 'cp, mkfs, rm, stat, clone, monitor, snap_delete, snap_flatten, snap_revert, or any other script of the driver')
+    .argument('<dump>', 'action dump file, XML or base64; - reads stdin')
+    .argument('<id>', 'image id (datastore id for monitor)')
+    .option('--driver <name>', 'datastore driver (default: the dump\'s DATASTORE/DS_MAD)')
+    .allowUnknownOption(false)
+    .addHelpText(
+      'after',
+      `
+Actions:
+${ACTIONS}
+Any other executable in the driver folder (export, restore …) runs too; its stdout is printed as is.
+A system datastore (DATASTORE/TYPE 1) is monitored by remotes/tm/<TM_MAD>/monitor.
+
+Examples:
+  $ ferry ds stat image.xml 0
+  $ ferry ds cp image.xml 7 --json
+  $ ferry dump encode image.xml | ferry ds monitor - 1 --driver fs
+`,
+    )
+    .action(async (action: string, dumpFile: string, id: string, options: { driver?: string }, command: Command) => {
+      let json = false;
+      try {
+        const context = await makeContext(command, io);
+        json = context.json;
+        const dump = readDump(await readInput(io, dumpFile, 'dump'));
+        const run = context.runner.runAny({
+          kind: 'datastore',
+          action,
+          dump,
+          id,
+          ...(options.driver ? { driver: options.driver } : {}),
+          ...(context.timeoutSec !== undefined ? { timeoutSec: context.timeoutSec } : {}),
+          ...(io.signal ? { signal: io.signal } : {}),
+        });
+        const result = await withTicker(io, `ds ${action}`, run);
+        if (json) writeJson(io, resultJson(result));
+        else io.stdout.write(formatValue(result.result));
+        setStatus(0);
+      } catch (error) {
+        setStatus(reportError(io, { json }, error));
+      }
+    });
+}

@@ -1,0 +1,37 @@
+/** What a command may touch: its streams, environment and folder, passed in so commands run in-process under test. */
+
+export interface OutStream {
+  write(chunk: string | Uint8Array): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface Io {
+  stdout: OutStream;
+  stderr: OutStream;
+  /** Whole stdin, read on demand. */
+  readStdin(): Promise<string>;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Aborted when the user interrupts ferry; running drivers are then stopped. */
+  signal?: AbortSignal;
+}
+
+/** Reads a readable stream to the end as UTF-8. */
+export async function readStream(stream: AsyncIterable<Buffer | string>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The real process's streams. */
+export function processIo(signal?: AbortSignal): Io {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    readStdin: () => readStream(process.stdin),
+    env: process.env,
+    cwd: process.cwd(),
+    ...(signal ? { signal } : {}),
+  };
+}

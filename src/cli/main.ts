@@ -1,0 +1,89 @@
+/**
+ * The command line: `main(argv, io)` parses, runs and returns the exit
+ * status. Only bin.ts touches process.exitCode, so every command runs
+ * in-process under test.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { packageRoot } from '../config/paths.js';
+import { API_VERSIONS } from '../driver/manifest.js';
+import { EXIT_STATUS } from '../errors.js';
+import { LEVELS } from '../log/logger.js';
+import { registerDrivers } from './drivers.js';
+import { registerDs } from './ds.js';
+import { registerDump } from './dump.js';
+import type { Io } from './io.js';
+import { registerTm } from './tm.js';
+import { XPATH_HELP, runXpath } from './xpath.js';
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+  return `ferry ${pkg.version} (driver API ${API_VERSIONS.min}..${API_VERSIONS.max})`;
+}
+
+const EXIT_HELP = `
+Exit status:
+  0    success
+  1    the driver failed, or printed output that does not parse (its message on stderr)
+  2    usage or bad input: a flag, a dump, an argument, ferry.yaml or driver.yaml is wrong; nothing was run
+  70   internal error in ferry
+  124  the driver timed out and was killed with its whole process group
+  130  interrupted (Ctrl-C); running drivers were stopped
+
+Examples:
+  $ ferry ds stat image.xml 0
+  $ ferry tm clone dummy fe:/ds/1/f00d host01:/ds/0/7/disk.0 7 0
+  $ ferry tm transfer deploy.tm
+  $ ferry drivers list --json
+`;
+
+export function buildProgram(io: Io, setStatus: (status: number) => void): Command {
+  const program = new Command('ferry')
+    .description('Run storage drivers written as plain executable scripts, on OpenNebula\'s datastore and transfer-manager contract.')
+    .version(version(), '-V, --version')
+    .option('--remotes <dir>', 'drivers folder (default: $FERRY_REMOTES, remotes: in ferry.yaml, then ferry\'s own)')
+    .option('--config <file>', 'YAML configuration (default: ./ferry.yaml when present)')
+    .option('--json', 'print one JSON object on stdout')
+    .option('--timeout <seconds>', 'timeout for each action, overriding driver and config defaults')
+    .addOption(new Option('--log-level <level>', 'log level on stderr').choices(LEVELS))
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', EXIT_HELP);
+  registerDs(program, io, setStatus);
+  registerTm(program, io, setStatus);
+  registerDump(program, io, setStatus);
+  program
+    .command('xpath')
+    .summary('print values of an action dump, NUL-separated, for driver scripts')
+    .helpOption(false)
+    .allowUnknownOption(true)
+    .argument('[args...]')
+    .addHelpText('before', XPATH_HELP)
+    .action(async (args: string[]) => setStatus(await runXpath(args, io)));
+  registerDrivers(program, io, setStatus);
+  return program;
+}
+
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  let status = 0;
+  const program = buildProgram(io, (value) => {
+    status = value;
+  });
+  if (argv.length === 0) {
+    program.outputHelp();
+    return EXIT_STATUS.E_USAGE;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : EXIT_STATUS.E_USAGE;
+    }
+    io.stderr.write(`ferry: internal error: ${(error as Error).stack ?? String(error)}\n`);
+    return EXIT_STATUS.E_INTERNAL;
+  }
+  if (io.signal?.aborted) return 130;
+  return status;
+}

@@ -1,0 +1,81 @@
+/** `ferry tm <action> <tm_mad> <args...>` and `ferry tm transfer <file>`. */
+import type { Command } from 'commander';
+import { TM_CONTRACT } from '../contract/table.js';
+import { usageOf } from '../contract/args.js';
+import { runTransfer } from '../driver/transfer.js';
+import type { ActionResult } from '../driver/runner.js';
+import { FerryError } from '../errors.js';
+import { makeContext } from './context.js';
+import { readInput } from './input.js';
+import type { Io } from './io.js';
+import { formatValue, reportError, resultJson, withTicker, writeJson } from './output.js';
+
+const ACTIONS = Object.entries(TM_CONTRACT)
+  .map(([name, spec]) => `  ${name.padEnd(17)} ${usageOf(spec.args)}`)
+  .join('\n');
+
+export function registerTm(program: Command, io: Io, setStatus: (status: number) => void): void {
+  program
+    .command('tm')
+    .summary('run one transfer-manager action, or a transfer file')
+    .description('Run remotes/tm/<tm_mad>/<action> with the spec\'s arguments, checked before anything runs.\n`ferry tm transfer FILE` runs a transfer file: lines of <ACTION> <tm_mad> <args...>, in order, stopping at the first failure.')
+    .argument('<action>', 'a TM action (clone, ln, mv …), or transfer')
+    .argument('[args...]', '<tm_mad> then the action\'s arguments; for transfer, the file (- for stdin)')
+    .allowUnknownOption(true)
+    .addHelpText(
+      'after',
+      `
+Actions and their arguments (after <tm_mad>):
+${ACTIONS}
+An action with a suffix (clone.ssh) runs that script when it exists, else the plain action.
+
+Examples:
+  $ ferry tm clone shared fe:/var/lib/one/datastores/1/f00d host01:/var/lib/one/datastores/0/7/disk.0 7 0
+  $ ferry tm mkimage ssh 1024 qcow2 host01:/var/lib/one/datastores/0/7/disk.2 7 0
+  $ ferry tm cpds shared host01:/var/lib/one/datastores/0/7/disk.1 /var/lib/one/datastores/1/ab12 -1 7 1
+  $ ferry tm transfer deploy.tm --json
+`,
+    )
+    .action(async (action: string, rest: string[], _options: unknown, command: Command) => {
+      let json = false;
+      try {
+        const context = await makeContext(command, io);
+        json = context.json;
+        const call = {
+          ...(context.timeoutSec !== undefined ? { timeoutSec: context.timeoutSec } : {}),
+          ...(io.signal ? { signal: io.signal } : {}),
+        };
+        if (action === 'transfer') {
+          if (rest.length !== 1) throw new FerryError('E_USAGE', `tm transfer takes one file, got ${rest.length} arguments`, { hint: 'ferry tm transfer FILE (or - for stdin)' });
+          const text = await readInput(io, rest[0] as string, 'transfer');
+          const steps: ActionResult[] = [];
+          try {
+            await runTransfer(context.runner, text, {
+              ...call,
+              onStep: (line, result) => {
+                steps.push(result);
+                if (!json) io.stdout.write(`ok  line ${line.line}: ${line.text}  (${Math.round(result.durationMs)} ms)\n`);
+              },
+            });
+          } catch (error) {
+            const failedLine = (error as { transferLine?: number }).transferLine ?? null;
+            setStatus(reportError(io, { json }, error, { steps: steps.map(resultJson), failedLine }));
+            return;
+          }
+          if (json) writeJson(io, { ok: true, steps: steps.map(resultJson) });
+          setStatus(0);
+          return;
+        }
+        const [driver, ...args] = rest;
+        if (driver === undefined) {
+          throw new FerryError('E_USAGE', `tm ${action} needs the TM driver name and the action's arguments`, { hint: `ferry tm ${action} <tm_mad> <args...>; see ferry tm --help` });
+        }
+        const result = await withTicker(io, `tm ${action}`, context.runner.runAny({ kind: 'tm', action, driver, args, ...call }));
+        if (json) writeJson(io, resultJson(result));
+        else io.stdout.write(formatValue(result.result));
+        setStatus(0);
+      } catch (error) {
+        setStatus(reportError(io, { json }, error));
+      }
+    });
+}

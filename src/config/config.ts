@@ -1,0 +1,58 @@
+/**
+ * ferry.yaml: the operator's configuration. Unknown keys and wrong types are
+ * errors naming the key and the file.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import * as v from 'valibot';
+import { LEVELS } from '../log/logger.js';
+import { FerryError } from '../errors.js';
+import { bundledRemotes } from './paths.js';
+import { loadYamlFile } from './yaml.js';
+
+export const CONFIG_FILE = 'ferry.yaml';
+
+const seconds = v.pipe(v.number(), v.minValue(0.001));
+const perAction = v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/)), seconds);
+
+export const ConfigSchema = v.strictObject({
+  /** Folder holding datastore/<ds_mad>/ and tm/<tm_mad>/ drivers; relative to this file. */
+  remotes: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** Timeouts in seconds: `default` for every action, or per kind and action. */
+  timeouts: v.optional(
+    v.strictObject({
+      default: v.optional(seconds),
+      datastore: v.optional(perAction),
+      tm: v.optional(perAction),
+    }),
+  ),
+  /** Seconds between SIGTERM and SIGKILL when a driver is stopped. */
+  kill_grace: v.optional(seconds),
+  /** Bytes of stdout (and of stderr) kept per action; the rest is dropped and the result says so. */
+  max_output: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024))),
+  log_level: v.optional(v.picklist(LEVELS)),
+});
+
+export type FerryConfig = v.InferOutput<typeof ConfigSchema> & {
+  /** The file it came from, if any. */
+  file?: string;
+};
+
+/** Loads ferry.yaml: the given file (must exist), else ./ferry.yaml when present, else defaults. */
+export async function loadConfig(file: string | undefined, cwd: string): Promise<FerryConfig> {
+  const path = file !== undefined ? resolve(cwd, file) : resolve(cwd, CONFIG_FILE);
+  if (file === undefined && !existsSync(path)) return {};
+  if (file !== undefined && !existsSync(path)) {
+    throw new FerryError('E_CONFIG', `config file ${path} does not exist`, { hint: 'pass an existing file to --config, or leave it out' });
+  }
+  const config = await loadYamlFile(path, ConfigSchema, 'E_CONFIG', `fix ${path}; the keys are listed in ferry's README (Configuration)`);
+  return { ...config, ...(config.remotes ? { remotes: resolve(dirname(path), config.remotes) } : {}), file: path };
+}
+
+/** The remotes folder: flag, else $FERRY_REMOTES, else ferry.yaml, else the bundled one. */
+export function resolveRemotesPath(flag: string | undefined, env: Record<string, string | undefined>, config: FerryConfig, cwd: string): string {
+  if (flag) return resolve(cwd, flag);
+  if (env.FERRY_REMOTES) return resolve(cwd, env.FERRY_REMOTES);
+  if (config.remotes) return config.remotes;
+  return bundledRemotes();
+}

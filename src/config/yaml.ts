@@ -1,0 +1,50 @@
+/**
+ * Reads a YAML file and checks it against a valibot schema. The parsed
+ * document stays `unknown` until the schema passes; errors name the file and
+ * the key.
+ */
+import { readFile } from 'node:fs/promises';
+import * as v from 'valibot';
+import { FerryError, type ErrorCode } from '../errors.js';
+
+export type Schema<T> = v.GenericSchema<unknown, T>;
+
+function keyPath(issue: v.BaseIssue<unknown>): string {
+  return (issue.path ?? []).map((item) => String(item.key)).join('.');
+}
+
+/** One line per problem: `key: what is wrong`. */
+export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string[] {
+  return issues.map((issue) => {
+    const key = keyPath(issue);
+    if (issue.expected === 'never') return `unknown key "${key}"`;
+    const where = key === '' ? 'top level' : key;
+    return `${where}: expected ${issue.expected ?? 'a valid value'}, got ${issue.received}`;
+  });
+}
+
+/** Checks an already parsed value. */
+export function checkDocument<T>(schema: Schema<T>, value: unknown, file: string, code: ErrorCode, hint: string): T {
+  const result = v.safeParse(schema, value ?? {});
+  if (result.success) return result.output;
+  const problems = describeIssues(result.issues);
+  throw new FerryError(code, `${file}: ${problems.join('; ')}`, { hint });
+}
+
+/** Reads, parses and checks a YAML file. */
+export async function loadYamlFile<T>(file: string, schema: Schema<T>, code: ErrorCode, hint: string): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new FerryError(code, `cannot read ${file}: ${(error as Error).message}`, { hint, cause: error });
+  }
+  const YAML = await import('yaml');
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (error) {
+    throw new FerryError(code, `${file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, { hint, cause: error });
+  }
+  return checkDocument(schema, doc, file, code, hint);
+}

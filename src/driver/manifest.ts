@@ -1,0 +1,60 @@
+/**
+ * driver.yaml: what a driver folder says about itself. Optional; a driver
+ * without one runs with defaults, as the seed's drivers do.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import * as v from 'valibot';
+import { loadYamlFile } from '../config/yaml.js';
+
+export const MANIFEST_FILE = 'driver.yaml';
+/** Driver API versions this ferry runs. */
+export const API_VERSIONS = { min: 1, max: 1 } as const;
+
+const seconds = v.pipe(v.number(), v.minValue(0.001));
+
+const ConfigAttribute = v.strictObject({
+  type: v.optional(v.picklist(['string', 'integer', 'number', 'boolean', 'path'])),
+  default: v.optional(v.union([v.string(), v.number(), v.boolean()])),
+  required: v.optional(v.boolean()),
+  secret: v.optional(v.boolean()),
+  description: v.optional(v.string()),
+});
+
+export const ManifestSchema = v.strictObject({
+  api: v.optional(v.pipe(v.number(), v.integer())),
+  kind: v.optional(v.picklist(['datastore', 'tm'])),
+  description: v.optional(v.string()),
+  /** `argv` (default): dump as argument 1 and on stdin. `stdin`: dump on stdin only, arguments `<id>`. */
+  dump: v.optional(v.picklist(['argv', 'stdin'])),
+  /** Seconds: `default` for every action, or per action name. */
+  timeouts: v.optional(v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/)), seconds)),
+  capabilities: v.optional(v.array(v.string())),
+  config: v.optional(v.record(v.string(), ConfigAttribute)),
+  requires: v.optional(v.array(v.string())),
+});
+
+export type Manifest = v.InferOutput<typeof ManifestSchema>;
+
+const EMPTY: Manifest = Object.freeze({});
+
+/** Loads driver.yaml of a driver folder, cached until the file changes. */
+export class ManifestCache {
+  private readonly entries = new Map<string, { mtimeMs: number; manifest: Manifest }>();
+
+  async load(driverDir: string): Promise<Manifest> {
+    const file = join(driverDir, MANIFEST_FILE);
+    // No throw for the usual case of no driver.yaml: building an ENOENT error costs more than the stat.
+    const info = statSync(file, { throwIfNoEntry: false });
+    if (!info) {
+      this.entries.delete(file);
+      return EMPTY;
+    }
+    const mtimeMs = info.mtimeMs;
+    const cached = this.entries.get(file);
+    if (cached && cached.mtimeMs === mtimeMs) return cached.manifest;
+    const manifest = await loadYamlFile(file, ManifestSchema, 'E_BAD_MANIFEST', `fix ${file}; see the driver.yaml section of ferry's README`);
+    this.entries.set(file, { mtimeMs, manifest });
+    return manifest;
+  }
+}

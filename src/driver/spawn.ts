@@ -1,0 +1,232 @@
+/**
+ * Runs one script as the leader of its own process group, so a timeout or a
+ * cancel can kill the whole group, grandchildren included. Output is captured
+ * up to a cap; the rest is counted and dropped.
+ *
+ * node:child_process.spawn with an argument array and no shell: execa cost
+ * about 2 ms of CPU per action here, doubling the parent's cost of a spawn
+ * (see README, Performance), for features this module does itself.
+ */
+import { spawn } from 'node:child_process';
+
+export interface SpawnOptions {
+  file: string;
+  args: readonly string[];
+  /** Written to stdin, which is then closed; without it stdin is /dev/null. */
+  input?: string;
+  /** Added to ferry's own environment. */
+  env?: Record<string, string>;
+  cwd?: string;
+  timeoutMs: number;
+  /** After SIGTERM, how long before SIGKILL. */
+  killGraceMs: number;
+  /** After the script exits, how long its leftover processes may keep its output open. */
+  lingerMs: number;
+  maxStdoutBytes: number;
+  maxStderrBytes: number;
+  signal?: AbortSignal;
+}
+
+export interface SpawnOutcome {
+  pid: number | undefined;
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  timedOut: boolean;
+  cancelled: boolean;
+  /** The script exited but processes it left kept its output open; they were killed. */
+  lingered: boolean;
+  spawnError?: NodeJS.ErrnoException;
+  durationMs: number;
+}
+
+/** Keeps the first half and the last half of a capped stream. */
+class Capture {
+  private readonly head: Buffer[] = [];
+  private headBytes = 0;
+  private tail: Buffer[] = [];
+  private tailBytes = 0;
+  total = 0;
+
+  constructor(
+    private readonly cap: number,
+    private readonly keepTail: boolean,
+  ) {}
+
+  push(chunk: Buffer): void {
+    this.total += chunk.length;
+    const headCap = this.keepTail ? Math.floor(this.cap / 2) : this.cap;
+    if (this.headBytes < headCap) {
+      const take = chunk.subarray(0, headCap - this.headBytes);
+      this.head.push(take);
+      this.headBytes += take.length;
+      chunk = chunk.subarray(take.length);
+    }
+    if (!this.keepTail || chunk.length === 0) return;
+    const tailCap = this.cap - headCap;
+    this.tail.push(chunk);
+    this.tailBytes += chunk.length;
+    while (this.tailBytes - (this.tail[0]?.length ?? 0) >= tailCap && this.tail.length > 1) {
+      this.tailBytes -= (this.tail.shift() as Buffer).length;
+    }
+  }
+
+  get truncated(): boolean {
+    return this.total > this.cap;
+  }
+
+  text(): string {
+    const head = Buffer.concat(this.head).toString('utf8');
+    if (!this.keepTail || this.tail.length === 0) return head;
+    let tail = Buffer.concat(this.tail);
+    const tailCap = this.cap - Math.floor(this.cap / 2);
+    const cut = this.total - this.headBytes - Math.min(tail.length, tailCap);
+    if (tail.length > tailCap) tail = tail.subarray(tail.length - tailCap);
+    return cut > 0 ? `${head}\n[... ${cut} bytes cut ...]\n${tail.toString('utf8')}` : head + tail.toString('utf8');
+  }
+}
+
+/** Resolves false after ms; the timer is cleared as soon as `other` settles, so it never holds the process open. */
+async function raceTimer(other: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([other, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Process groups still running, so ferry can take them down when it exits. */
+const liveGroups = new Set<number>();
+
+/** Sends a signal to every process group ferry started that is still running. */
+export function signalAllGroups(signal: NodeJS.Signals = 'SIGKILL'): void {
+  for (const pgid of liveGroups) signalGroup(pgid, signal);
+}
+
+export function liveGroupCount(): number {
+  return liveGroups.size;
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True while any process of the group is alive. */
+export function groupAlive(pgid: number): boolean {
+  return signalGroup(pgid, 0 as unknown as NodeJS.Signals);
+}
+
+export async function spawnGroup(options: SpawnOptions): Promise<SpawnOutcome> {
+  const started = performance.now();
+  const stdout = new Capture(options.maxStdoutBytes, false);
+  const stderr = new Capture(options.maxStderrBytes, true);
+  const subprocess = spawn(options.file, options.args, {
+    detached: true,
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    shell: false,
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
+  const pid = subprocess.pid;
+  const exited = new Promise<{ code: number | null; signal: string | null } | { error: NodeJS.ErrnoException }>((resolve) => {
+    subprocess.once('exit', (code, signal) => resolve({ code, signal }));
+    subprocess.once('error', (error: NodeJS.ErrnoException) => resolve({ error }));
+  });
+  const streamsClosed = Promise.all(
+    [subprocess.stdout, subprocess.stderr].map(
+      (stream) =>
+        new Promise<void>((resolve) => {
+          if (!stream) return resolve();
+          stream.once('close', () => resolve());
+          stream.once('error', () => resolve());
+        }),
+    ),
+  ).then(() => true);
+  subprocess.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+  subprocess.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+  if (options.input !== undefined && subprocess.stdin) {
+    // A script that exits without reading stdin closes the pipe: EPIPE is expected, not an error.
+    subprocess.stdin.on('error', () => undefined);
+    subprocess.stdin.end(options.input);
+  }
+
+  let timedOut = false;
+  let cancelled = false;
+  let terminating = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  let markKilled: () => void = () => undefined;
+  const killed = new Promise<void>((resolve) => {
+    markKilled = resolve;
+  });
+  /** SIGTERM to the group now, SIGKILL after the grace period. */
+  const terminate = (): void => {
+    if (terminating || pid === undefined) return;
+    terminating = true;
+    signalGroup(pid, 'SIGTERM');
+    killTimer = setTimeout(() => {
+      signalGroup(pid, 'SIGKILL');
+      markKilled();
+    }, options.killGraceMs);
+  };
+
+  if (pid !== undefined) liveGroups.add(pid);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    terminate();
+  }, options.timeoutMs);
+  const onAbort = (): void => {
+    cancelled = true;
+    terminate();
+  };
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const exit = await exited;
+  clearTimeout(timer);
+  let lingered = false;
+  if ('error' in exit) {
+    // Spawn failed: nothing runs, streams may never open.
+  } else {
+    const closed = await raceTimer(streamsClosed, terminating ? options.killGraceMs : options.lingerMs);
+    if (!closed) {
+      if (!terminating) lingered = true;
+      terminate();
+      const closedAfterKill = await Promise.race([streamsClosed, killed.then(() => raceTimer(streamsClosed, 100))]);
+      if (!closedAfterKill) {
+        subprocess.stdout?.destroy();
+        subprocess.stderr?.destroy();
+      }
+    }
+    if (pid !== undefined && (timedOut || cancelled || lingered)) signalGroup(pid, 'SIGKILL');
+  }
+  if (killTimer) clearTimeout(killTimer);
+  options.signal?.removeEventListener('abort', onAbort);
+  if (pid !== undefined) liveGroups.delete(pid);
+
+  return {
+    pid,
+    exitCode: 'error' in exit ? null : exit.code,
+    signal: 'error' in exit ? null : exit.signal,
+    stdout: stdout.text(),
+    stderr: stderr.text(),
+    stdoutTruncated: stdout.truncated,
+    stderrTruncated: stderr.truncated,
+    timedOut,
+    cancelled,
+    lingered,
+    ...('error' in exit ? { spawnError: exit.error } : {}),
+    durationMs: performance.now() - started,
+  };
+}

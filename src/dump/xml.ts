@@ -1,0 +1,67 @@
+/**
+ * XML text -> element tree, with fast-xml-parser. Values stay strings (ids
+ * such as "007" survive), CDATA is kept as `{ '#cdata': text }` so a dump
+ * round-trips byte for byte (serialize.ts writes it back). Kept free of the
+ * builder so `ferry xpath` loads only the parser.
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { FerryError } from '../errors.js';
+
+export const CDATA = '#cdata';
+export type XmlCdata = { [CDATA]: string };
+export type XmlValue = string | XmlCdata | XmlElement | XmlValue[];
+export interface XmlElement {
+  [tag: string]: XmlValue;
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: true,
+  cdataPropName: CDATA,
+  processEntities: true,
+  htmlEntities: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+});
+
+export function isCdata(value: unknown): value is XmlCdata {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && CDATA in value;
+}
+
+export function isElement(value: unknown): value is XmlElement {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !isCdata(value);
+}
+
+/** Parses one XML document, refusing anything that is not a single well-formed element. */
+export function parseXml(text: string, what = 'XML'): { root: string; body: XmlElement } {
+  if (/<!DOCTYPE/i.test(text)) {
+    throw new FerryError('E_BAD_DUMP', `${what} has a DOCTYPE; action dumps never do, and entity declarations are refused`, {
+      hint: 'remove the <!DOCTYPE ...> declaration',
+    });
+  }
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) {
+    throw new FerryError('E_BAD_DUMP', `${what} is not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`, {
+      hint: 'pass the XML action dump, or its base64 encoding',
+    });
+  }
+  const doc: unknown = parser.parse(text);
+  const roots = isElement(doc) ? Object.keys(doc) : [];
+  if (roots.length !== 1) {
+    throw new FerryError('E_BAD_DUMP', `${what} must have exactly one root element, found ${roots.length}`, {
+      hint: 'an action dump is one <DS_DRIVER_ACTION_DATA> element',
+    });
+  }
+  const root = roots[0] as string;
+  const body = (doc as XmlElement)[root];
+  return { root, body: isElement(body) ? body : {} };
+}
+
+/** Text of a node: its value, its CDATA, or empty for an element with children. */
+export function textOf(node: XmlValue): string {
+  if (typeof node === 'string') return node;
+  if (isCdata(node)) return node[CDATA];
+  if (Array.isArray(node)) return node.length > 0 ? textOf(node[0] as XmlValue) : '';
+  return typeof node['#text'] === 'string' ? node['#text'] : '';
+}

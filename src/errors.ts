@@ -1,0 +1,98 @@
+/**
+ * One error class for everything ferry refuses or a driver fails at. The
+ * `code` is stable API; `EXIT_STATUS` maps each code to the CLI exit status.
+ */
+import type { LogRecord } from './driver/stderr.js';
+
+export const EXIT_STATUS = {
+  /** ferry.yaml, driver.yaml or a flag is wrong: nothing was run. */
+  E_USAGE: 2,
+  E_CONFIG: 2,
+  E_BAD_DUMP: 2,
+  E_BAD_ARGS: 2,
+  E_DUMP_TOO_LARGE: 2,
+  E_DRIVER_NOT_FOUND: 2,
+  E_ACTION_NOT_FOUND: 2,
+  E_NOT_EXECUTABLE: 2,
+  E_BAD_MANIFEST: 2,
+  /** The driver ran and failed, or could not be started. */
+  E_DRIVER_FAILED: 1,
+  E_MALFORMED_OUTPUT: 1,
+  E_SPAWN: 1,
+  E_CANCELLED: 1,
+  /** The driver ran past its timeout and was killed. */
+  E_TIMEOUT: 124,
+  /** A bug in ferry itself (EX_SOFTWARE). */
+  E_INTERNAL: 70,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof EXIT_STATUS;
+
+/** What a finished (or refused) run knows; every field is optional for errors raised before a spawn. */
+export interface RunFacts {
+  kind?: string;
+  driver?: string;
+  action?: string;
+  id?: string;
+  /** The argv run, with the dump shown as `<dump: N bytes>`. */
+  command?: string[];
+  exitCode?: number | null;
+  signal?: string | null;
+  stdout?: string;
+  stderr?: string;
+  logs?: LogRecord[];
+  timedOut?: boolean;
+  durationMs?: number;
+  stdoutTruncated?: boolean;
+  stderrTruncated?: boolean;
+}
+
+export interface FerryErrorOptions extends RunFacts {
+  /** How to fix it, printed after the message. */
+  hint?: string;
+  cause?: unknown;
+}
+
+export class FerryError extends Error implements RunFacts {
+  override readonly name = 'FerryError';
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  kind?: string;
+  driver?: string;
+  action?: string;
+  id?: string;
+  command?: string[];
+  exitCode?: number | null;
+  signal?: string | null;
+  stdout?: string;
+  stderr?: string;
+  logs?: LogRecord[];
+  timedOut?: boolean;
+  durationMs?: number;
+  stdoutTruncated?: boolean;
+  stderrTruncated?: boolean;
+
+  constructor(code: ErrorCode, message: string, options: FerryErrorOptions = {}) {
+    const { hint, cause, ...facts } = options;
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+    this.hint = hint;
+    Object.assign(this, facts);
+  }
+
+  /** The CLI exit status for this error. */
+  get exitStatus(): number {
+    return EXIT_STATUS[this.code];
+  }
+}
+
+export function isFerryError(value: unknown): value is FerryError {
+  return value instanceof FerryError;
+}
+
+/** Wraps anything thrown into a FerryError, keeping it as `cause`. */
+export function toFerryError(value: unknown): FerryError {
+  if (value instanceof FerryError) return value;
+  const message = value instanceof Error ? value.message : String(value);
+  return new FerryError('E_INTERNAL', `internal error: ${message}`, { cause: value });
+}

@@ -1,0 +1,212 @@
+/**
+ * Helpers for the command-line tests: an in-memory Io, `runCli` (main()
+ * in-process), `runBin` (the built executable as a real process), and the
+ * paths and dumps the tests share.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main } from '../../src/cli/main.js';
+import type { Io, OutStream } from '../../src/cli/io.js';
+
+/** The repository root, found from this file's location. */
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
+export const fixturesRemotes = join(repoRoot, 'fixtures', 'remotes');
+/** Real path of fixtures/remotes, as ferry prints it in messages. */
+export const fixturesRemotesReal = realpathSync(fixturesRemotes);
+export const bundledRemotes = join(repoRoot, 'remotes');
+export const specExamplePath = join(repoRoot, 'fixtures', 'dumps', 'spec-example.xml');
+/** The built executable (`npm run build` / scripts/build.mjs). */
+export const binPath = join(repoRoot, 'dist', 'bin', 'ferry.js');
+export const binMissingMessage = `${binPath} is missing: run npm run build (node scripts/build.mjs) before the tests`;
+
+export function binBuilt(): boolean {
+  return existsSync(binPath);
+}
+
+/** The spec's example dump (DS_MAD fs, TM_MAD shared). */
+export function specExampleXml(): string {
+  return readFileSync(specExamplePath, 'utf8');
+}
+
+/** The spec example with every DS_MAD (plain and CDATA) set to `driver`. */
+export function dumpXmlFor(driver: string): string {
+  const xml = specExampleXml()
+    .replace(/<DS_MAD>fs<\/DS_MAD>/g, `<DS_MAD>${driver}</DS_MAD>`)
+    .replace(/<DS_MAD><!\[CDATA\[fs\]\]><\/DS_MAD>/g, `<DS_MAD><![CDATA[${driver}]]></DS_MAD>`);
+  if (!xml.includes(`<DS_MAD>${driver}</DS_MAD>`)) throw new Error('spec-example.xml no longer has <DS_MAD>fs</DS_MAD>');
+  return xml;
+}
+
+/** The spec example as a system datastore (DATASTORE/TYPE 1) whose TM_MAD is `tmMad`. */
+export function systemDumpXml(tmMad: string): string {
+  const before = specExampleXml();
+  const xml = before.replace(/<TM_MAD>shared<\/TM_MAD>(\s*)<TYPE>0<\/TYPE>/, `<TM_MAD>${tmMad}</TM_MAD>$1<TYPE>1</TYPE>`);
+  if (xml === before) throw new Error('spec-example.xml no longer has DATASTORE TM_MAD followed by TYPE');
+  return xml;
+}
+
+export function base64Of(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
+}
+
+/** Writes `text` to dir/name and returns the path. */
+export function writeFileIn(dir: string, name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** An output stream that keeps what is written. */
+export interface MemoryStream extends OutStream {
+  text(): string;
+}
+
+function memoryStream(isTTY: boolean): MemoryStream {
+  const chunks: string[] = [];
+  return {
+    isTTY,
+    columns: 100,
+    write(chunk: string | Uint8Array): boolean {
+      chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return true;
+    },
+    text: () => chunks.join(''),
+  };
+}
+
+export interface MemoryIoOptions {
+  /** What readStdin() returns; reading stdin without it fails the test. */
+  stdin?: string;
+  /** ferry's environment (FERRY_REMOTES …); empty by default so the tests' own environment does not leak in. */
+  env?: Record<string, string | undefined>;
+  /** Default: the repository root. */
+  cwd?: string;
+  signal?: AbortSignal;
+  /** Whether stderr claims to be a terminal (default false). */
+  stderrIsTTY?: boolean;
+}
+
+export interface MemoryIo extends Io {
+  stdout: MemoryStream;
+  stderr: MemoryStream;
+  out(): string;
+  err(): string;
+  /** How many times readStdin() was called. */
+  stdinReads(): number;
+}
+
+export function memoryIo(options: MemoryIoOptions = {}): MemoryIo {
+  const stdout = memoryStream(false);
+  const stderr = memoryStream(options.stderrIsTTY === true);
+  let reads = 0;
+  return {
+    stdout,
+    stderr,
+    readStdin: async () => {
+      reads += 1;
+      if (options.stdin === undefined) throw new Error('test bug: the command read stdin but the test gave none');
+      return options.stdin;
+    },
+    env: options.env ?? {},
+    cwd: options.cwd ?? repoRoot,
+    ...(options.signal ? { signal: options.signal } : {}),
+    out: () => stdout.text(),
+    err: () => stderr.text(),
+    stdinReads: () => reads,
+  };
+}
+
+export interface CliResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `main(argv, io)` in-process. */
+export async function runCli(argv: readonly string[], options: MemoryIoOptions = {}): Promise<CliResult> {
+  const io = memoryIo(options);
+  const status = await main(argv, io);
+  return { status, stdout: io.out(), stderr: io.err() };
+}
+
+/** The single JSON object a --json run prints on stdout (fails when stdout is anything else). */
+export function jsonOf(stdout: string): Record<string, any> {
+  const lines = stdout.split('\n').filter((line) => line !== '');
+  if (lines.length !== 1) throw new Error(`expected one JSON line on stdout, got ${lines.length}: ${JSON.stringify(stdout.slice(0, 500))}`);
+  return JSON.parse(lines[0] as string) as Record<string, any>;
+}
+
+/** The JSON log lines (pino records) on stderr, and the other lines. */
+export function splitLogLines(stderr: string): { records: Array<Record<string, any>>; other: string[] } {
+  const records: Array<Record<string, any>> = [];
+  const other: string[] = [];
+  for (const line of stderr.split('\n')) {
+    if (line === '') continue;
+    if (line.startsWith('{')) records.push(JSON.parse(line) as Record<string, any>);
+    else other.push(line);
+  }
+  return { records, other };
+}
+
+export interface BinResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface BinOptions {
+  stdin?: string;
+  /** Added to the test process's environment (FERRY_REMOTES is removed unless given here). */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Called once the process runs, e.g. to signal it. */
+  onSpawn?: (pid: number) => void;
+  /** Kill the process (and fail) after this many ms. Default 10 s. */
+  killAfterMs?: number;
+}
+
+/** Runs `node dist/bin/ferry.js ...argv` as a real process. */
+export function runBin(argv: readonly string[], options: BinOptions = {}): Promise<BinResult> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  delete env.FERRY_REMOTES;
+  Object.assign(env, options.env);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [binPath, ...argv], { cwd: options.cwd ?? repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.stdin ?? '');
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`ferry ${argv.join(' ')} still ran after ${options.killAfterMs ?? 10000} ms`));
+    }, options.killAfterMs ?? 10000);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
+    });
+  });
+}
+
+/** Runs a test body with process.env[name] set (drivers get process.env), restoring it afterwards. */
+export async function withProcessEnv<T>(vars: Record<string, string>, body: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, vars);
+  try {
+    return await body();
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
