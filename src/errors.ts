@@ -53,24 +53,15 @@ export interface FerryErrorOptions extends RunFacts {
   cause?: unknown;
 }
 
-export class FerryError extends Error implements RunFacts {
+/** The run's facts (RunFacts) live on the error itself, merged in from the interface. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface FerryError extends RunFacts {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class FerryError extends Error {
   override readonly name = 'FerryError';
   readonly code: ErrorCode;
   readonly hint: string | undefined;
-  kind?: string;
-  driver?: string;
-  action?: string;
-  id?: string;
-  command?: string[];
-  exitCode?: number | null;
-  signal?: string | null;
-  stdout?: string;
-  stderr?: string;
-  logs?: LogRecord[];
-  timedOut?: boolean;
-  durationMs?: number;
-  stdoutTruncated?: boolean;
-  stderrTruncated?: boolean;
 
   constructor(code: ErrorCode, message: string, options: FerryErrorOptions = {}) {
     const { hint, cause, ...facts } = options;

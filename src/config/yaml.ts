@@ -25,6 +25,9 @@ export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string[
 
 /** Checks an already parsed value. */
 export function checkDocument<T>(schema: Schema<T>, value: unknown, file: string, code: ErrorCode, hint: string): T {
+  if (value !== null && value !== undefined && (typeof value !== 'object' || Array.isArray(value))) {
+    throw new FerryError(code, `${file}: expected a mapping of keys at the top level, got ${Array.isArray(value) ? 'a list' : `a ${typeof value}`}`, { hint });
+  }
   const result = v.safeParse(schema, value ?? {});
   if (result.success) return result.output;
   const problems = describeIssues(result.issues);

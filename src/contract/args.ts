@@ -66,11 +66,18 @@ export function usageOf(specs: readonly ArgSpec[]): string {
     .join(' ');
 }
 
+/** One value and the spec it was matched to. */
+export interface BoundArg {
+  spec: ArgSpec;
+  value: string;
+}
+
 /**
  * Checks values against the specs, refusing with E_BAD_ARGS naming the
- * argument, what it got and what it expects.
+ * argument, what it got and what it expects. Returns each value with its
+ * spec, in order (a variadic spec binds several values).
  */
-export function checkArgs(specs: readonly ArgSpec[], values: readonly string[], label: string): void {
+export function checkArgs(specs: readonly ArgSpec[], values: readonly string[], label: string): BoundArg[] {
   const usage = `usage: ${label} ${usageOf(specs)}`;
   const variadicAt = specs.findIndex((spec) => spec.variadic);
   const fixed = specs.filter((spec) => !spec.variadic);
@@ -98,6 +105,7 @@ export function checkArgs(specs: readonly ArgSpec[], values: readonly string[], 
       });
     }
   }
+  return assigned.map(([spec, value]) => ({ spec, value }));
 }
 
 function badCount(label: string, usage: string, got: number, min: number, max?: number): FerryError {

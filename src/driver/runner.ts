@@ -3,7 +3,8 @@
  * process group -> typed result or FerryError. It never names an action;
  * everything action-specific comes from the contract table.
  */
-import { checkArgs } from '../contract/args.js';
+import { readFileSync } from 'node:fs';
+import { checkArgs, type BoundArg } from '../contract/args.js';
 import { specFor, type ActionSpec, type Kind, type ResultOf } from '../contract/table.js';
 import { buildDump, dumpFromBase64, readDump, type ActionDump, type DumpInput } from '../dump/dump.js';
 import { FerryError, type RunFacts } from '../errors.js';
@@ -94,23 +95,21 @@ function toDump(input: ActionDump | DumpInput | string): ActionDump {
   return buildDump(input);
 }
 
-/** The argv and stdin for a row, dropping dump arguments when the driver reads the dump from stdin only. */
-function scriptIo(spec: ActionSpec<unknown>, values: readonly string[], dump: ActionDump | undefined, manifest: Manifest): { argv: string[]; input?: string; shown: string[] } {
+/** The argv and stdin for a run, dropping dump arguments when the driver reads the dump from stdin only. */
+function scriptIo(spec: ActionSpec<unknown>, bound: readonly BoundArg[], dump: ActionDump | undefined, manifest: Manifest): { argv: string[]; input?: string; shown: string[] } {
   const stdinOnly = manifest.dump === 'stdin';
   const argv: string[] = [];
   const shown: string[] = [];
-  values.forEach((value, i) => {
-    const type = spec.args[Math.min(i, spec.args.length - 1)]?.type;
-    if (type === 'dump') {
-      if (stdinOnly) return;
-      argv.push(value);
+  for (const { spec: arg, value } of bound) {
+    if (arg.type === 'dump') {
+      if (stdinOnly) continue;
       shown.push(`<dump: ${value.length} bytes>`);
     } else {
-      argv.push(value);
       shown.push(value);
     }
-  });
-  const hasDump = dump !== undefined && spec.args.some((arg) => arg.type === 'dump');
+    argv.push(value);
+  }
+  const hasDump = dump !== undefined && bound.some(({ spec: arg }) => arg.type === 'dump');
   const input = hasDump && (spec.dumpOnStdin || stdinOnly) ? `${(dump as ActionDump).base64}\n` : undefined;
   return input === undefined ? { argv, shown } : { argv, input, shown };
 }
@@ -153,18 +152,20 @@ export class Runner {
   async runAny(request: ActionRequest): Promise<ActionResult> {
     let kind: Kind = request.kind;
     const action = request.action;
+    if (request.timeoutSec !== undefined && !(Number.isFinite(request.timeoutSec) && request.timeoutSec > 0)) {
+      throw new FerryError('E_USAGE', `timeout ${request.timeoutSec} is not a positive number of seconds`, { hint: 'pass timeoutSec > 0, e.g. 30 or 0.5' });
+    }
     checkName(action, 'action');
     let spec = specFor(kind, action);
     let dump: ActionDump | undefined;
-    let values: string[];
+    let bound: BoundArg[];
     let driver: string | undefined;
     let id: string | undefined;
     const label = `${kind === 'datastore' ? 'ds' : 'tm'} ${action}`;
     if (request.kind === 'datastore') {
       dump = toDump(request.dump);
       id = String(request.id);
-      values = [dump.base64, id];
-      checkArgs(spec.args, values, label);
+      bound = checkArgs(spec.args, [dump.base64, id], label);
       driver = request.driver ?? dump.get('DATASTORE/DS_MAD');
       if (!driver) {
         throw new FerryError('E_BAD_DUMP', 'dump has no DATASTORE/DS_MAD, so the datastore driver is unknown', {
@@ -175,12 +176,10 @@ export class Runner {
       }
     } else {
       driver = request.driver;
-      values = [...request.args];
-      checkArgs(spec.args, values, `${label} ${driver}`);
-      const at = spec.args.findIndex((arg) => arg.type === 'dump');
-      if (at >= 0) dump = dumpFromBase64(values[at] as string);
-      const idAt = spec.args.findIndex((arg) => arg.name === 'vm_id' || arg.name === 'id');
-      id = idAt >= 0 ? values[idAt] : undefined;
+      bound = checkArgs(spec.args, request.args, `${label} ${driver}`);
+      const dumpArg = bound.find((arg) => arg.spec.type === 'dump');
+      if (dumpArg) dump = dumpFromBase64(dumpArg.value);
+      id = bound.find((arg) => arg.spec.name === 'vm_id' || arg.spec.name === 'id')?.value;
     }
     const route = dump ? spec.route?.(dump) : undefined;
     if (route) {
@@ -206,7 +205,7 @@ export class Runner {
         action,
       });
     }
-    const io = scriptIo(spec, values, dump, manifest);
+    const io = scriptIo(spec, bound, dump, manifest);
     const tooLong = io.argv.find((arg) => Buffer.byteLength(arg) >= MAX_ARG_BYTES);
     if (tooLong !== undefined) {
       throw new FerryError(
@@ -301,13 +300,15 @@ export class Runner {
   private failureOf(outcome: SpawnOutcome, message: string, located: Located, timeoutSec: number, facts: RunFacts): FerryError | undefined {
     if (outcome.spawnError) {
       const errno = outcome.spawnError.code ?? 'unknown error';
+      const interpreter = shebangOf(located.path);
       const hint =
         errno === 'ENOENT'
           ? `the interpreter on the first line (#!) of ${located.path} does not exist on this machine`
           : errno === 'EACCES'
             ? `chmod +x ${located.path}, and check the interpreter on its first line (#!) is executable`
             : `check the first line (#!) of ${located.path}`;
-      return new FerryError('E_SPAWN', `cannot start ${located.path}: ${errno}`, { hint, cause: outcome.spawnError, ...facts });
+      const why = errno === 'ENOENT' && interpreter ? `its interpreter ${interpreter} does not exist (ENOENT)` : errno;
+      return new FerryError('E_SPAWN', `cannot start ${located.path}: ${why}`, { hint, cause: outcome.spawnError, ...facts });
     }
     if (outcome.timedOut) {
       return new FerryError('E_TIMEOUT', `${located.kind} ${located.driver}/${located.script} timed out after ${timeoutSec} s${message ? `: ${message}` : ''}`, {
@@ -320,6 +321,16 @@ export class Runner {
       const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with status ${outcome.exitCode}`;
       return new FerryError('E_DRIVER_FAILED', message || `${located.kind} ${located.driver}/${located.script} ${how}`, facts);
     }
+    return undefined;
+  }
+}
+
+/** The interpreter named on a script's `#!` line, if it has one. */
+function shebangOf(path: string): string | undefined {
+  try {
+    const head = readFileSync(path, { encoding: 'utf8' }).slice(0, 256);
+    return /^#!\s*(\S+)/.exec(head)?.[1];
+  } catch {
     return undefined;
   }
 }
