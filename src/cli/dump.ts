@@ -30,7 +30,7 @@ Examples:
           throw new FerryError('E_USAGE', `dump ${JSON.stringify(direction)}: expected encode or decode`, { hint: 'ferry dump encode FILE | ferry dump decode FILE' });
         }
         const text = await readInput(io, file, 'dump');
-        const dump = direction === 'encode' ? dumpFromXml(text.trim(), undefined) : dumpFromBase64(text, undefined);
+        const dump = direction === 'encode' ? dumpFromXml(text.trim(), null) : dumpFromBase64(text, null);
         if (json) writeJson(io, { ok: true, root: dump.root, base64: dump.base64, xml: dump.xml });
         else io.stdout.write(direction === 'encode' ? `${dump.base64}\n` : `${dump.xml.replace(/\n?$/, '\n')}`);
         setStatus(0);

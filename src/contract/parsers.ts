@@ -30,6 +30,7 @@ const ok = <R>(value: R): Parsed<R> => ({ ok: true, value });
 const bad = (reason: string): Parsed<never> => ({ ok: false, reason });
 
 const UNSIGNED = /^\d+$/;
+const isSize = (text: string): boolean => UNSIGNED.test(text) && Number.isSafeInteger(Number(text));
 const NUMBER = /^\d+(\.\d+)?$/;
 const FORMAT = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
@@ -56,7 +57,7 @@ export const parseImageSource: Parser<ImageSourceResult> = (stdout) => {
   if (source === undefined) return bad('expected "<image_source> <size>", got nothing');
   if (second === undefined) return bad('expected "<image_source> <size>", got only the source');
   if (rest.length > 0) return bad('expected "<image_source> <size> [format]", got more fields');
-  if (UNSIGNED.test(second)) {
+  if (isSize(second)) {
     if (third === undefined) return ok({ source, sizeMb: Number(second) });
     if (FORMAT.test(third)) return ok({ source, sizeMb: Number(second), format: third });
     return bad(`third field "${third}" is not an image format`);
@@ -68,7 +69,7 @@ export const parseImageSource: Parser<ImageSourceResult> = (stdout) => {
 
 export const parseSize: Parser<number> = (stdout) => {
   const line = singleLine(stdout);
-  if (line === undefined || !UNSIGNED.test(line)) return bad('expected one line with the size in MB (a whole number)');
+  if (line === undefined || !isSize(line)) return bad('expected one line with the size in MB (a whole number)');
   return ok(Number(line));
 };
 
@@ -79,7 +80,20 @@ export const parseSource: Parser<string> = (stdout) => {
   return ok(fields[0]);
 };
 
-const PAIR = /^([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)$/;
+/** One KEY=VALUE pair and the blanks after it; the value is "quoted" (spaces allowed) or a run of non-blanks. */
+const PAIR = /([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|[^\s"]*)(?:\s+|$)/y;
+
+/** The pairs of a line made only of KEY=VALUE pairs, or undefined. */
+function pairsOf(line: string): Array<[string, string]> | undefined {
+  const pairs: Array<[string, string]> = [];
+  PAIR.lastIndex = 0;
+  while (PAIR.lastIndex < line.length) {
+    const match = PAIR.exec(line);
+    if (match === null) return undefined;
+    pairs.push([match[1] as string, (match[2] as string).replace(/^"(.*)"$/, '$1')]);
+  }
+  return pairs;
+}
 
 export const parseMonitor: Parser<MonitorResult> = (stdout) => {
   const attributes: Record<string, string> = {};
@@ -87,13 +101,9 @@ export const parseMonitor: Parser<MonitorResult> = (stdout) => {
   for (const raw of stdout.split('\n')) {
     const line = raw.trim();
     if (line === '') continue;
-    const fields = line.split(/\s+/);
-    const pairs = fields.map((field) => PAIR.exec(field));
-    if (pairs.every((match) => match !== null)) {
-      for (const match of pairs) {
-        const [, key, value] = match as RegExpExecArray;
-        attributes[key as string] = (value as string).replace(/^"(.*)"$/, '$1');
-      }
+    const pairs = pairsOf(line);
+    if (pairs !== undefined) {
+      for (const [key, value] of pairs) attributes[key] = value;
     } else {
       other.push(line);
     }

@@ -82,11 +82,11 @@ const VM_DS = [
 ] as const satisfies readonly ArgSpec[];
 const SNAP: ArgSpec = { name: 'snap_id', type: 'uint' };
 const MIGRATE = [
-  { name: 'src_host', type: 'host' },
+  { name: 'source_host', type: 'host' },
   { name: 'dst_host', type: 'host' },
   { name: 'remote_system_dir', type: 'path' },
-  { name: 'vm_id', type: 'id' },
-  { name: 'ds_id', type: 'id' },
+  { name: 'vmid', type: 'id' },
+  { name: 'dsid', type: 'id' },
   { name: 'template', type: 'base64' },
 ] as const satisfies readonly ArgSpec[];
 
@@ -109,8 +109,8 @@ export const DATASTORE_CONTRACT = {
 export const TM_CONTRACT = {
   clone: tmRow('clone a non-persistent image to a host', [src('fe:SOURCE'), dst('host:remote_system_ds/disk.i'), ...VM_DS], 12 * HOURS),
   ln: tmRow('link a persistent image to a host', [src('fe:SOURCE'), dst('host:remote_system_ds/disk.i'), ...VM_DS], 12 * HOURS),
-  mvds: tmRow('move a persistent image back to its datastore', [src('host:remote_system_ds/disk.i'), { name: 'SOURCE', type: 'source' }, ...VM_DS], 12 * HOURS),
-  cpds: tmRow('copy a disk back to its datastore (saveas)', [src('host:remote_system_ds/disk.i'), { name: 'SOURCE', type: 'source' }, { name: 'snap_id', type: 'id' }, ...VM_DS], 12 * HOURS),
+  mvds: tmRow('move a persistent image back to its datastore', [src('host:remote_system_ds/disk.i'), { name: 'fe:SOURCE', type: 'source' }, ...VM_DS], 12 * HOURS),
+  cpds: tmRow('copy a disk back to its datastore (saveas)', [src('host:remote_system_ds/disk.i'), { name: 'fe:SOURCE', type: 'source' }, { name: 'snap_id', type: 'id' }, ...VM_DS], 12 * HOURS),
   mv: tmRow('move a disk or a VM folder between hosts', [src('hostA:system_ds/path'), dst('hostB:system_ds/path'), ...VM_DS], 12 * HOURS),
   premigrate: tmRow('run before a live migration', MIGRATE, 10 * MINUTES),
   postmigrate: tmRow('run after a live migration', MIGRATE, 10 * MINUTES),

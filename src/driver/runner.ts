@@ -179,7 +179,7 @@ export class Runner {
       bound = checkArgs(spec.args, request.args, `${label} ${driver}`);
       const dumpArg = bound.find((arg) => arg.spec.type === 'dump');
       if (dumpArg) dump = dumpFromBase64(dumpArg.value);
-      id = bound.find((arg) => arg.spec.name === 'vm_id' || arg.spec.name === 'id')?.value;
+      id = bound.find((arg) => arg.spec.name === 'vm_id' || arg.spec.name === 'vmid' || arg.spec.name === 'id')?.value;
     }
     const route = dump ? spec.route?.(dump) : undefined;
     if (route) {

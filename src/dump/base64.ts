@@ -21,8 +21,10 @@ export function decodeBase64(text: string, what = 'dump'): string {
     });
   }
   const bytes = Buffer.from(compact, 'base64');
-  const text8 = bytes.toString('utf8');
-  if (text8.includes('\uFFFD')) {
+  let text8: string;
+  try {
+    text8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
     throw new FerryError('E_BAD_DUMP', `${what} decodes to bytes that are not UTF-8 text`, { hint: 'encode the XML dump with base64' });
   }
   return text8;

@@ -104,9 +104,10 @@ function walk(start: XmlValue, steps: string[]): XmlValue | undefined {
 export { textOf };
 
 /** Reads a dump given as XML text. */
-export function dumpFromXml(xml: string, expectRoot: string | undefined = DUMP_ROOT, encoded?: string): ActionDump {
+/** `expectRoot` null accepts any root element (a VM template, say). */
+export function dumpFromXml(xml: string, expectRoot: string | null = DUMP_ROOT, encoded?: string): ActionDump {
   const { root, body } = parseXml(xml, 'dump');
-  if (expectRoot !== undefined && root !== expectRoot) {
+  if (expectRoot !== null && root !== expectRoot) {
     throw new FerryError('E_BAD_DUMP', `dump root element is <${root}>, expected <${expectRoot}>`, {
       hint: `an action dump looks like <${expectRoot}><IMAGE>...</IMAGE><DATASTORE>...</DATASTORE></${expectRoot}>`,
     });
@@ -115,13 +116,13 @@ export function dumpFromXml(xml: string, expectRoot: string | undefined = DUMP_R
 }
 
 /** Reads a dump given as base64 text. */
-export function dumpFromBase64(text: string, expectRoot: string | undefined = DUMP_ROOT): ActionDump {
+export function dumpFromBase64(text: string, expectRoot: string | null = DUMP_ROOT): ActionDump {
   const compact = text.replace(/\s+/g, '');
   return dumpFromXml(decodeBase64(compact), expectRoot, compact);
 }
 
 /** Reads a dump given as XML or base64 text, telling them apart by the leading `<`. */
-export function readDump(text: string, expectRoot: string | undefined = DUMP_ROOT): ActionDump {
+export function readDump(text: string, expectRoot: string | null = DUMP_ROOT): ActionDump {
   const trimmed = text.replace(/^\uFEFF/, '').trim();
   if (trimmed === '') throw new FerryError('E_BAD_DUMP', 'dump is empty', { hint: 'pass the XML action dump, or its base64 encoding' });
   return trimmed.startsWith('<') ? dumpFromXml(trimmed, expectRoot) : dumpFromBase64(trimmed, expectRoot);

@@ -18,7 +18,7 @@ export function buildXml(root: string, body: XmlElement): string {
   return text.replace(CDATA_LINE, '<$1>$2</$1>');
 }
 
-/** Splits `]]>` so any text fits in CDATA sections. */
+/** Text as CDATA; the builder itself splits `]]>` across sections, so the text goes in unchanged. */
 export function cdata(text: string): XmlCdata {
-  return { [CDATA]: text.replaceAll(']]>', ']]]]><![CDATA[>') };
+  return { [CDATA]: text };
 }

@@ -20,7 +20,7 @@ const parser = new XMLParser({
   trimValues: true,
   cdataPropName: CDATA,
   processEntities: true,
-  htmlEntities: false,
+  htmlEntities: true,
   ignoreDeclaration: true,
   ignorePiTags: true,
 });
@@ -48,8 +48,10 @@ export function parseXml(text: string, what = 'XML'): { root: string; body: XmlE
   }
   const doc: unknown = parser.parse(text);
   const roots = isElement(doc) ? Object.keys(doc) : [];
-  if (roots.length !== 1) {
-    throw new FerryError('E_BAD_DUMP', `${what} must have exactly one root element, found ${roots.length}`, {
+  const repeated = roots.length === 1 && Array.isArray((doc as XmlElement)[roots[0] as string]);
+  if (roots.length !== 1 || repeated) {
+    const found = repeated ? ((doc as XmlElement)[roots[0] as string] as XmlValue[]).length : roots.length;
+    throw new FerryError('E_BAD_DUMP', `${what} must have exactly one root element, found ${found}`, {
       hint: 'an action dump is one <DS_DRIVER_ACTION_DATA> element',
     });
   }
@@ -61,7 +63,10 @@ export function parseXml(text: string, what = 'XML'): { root: string; body: XmlE
 /** Text of a node: its value, its CDATA, or empty for an element with children. */
 export function textOf(node: XmlValue): string {
   if (typeof node === 'string') return node;
-  if (isCdata(node)) return node[CDATA];
+  if (isCdata(node)) {
+    const text: unknown = node[CDATA];
+    return Array.isArray(text) ? text.join('') : (text as string);
+  }
   if (Array.isArray(node)) return node.length > 0 ? textOf(node[0] as XmlValue) : '';
   return typeof node['#text'] === 'string' ? node['#text'] : '';
 }

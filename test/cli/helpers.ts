@@ -159,7 +159,7 @@ export interface BinResult {
 
 export interface BinOptions {
   stdin?: string;
-  /** Added to the test process's environment (FERRY_REMOTES is removed unless given here). */
+  /** Added to the environment of cleanEnv(). */
   env?: Record<string, string>;
   cwd?: string;
   /** Called once the process runs, e.g. to signal it. */
@@ -168,11 +168,23 @@ export interface BinOptions {
   killAfterMs?: number;
 }
 
+/**
+ * The environment for a real ferry process: the test's own, without tap's
+ * loader hooks (NODE_OPTIONS, TAP*, _TAPJS_*), which slow every node start,
+ * and without FERRY_REMOTES; plus `extra`.
+ */
+export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value === undefined || name === 'NODE_OPTIONS' || name === 'FERRY_REMOTES' || /^(TAP|_TAPJS_|TS_NODE_)/.test(name)) continue;
+    env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
 /** Runs `node dist/bin/ferry.js ...argv` as a real process. */
 export function runBin(argv: readonly string[], options: BinOptions = {}): Promise<BinResult> {
-  const env: Record<string, string | undefined> = { ...process.env };
-  delete env.FERRY_REMOTES;
-  Object.assign(env, options.env);
+  const env = cleanEnv(options.env);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [binPath, ...argv], { cwd: options.cwd ?? repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];

@@ -117,6 +117,33 @@ t.test('variadic: context with 0, 1 and 3 files', async (t) => {
   t.match(noHost.message, /argument host:remote_system_ds\/disk\.i is "\/d\/disk\.1"/, 'the last three are the fixed ones');
 });
 
+t.test('checkArgs binds each value to its spec, in order', async (t) => {
+  const context = TM_CONTRACT.context.args;
+  const bound = checkArgs(context, ['/a', '/b', '/c', 'host01:/d/disk.1', '7', '0'], 'tm/ssh/context');
+  t.same(
+    bound.map(({ spec, value }) => [spec.name, value]),
+    [
+      ['file', '/a'],
+      ['file', '/b'],
+      ['file', '/c'],
+      ['host:remote_system_ds/disk.i', 'host01:/d/disk.1'],
+      ['vm_id', '7'],
+      ['ds_id', '0'],
+    ],
+  );
+  t.same(
+    checkArgs(context, ['host01:/d/disk.1', '7', '0'], 'tm/ssh/context').map(({ spec }) => spec.name),
+    ['host:remote_system_ds/disk.i', 'vm_id', 'ds_id'],
+    'no files bound when none are given',
+  );
+  t.same(
+    checkArgs(TM_CONTRACT.resize.args, ['host01:/d/disk.0', '2048', '7'], 'tm/ssh/resize').map(({ spec }) => spec.name),
+    ['host:remote_system_ds/disk.i', 'size', 'vm_id'],
+    'a left-off optional is not bound',
+  );
+  t.same(checkArgs(GENERIC_CONTRACT.tm.args, [], 'tm/x/foo'), [], 'nothing to bind');
+});
+
 t.test('variadic and optional: the generic tm row takes anything, even nothing', async (t) => {
   accepted(t, GENERIC_CONTRACT.tm.args, [], 'tm/x/foo');
   accepted(t, GENERIC_CONTRACT.tm.args, ['a'], 'tm/x/foo');

@@ -65,7 +65,7 @@ function valueFor(spec: ArgSpec, dumpB64: string): string[] {
       return [dumpB64];
     case 'id':
       // vm 7 on system datastore 100; monitor's `id` is the datastore id; cpds's snap_id -1 is the current state.
-      return [spec.name === 'vm_id' ? '7' : spec.name === 'snap_id' ? '-1' : '100'];
+      return [spec.name === 'vm_id' || spec.name === 'vmid' ? '7' : spec.name === 'snap_id' ? '-1' : '100'];
     case 'uint':
       return [spec.name === 'size' ? '1024' : '3'];
     case 'hostpath':

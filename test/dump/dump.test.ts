@@ -100,7 +100,7 @@ t.test('dumpFromXml and dumpFromBase64', async (t) => {
 t.test('expected root', async (t) => {
   t.match(refused(t, () => readDump('<IMAGE><ID>1</ID></IMAGE>')), /dump root element is <IMAGE>, expected <DS_DRIVER_ACTION_DATA>/);
   t.match(refused(t, () => readDump(encodeBase64('<VM><ID>1</ID></VM>'))), /root element is <VM>, expected <DS_DRIVER_ACTION_DATA>/, 'in base64 too');
-  const vm = readDump('<VM><ID>7</ID><TEMPLATE><DISK><SIZE>10</SIZE></DISK></TEMPLATE></VM>', undefined);
+  const vm = readDump('<VM><ID>7</ID><TEMPLATE><DISK><SIZE>10</SIZE></DISK></TEMPLATE></VM>', null);
   t.equal(vm.root, 'VM', 'any root when none is expected');
   t.equal(vm.get('/VM/TEMPLATE/DISK/SIZE'), '10');
   t.equal(vm.get('ID'), '7');
