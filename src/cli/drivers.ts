@@ -1,7 +1,7 @@
 /** `ferry drivers list`: what the remotes folder holds. */
 import type { Command } from 'commander';
 import { listDrivers } from '../driver/inventory.js';
-import { makeContext } from './context.js';
+import { flagsOf, makeContext } from './context.js';
 import type { Io } from './io.js';
 import { reportError, writeJson } from './output.js';
 
@@ -19,7 +19,7 @@ Examples:
 `,
     )
     .action(async (_options: unknown, command: Command) => {
-      let json = false;
+      let json = flagsOf(command).json === true;
       try {
         const context = await makeContext(command, io);
         json = context.json;

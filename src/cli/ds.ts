@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { DATASTORE_CONTRACT } from '../contract/table.js';
 import { readDump } from '../dump/dump.js';
-import { makeContext } from './context.js';
+import { flagsOf, makeContext } from './context.js';
 import { readInput } from './input.js';
 import type { Io } from './io.js';
 import { formatValue, reportError, resultJson, withTicker, writeJson } from './output.js';
@@ -36,7 +36,7 @@ Examples:
 `,
     )
     .action(async (action: string, dumpFile: string, id: string, options: { driver?: string }, command: Command) => {
-      let json = false;
+      let json = flagsOf(command).json === true;
       try {
         const context = await makeContext(command, io);
         json = context.json;

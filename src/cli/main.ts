@@ -72,7 +72,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     status = value;
   });
   if (argv.length === 0) {
-    program.outputHelp();
+    program.outputHelp({ error: true });
     return EXIT_STATUS.E_USAGE;
   }
   try {

@@ -5,7 +5,7 @@ import { usageOf } from '../contract/args.js';
 import { runTransfer } from '../driver/transfer.js';
 import type { ActionResult } from '../driver/runner.js';
 import { FerryError } from '../errors.js';
-import { makeContext } from './context.js';
+import { flagsOf, makeContext } from './context.js';
 import { readInput } from './input.js';
 import type { Io } from './io.js';
 import { formatValue, reportError, resultJson, withTicker, writeJson } from './output.js';
@@ -37,7 +37,7 @@ Examples:
 `,
     )
     .action(async (action: string, rest: string[], _options: unknown, command: Command) => {
-      let json = false;
+      let json = flagsOf(command).json === true;
       try {
         const context = await makeContext(command, io);
         json = context.json;

@@ -42,7 +42,9 @@ export async function loadYamlFile<T>(file: string, schema: Schema<T>, code: Err
   } catch (error) {
     throw new FerryError(code, `cannot read ${file}: ${(error as Error).message}`, { hint, cause: error });
   }
-  const YAML = await import('yaml');
+  // yaml is CommonJS: bundled, its namespace may hold only `default`.
+  const imported = (await import('yaml')) as typeof import('yaml') & { default?: typeof import('yaml') };
+  const YAML = typeof imported.parse === 'function' ? imported : (imported.default as typeof import('yaml'));
   let doc: unknown;
   try {
     doc = YAML.parse(text, { prettyErrors: true, uniqueKeys: true });

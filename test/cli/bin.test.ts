@@ -46,6 +46,19 @@ function childrenOf(ppid: number): number[] {
   return children;
 }
 
+/** On teardown, SIGKILL process group `pgid` in case a failing ferry left it running. */
+function killGroupOnTeardown(t: Tap, pgid: () => number): void {
+  t.teardown(() => {
+    const id = pgid();
+    if (id <= 1) return;
+    try {
+      process.kill(-id, 'SIGKILL');
+    } catch {
+      // already gone, as it should be
+    }
+  });
+}
+
 /** True once the process ignores SIGTERM (bit 15 of SigIgn in /proc/PID/status). */
 function ignoresSigterm(pid: number): boolean {
   try {
@@ -58,8 +71,12 @@ function ignoresSigterm(pid: number): boolean {
 
 /** Process group of a pid, from /proc. */
 function pgidOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return 0;
+  }
 }
 
 if (!binBuilt()) {
@@ -165,6 +182,8 @@ if (!binBuilt()) {
     const hung = await runBin(['--remotes', fixturesRemotes, '--timeout', '0.3', 'ds', 'stat', files.hungslow as string, '0'], { env: { FIXTURE_PIDFILE: pidFile } });
     t.equal(hung.status, 124);
     const grandchild = Number(readFileSync(pidFile, 'utf8').trim());
+    const pgid = pgidOf(grandchild);
+    killGroupOnTeardown(t, () => pgid);
     t.ok(grandchild > 0, 'the driver started its grandchild');
     t.ok(await waitFor(() => !processAlive(grandchild), 1000), 'the grandchild was killed with the group');
   });
@@ -211,6 +230,7 @@ if (!binBuilt()) {
     let ferryPid = 0;
     const running = runBin(['--remotes', fixturesRemotes, 'ds', 'stat', files.hungslow as string, '0'], {
       env: { FIXTURE_PIDFILE: pidFile },
+      killAfterMs: 5000,
       onSpawn: (pid) => {
         ferryPid = pid;
       },
@@ -219,6 +239,7 @@ if (!binBuilt()) {
     t.ok(started, 'the driver started');
     const grandchild = Number(readFileSync(pidFile, 'utf8').trim());
     const pgid = pgidOf(grandchild);
+    killGroupOnTeardown(t, () => pgid);
     t.not(pgid, ferryPid, 'the driver runs in its own process group');
     t.ok(liveGroupMembers(pgid).length >= 2, 'the driver and its grandchild run');
     const interrupted = Date.now();
@@ -235,12 +256,14 @@ if (!binBuilt()) {
     const files = dumps(t, 'stubborn');
     let ferryPid = 0;
     const running = runBin(['--remotes', fixturesRemotes, 'ds', 'stat', files.stubborn as string, '0'], {
+      killAfterMs: 5000,
       onSpawn: (pid) => {
         ferryPid = pid;
       },
     });
     t.ok(await waitFor(() => ferryPid > 0 && childrenOf(ferryPid).length > 0, 5000), 'the driver started');
     const [driverPid] = childrenOf(ferryPid);
+    killGroupOnTeardown(t, () => driverPid ?? 0);
     t.ok(await waitFor(() => ignoresSigterm(driverPid as number), 5000), 'the driver installed its SIGTERM trap');
     process.kill(ferryPid, 'SIGINT');
     await new Promise((resolve) => setTimeout(resolve, 300));

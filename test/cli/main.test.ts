@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { usageOf } from '../../src/contract/args.js';
+import { TM_ACTIONS, TM_CONTRACT } from '../../src/contract/table.js';
 import { EXIT_STATUS } from '../../src/errors.js';
 import { repoRoot, runCli, specExamplePath } from './helpers.js';
 
@@ -47,7 +49,10 @@ t.test('subcommand help exits 0 and shows examples', async (t) => {
   const tm = await runCli(['tm', '--help']);
   t.equal(tm.status, 0);
   t.match(tm.stdout, /Usage: ferry tm/);
-  t.match(tm.stdout, /cpds\s+<host:remote_system_ds\/disk\.i> <SOURCE> <snap_id> <vm_id> <ds_id>/);
+  for (const action of TM_ACTIONS) {
+    const usage = usageOf(TM_CONTRACT[action].args);
+    t.ok(tm.stdout.split('\n').some((line) => line.trim().startsWith(action) && line.trim().endsWith(usage)), `tm --help: ${action} ${usage}`);
+  }
   t.match(tm.stdout, /\$ ferry tm transfer /);
   const dump = await runCli(['dump', '--help']);
   t.equal(dump.status, 0);
