@@ -4,7 +4,7 @@
 //  1. N trivial actions through the library vs a bare child_process.spawn of
 //     the same script with the same arguments and stdin.
 //  2. One-shot `ferry ds stat` and `ferry xpath` vs `node -e 0`.
-// Flags: --json, --n N (actions per round, default 100), --rounds R (default 5).
+// Flags: --json, --n N (actions per round, default 50), --rounds R (default 12).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,8 +18,8 @@ const flag = (name, fallback) => {
   const at = args.indexOf(name);
   return at >= 0 ? Number(args[at + 1]) : fallback;
 };
-const N = flag('--n', 100);
-const ROUNDS = flag('--rounds', 5);
+const N = flag('--n', 50);
+const ROUNDS = flag('--rounds', 12);
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
@@ -62,8 +62,14 @@ await perCall(viaLibrary);
 const bare = [];
 const lib = [];
 for (let round = 0; round < ROUNDS; round++) {
-  bare.push(await perCall(bareSpawn));
-  lib.push(await perCall(viaLibrary));
+  // Alternate which side goes first, so drift in machine load favours neither.
+  if (round % 2 === 0) {
+    bare.push(await perCall(bareSpawn));
+    lib.push(await perCall(viaLibrary));
+  } else {
+    lib.push(await perCall(viaLibrary));
+    bare.push(await perCall(bareSpawn));
+  }
 }
 
 const work = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
@@ -76,7 +82,7 @@ const commands = {
   'ferry xpath': [process.execPath, [ferry, 'xpath', '-b', dump.base64, '/DS_DRIVER_ACTION_DATA/IMAGE/NAME']],
 };
 const wall = Object.fromEntries(Object.keys(commands).map((name) => [name, []]));
-const ONE_SHOTS = Math.max(11, ROUNDS * 4);
+const ONE_SHOTS = 21;
 for (let i = 0; i < ONE_SHOTS; i++) {
   for (const [name, [file, argv]] of Object.entries(commands)) {
     const started = performance.now();

@@ -38,7 +38,7 @@ export function checkName(value: string, what: string): void {
 /** Real path of the remotes folder, or E_CONFIG naming it. */
 export async function resolveRemotes(remotes: string): Promise<string> {
   try {
-    const real = realpathSync(remotes);
+    const real = realpathSync.native(remotes);
     if (!statSync(real).isDirectory()) throw new Error('not a directory');
     return real;
   } catch {
@@ -68,7 +68,7 @@ export async function locate(remotesReal: string, kind: Kind, driver: string, ac
   const wanted = join(kindDir, driver);
   let driverDir: string;
   try {
-    driverDir = realpathSync(wanted);
+    driverDir = realpathSync.native(wanted);
     if (!statSync(driverDir).isDirectory()) throw new Error('not a directory');
   } catch {
     const found = listDir(kindDir);
@@ -93,7 +93,7 @@ export async function locate(remotesReal: string, kind: Kind, driver: string, ac
     if (!lstatSync(path, { throwIfNoEntry: false })) continue;
     let real: string;
     try {
-      real = realpathSync(path);
+      real = realpathSync.native(path);
     } catch {
       throw new FerryError('E_ACTION_NOT_FOUND', `${path} is a broken link`, { hint: 'fix or remove the link', kind, driver, action });
     }

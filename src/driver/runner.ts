@@ -3,7 +3,8 @@
  * process group -> typed result or FerryError. It never names an action;
  * everything action-specific comes from the contract table.
  */
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkArgs, type BoundArg } from '../contract/args.js';
 import { specFor, type ActionSpec, type Kind, type ResultOf } from '../contract/table.js';
 import { buildDump, dumpFromBase64, readDump, type ActionDump, type DumpInput } from '../dump/dump.js';
@@ -118,6 +119,8 @@ export class Runner {
   readonly remotes: string;
   private remotesReal: Promise<string> | undefined;
   private readonly manifests = new ManifestCache();
+  /** Scripts already located, with the file-system stamp that keeps the answer valid. */
+  private readonly located = new Map<string, { located: Located; stamp: string }>();
   private readonly logger: Logger;
 
   constructor(private readonly options: RunnerOptions) {
@@ -134,9 +137,21 @@ export class Runner {
     return this.remotesReal;
   }
 
-  /** Locates a script without running it. */
+  /**
+   * Locates a script without running it. A located script is reused while
+   * its folder, its link and its file are unchanged (a new file, a moved
+   * link or a chmod all change the stamp), so a busy runner skips the
+   * path walk.
+   */
   async locate(kind: Kind, driver: string, action: string): Promise<Located> {
-    return locate(await this.remotesPath(), kind, driver, action);
+    const remotes = await this.remotesPath();
+    const key = `${kind}/${driver}/${action}`;
+    const cached = this.located.get(key);
+    if (cached && cached.stamp === stampOf(remotes, cached.located)) return cached.located;
+    const located = await locate(remotes, kind, driver, action);
+    const stamp = stampOf(remotes, located);
+    if (stamp !== undefined) this.located.set(key, { located, stamp });
+    return located;
   }
 
   /** driver.yaml of a driver folder (empty when it has none). */
@@ -323,6 +338,15 @@ export class Runner {
     }
     return undefined;
   }
+}
+
+/** What must not change for a located script to stay valid; undefined when any part is gone. */
+function stampOf(remotes: string, located: Located): string | undefined {
+  const dir = statSync(join(remotes, located.kind, located.driver), { throwIfNoEntry: false });
+  const link = lstatSync(located.path, { throwIfNoEntry: false });
+  const file = statSync(located.path, { throwIfNoEntry: false });
+  if (!dir || !link || !file) return undefined;
+  return `${dir.ino}:${dir.mtimeMs}:${link.ino}:${link.ctimeMs}:${file.ino}:${file.ctimeMs}:${file.mode}`;
 }
 
 /** The interpreter named on a script's `#!` line, if it has one. */

@@ -89,19 +89,6 @@ class Capture {
   }
 }
 
-/** Resolves false after ms; the timer is cleared as soon as `other` settles, so it never holds the process open. */
-async function raceTimer(other: Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([other, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Process groups still running, so ferry can take them down when it exits. */
 const liveGroups = new Set<number>();
 
@@ -140,20 +127,11 @@ export async function spawnGroup(options: SpawnOptions): Promise<SpawnOutcome> {
     ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   const pid = subprocess.pid;
-  const exited = new Promise<{ code: number | null; signal: string | null } | { error: NodeJS.ErrnoException }>((resolve) => {
-    subprocess.once('exit', (code, signal) => resolve({ code, signal }));
+  // 'close' comes once the script has exited and its output pipes are closed: the one event the usual run waits for.
+  const closed = new Promise<{ code: number | null; signal: string | null } | { error: NodeJS.ErrnoException }>((resolve) => {
+    subprocess.once('close', (code, signal) => resolve({ code, signal }));
     subprocess.once('error', (error: NodeJS.ErrnoException) => resolve({ error }));
   });
-  const streamsClosed = Promise.all(
-    [subprocess.stdout, subprocess.stderr].map(
-      (stream) =>
-        new Promise<void>((resolve) => {
-          if (!stream) return resolve();
-          stream.once('close', () => resolve());
-          stream.once('error', () => resolve());
-        }),
-    ),
-  ).then(() => true);
   subprocess.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
   subprocess.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
   if (options.input !== undefined && subprocess.stdin) {
@@ -165,11 +143,14 @@ export async function spawnGroup(options: SpawnOptions): Promise<SpawnOutcome> {
   let timedOut = false;
   let cancelled = false;
   let terminating = false;
+  let lingered = false;
   let killTimer: NodeJS.Timeout | undefined;
-  let markKilled: () => void = () => undefined;
-  const killed = new Promise<void>((resolve) => {
-    markKilled = resolve;
-  });
+  let lingerTimer: NodeJS.Timeout | undefined;
+  /** Closes the output pipes ourselves when killed processes still hold them (a stopped grandchild, say). */
+  const releasePipes = (): void => {
+    subprocess.stdout?.destroy();
+    subprocess.stderr?.destroy();
+  };
   /** SIGTERM to the group now, SIGKILL after the grace period. */
   const terminate = (): void => {
     if (terminating || pid === undefined) return;
@@ -177,7 +158,7 @@ export async function spawnGroup(options: SpawnOptions): Promise<SpawnOutcome> {
     signalGroup(pid, 'SIGTERM');
     killTimer = setTimeout(() => {
       signalGroup(pid, 'SIGKILL');
-      markKilled();
+      killTimer = setTimeout(releasePipes, 100);
     }, options.killGraceMs);
   };
 
@@ -192,25 +173,20 @@ export async function spawnGroup(options: SpawnOptions): Promise<SpawnOutcome> {
   };
   if (options.signal?.aborted) onAbort();
   else options.signal?.addEventListener('abort', onAbort, { once: true });
-
-  const exit = await exited;
-  clearTimeout(timer);
-  let lingered = false;
-  if ('error' in exit) {
-    // Spawn failed: nothing runs, streams may never open.
-  } else {
-    const closed = await raceTimer(streamsClosed, terminating ? options.killGraceMs : options.lingerMs);
-    if (!closed) {
-      if (!terminating) lingered = true;
+  // The script exited: its leftovers may hold the output open for lingerMs, then the group is stopped.
+  subprocess.once('exit', () => {
+    clearTimeout(timer);
+    if (terminating) return;
+    lingerTimer = setTimeout(() => {
+      lingered = true;
       terminate();
-      const closedAfterKill = await Promise.race([streamsClosed, killed.then(() => raceTimer(streamsClosed, 100))]);
-      if (!closedAfterKill) {
-        subprocess.stdout?.destroy();
-        subprocess.stderr?.destroy();
-      }
-    }
-    if (pid !== undefined && (timedOut || cancelled || lingered)) signalGroup(pid, 'SIGKILL');
-  }
+    }, options.lingerMs);
+  });
+
+  const exit = await closed;
+  clearTimeout(timer);
+  clearTimeout(lingerTimer);
+  if (pid !== undefined && !('error' in exit) && (timedOut || cancelled || lingered)) signalGroup(pid, 'SIGKILL');
   if (killTimer) clearTimeout(killTimer);
   options.signal?.removeEventListener('abort', onAbort);
   if (pid !== undefined) liveGroups.delete(pid);

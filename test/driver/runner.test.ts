@@ -728,3 +728,38 @@ t.test('refused before spawning', async (t) => {
 t.test('no process group is left behind', async (t) => {
   t.equal(liveGroupCount(), 0);
 });
+
+t.test('a located script is reused only while its folder, link and file are unchanged', async (t) => {
+  const { chmodSync, mkdirSync, symlinkSync, unlinkSync, writeFileSync, utimesSync } = await import('node:fs');
+  const root = tmpDir(t);
+  const remotes = join(root, 'remotes');
+  const dir = join(remotes, 'tm', 'live');
+  mkdirSync(dir, { recursive: true });
+  const write = (name: string, body: string): void => {
+    writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(dir, name), 0o755);
+  };
+  write('clone', 'echo plain');
+  const runner = new Runner({ remotes });
+  const args = ['fe:/a', 'host01:/b', '7', '0'];
+  const run = () => runner.run({ kind: 'tm', action: 'clone.ssh', driver: 'live', args, parse: false });
+
+  t.equal((await run()).stdout, 'plain\n', 'clone.ssh falls back to clone');
+  write('clone.ssh', 'echo suffixed');
+  // A new file changes the folder's mtime; make sure the clock moved on coarse file systems.
+  utimesSync(dir, new Date(), new Date(Date.now() + 2000));
+  t.equal((await run()).stdout, 'suffixed\n', 'a clone.ssh added later is picked up');
+
+  chmodSync(join(dir, 'clone.ssh'), 0o644);
+  await t.rejects(run(), { code: 'E_NOT_EXECUTABLE' }, 'losing the run bit is noticed');
+  chmodSync(join(dir, 'clone.ssh'), 0o755);
+  t.equal((await run()).stdout, 'suffixed\n');
+
+  // Retarget the action to a link that leaves the remotes folder.
+  const outside = join(root, 'outside.sh');
+  writeFileSync(outside, '#!/bin/sh\necho escaped\n');
+  chmodSync(outside, 0o755);
+  unlinkSync(join(dir, 'clone.ssh'));
+  symlinkSync(outside, join(dir, 'clone.ssh'));
+  await t.rejects(run(), { code: 'E_ACTION_NOT_FOUND' }, 'a link moved outside the remotes folder is refused');
+});
