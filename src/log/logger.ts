@@ -34,11 +34,28 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const base = { base: undefined, level, timestamp: pino.stdTimeFunctions.isoTime };
   if (options.pretty) {
     const pretty = load('pino-pretty') as typeof import('pino-pretty');
-    const stream = pretty({ colorize: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l', destination: 2, sync: true });
+    const stream = pretty({
+      colorize: true,
+      ignore: 'pid,hostname',
+      translateTime: 'HH:MM:ss.l',
+      destination: options.destination ? asWritable(options.destination) : 2,
+      sync: true,
+    });
     return pino.default(base, stream);
   }
   const destination = options.destination ?? pino.destination({ dest: 2, sync: true });
   return pino.default(base, destination as import('pino').DestinationStream);
+}
+
+/** pino-pretty writes to a stream; any `{ write }` becomes one. */
+function asWritable(target: { write(line: string): unknown }): NodeJS.WritableStream {
+  const { Writable } = load('node:stream') as typeof import('node:stream');
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      target.write(chunk.toString());
+      done();
+    },
+  });
 }
 
 /** A logger built on its first record: `make` runs at most once, children keep their bindings. */

@@ -498,3 +498,25 @@ t.test('a config value of the wrong type: exit 2, names the key', async (t) => {
   t.equal(broken.status, 2, 'YAML that does not parse');
   t.match(broken.stderr, notYaml);
 });
+
+t.test('on a terminal: logs are pretty lines, not JSON, and a long action shows a ticker that is cleared', async (t) => {
+  const xml = dumpXmlFor('noisy');
+  const dir = tmpDir(t as Tap);
+  const file = writeFileIn(dir, 'image.xml', xml);
+  const noisy = await runCli(['--remotes', fixturesRemotes, 'ds', 'stat', file, '0'], { stderrIsTTY: true });
+  t.equal(noisy.status, 0);
+  t.equal(noisy.stdout, '40\n', 'stdout carries only the result');
+  t.match(noisy.stderr, /progress 199/, 'driver records are shown');
+  t.notMatch(noisy.stderr, /^\{"level"/m, 'no JSON lines on a terminal');
+  const plain = await runCli(['--remotes', fixturesRemotes, 'ds', 'stat', file, '0']);
+  t.match(plain.stderr, /^\{"level":30,.*"msg":"progress 0"\}$/m, 'JSON lines when stderr is not a terminal');
+
+  const slow = writeFileIn(dir, 'slow.xml', dumpXmlFor('slow'));
+  const ticking = await withProcessEnv({ FIXTURE_SLEEP: '1.4' }, () => runCli(['--remotes', fixturesRemotes, 'ds', 'stat', slow, '0'], { stderrIsTTY: true }));
+  t.equal(ticking.status, 0);
+  t.equal(ticking.stdout, '40\n');
+  t.match(ticking.stderr, /\r\x1b\[2Kds stat … 1 s/, 'the ticker shows the elapsed time');
+  t.ok(ticking.stderr.endsWith('\r\x1b[2K'), 'and clears its line at the end');
+  const quiet = await withProcessEnv({ FIXTURE_SLEEP: '1.4' }, () => runCli(['--remotes', fixturesRemotes, 'ds', 'stat', slow, '0']));
+  t.equal(quiet.stderr, '', 'no ticker when stderr is not a terminal');
+});

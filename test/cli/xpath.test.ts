@@ -215,3 +215,29 @@ t.test('the built ferry xpath exits 2 on a bad dump and prints nothing on stdout
   t.equal(stdout, '');
   t.match(stderr, /ferry xpath: /);
 });
+
+t.test('the built ferry xpath loads neither the logger nor the rest of the CLI', async (t) => {
+  t.ok(binBuilt(), binMissingMessage);
+  const { mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { spawnSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-xpath-load-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const log = join(dir, 'loaded.txt');
+  // A module hook that records every module the process loads.
+  writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) { appendFileSync(${JSON.stringify(log)}, url + '\\n'); return next(url, context); }\n`);
+  writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${join(dir, 'hooks.mjs')}`)});\n`);
+  const run = (args: string[]): string[] => {
+    writeFileSync(log, '');
+    const result = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), binPath, ...args], { env: cleanEnv(), encoding: 'utf8' });
+    t.equal(result.status, 0, `ferry ${args[0]} exits 0: ${result.stderr}`);
+    return readFileSync(log, 'utf8').split('\n').filter((url) => url.includes('/dist/') || url.includes('node_modules'));
+  };
+  const xpathLoads = run(['xpath', '-b', base64Of(specExampleXml()), '/DS_DRIVER_ACTION_DATA/IMAGE/NAME']);
+  const versionLoads = run(['--version']);
+  t.ok(versionLoads.some((url) => /\/main-[^/]*\.js$/.test(url)), 'the hook sees the CLI chunk when the full CLI loads');
+  t.notOk(xpathLoads.some((url) => /\/main-[^/]*\.js$/.test(url)), 'xpath does not load the CLI chunk (commander, pino wiring)');
+  t.notOk(xpathLoads.some((url) => url.includes('pino')), 'xpath does not load pino');
+  t.ok(xpathLoads.length < versionLoads.length, `xpath loads fewer modules (${xpathLoads.length}) than the full CLI (${versionLoads.length})`);
+});
