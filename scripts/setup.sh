@@ -8,8 +8,18 @@ declare -A PACKAGE_OF=(
     [shellcheck]=shellcheck
     [flock]=util-linux
     [setsid]=util-linux
+    [unshare]=util-linux
+    [qemu-img]=qemu-utils
+    [sshd]=openssh-server
+    [ssh]=openssh-client
+    [ssh-keygen]=openssh-client
+    [xorriso]=xorriso
+    [curl]=curl
+    [mkfs.ext4]=e2fsprogs
 )
 
+# sshd and mkfs live in sbin, which a non-root PATH may lack.
+PATH="$PATH:/usr/sbin:/sbin"
 missing=()
 for cmd in "${!PACKAGE_OF[@]}"; do
     command -v "$cmd" >/dev/null 2>&1 || missing+=("${PACKAGE_OF[$cmd]}")

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig, resolveRemotesPath, type FerryConfig } from '../config/config.js';
 import { Runner } from '../driver/runner.js';
+import { hostsEnv } from '../config/hosts.js';
 import { FerryError } from '../errors.js';
 import { createLogger, lazyLogger, LEVELS, type Level, type Logger } from '../log/logger.js';
 import { parseSeconds } from './input.js';
@@ -42,6 +43,10 @@ export async function makeContext(command: Command, io: Io): Promise<Context> {
     ...(config.timeouts ? { timeouts: config.timeouts } : {}),
     ...(config.kill_grace !== undefined ? { killGraceSec: config.kill_grace } : {}),
     ...(config.max_output !== undefined ? { maxOutputBytes: config.max_output } : {}),
+    env: {
+      ...hostsEnv({ ...(config.frontend ? { frontend: config.frontend } : {}), ...(config.hosts ? { hosts: config.hosts } : {}) }),
+      ...(config.lock_dir ? { FERRY_LOCK_DIR: config.lock_dir } : {}),
+    },
   });
   return {
     io,

@@ -50,6 +50,7 @@ export function buildProgram(io: Io, setStatus: (status: number) => void): Comma
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', EXIT_HELP);
   registerDs(program, io, setStatus);
   registerTm(program, io, setStatus);

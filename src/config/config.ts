@@ -31,6 +31,25 @@ export const ConfigSchema = v.strictObject({
   /** Bytes of stdout (and of stderr) kept per action; the rest is dropped and the result says so. */
   max_output: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024))),
   log_level: v.optional(v.picklist(LEVELS)),
+  /** Folder for the lock files of the helper library's `exclusive`. */
+  lock_dir: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** This machine's name in host:path arguments (the spec's `fe`); default its host name. */
+  frontend: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/))),
+  /** How to reach each host: `transport: local`, or ssh settings rendered into an ssh_config. */
+  hosts: v.optional(
+    v.record(
+      v.pipe(v.string(), v.regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/)),
+      v.strictObject({
+        transport: v.optional(v.picklist(['ssh', 'local'])),
+        address: v.optional(v.pipe(v.string(), v.minLength(1))),
+        port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))),
+        user: v.optional(v.pipe(v.string(), v.minLength(1))),
+        identity: v.optional(v.pipe(v.string(), v.minLength(1))),
+        known_hosts: v.optional(v.pipe(v.string(), v.minLength(1))),
+        options: v.optional(v.record(v.string(), v.union([v.string(), v.number()]))),
+      }),
+    ),
+  ),
 });
 
 export type FerryConfig = v.InferOutput<typeof ConfigSchema> & {
@@ -46,7 +65,26 @@ export async function loadConfig(file: string | undefined, cwd: string): Promise
     throw new FerryError('E_CONFIG', `config file ${path} does not exist`, { hint: 'pass an existing file to --config, or leave it out' });
   }
   const config = await loadYamlFile(path, ConfigSchema, 'E_CONFIG', `fix ${path}; the keys are listed in ferry's README (Configuration)`);
-  return { ...config, ...(config.remotes ? { remotes: resolve(dirname(path), config.remotes) } : {}), file: path };
+  const base = dirname(path);
+  const hosts = config.hosts
+    ? Object.fromEntries(
+        Object.entries(config.hosts).map(([name, host]) => [
+          name,
+          {
+            ...host,
+            ...(host.identity ? { identity: resolve(base, host.identity) } : {}),
+            ...(host.known_hosts ? { known_hosts: resolve(base, host.known_hosts) } : {}),
+          },
+        ]),
+      )
+    : undefined;
+  return {
+    ...config,
+    ...(config.remotes ? { remotes: resolve(base, config.remotes) } : {}),
+    ...(config.lock_dir ? { lock_dir: resolve(base, config.lock_dir) } : {}),
+    ...(hosts ? { hosts } : {}),
+    file: path,
+  };
 }
 
 /** The remotes folder: flag, else $FERRY_REMOTES, else ferry.yaml, else the bundled one. */

@@ -4,7 +4,10 @@
  * everything action-specific comes from the contract table.
  */
 import { lstatSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { packageRoot } from '../config/paths.js';
+import { DUMP_ENV_PATTERN, dumpEnv } from '../dump/env.js';
 import { checkArgs, type BoundArg } from '../contract/args.js';
 import { specFor, type ActionSpec, type Kind, type ResultOf } from '../contract/table.js';
 import { buildDump, dumpFromBase64, readDump, type ActionDump, type DumpInput } from '../dump/dump.js';
@@ -30,7 +33,7 @@ export interface RunnerOptions {
   lingerSec?: number;
   /** Bytes kept of stdout and of stderr. Default 16 MiB. */
   maxOutputBytes?: number;
-  /** Added to every script's environment. */
+  /** Added to every script's environment (hostsEnv() output, FERRY_LOCK_DIR …). */
   env?: Record<string, string>;
 }
 
@@ -235,7 +238,7 @@ export class Runner {
       file: located.path,
       args: io.argv,
       ...(io.input !== undefined ? { input: io.input } : {}),
-      ...(this.options.env ? { env: this.options.env } : {}),
+      env: this.scriptEnv(kind, driver, action, dump),
       timeoutMs: timeoutSec * 1000,
       killGraceMs: (this.options.killGraceSec ?? 5) * 1000,
       lingerMs: (this.options.lingerSec ?? 1) * 1000,
@@ -297,6 +300,25 @@ export class Runner {
       stdoutTruncated: outcome.stdoutTruncated,
       stderrTruncated: outcome.stderrTruncated,
     };
+  }
+
+  /**
+   * ferry's environment (less any dump variables it inherited), the runner's
+   * own additions, what the script is, and the dump's fields.
+   */
+  private scriptEnv(kind: Kind, driver: string, action: string, dump: ActionDump | undefined): Record<string, string> {
+    // ferry's own environment as the prototype: child_process includes inherited keys, and this skips copying it.
+    const env = Object.create(process.env) as Record<string, string | undefined>;
+    for (const name of Object.keys(process.env)) if (DUMP_ENV_PATTERN.test(name)) env[name] = undefined;
+    env.FERRY = join(packageRoot(), 'dist', 'bin', 'ferry.js');
+    env.FERRY_LOCK_DIR = join(tmpdir(), `ferry-${process.getuid?.() ?? 'user'}`, 'locks');
+    Object.assign(env, this.options.env);
+    env.FERRY_KIND = kind;
+    env.FERRY_DRIVER = driver;
+    env.FERRY_ACTION = action;
+    env.FERRY_REMOTES = this.remotes;
+    if (dump) Object.assign(env, dumpEnv(dump));
+    return env as Record<string, string>;
   }
 
   /** Call > driver.yaml per action > driver.yaml default > ferry.yaml per action > ferry.yaml default > contract. */

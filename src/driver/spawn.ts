@@ -14,7 +14,7 @@ export interface SpawnOptions {
   args: readonly string[];
   /** Written to stdin, which is then closed; without it stdin is /dev/null. */
   input?: string;
-  /** Added to ferry's own environment. */
+  /** The script's whole environment; default ferry's own. */
   env?: Record<string, string>;
   cwd?: string;
   timeoutMs: number;
@@ -123,7 +123,7 @@ export async function spawnGroup(options: SpawnOptions): Promise<SpawnOutcome> {
     detached: true,
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     shell: false,
-    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+    ...(options.env ? { env: options.env } : {}),
     ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   const pid = subprocess.pid;

@@ -85,7 +85,9 @@ class Dump implements ActionDump {
   }
 
   get(path: string): string | undefined {
-    const node = walk(this.body, path.replace(/^\/+/, '').replace(new RegExp(`^${this.root}/`), '').split('/'));
+    let relative = path.startsWith('/') ? path.replace(/^\/+/, '') : path;
+    if (relative.startsWith(`${this.root}/`)) relative = relative.slice(this.root.length + 1);
+    const node = walk(this.body, relative.split('/'));
     return node === undefined ? undefined : textOf(node);
   }
 }

@@ -1,0 +1,354 @@
+#!/bin/sh
+# ferry's helper library for driver scripts (OpenNebula's scripts_common.sh,
+# rebuilt). Source it from a driver action:
+#
+#     . "$(dirname "$0")/../../scripts_common.sh"
+#
+# POSIX sh, so #!/bin/sh and #!/bin/bash drivers can both use it. Commands
+# are run from argument lists ("$@"), never through eval of a joined string,
+# so arguments with spaces or quotes arrive intact. stdout is for results
+# only: every log line goes to stderr, as `LEVEL: <script>: message`, which
+# ferry turns into log records.
+#
+# Environment ferry sets for drivers (see README "Driver environment"):
+#   FERRY_SSH_CONFIG   ssh_config rendered from ferry.yaml `hosts:` (-F)
+#   FERRY_LOCAL_HOSTS  space-separated host names that run locally
+#   FERRY_LOCK_DIR     folder for exclusive's lock files
+#   FERRY              command that runs ferry itself (for `$FERRY xpath`)
+
+# The name logs are tagged with: the driver folder and the action.
+FERRY_SCRIPT_NAME=${FERRY_SCRIPT_NAME:-$(basename "$(dirname "$0")")/$(basename "$0")}
+
+# log_info MSG...: writes "INFO: <script>: MSG" to stderr.
+log_info() {
+    printf 'INFO: %s: %s\n' "$FERRY_SCRIPT_NAME" "$*" >&2
+}
+
+# log_warn MSG...: writes "WARN: <script>: MSG" to stderr.
+log_warn() {
+    printf 'WARN: %s: %s\n' "$FERRY_SCRIPT_NAME" "$*" >&2
+}
+
+# log_error MSG...: writes "ERROR: <script>: MSG" to stderr.
+log_error() {
+    printf 'ERROR: %s: %s\n' "$FERRY_SCRIPT_NAME" "$*" >&2
+}
+
+# log_debug MSG...: writes "DEBUG: <script>: MSG" to stderr.
+log_debug() {
+    printf 'DEBUG: %s: %s\n' "$FERRY_SCRIPT_NAME" "$*" >&2
+}
+
+# log MSG...: the spec's log: an INFO record.
+log() {
+    log_info "$@"
+}
+
+# error_message MSG...: writes MSG between OpenNebula's separators on stderr; ferry reports it as the failure.
+error_message() {
+    {
+        echo "ERROR MESSAGE --8<------"
+        printf '%s\n' "$*"
+        echo "ERROR MESSAGE ------>8--"
+    } >&2
+}
+
+# die MSG...: error_message MSG, then exit 1.
+die() {
+    error_message "$@"
+    exit 1
+}
+
+# shell_quote ARG...: prints the arguments single-quoted for sh, space-separated (for ssh, which takes a command string).
+shell_quote() {
+    _sq_sep=''
+    for _sq_arg in "$@"; do
+        printf "%s'%s'" "$_sq_sep" "$(printf '%s' "$_sq_arg" | sed "s/'/'\\\\''/g")"
+        _sq_sep=' '
+    done
+}
+
+# clean_path PATH: prints PATH with repeated slashes squeezed and a trailing slash removed ("/" stays "/").
+clean_path() {
+    printf '%s\n' "$1" | sed -e 's#//*#/#g' -e 's#\(.\)/$#\1#'
+}
+
+# arg_host ARG: prints the host of "host:path" ARG, or nothing for a bare path (a path may itself hold ":").
+arg_host() {
+    case "$1" in
+        /* | "" | *:) ;;
+        *:*)
+            _ah_host=${1%%:*}
+            case "$_ah_host" in
+                */*) ;;
+                *) printf '%s\n' "$_ah_host" ;;
+            esac
+            ;;
+    esac
+}
+
+# arg_path ARG: prints the path of "host:path" ARG (or ARG itself when it has no host), cleaned with clean_path.
+arg_path() {
+    _ap_host=$(arg_host "$1")
+    if [ -n "$_ap_host" ]; then
+        clean_path "${1#*:}"
+    else
+        clean_path "$1"
+    fi
+}
+
+# host_is_local HOST: succeeds when HOST is empty, localhost, this machine, or listed in FERRY_LOCAL_HOSTS.
+host_is_local() {
+    case "$1" in
+        "" | localhost | localhost.localdomain | 127.0.0.1 | ::1) return 0 ;;
+    esac
+    [ "$1" = "$(hostname 2>/dev/null)" ] && return 0
+    for _hl_name in ${FERRY_LOCAL_HOSTS:-}; do
+        [ "$1" = "$_hl_name" ] && return 0
+    done
+    return 1
+}
+
+# ferry_ssh HOST CMD ARG...: runs CMD ARG... on HOST over ssh (BatchMode, FERRY_SSH_CONFIG), arguments quoted intact.
+ferry_ssh() {
+    _fs_host=$1
+    shift
+    if [ -n "${FERRY_SSH_CONFIG:-}" ]; then
+        ssh -F "$FERRY_SSH_CONFIG" -o BatchMode=yes -- "$_fs_host" "$(shell_quote "$@")"
+    else
+        ssh -o BatchMode=yes -- "$_fs_host" "$(shell_quote "$@")"
+    fi
+}
+
+# on_host HOST CMD ARG...: runs CMD ARG... locally when HOST is local, else over ssh; the command's status is returned.
+on_host() {
+    _oh_host=$1
+    shift
+    if host_is_local "$_oh_host"; then
+        "$@"
+    else
+        ferry_ssh "$_oh_host" "$@"
+    fi
+}
+
+# on_host_sh HOST SCRIPT: runs the sh SCRIPT on HOST (locally or over ssh); build SCRIPT with shell_quote.
+on_host_sh() {
+    on_host "$1" sh -c "$2"
+}
+
+# exec_and_set_error CMD ARG...: runs the command; on failure sets ERROR to its stderr and returns its status.
+exec_and_set_error() {
+    _es_err=$(mktemp "${TMPDIR:-/tmp}/ferry-err.XXXXXX")
+    if "$@" 2>"$_es_err"; then
+        rm -f "$_es_err"
+        ERROR=''
+        return 0
+    else
+        _es_status=$?
+    fi
+    ERROR=$(cat "$_es_err")
+    rm -f "$_es_err"
+    return "$_es_status"
+}
+
+# exec_and_log [-m MESSAGE] CMD ARG...: runs the command (logged at DEBUG, its stdout sent to stderr); on failure reports MESSAGE (default: the command and its stderr) and exits 1.
+exec_and_log() {
+    _el_msg=''
+    if [ "${1:-}" = "-m" ]; then
+        _el_msg=$2
+        shift 2
+    fi
+    log_debug "running: $(shell_quote "$@")"
+    # The command's stdout goes to stderr: stdout carries only the driver's result.
+    if exec_and_set_error "$@" >&2; then
+        return 0
+    else
+        _el_status=$?
+    fi
+    log_error "command failed (status $_el_status): $(shell_quote "$@"): $ERROR"
+    if [ -n "$_el_msg" ]; then
+        die "$_el_msg${ERROR:+: $ERROR}"
+    fi
+    die "Error executing $(shell_quote "$@")${ERROR:+: $ERROR}"
+}
+
+# timeout_exec_and_log SECONDS [-m MESSAGE] CMD ARG...: exec_and_log with a time limit; a command still running after SECONDS is killed and reported.
+timeout_exec_and_log() {
+    _te_seconds=$1
+    shift
+    _te_msg=''
+    if [ "${1:-}" = "-m" ]; then
+        _te_msg=$2
+        shift 2
+    fi
+    if exec_and_set_error timeout --kill-after=5 "$_te_seconds" "$@" >&2; then
+        return 0
+    else
+        _te_status=$?
+    fi
+    if [ "$_te_status" -eq 124 ] || [ "$_te_status" -eq 137 ]; then
+        ERROR="timed out after $_te_seconds s${ERROR:+; $ERROR}"
+    fi
+    log_error "command failed (status $_te_status): $(shell_quote "$@"): $ERROR"
+    die "${_te_msg:-Error executing $(shell_quote "$@")}${ERROR:+: $ERROR}"
+}
+
+# ssh_exec_and_log HOST [-m MESSAGE] CMD ARG...: exec_and_log of CMD ARG... on HOST (local or ssh).
+ssh_exec_and_log() {
+    _se_host=$1
+    shift
+    _se_msg=''
+    if [ "${1:-}" = "-m" ]; then
+        _se_msg=$2
+        shift 2
+    fi
+    if exec_and_set_error on_host "$_se_host" "$@" >&2; then
+        return 0
+    else
+        _se_status=$?
+    fi
+    log_error "command failed on $_se_host (status $_se_status): $(shell_quote "$@"): $ERROR"
+    die "${_se_msg:-Error executing $(shell_quote "$@") on $_se_host}${ERROR:+: $ERROR}"
+}
+
+# ssh_make_path HOST PATH: creates folder PATH (and parents) on HOST.
+ssh_make_path() {
+    ssh_exec_and_log "$1" -m "Cannot create folder $2 on ${1:-localhost}" mkdir -p -- "$2"
+}
+
+# retry COUNT DELAY CMD ARG...: runs the command up to COUNT times, sleeping DELAY seconds between tries; returns its last status.
+retry() {
+    _rt_count=$1
+    _rt_delay=$2
+    shift 2
+    _rt_try=1
+    while :; do
+        if "$@"; then
+            return 0
+        else
+            _rt_status=$?
+        fi
+        [ "$_rt_try" -ge "$_rt_count" ] && return "$_rt_status"
+        log_debug "try $_rt_try of $_rt_count failed (status $_rt_status): $(shell_quote "$@")"
+        _rt_try=$((_rt_try + 1))
+        sleep "$_rt_delay"
+    done
+}
+
+# exclusive NAME TIMEOUT CMD ARG...: runs the command holding the lock FERRY_LOCK_DIR/NAME.lock, waiting up to TIMEOUT seconds for it.
+exclusive() {
+    _ex_name=$1
+    _ex_timeout=$2
+    shift 2
+    _ex_dir=${FERRY_LOCK_DIR:-${TMPDIR:-/tmp}/ferry-locks}
+    mkdir -p -- "$_ex_dir" || die "Cannot create lock folder $_ex_dir"
+    if flock -w "$_ex_timeout" -E 200 -- "$_ex_dir/$_ex_name.lock" "$@"; then
+        return 0
+    else
+        _ex_status=$?
+    fi
+    [ "$_ex_status" -eq 200 ] && die "Timed out after $_ex_timeout s waiting for lock $_ex_dir/$_ex_name.lock"
+    return "$_ex_status"
+}
+
+# mkfs_command PATH FORMAT SIZE_MB [FS]: prints an sh script that creates PATH as a FORMAT image (raw, qcow2, swap) of SIZE_MB MB, with filesystem FS if given.
+mkfs_command() {
+    _mk_path=$1
+    _mk_format=$2
+    _mk_size=$3
+    _mk_fs=${4:-}
+    case "$_mk_size" in
+        '' | *[!0-9]*)
+            error_message "mkfs_command: size '$_mk_size' is not a whole number of MB"
+            return 1
+            ;;
+    esac
+    case "$_mk_fs" in
+        '' | raw | none) _mk_fs='' ;;
+        *[!A-Za-z0-9]*)
+            error_message "mkfs_command: filesystem '$_mk_fs' is not a plain name such as ext4"
+            return 1
+            ;;
+    esac
+    echo "set -e"
+    case "$_mk_format" in
+        swap)
+            echo "truncate -s $(shell_quote "${_mk_size}M") -- $(shell_quote "$_mk_path")"
+            echo "mkswap -q $(shell_quote "$_mk_path") >/dev/null"
+            ;;
+        raw | '')
+            echo "truncate -s $(shell_quote "${_mk_size}M") -- $(shell_quote "$_mk_path")"
+            [ -n "$_mk_fs" ] && echo "mkfs -t $(shell_quote "$_mk_fs") $(mkfs_force_flag "$_mk_fs") $(shell_quote "$_mk_path") >/dev/null"
+            ;;
+        qcow2)
+            if [ -n "$_mk_fs" ]; then
+                echo "truncate -s $(shell_quote "${_mk_size}M") -- $(shell_quote "$_mk_path.raw")"
+                echo "mkfs -t $(shell_quote "$_mk_fs") $(mkfs_force_flag "$_mk_fs") $(shell_quote "$_mk_path.raw") >/dev/null"
+                echo "qemu-img convert -q -f raw -O qcow2 $(shell_quote "$_mk_path.raw") $(shell_quote "$_mk_path")"
+                echo "rm -f -- $(shell_quote "$_mk_path.raw")"
+            else
+                echo "qemu-img create -q -f qcow2 $(shell_quote "$_mk_path") $(shell_quote "${_mk_size}M")"
+            fi
+            ;;
+        *)
+            error_message "mkfs_command: format '$_mk_format' is not raw, qcow2 or swap"
+            return 1
+            ;;
+    esac
+}
+
+# mkfs_force_flag FS: prints the flags that make mkfs.FS quiet and write without asking (-q -F for ext*, -q -f for xfs/btrfs).
+mkfs_force_flag() {
+    case "$1" in
+        ext2 | ext3 | ext4) echo "-q -F" ;;
+        xfs | btrfs) echo "-q -f" ;;
+        *) echo "" ;;
+    esac
+}
+
+# fs_size PATH_OR_URL: prints the size in MB, rounded up, of a file (a qcow2's virtual size), a folder, or an http(s) URL; fails if unknown.
+fs_size() {
+    _sz_bytes=''
+    case "$1" in
+        http://* | https://*)
+            _sz_bytes=$(curl -fsSLI --max-time 30 -- "$1" 2>/dev/null | tr -d '\r' | awk 'tolower($1) == "content-length:" { n = $2 } END { if (n != "") print n }')
+            ;;
+        *)
+            if [ -d "$1" ]; then
+                _sz_bytes=$(du -sb -- "$1" 2>/dev/null | cut -f1)
+            elif [ -f "$1" ] || [ -b "$1" ]; then
+                _sz_bytes=$(qemu_virtual_size "$1" 2>/dev/null) || _sz_bytes=''
+                [ -n "$_sz_bytes" ] || _sz_bytes=$(stat -L -c %s -- "$1" 2>/dev/null)
+            fi
+            ;;
+    esac
+    case "$_sz_bytes" in
+        '' | *[!0-9]*) return 1 ;;
+    esac
+    echo $(((_sz_bytes + 1048575) / 1048576))
+}
+
+# image_format FILE: prints the image format qemu-img sees in FILE (raw, qcow2 …), raw when qemu-img is missing.
+image_format() {
+    if command -v qemu-img >/dev/null 2>&1; then
+        qemu-img info --output=json -- "$1" 2>/dev/null | sed -n 's/^ *"format": *"\([^"]*\)".*/\1/p' | head -n 1
+    else
+        echo raw
+    fi
+}
+
+# qemu_virtual_size FILE: prints the virtual size in bytes of a qcow2 FILE; fails for other formats.
+qemu_virtual_size() {
+    [ "$(image_format "$1")" = qcow2 ] || return 1
+    qemu-img info --output=json -- "$1" | sed -n 's/^ *"virtual-size": *\([0-9][0-9]*\).*/\1/p' | head -n 1
+}
+
+# inside_dir PATH DIR: succeeds when PATH (resolved, need not exist) lies strictly inside DIR.
+inside_dir() {
+    _id_dir=$(realpath -m -- "$2")
+    _id_path=$(realpath -m -- "$1")
+    case "$_id_path" in
+        "$_id_dir"/?*) return 0 ;;
+        *) return 1 ;;
+    esac
+}
