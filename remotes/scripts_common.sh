@@ -278,7 +278,9 @@ mkfs_command() {
             ;;
         raw | '')
             echo "truncate -s $(shell_quote "${_mk_size}M") -- $(shell_quote "$_mk_path")"
-            [ -n "$_mk_fs" ] && echo "mkfs -t $(shell_quote "$_mk_fs") $(mkfs_force_flag "$_mk_fs") $(shell_quote "$_mk_path") >/dev/null"
+            if [ -n "$_mk_fs" ]; then
+                echo "mkfs -t $(shell_quote "$_mk_fs") $(mkfs_force_flag "$_mk_fs") $(shell_quote "$_mk_path") >/dev/null"
+            fi
             ;;
         qcow2)
             if [ -n "$_mk_fs" ]; then
