@@ -182,3 +182,34 @@ t.test('packageRoot has ferry\'s package.json', async (t) => {
   t.equal(root, REPO, 'this checkout');
   t.equal(packageRoot(), root, 'stable');
 });
+
+t.test('hosts, frontend and lock_dir: checked, with paths relative to the file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-config-hosts-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'ferry.yaml');
+  writeFileSync(
+    file,
+    'frontend: fe\nlock_dir: ./locks\nhosts:\n  host01:\n    address: 127.0.0.1\n    port: 2201\n    user: oneadmin\n    identity: keys/id_ed25519\n    known_hosts: keys/known_hosts\n    options: { ConnectTimeout: 5 }\n  fe:\n    transport: local\n',
+  );
+  const config = await loadConfig(file, dir);
+  t.equal(config.frontend, 'fe');
+  t.equal(config.lock_dir, join(dir, 'locks'));
+  t.same(config.hosts?.host01, { address: '127.0.0.1', port: 2201, user: 'oneadmin', identity: join(dir, 'keys/id_ed25519'), known_hosts: join(dir, 'keys/known_hosts'), options: { ConnectTimeout: 5 } });
+  t.same(config.hosts?.fe, { transport: 'local' });
+
+  for (const [yaml, key] of [
+    ['hosts:\n  host01:\n    password: secret\n', 'hosts.host01.password'],
+    ['hosts:\n  host01:\n    port: 70000\n', 'hosts.host01.port'],
+    ['hosts:\n  host01:\n    transport: telnet\n', 'hosts.host01.transport'],
+    ['frontend: "bad name"\n', 'frontend'],
+  ] as const) {
+    writeFileSync(file, yaml);
+    try {
+      await loadConfig(file, dir);
+      t.fail(`accepted ${yaml}`);
+    } catch (error) {
+      t.equal((error as FerryError).code, 'E_CONFIG');
+      t.match((error as Error).message, key, `names ${key}`);
+    }
+  }
+});

@@ -763,3 +763,41 @@ t.test('a located script is reused only while its folder, link and file are unch
   symlinkSync(outside, join(dir, 'clone.ssh'));
   await t.rejects(run(), { code: 'E_ACTION_NOT_FOUND' }, 'a link moved outside the remotes folder is refused');
 });
+
+t.test('the script environment: what runs, the dump fields, the runner env, no stale dump variables', async (t) => {
+  const { chmodSync, mkdirSync, writeFileSync } = await import('node:fs');
+  const root = tmpDir(t);
+  const remotes = join(root, 'remotes');
+  mkdirSync(join(remotes, 'datastore', 'envdump'), { recursive: true });
+  const script = join(remotes, 'datastore', 'envdump', 'export');
+  writeFileSync(script, '#!/bin/sh\nenv | grep ^FERRY | sort\n');
+  chmodSync(script, 0o755);
+  const previous = process.env.FERRY_IMAGE_TEMPLATE_STALE;
+  process.env.FERRY_IMAGE_TEMPLATE_STALE = 'from an outer ferry';
+  t.teardown(() => {
+    if (previous === undefined) delete process.env.FERRY_IMAGE_TEMPLATE_STALE;
+    else process.env.FERRY_IMAGE_TEMPLATE_STALE = previous;
+  });
+  const runner = new Runner({ remotes, env: { FERRY_LOCAL_HOSTS: 'fe host01', FERRY_LOCK_DIR: '/run/locks' } });
+  const result = await runner.run({
+    kind: 'datastore',
+    action: 'export',
+    dump: { IMAGE: { ID: 9, PATH: '/srv/img one', TEMPLATE: { MD5: 'abc' } }, DATASTORE: { ID: 1, DS_MAD: 'envdump', BASE_PATH: '/ds/1' } },
+    id: 9,
+  });
+  const env = Object.fromEntries((result.result as string).split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  t.equal(env.FERRY_KIND, 'datastore');
+  t.equal(env.FERRY_DRIVER, 'envdump');
+  t.equal(env.FERRY_ACTION, 'export');
+  t.equal(env.FERRY_REMOTES, remotes);
+  t.match(env.FERRY, /dist\/bin\/ferry\.js$/);
+  t.equal(env.FERRY_LOCAL_HOSTS, 'fe host01');
+  t.equal(env.FERRY_LOCK_DIR, '/run/locks', 'the runner env wins over the default lock dir');
+  t.equal(env.FERRY_IMAGE_ID, '9');
+  t.equal(env.FERRY_IMAGE_PATH, '/srv/img one');
+  t.equal(env.FERRY_IMAGE_TEMPLATE_MD5, 'abc');
+  t.equal(env.FERRY_DS_BASE_PATH, '/ds/1');
+  t.equal(env.FERRY_IMAGE_SOURCE, '', 'well-known fields are set even when empty');
+  t.notOk('FERRY_IMAGE_TEMPLATE_STALE' in env, 'dump variables inherited from ferry\'s own environment are cleared');
+  t.ok(process.env.PATH && result.stdout.length > 0, 'the rest of the environment is inherited');
+});
