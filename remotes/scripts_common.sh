@@ -19,24 +19,37 @@
 # The name logs are tagged with: the driver folder and the action.
 FERRY_SCRIPT_NAME=${FERRY_SCRIPT_NAME:-$(basename "$(dirname "$0")")/$(basename "$0")}
 
+# log_lines LEVEL TEXT: writes every line of TEXT to stderr as "LEVEL: <script>: line", so multi-line text stays log records.
+log_lines() {
+    case "$2" in
+        *'
+'*)
+            printf '%s\n' "$2" | while IFS= read -r _ll_line; do
+                printf '%s: %s: %s\n' "$1" "$FERRY_SCRIPT_NAME" "$_ll_line"
+            done >&2
+            ;;
+        *) printf '%s: %s: %s\n' "$1" "$FERRY_SCRIPT_NAME" "$2" >&2 ;;
+    esac
+}
+
 # log_info MSG...: writes "INFO: <script>: MSG" to stderr.
 log_info() {
-    printf 'INFO: %s: %s\n' "$FERRY_SCRIPT_NAME" "$*" >&2
+    log_lines INFO "$*"
 }
 
 # log_warn MSG...: writes "WARN: <script>: MSG" to stderr.
 log_warn() {
-    printf 'WARN: %s: %s\n' "$FERRY_SCRIPT_NAME" "$*" >&2
+    log_lines WARN "$*"
 }
 
 # log_error MSG...: writes "ERROR: <script>: MSG" to stderr.
 log_error() {
-    printf 'ERROR: %s: %s\n' "$FERRY_SCRIPT_NAME" "$*" >&2
+    log_lines ERROR "$*"
 }
 
 # log_debug MSG...: writes "DEBUG: <script>: MSG" to stderr.
 log_debug() {
-    printf 'DEBUG: %s: %s\n' "$FERRY_SCRIPT_NAME" "$*" >&2
+    log_lines DEBUG "$*"
 }
 
 # log MSG...: the spec's log: an INFO record.
@@ -136,18 +149,11 @@ on_host_sh() {
     on_host "$1" sh -c "$2"
 }
 
-# exec_and_set_error CMD ARG...: runs the command; on failure sets ERROR to its stderr and returns its status.
+# exec_and_set_error CMD ARG...: runs the command (stdout untouched); on failure sets ERROR to its stderr and returns its status.
 exec_and_set_error() {
-    _es_err=$(mktemp "${TMPDIR:-/tmp}/ferry-err.XXXXXX")
-    if "$@" 2>"$_es_err"; then
-        rm -f "$_es_err"
-        ERROR=''
-        return 0
-    else
-        _es_status=$?
-    fi
-    ERROR=$(cat "$_es_err")
-    rm -f "$_es_err"
+    # stderr is captured through a pipe (no temp file to leak if the driver is killed); fd 3 carries stdout past it.
+    { ERROR=$("$@" 2>&1 >&3 3>&-); } 3>&1 && return 0
+    _es_status=$?
     return "$_es_status"
 }
 
@@ -348,6 +354,7 @@ qemu_virtual_size() {
 # inside_dir PATH DIR: succeeds when PATH (resolved, need not exist) lies strictly inside DIR.
 inside_dir() {
     _id_dir=$(realpath -m -- "$2")
+    _id_dir=${_id_dir%/}
     _id_path=$(realpath -m -- "$1")
     case "$_id_path" in
         "$_id_dir"/?*) return 0 ;;

@@ -321,14 +321,17 @@ export class Runner {
     return env as Record<string, string>;
   }
 
-  /** Call > driver.yaml per action > driver.yaml default > ferry.yaml per action > ferry.yaml default > contract. */
+  /**
+   * Call > ferry.yaml per action (the operator's word on this action) >
+   * driver.yaml per action > driver.yaml default > ferry.yaml default > contract.
+   */
   private timeoutFor(kind: Kind, script: string, spec: ActionSpec<unknown>, manifest: Manifest, call: number | undefined): number {
     const fromConfig = this.options.timeouts;
     return (
       call ??
+      fromConfig?.[kind]?.[script] ??
       manifest.timeouts?.[script] ??
       manifest.timeouts?.default ??
-      fromConfig?.[kind]?.[script] ??
       fromConfig?.default ??
       spec.timeoutSec
     );

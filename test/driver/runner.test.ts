@@ -471,16 +471,21 @@ t.test('timeouts driver: driver.yaml default and per action; the call overrides 
   t.ok(callMs >= 130 && callMs < 1500, `call override took ${callMs} ms`);
 });
 
-t.test('timeouts: driver.yaml beats ferry.yaml; ferry.yaml per action beats its default', async (t) => {
+t.test('timeouts: ferry.yaml per action > driver.yaml per action > driver.yaml default > ferry.yaml default', async (t) => {
   const config = runnerFor(undefined, { timeouts: { default: 0.1, datastore: { stat: 0.2 } } });
-  const fromManifest = await rejection(config.run({ kind: 'datastore', action: 'stat', dump: dumpFor('timeouts'), id: 7 }));
-  t.match(fromManifest.message, /after 0\.3 s$/);
+  const operator = await rejection(config.run({ kind: 'datastore', action: 'stat', dump: dumpFor('timeouts'), id: 7 }));
+  t.match(operator.message, /after 0\.2 s$/, "the operator's per-action setting beats the driver's");
+  const fromManifest = await rejection(config.run({ kind: 'datastore', action: 'cp', dump: dumpFor('timeouts'), id: 7 }));
+  t.match(fromManifest.message, /after 0\.5 s$/, "the driver's default beats the operator's global default");
   const perAction = await rejection(config.run({ kind: 'datastore', action: 'stat', dump: dumpFor('slow'), id: 7 }));
   t.match(perAction.message, /after 0\.2 s$/);
   const byDefault = await rejection(config.run({ kind: 'datastore', action: 'cp', dump: dumpFor('slow'), id: 7 }));
   t.match(byDefault.message, /after 0\.1 s$/);
   const tm = await rejection(config.run({ kind: 'tm', action: 'delete', driver: 'slow', args: ['host01:/ds/7', '7', '100'] }));
   t.match(tm.message, /after 0\.1 s$/, 'datastore settings do not apply to tm');
+  const manifestPerAction = runnerFor(undefined, { timeouts: { default: 0.1 } });
+  const fromManifestAction = await rejection(manifestPerAction.run({ kind: 'datastore', action: 'stat', dump: dumpFor('timeouts'), id: 7 }));
+  t.match(fromManifestAction.message, /after 0\.3 s$/, "the driver's per-action value beats the operator's global default");
 });
 
 t.test('monitor of a system datastore runs the tm driver named by TM_MAD', async (t) => {

@@ -254,3 +254,15 @@ t.test('through the runner: a driver sourcing the library gets log records and t
   t.equal(result.result, 3);
   t.same(result.logs, [{ level: 'info', message: `lib/stat: sizing ${join(dir, 'image')} in ${dir}` }]);
 });
+
+t.test('multi-line log messages stay log records, line by line', async (t) => {
+  for (const shell of SHELLS) {
+    const run = lib(shell, 'log_info "first\nsecond"; log_error "x|y&z\\\\w"');
+    t.equal(run.stderr, 'INFO: test/action: first\nINFO: test/action: second\nERROR: test/action: x|y&z\\w\n', shell);
+  }
+});
+
+t.test('inside_dir with / as the folder', async (t) => {
+  t.equal(lib('sh', 'inside_dir /var/x / && echo in').stdout, 'in\n');
+  t.equal(lib('sh', 'inside_dir / / || echo out').stdout, 'out\n');
+});
