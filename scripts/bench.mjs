@@ -4,9 +4,12 @@
 //  1. N trivial actions through the library vs a bare child_process.spawn of
 //     the same script with the same arguments and stdin.
 //  2. One-shot `ferry ds stat` and `ferry xpath` vs `node -e 0`.
-// Flags: --json, --n N (actions per round, default 50), --rounds R (default 12).
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+//  3. datastore/fs cp of a 1 GiB sparse image vs `cp --sparse=always`, and
+//     tm/qcow2 clone of 1 GiB and 8 GiB images (time should not grow with size).
+// Flags: --json, --n N (actions per round, default 50), --rounds R (default 12),
+// --no-drivers (skip 3).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +96,64 @@ for (let i = 0; i < ONE_SHOTS; i++) {
 }
 rmSync(work, { recursive: true, force: true });
 
+/** A sparse file of `gib` GiB with 1 MiB of data every 64 MiB. */
+function sparseImage(path, gib) {
+  const fd = openSync(path, 'w');
+  const chunk = Buffer.alloc(1024 * 1024, 0x5a);
+  for (let offset = 0; offset < gib * 1024 ** 3; offset += 64 * 1024 ** 2) writeSync(fd, chunk, 0, chunk.length, offset);
+  closeSync(fd);
+  execFileSync('truncate', ['-s', `${gib}G`, path]);
+}
+const allocated = (path) => statSync(path).blocks * 512;
+
+async function driverFigures() {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-drivers-'));
+  try {
+    const ds = join(dir, 'ds');
+    mkdirSync(ds);
+    const image = join(dir, 'image.raw');
+    sparseImage(image, 1);
+    const cpDump = (id) =>
+      buildDump({ IMAGE: { ID: id, NAME: `bench-${id}`, PATH: image, FORMAT: 'raw' }, DATASTORE: { ID: 100, DS_MAD: 'fs', TM_MAD: 'qcow2', BASE_PATH: ds } });
+    const plain = [];
+    const viaFerry = [];
+    let ferryBlocks = 0;
+    let plainBlocks = 0;
+    for (let round = 0; round < 5; round++) {
+      const target = join(dir, `plain-${round}`);
+      let started = performance.now();
+      execFileSync('cp', ['--sparse=always', image, target]);
+      plain.push(performance.now() - started);
+      plainBlocks = allocated(target);
+      rmSync(target);
+      started = performance.now();
+      const result = await runner.run({ kind: 'datastore', action: 'cp', dump: cpDump(round), id: round });
+      viaFerry.push(performance.now() - started);
+      ferryBlocks = allocated(result.result.source);
+      rmSync(result.result.source);
+    }
+    const clones = {};
+    for (const gib of [1, 8]) {
+      const source = join(dir, `source-${gib}.raw`);
+      sparseImage(source, gib);
+      const times = [];
+      for (let round = 0; round < 5; round++) {
+        const disk = join(dir, 'system', `${gib}-${round}`, 'disk.0');
+        const started = performance.now();
+        await runner.run({ kind: 'tm', action: 'clone', driver: 'qcow2', args: [`localhost:${source}`, `localhost:${disk}`, String(round), '0'] });
+        times.push(performance.now() - started);
+      }
+      clones[`${gib}GiB`] = median(times);
+    }
+    return {
+      fsCp: { plainCpMs: median(plain), ferryMs: median(viaFerry), ratio: median(viaFerry) / median(plain), target: 1.1, plainAllocatedBytes: plainBlocks, ferryAllocatedBytes: ferryBlocks },
+      qcow2Clone: { ...clones, targetMs: 100 },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const node0 = median(wall['node -e 0']);
 const report = {
   machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
@@ -107,6 +168,7 @@ const report = {
     xpathRatio: median(wall['ferry xpath']) / node0,
     xpathTarget: 1.5,
   },
+  ...(args.includes('--no-drivers') ? {} : { drivers: await driverFigures() }),
 };
 if (args.includes('--json')) {
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -121,4 +183,10 @@ if (args.includes('--json')) {
   console.log(`| library dispatch, ${d.actions} x datastore stat | bare spawn ${f(d.bareSpawnMs)} ms/action | ${f(d.libraryMs)} ms/action | ${f(d.ratio)} | <= ${d.target} |`);
   console.log(`| one-shot \`ferry ds stat\`, ${o.runs} runs | \`node -e 0\` ${f(o.nodeMs)} ms | ${f(o.dsStatMs)} ms | ${f(o.dsStatRatio)} | <= ${o.dsStatTarget} |`);
   console.log(`| one-shot \`ferry xpath\`, ${o.runs} runs | \`node -e 0\` ${f(o.nodeMs)} ms | ${f(o.xpathMs)} ms | ${f(o.xpathRatio)} | <= ${o.xpathTarget} |`);
+  if (report.drivers) {
+    const { fsCp, qcow2Clone } = report.drivers;
+    const mib = (bytes) => `${(bytes / 1024 ** 2).toFixed(0)} MiB allocated`;
+    console.log(`| datastore/fs cp, 1 GiB sparse image, 5 runs | \`cp --sparse=always\` ${f(fsCp.plainCpMs)} ms, ${mib(fsCp.plainAllocatedBytes)} | ${f(fsCp.ferryMs)} ms, ${mib(fsCp.ferryAllocatedBytes)} | ${f(fsCp.ratio)} | <= ${fsCp.target}, same blocks |`);
+    console.log(`| tm/qcow2 clone, 5 runs each | - | 1 GiB ${f(qcow2Clone['1GiB'])} ms, 8 GiB ${f(qcow2Clone['8GiB'])} ms | - | < ${qcow2Clone.targetMs} ms both |`);
+  }
 }
