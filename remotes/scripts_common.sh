@@ -76,7 +76,9 @@ die() {
 shell_quote() {
     _sq_sep=''
     for _sq_arg in "$@"; do
-        printf "%s'%s'" "$_sq_sep" "$(printf '%s' "$_sq_arg" | sed "s/'/'\\\\''/g")"
+        # The trailing x keeps $(...) from eating trailing newlines of the argument.
+        _sq_q=$(printf '%sx' "$_sq_arg" | sed "s/'/'\\\\''/g")
+        printf "%s'%s'" "$_sq_sep" "${_sq_q%x}"
         _sq_sep=' '
     done
 }
@@ -129,7 +131,8 @@ ferry_ssh() {
     if [ -n "${FERRY_SSH_CONFIG:-}" ]; then
         ssh -F "$FERRY_SSH_CONFIG" -o BatchMode=yes -- "$_fs_host" "$(shell_quote "$@")"
     else
-        ssh -o BatchMode=yes -- "$_fs_host" "$(shell_quote "$@")"
+        # Without ferry's ssh_config (which carries these defaults), still never hang on a silent host.
+        ssh -o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -- "$_fs_host" "$(shell_quote "$@")"
     fi
 }
 
@@ -199,7 +202,7 @@ timeout_exec_and_log() {
     die "${_te_msg:-Error executing $(shell_quote "$@")}${ERROR:+: $ERROR}"
 }
 
-# ssh_exec_and_log HOST [-m MESSAGE] CMD ARG...: exec_and_log of CMD ARG... on HOST (local or ssh).
+# ssh_exec_and_log HOST [-m MESSAGE] CMD ARG...: exec_and_log of CMD ARG... on HOST (local or ssh); failures name the host, and ssh's 255 says the host could not be reached.
 ssh_exec_and_log() {
     _se_host=$1
     shift
@@ -213,8 +216,11 @@ ssh_exec_and_log() {
     else
         _se_status=$?
     fi
-    log_error "command failed on $_se_host (status $_se_status): $(shell_quote "$@"): $ERROR"
-    die "${_se_msg:-Error executing $(shell_quote "$@") on $_se_host}${ERROR:+: $ERROR}"
+    log_error "command failed on ${_se_host:-localhost} (status $_se_status): $(shell_quote "$@"): $ERROR"
+    if [ "$_se_status" -eq 255 ] && ! host_is_local "$_se_host"; then
+        die "Cannot reach host $_se_host over ssh (ssh exit 255)${_se_msg:+ to: $_se_msg}${ERROR:+: $ERROR}"
+    fi
+    die "${_se_msg:-Error executing $(shell_quote "$@")} on ${_se_host:-localhost}${ERROR:+: $ERROR}"
 }
 
 # ssh_make_path HOST PATH: creates folder PATH (and parents) on HOST.
@@ -339,7 +345,8 @@ fs_size() {
 # image_format FILE: prints the image format qemu-img sees in FILE (raw, qcow2 …), raw when qemu-img is missing.
 image_format() {
     if command -v qemu-img >/dev/null 2>&1; then
-        qemu-img info --output=json -- "$1" 2>/dev/null | sed -n 's/^ *"format": *"\([^"]*\)".*/\1/p' | head -n 1
+        # The human output's first "file format:" is the top-level image (the JSON nests children with their own formats).
+        qemu-img info -U -- "$1" 2>/dev/null | sed -n 's/^file format: *//p' | head -n 1
     else
         echo raw
     fi
@@ -348,7 +355,7 @@ image_format() {
 # qemu_virtual_size FILE: prints the virtual size in bytes of a qcow2 FILE; fails for other formats.
 qemu_virtual_size() {
     [ "$(image_format "$1")" = qcow2 ] || return 1
-    qemu-img info --output=json -- "$1" | sed -n 's/^ *"virtual-size": *\([0-9][0-9]*\).*/\1/p' | head -n 1
+    qemu-img info -U -- "$1" | sed -n 's/^virtual size: .*(\([0-9][0-9]*\) bytes).*/\1/p' | head -n 1
 }
 
 # inside_dir PATH DIR: succeeds when PATH (resolved, need not exist) lies strictly inside DIR.

@@ -31,6 +31,10 @@ export interface HostsSettings {
 }
 
 const TOKEN = /^[A-Za-z0-9_.@%+:\-[\]]+$/;
+/** Option values may also be paths (ControlPath ~/.ssh/cm-%C). */
+const OPTION_VALUE = /^[A-Za-z0-9_.@%+:\-[\]/~,=]+$/;
+/** Defaults after every host's own settings (ssh takes the first value it finds): never hang on a silent host. */
+const DEFAULTS = ['Host *', '    ConnectTimeout 10', '    ServerAliveInterval 15', '    ServerAliveCountMax 4'].join('\n');
 const OPTION = /^[A-Za-z][A-Za-z0-9]*$/;
 
 function checkToken(value: string, what: string): string {
@@ -63,10 +67,17 @@ export function renderSshConfig(hosts: Record<string, HostConfig>): string {
       if (/^(ProxyCommand|LocalCommand|PermitLocalCommand|KnownHostsCommand|Match|Include)$/i.test(option)) {
         throw new FerryError('E_CONFIG', `hosts.${name}.options: ${option} runs commands and is not allowed`, { hint: 'set it in your own ~/.ssh/config if you need it' });
       }
-      lines.push(`    ${option} ${checkToken(String(value), `hosts.${name}.options.${option}`)}`);
+      const text = String(value);
+      if (!OPTION_VALUE.test(text)) {
+        throw new FerryError('E_CONFIG', `hosts.${name}.options.${option} ${JSON.stringify(text)} has characters ssh_config cannot take`, {
+          hint: 'option values are single words or paths, without spaces or quotes',
+        });
+      }
+      lines.push(`    ${option} ${text}`);
     }
     blocks.push(lines.join('\n'));
   }
+  blocks.push(DEFAULTS);
   return `${blocks.join('\n\n')}\n`;
 }
 

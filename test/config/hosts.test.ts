@@ -15,6 +15,8 @@ t.test('renderSshConfig: one block per ssh host, never a password, batch mode', 
   t.match(text, /ConnectTimeout 5\n    StrictHostKeyChecking yes/);
   t.match(text, /^Host host02\n    HostName host02\n/m, 'the address defaults to the name');
   t.notMatch(text, /Host fe/, 'local hosts get no block');
+  t.match(text, /\n\nHost \*\n    ConnectTimeout 10\n    ServerAliveInterval 15\n    ServerAliveCountMax 4\n$/, 'defaults come last, so every host\'s own options win');
+  t.match(renderSshConfig({ h: { options: { ControlPath: '~/.ssh/cm-%C' } } }), /ControlPath ~\/\.ssh\/cm-%C/, 'option values may be paths');
 });
 
 t.test('renderSshConfig refuses values that would inject options or run commands', async (t) => {

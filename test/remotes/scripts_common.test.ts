@@ -136,7 +136,7 @@ t.test('ferry_ssh to an unreachable host fails fast instead of hanging', async (
   const run = lib('sh', 'ssh_exec_and_log nowhere true', [], { FERRY_SSH_CONFIG: config });
   t.equal(run.status, 1);
   t.ok(Date.now() - started < 15_000);
-  t.match(run.stderr, /on nowhere/, 'the message names the host');
+  t.match(run.stderr, /Cannot reach host nowhere over ssh \(ssh exit 255\)/, 'the message names the host and says it could not be reached');
 });
 
 t.test('retry runs until success or COUNT tries', async (t) => {
