@@ -283,6 +283,8 @@ mkfs_command() {
             ;;
     esac
     echo "set -e"
+    # mkfs and mkswap live in sbin, which a non-root or ssh PATH may lack.
+    echo 'PATH=$PATH:/usr/sbin:/sbin'
     case "$_mk_format" in
         swap)
             echo "truncate -s $(shell_quote "${_mk_size}M") -- $(shell_quote "$_mk_path")"
@@ -356,6 +358,17 @@ image_format() {
 qemu_virtual_size() {
     [ "$(image_format "$1")" = qcow2 ] || return 1
     qemu-img info -U -- "$1" | sed -n 's/^virtual size: .*(\([0-9][0-9]*\) bytes).*/\1/p' | head -n 1
+}
+
+# qemu_snapshot_tag ID: prints the qcow2 snapshot tag for snapshot ID (snap-ID, leading zeros dropped): qemu-img -a/-l would read a bare number as its own internal id.
+qemu_snapshot_tag() {
+    case "$1" in
+        '' | *[!0-9]*)
+            error_message "snapshot id '$1' is not a whole number"
+            return 1
+            ;;
+    esac
+    printf 'snap-%s\n' "$(($1 + 0))"
 }
 
 # inside_dir PATH DIR: succeeds when PATH (resolved, need not exist) lies strictly inside DIR.
