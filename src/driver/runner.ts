@@ -307,9 +307,10 @@ export class Runner {
    * own additions, what the script is, and the dump's fields.
    */
   private scriptEnv(kind: Kind, driver: string, action: string, dump: ActionDump | undefined): Record<string, string> {
-    // ferry's own environment as the prototype: child_process includes inherited keys, and this skips copying it.
-    const env = Object.create(process.env) as Record<string, string | undefined>;
-    for (const name of Object.keys(process.env)) if (DUMP_ENV_PATTERN.test(name)) env[name] = undefined;
+    // A copy, not Object.create(process.env): V8 caches for-in keys along a prototype chain, so variables
+    // added to process.env later would be missed.
+    const env: Record<string, string | undefined> = { ...process.env };
+    for (const name of Object.keys(env)) if (DUMP_ENV_PATTERN.test(name)) delete env[name];
     env.FERRY = join(packageRoot(), 'dist', 'bin', 'ferry.js');
     env.FERRY_LOCK_DIR = join(tmpdir(), `ferry-${process.getuid?.() ?? 'user'}`, 'locks');
     Object.assign(env, this.options.env);

@@ -146,11 +146,12 @@ t.test('the driver gets the dump as base64 in argument 1, the id in argument 2, 
 });
 
 t.test('--driver overrides the dump\'s DS_MAD', async (t) => {
-  // The spec example names DS_MAD fs, which the bundled remotes do not have.
-  const without = await runCli(['ds', 'stat', specExamplePath, '0']);
-  t.equal(without.status, 2, 'DS_MAD fs is not a bundled driver');
-  t.match(without.stderr, /no datastore driver 'fs'/);
-  t.match(without.stderr, join(bundledRemotes, 'datastore', 'fs'));
+  // A dump naming a driver the bundled remotes do not have.
+  const { xml: missing } = dumpFiles(t, 'nosuchdriver');
+  const without = await runCli(['ds', 'stat', missing, '0']);
+  t.equal(without.status, 2, 'DS_MAD nosuchdriver is not a bundled driver');
+  t.match(without.stderr, /no datastore driver 'nosuchdriver'/);
+  t.match(without.stderr, join(bundledRemotes, 'datastore', 'nosuchdriver'));
   t.equal(without.stdout, '');
   const withFlag = await runCli(['ds', 'stat', specExamplePath, '0', '--driver', 'dummy', '--json']);
   t.equal(withFlag.status, 0);

@@ -806,3 +806,18 @@ t.test('the script environment: what runs, the dump fields, the runner env, no s
   t.notOk('FERRY_IMAGE_TEMPLATE_STALE' in env, 'dump variables inherited from ferry\'s own environment are cleared');
   t.ok(process.env.PATH && result.stdout.length > 0, 'the rest of the environment is inherited');
 });
+
+t.test('a variable added to ferry\'s environment between runs reaches the next script', async (t) => {
+  const runner = runnerFor(undefined);
+  const args = ['fe:/a', 'host01:/b', '7', '0'];
+  await runner.run({ kind: 'tm', action: 'clone', driver: 'ok', args });
+  const record = recorder(t);
+  const saved = process.env.FIXTURE_RECORD;
+  process.env.FIXTURE_RECORD = record.file;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.FIXTURE_RECORD;
+    else process.env.FIXTURE_RECORD = saved;
+  });
+  await runner.run({ kind: 'tm', action: 'clone', driver: 'ok', args });
+  t.same(record.lines(), [recordLine('clone', args)], 'the second run saw FIXTURE_RECORD, set after the first');
+});
