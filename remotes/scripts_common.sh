@@ -17,7 +17,12 @@
 #   FERRY              command that runs ferry itself (for `$FERRY xpath`)
 
 # The name logs are tagged with: the driver folder and the action.
-FERRY_SCRIPT_NAME=${FERRY_SCRIPT_NAME:-$(basename "$(dirname "$0")")/$(basename "$0")}
+# (Parameter expansion, not basename/dirname: every process a driver forks costs milliseconds.)
+if [ -z "${FERRY_SCRIPT_NAME:-}" ]; then
+    _sn_dir=${0%/*}
+    [ "$_sn_dir" = "$0" ] && _sn_dir=.
+    FERRY_SCRIPT_NAME=${_sn_dir##*/}/${0##*/}
+fi
 
 # log_lines LEVEL TEXT: writes every line of TEXT to stderr as "LEVEL: <script>: line", so multi-line text stays log records.
 log_lines() {
@@ -76,9 +81,15 @@ die() {
 shell_quote() {
     _sq_sep=''
     for _sq_arg in "$@"; do
-        # The trailing x keeps $(...) from eating trailing newlines of the argument.
-        _sq_q=$(printf '%sx' "$_sq_arg" | sed "s/'/'\\\\''/g")
-        printf "%s'%s'" "$_sq_sep" "${_sq_q%x}"
+        case "$_sq_arg" in
+            *\'*)
+                # The trailing x keeps $(...) from eating trailing newlines of the argument.
+                _sq_q=$(printf '%sx' "$_sq_arg" | sed "s/'/'\\\\''/g")
+                _sq_q=${_sq_q%x}
+                ;;
+            *) _sq_q=$_sq_arg ;;
+        esac
+        printf "%s'%s'" "$_sq_sep" "$_sq_q"
         _sq_sep=' '
     done
 }
@@ -284,6 +295,7 @@ mkfs_command() {
     esac
     echo "set -e"
     # mkfs and mkswap live in sbin, which a non-root or ssh PATH may lack.
+    # shellcheck disable=SC2016 # expanded by the printed script, not here
     echo 'PATH=$PATH:/usr/sbin:/sbin'
     case "$_mk_format" in
         swap)

@@ -29,7 +29,7 @@ fs_cleanup() {
     for prefix in "${FS_CLEANUP_PREFIXES[@]}"; do
         for file in "$prefix"*; do
             if [ -e "$file" ] || [ -L "$file" ]; then
-                rm -f -- "$file" || log_warn "cannot remove temporary file $file"
+                rm -rf -- "$file" || log_warn "cannot remove temporary file $file"
             fi
         done
     done
@@ -74,16 +74,20 @@ fs_new_source() {
     die "Cannot find an unused image name in $base"
 }
 
-# fs_start_tmp DEST: creates an empty temporary file next to DEST and sets FS_TMP to it (removed on exit unless committed); no output.
+# fs_start_tmp DEST: creates a private temporary folder next to DEST and sets FS_TMP to a new file in it (removed on exit unless committed); no output.
 fs_start_tmp() {
     local dir name prefix
-    dir=$(dirname -- "$1")
-    name=$(basename -- "$1")
+    dir=${1%/*}
+    name=${1##*/}
     prefix="$dir/.$name.ferry-$$.tmp"
     # Registered before the file exists, so a signal between the two leaves nothing.
     FS_CLEANUP_PREFIXES+=("$prefix")
+    # A private folder holding a file that does not exist yet: GNU cp onto an existing empty file is
+    # about twice as slow as onto a new one (measured on a 1 GiB sparse image).
+    local tmpdir
+    tmpdir=$(mktemp -d -- "$prefix.XXXXXX") || die "Cannot create a temporary folder in $dir"
     # shellcheck disable=SC2034 # read by the sourcing action
-    FS_TMP=$(mktemp -- "$prefix.XXXXXX") || die "Cannot create a temporary file in $dir"
+    FS_TMP="$tmpdir/image"
 }
 
 # fs_commit TMP DEST [REFERENCE]: gives TMP REFERENCE's mode (default 0666 less the umask) and renames it to DEST atomically; no output.
@@ -107,7 +111,7 @@ fs_exec() {
         FS_ERR_FILE=$(mktemp -- "${TMPDIR:-/tmp}/ferry-fs-err.XXXXXX") || die "Cannot create a temporary file in ${TMPDIR:-/tmp}"
     fi
     # One log line per command: a multi-line argument (an sh -c script) would otherwise spill unprefixed lines into stderr.
-    log_debug "running: $(shell_quote "$@" | tr '\n' ' ')"
+    log_debug "running: $(shell_quote "$@")"
     if "$@" >&2 2>"$FS_ERR_FILE"; then
         return 0
     else
