@@ -1,8 +1,7 @@
 // tm/qcow2 on real files: clones are qcow2 overlays backed by the image, cpds and mvds flatten them, snapshots
 // live in the overlay; the spec's "An Example VM" with a raw and with a qcow2 image, through transfer files.
-import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, ftruncateSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, realpathSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, ftruncateSync, lstatSync, openSync, readdirSync, readlinkSync, realpathSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -11,63 +10,18 @@ import { listDrivers } from '../../src/driver/inventory.js';
 import { Runner } from '../../src/driver/runner.js';
 import { runTransfer } from '../../src/driver/transfer.js';
 import { rejection, tmpDir } from '../helpers/fixtures.js';
+import { blocks, datastores, guestBytes, isInstalled, MiB, PACKAGE, qemuInfo, run, sha256, sha256Of, snapshotTags, sparseImage, writeAt, type Owner } from '../helpers/images.js';
 
 const remotes = join(dirname(fileURLToPath(import.meta.url)), '../../remotes');
 const DRIVER = 'qcow2';
 const runner = new Runner({ remotes, env: { FERRY_LOCAL_HOSTS: 'fe host01 host02' } });
-const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-/** What tmpDir needs of a test: its teardown hook. */
-type Owner = Parameters<typeof tmpDir>[0];
+/** The commands these tests (and the driver) use; PACKAGE names their Debian packages. */
+const TOOLS = ['qemu-img', 'qemu-io', 'stat', 'xorriso', 'mkswap'];
 
-/** Debian package of each command the tests (and the driver) use. */
-const PACKAGE: Record<string, string> = { 'qemu-img': 'qemu-utils', 'qemu-io': 'qemu-utils', stat: 'coreutils', xorriso: 'xorriso', mkswap: 'util-linux' };
-const PATH = `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin`;
-
-/** Runs a command and returns its stdout; throws naming the Debian package when it is not installed. */
-function run(cmd: string, args: string[]): string {
-  const result = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, PATH } });
-  if (result.error) {
-    if ((result.error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${cmd} is not installed: apt-get install ${PACKAGE[cmd] ?? cmd}`);
-    throw result.error;
-  }
-  if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
-  return result.stdout;
-}
-
-const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
-const sha256Of = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
-/** Allocated 512-byte blocks, as `stat -c %b` reports them. */
-const blocks = (path: string): number => Number(run('stat', ['-c', '%b', path]).trim());
-const qemuInfo = (path: string): Record<string, unknown> => JSON.parse(run('qemu-img', ['info', '-U', '--output=json', path])) as Record<string, unknown>;
-const snapshotTags = (path: string): string[] => ((qemuInfo(path).snapshots as Array<{ name: string }> | undefined) ?? []).map((s) => s.name);
 /** Writes PATTERN (a byte such as 0x5a) over [offset, offset+length) of a qcow2 disk, as the guest would. */
 const guestWrite = (path: string, pattern: number, offset: number, length: number) =>
   run('qemu-io', ['-f', 'qcow2', '-c', `write -P ${pattern} ${offset} ${length}`, path]);
-
-/** Writes a sparse file of sizeMiB with random data at each [offset, length]; returns its content. */
-function sparseImage(path: string, sizeMiB: number, chunks: Array<[number, number]>): Buffer {
-  mkdirSync(dirname(path), { recursive: true });
-  const fd = openSync(path, 'w');
-  ftruncateSync(fd, sizeMiB * MiB);
-  for (const [offset, length] of chunks) writeSync(fd, randomBytes(length), 0, length, offset);
-  closeSync(fd);
-  return readFileSync(path);
-}
-
-/** Writes bytes into a file in place (what a VM does to a raw disk). */
-function writeAt(path: string, offset: number, data: Buffer): void {
-  const fd = openSync(path, 'r+');
-  writeSync(fd, data, 0, data.length, offset);
-  closeSync(fd);
-}
-
-/** The guest's view of a disk image of any format (backing chain included): its bytes as raw. */
-function guestBytes(t: Owner, path: string): Buffer {
-  const out = join(tmpDir(t, 'ferry-guest-'), 'raw');
-  run('qemu-img', ['convert', '-U', '-O', 'raw', path, out]);
-  return readFileSync(out);
-}
 
 /** A copy of `bytes` with `length` bytes of `pattern` at `offset`. */
 function patched(bytes: Buffer, pattern: number, offset: number, length: number): Buffer {
@@ -79,15 +33,8 @@ function patched(bytes: Buffer, pattern: number, offset: number, length: number)
 type TmAction = (typeof TM_ACTIONS)[number];
 const tm = (action: TmAction, ...args: string[]) => runner.run({ kind: 'tm', action, driver: DRIVER, args });
 
-/** An image datastore 1 and a system datastore 0 in a fresh temp folder; VM 7's folder is system/7. */
-function world(t: Owner) {
-  const root = tmpDir(t, 'ferry-tm-qcow2-');
-  const images = join(root, 'datastores', '1');
-  const system = join(root, 'datastores', '0');
-  mkdirSync(images, { recursive: true });
-  mkdirSync(system, { recursive: true });
-  return { root, images, system, vm: join(system, '7') };
-}
+/** The datastores of one test (see datastores). */
+const world = (t: Owner) => datastores(t, 'ferry-tm-qcow2-');
 
 /** A non-persistent image in `format` (raw or qcow2) with random data in places; returns its guest content. */
 function makeImage(t: Owner, path: string, format: 'raw' | 'qcow2', sizeMiB: number): Buffer {
@@ -100,10 +47,7 @@ function makeImage(t: Owner, path: string, format: 'raw' | 'qcow2', sizeMiB: num
 }
 
 t.test('the tools these tests use are installed', async (t) => {
-  for (const [cmd, pkg] of Object.entries(PACKAGE)) {
-    const found = spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { env: { ...process.env, PATH } }).status === 0;
-    t.ok(found, `${cmd} is installed (Debian package ${pkg})`);
-  }
+  for (const cmd of TOOLS) t.ok(isInstalled(cmd), `${cmd} is installed (Debian package ${PACKAGE[cmd]})`);
 });
 
 t.test('tm/qcow2 implements every action: its own clone, the rest links into tm/shared', async (t) => {
@@ -168,27 +112,16 @@ LN qcow2 fe:${pers} host01:${ds}/disk.1 7 0
 `, 2);
     disksInPlace('CREATE');
 
-    await steps('STOP', `
-# STOP
-MV qcow2 host01:${ds}/disk.0 fe:${ds}/disk.0 7 0
-MV qcow2 host01:${ds}/disk.1 fe:${ds}/disk.1 7 0
-MV qcow2 host01:${ds} fe:${ds} 7 0
+    // STOP, RESUME and MIGRATE each move both disks, then the VM folder.
+    for (const [step, from, to] of [['STOP', 'host01', 'fe'], ['RESUME', 'fe', 'host01'], ['MIGRATE', 'host01', 'host02']] as const) {
+      await steps(step, `
+# ${step}
+MV qcow2 ${from}:${ds}/disk.0 ${to}:${ds}/disk.0 7 0
+MV qcow2 ${from}:${ds}/disk.1 ${to}:${ds}/disk.1 7 0
+MV qcow2 ${from}:${ds} ${to}:${ds} 7 0
 `, 3);
-    disksInPlace('STOP');
-
-    await steps('RESUME', `
-MV qcow2 fe:${ds}/disk.0 host01:${ds}/disk.0 7 0
-MV qcow2 fe:${ds}/disk.1 host01:${ds}/disk.1 7 0
-MV qcow2 fe:${ds} host01:${ds} 7 0
-`, 3);
-    disksInPlace('RESUME');
-
-    await steps('MIGRATE', `
-MV qcow2 host01:${ds}/disk.0 host02:${ds}/disk.0 7 0
-MV qcow2 host01:${ds}/disk.1 host02:${ds}/disk.1 7 0
-MV qcow2 host01:${ds} host02:${ds} 7 0
-`, 3);
-    disksInPlace('MIGRATE');
+      disksInPlace(step);
+    }
 
     // The VM runs on host02 and writes both disks.
     guestWrite(disk0, 0x5a, 5 * MiB, 8192);
