@@ -2,7 +2,8 @@
 // `npm run demo`: runs real actions through ferry against the bundled dummy
 // drivers (remotes/datastore/dummy, remotes/tm/dummy) and prints what happened:
 // datastore actions through the library, the spec's example VM lifecycle as
-// transfer files, and how the `ferry` command reports a refusal.
+// transfer files, how the `ferry` command reports a refusal, and real data
+// through the reference drivers (datastore/fs, tm/qcow2, tm/shared).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,4 +75,34 @@ try {
   say(`     ${JSON.stringify(values.split('\0').slice(0, -1))}  (NUL-separated)`);
 } finally {
   rmSync(work, { recursive: true, force: true });
+}
+
+say();
+say('4. Real data: a 256 MiB sparse image through datastore/fs, tm/qcow2 and tm/shared (local hosts):');
+const lab = mkdtempSync(join(tmpdir(), 'ferry-demo-real-'));
+try {
+  const real = new Runner({ remotes: join(root, 'remotes'), env: { FERRY_LOCAL_HOSTS: 'fe host01 host02' } });
+  const image = join(lab, 'ttylinux.img');
+  writeFileSync(image, '');
+  execFileSync('truncate', ['-s', '256M', image]);
+  execFileSync('sh', ['-c', 'printf "ferry demo disk" | dd of="$1" bs=1M seek=17 conv=notrunc status=none', 'sh', image]);
+  const imagesDs = join(lab, 'datastores', '1');
+  const systemDs = join(lab, 'datastores', '0');
+  execFileSync('mkdir', ['-p', imagesDs, systemDs]);
+  const imagesDatastore = { ID: 1, NAME: 'images', DS_MAD: 'fs', TM_MAD: 'qcow2', BASE_PATH: imagesDs };
+  const realDump = buildDump({ IMAGE: { ID: 0, NAME: 'ttylinux', PATH: image, FORMAT: 'raw' }, DATASTORE: imagesDatastore });
+  const copied = await real.run({ kind: 'datastore', action: 'cp', dump: realDump, id: 0 });
+  const blocks = (path) => Number(execFileSync('stat', ['-c', '%b', path], { encoding: 'utf8' })) * 512;
+  say(`   fs cp       -> ${copied.result.source} (${copied.result.sizeMb} MB, ${(blocks(copied.result.source) / 1024).toFixed(0)} KiB allocated: still sparse) (${ms(copied)})`);
+  const disk0 = `host01:${systemDs}/7/disk.0`;
+  const cloned = await real.run({ kind: 'tm', action: 'clone', driver: 'qcow2', args: [`fe:${copied.result.source}`, disk0, '7', '0'] });
+  const info = JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output=json', `${systemDs}/7/disk.0`], { encoding: 'utf8' }));
+  say(`   qcow2 clone -> disk.0 is a ${info.format} overlay on ${info['backing-filename']} (${ms(cloned)})`);
+  await real.run({ kind: 'tm', action: 'mkimage', driver: 'shared', args: ['64', 'qcow2', `host01:${systemDs}/7/disk.2`, '7', '0'] });
+  say('   shared mkimage -> disk.2, a 64 MB qcow2 volatile disk');
+  await real.run({ kind: 'tm', action: 'delete', driver: 'shared', args: [`host01:${systemDs}/7`, '7', '0'] });
+  await real.run({ kind: 'datastore', action: 'rm', dump: buildDump({ IMAGE: { ID: 0, SOURCE: copied.result.source }, DATASTORE: imagesDatastore }), id: 0 });
+  say('   shared delete, fs rm -> the VM folder and the image are gone');
+} finally {
+  rmSync(lab, { recursive: true, force: true });
 }
