@@ -1,3 +1,5 @@
+import { createInterface } from 'node:readline';
+
 /** What a command may touch: its streams, environment and folder, passed in so commands run in-process under test. */
 
 export interface OutStream {
@@ -11,6 +13,8 @@ export interface Io {
   stderr: OutStream;
   /** Whole stdin, read on demand. */
   readStdin(): Promise<string>;
+  /** stdin line by line, as it arrives (protocol mode); default: readStdin() split. */
+  stdinLines?(): AsyncIterable<string>;
   env: Record<string, string | undefined>;
   cwd: string;
   /** Aborted when the user interrupts ferry; running drivers are then stopped. */
@@ -30,6 +34,7 @@ export function processIo(signal?: AbortSignal): Io {
     stdout: process.stdout,
     stderr: process.stderr,
     readStdin: () => readStream(process.stdin),
+    stdinLines: () => createInterface({ input: process.stdin, crlfDelay: Infinity }),
     env: process.env,
     cwd: process.cwd(),
     ...(signal ? { signal } : {}),

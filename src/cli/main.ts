@@ -13,6 +13,7 @@ import { LEVELS } from '../log/logger.js';
 import { registerDrivers } from './drivers.js';
 import { registerDs } from './ds.js';
 import { registerDump } from './dump.js';
+import { registerMad } from './mad.js';
 import type { Io } from './io.js';
 import { registerTm } from './tm.js';
 import { XPATH_HELP, runXpath } from './xpath.js';
@@ -64,6 +65,7 @@ export function buildProgram(io: Io, setStatus: (status: number) => void): Comma
     .addHelpText('before', XPATH_HELP)
     .action(async (args: string[]) => setStatus(await runXpath(args, io)));
   registerDrivers(program, io, setStatus);
+  registerMad(program, io, setStatus);
   return program;
 }
 

@@ -1,0 +1,69 @@
+/** `ferry mad datastore|tm`: the driver-process protocol on stdin/stdout, for an OpenNebula-style core. */
+import type { Command } from 'commander';
+import { isKind } from '../contract/table.js';
+import { listDrivers } from '../driver/inventory.js';
+import { FerryError } from '../errors.js';
+import { serveMad } from '../protocol/mad.js';
+import { makeContext } from './context.js';
+import { parseSeconds } from './input.js';
+import type { Io } from './io.js';
+import { reportError } from './output.js';
+
+function list(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(',').map((name) => name.trim()).filter(Boolean);
+}
+
+async function* splitLines(io: Io): AsyncIterable<string> {
+  if (io.stdinLines) {
+    yield* io.stdinLines();
+    return;
+  }
+  yield* (await io.readStdin()).split('\n');
+}
+
+export function registerMad(program: Command, io: Io, setStatus: (status: number) => void): void {
+  program
+    .command('mad')
+    .summary('serve the driver protocol on stdin/stdout (a drop-in for one_datastore / one_tm)')
+    .description(
+      'Read requests `<ACTION> <id> <payload>` from stdin and answer `<ACTION> <SUCCESS|FAILURE> <id> <info>` and `LOG <E|W|I|D> <id> <message>` lines on stdout, many actions at once.\nDatastore actions: CP MKFS RM STAT CLONE MONITOR SNAP_DELETE SNAP_FLATTEN SNAP_REVERT RESTORE INCREMENT_FLATTEN. Transfer manager: TRANSFER <id> <transfer file>. Both: INIT, FINALIZE, DRIVER_CANCEL <id>.',
+    )
+    .argument('<kind>', 'datastore or tm')
+    .option('-t, --threads <n>', 'scripts running at once', '15')
+    .option('-w, --wait <seconds>', 'timeout of each action')
+    .option('-d, --drivers <list>', 'enabled drivers, comma-separated (default: every folder under remotes/<kind>)')
+    .option('-s, --system-tm <list>', 'TM drivers that monitor system datastores (default: every tm driver)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ferry mad datastore -t 15 -d fs,dummy
+  $ ferry mad tm -t 15 -w 3600 -d shared,ssh,qcow2
+  $ printf 'INIT\\nFINALIZE\\n' | ferry mad tm
+`,
+    )
+    .action(async (kind: string, flags: { threads: string; wait?: string; drivers?: string; systemTm?: string }, command: Command) => {
+      try {
+        if (!isKind(kind)) throw new FerryError('E_USAGE', `mad ${JSON.stringify(kind)}: expected datastore or tm`, { hint: 'ferry mad datastore | ferry mad tm' });
+        const threads = Number(flags.threads);
+        if (!Number.isInteger(threads) || threads < 1) throw new FerryError('E_USAGE', `-t ${JSON.stringify(flags.threads)} is not a positive whole number`, { hint: '-t 15' });
+        const context = await makeContext(command, io);
+        const remotes = await context.runner.remotesPath();
+        const enabled = list(flags.drivers) ?? (await listDrivers(remotes, [kind])).map((driver) => driver.name);
+        const systemTm = list(flags.systemTm) ?? (await listDrivers(remotes, ['tm'])).map((driver) => driver.name);
+        await serveMad({
+          kind,
+          runner: context.runner,
+          concurrency: threads,
+          ...(flags.wait !== undefined ? { timeoutSec: parseSeconds(flags.wait, '-w') } : {}),
+          enabled,
+          systemTm,
+          lines: splitLines(io),
+          write: (line) => io.stdout.write(`${line}\n`),
+        });
+        setStatus(0);
+      } catch (error) {
+        setStatus(reportError(io, { json: false }, error));
+      }
+    });
+}

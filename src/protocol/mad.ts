@@ -1,0 +1,170 @@
+/**
+ * `ferry mad datastore|tm`: OpenNebula's driver-process line protocol on
+ * stdin/stdout. Requests are `<ACTION> <id> <payload>`, replies
+ * `<ACTION> <SUCCESS|FAILURE> <id> <info>` and `LOG <E|W|I|D> <id> <message>`,
+ * one whole line each. Many actions run at once in a KeyedPool: at most N
+ * scripts, never two on one image (datastore) or one VM (tm).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { Kind } from '../contract/table.js';
+import { readDump } from '../dump/dump.js';
+import type { ActionResult, Runner } from '../driver/runner.js';
+import { parseTransfer, runTransfer } from '../driver/transfer.js';
+import type { LogRecord } from '../driver/stderr.js';
+import { toFerryError } from '../errors.js';
+import { KeyedPool } from './queue.js';
+
+export const DATASTORE_ACTIONS = ['CP', 'MKFS', 'RM', 'STAT', 'CLONE', 'MONITOR', 'SNAP_DELETE', 'SNAP_FLATTEN', 'SNAP_REVERT', 'RESTORE', 'INCREMENT_FLATTEN'] as const;
+export const TM_PROTOCOL_ACTIONS = ['TRANSFER'] as const;
+
+export interface MadOptions {
+  kind: Kind;
+  runner: Runner;
+  /** Scripts running at once (-t). */
+  concurrency: number;
+  /** Seconds per action (-w); default: the contract's and the drivers'. */
+  timeoutSec?: number;
+  /** Drivers enabled (-d); default every folder under remotes/<kind>. */
+  enabled: readonly string[];
+  /** TM drivers allowed to monitor system datastores (-s); default every tm driver. */
+  systemTm?: readonly string[];
+  lines: AsyncIterable<string>;
+  write(line: string): void;
+}
+
+const LEVEL_LETTER: Record<LogRecord['level'], string> = { error: 'E', warn: 'W', info: 'I', debug: 'D' };
+const ID = /^-?\d+$/;
+
+/** Text as one protocol field: line breaks become spaces, empty becomes `-`. */
+export function oneLine(text: string): string {
+  const flat = text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+  return flat === '' ? '-' : flat;
+}
+
+export async function serveMad(options: MadOptions): Promise<void> {
+  const pool = new KeyedPool(options.concurrency);
+  const running = new Map<string, Set<AbortController>>();
+  const enabled = new Set(options.enabled);
+  const systemTm = options.systemTm ? new Set(options.systemTm) : undefined;
+  const write = options.write;
+  const logLines = (id: string, logs: readonly LogRecord[] | undefined): void => {
+    for (const record of logs ?? []) write(`LOG ${LEVEL_LETTER[record.level]} ${id} ${oneLine(record.message)}`);
+  };
+  const call = (id: string): { signal: AbortSignal; done(): void; timeoutSec?: number } => {
+    const controller = new AbortController();
+    const set = running.get(id) ?? new Set<AbortController>();
+    set.add(controller);
+    running.set(id, set);
+    return {
+      signal: controller.signal,
+      ...(options.timeoutSec !== undefined ? { timeoutSec: options.timeoutSec } : {}),
+      done: () => {
+        set.delete(controller);
+        if (set.size === 0) running.delete(id);
+      },
+    };
+  };
+
+  const datastore = (action: string, id: string, payload: string | undefined): void => {
+    const monitor = action === 'MONITOR';
+    const reply = (ok: boolean, info: string): void => {
+      const field = monitor ? Buffer.from(info === '' ? '-' : info).toString('base64') : oneLine(info);
+      write(`${action} ${ok ? 'SUCCESS' : 'FAILURE'} ${id} ${field}`);
+    };
+    if (!payload) return write(`${action} FAILURE ${id} ${oneLine('missing payload: the base64 action dump')}`);
+    let driver: string | undefined;
+    try {
+      const dump = readDump(payload);
+      const system = dump.get('DATASTORE/TYPE') === '1';
+      driver = system && monitor ? dump.get('DATASTORE/TM_MAD') : dump.get('DATASTORE/DS_MAD');
+      const allowed = system && monitor ? (systemTm ?? null) : enabled;
+      if (!driver || (allowed !== null && !allowed.has(driver))) {
+        return write(`${action} FAILURE ${id} Datastore driver '${driver ?? ''}' not available`);
+      }
+    } catch (error) {
+      return reply(false, toFerryError(error).message);
+    }
+    // Only the base64 text waits in the queue (parsed again when the action starts), so a long queue costs its payloads.
+    pool.push({
+      key: `image:${id}`,
+      run: async () => {
+        const each = call(id);
+        try {
+          const result = await options.runner.runAny({ kind: 'datastore', action: action.toLowerCase(), dump: payload, id, parse: false, signal: each.signal, ...(each.timeoutSec ? { timeoutSec: each.timeoutSec } : {}) });
+          logLines(id, result.logs);
+          reply(true, result.stdout);
+        } catch (error) {
+          const failure = toFerryError(error);
+          logLines(id, failure.logs);
+          reply(false, failure.message);
+        } finally {
+          each.done();
+        }
+      },
+    });
+  };
+
+  const transfer = (id: string, file: string | undefined): void => {
+    const fail = (message: string): void => write(`TRANSFER FAILURE ${id} ${oneLine(message)}`);
+    if (!file || !existsSync(file)) return fail(`Transfer file '${file ?? ''}' does not exist`);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+      const unknown = parseTransfer(text).find((line) => !enabled.has(line.driver));
+      if (unknown) return fail(`Transfer Driver '${unknown.driver}' not available`);
+    } catch (error) {
+      return fail(toFerryError(error).message);
+    }
+    pool.push({
+      key: `vm:${id}`,
+      run: async () => {
+        const each = call(id);
+        const completed: ActionResult[] = [];
+        try {
+          await runTransfer(options.runner, text, { parse: false, signal: each.signal, ...(each.timeoutSec ? { timeoutSec: each.timeoutSec } : {}), onStep: (_line, result) => completed.push(result) });
+          for (const result of completed) logLines(id, result.logs);
+          write(`TRANSFER SUCCESS ${id} -`);
+        } catch (error) {
+          const failure = toFerryError(error);
+          for (const result of completed) logLines(id, result.logs);
+          logLines(id, failure.logs);
+          fail(failure.message);
+        } finally {
+          each.done();
+        }
+      },
+    });
+  };
+
+  for await (const raw of options.lines) {
+    const line = raw.replace(/\r$/, '');
+    if (line.trim() === '') continue;
+    const [action = '', id, payload] = line.trim().split(/\s+/);
+    if (action === 'INIT') {
+      write('INIT SUCCESS - -');
+      continue;
+    }
+    if (action === 'FINALIZE') break;
+    if (action === 'DRIVER_CANCEL') {
+      const set = id === undefined ? undefined : running.get(id);
+      if (!set) write(`LOG W ${id !== undefined && ID.test(id) ? id : '-'} ${oneLine(`DRIVER_CANCEL: nothing running for id ${id ?? ''}`)}`);
+      else for (const controller of set) controller.abort();
+      continue;
+    }
+    const known = options.kind === 'datastore' ? (DATASTORE_ACTIONS as readonly string[]).includes(action) : (TM_PROTOCOL_ACTIONS as readonly string[]).includes(action);
+    const shownAction = /^[A-Z_]{1,40}$/.test(action) ? action : 'UNKNOWN';
+    if (id === undefined || !ID.test(id)) {
+      write(`LOG E - ${oneLine(`${shownAction}: missing or non-integer id ${JSON.stringify((id ?? '').slice(0, 40))}`)}`);
+      continue;
+    }
+    if (!known) {
+      write(`${shownAction} FAILURE ${id} ${oneLine(`Unknown action ${JSON.stringify(action.slice(0, 40))} for the ${options.kind} driver`)}`);
+      continue;
+    }
+    if (options.kind === 'datastore') datastore(action, id, payload);
+    else transfer(id, payload);
+  }
+  // FINALIZE or EOF: every action already received is answered (DRIVER_CANCEL and -w still bound them);
+  // a signal to ferry stops them instead (bin.ts kills every process group).
+  await pool.idle();
+}
