@@ -6,10 +6,12 @@
 //  2. One-shot `ferry ds stat` and `ferry xpath` vs `node -e 0`.
 //  3. datastore/fs cp of a 1 GiB sparse image vs `cp --sparse=always`, and
 //     tm/qcow2 clone of 1 GiB and 8 GiB images (time should not grow with size).
+//  4. `ferry mad datastore`: throughput of 2,000 STAT actions at -t 1, 4 and 15
+//     vs a bare spawn loop at the same concurrency; peak RSS with 100,000 queued.
 // Flags: --json, --n N (actions per round, default 50), --rounds R (default 12),
-// --no-drivers (skip 3).
+// --no-drivers (skip 3), --no-protocol (skip 4).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -155,6 +157,97 @@ async function driverFigures() {
   }
 }
 
+/** Runs `count` bare spawns of the dummy stat, at most `limit` at once; returns ms. */
+async function bareLoop(count, limit) {
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      next += 1;
+      await bareSpawn();
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+  return performance.now() - started;
+}
+
+/** Starts `ferry mad datastore` and returns a small client over its stdin/stdout. */
+function startMad(args, env = {}) {
+  const child = spawn(process.execPath, [ferry, 'mad', 'datastore', ...args], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, ...env } });
+  let buffer = '';
+  const waiters = [];
+  let replies = 0;
+  child.stdout.on('data', (chunk) => {
+    buffer += chunk;
+    let at;
+    while ((at = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, at);
+      buffer = buffer.slice(at + 1);
+      if (!line.startsWith('LOG ')) replies += 1;
+      for (const waiter of [...waiters]) waiter(line);
+    }
+  });
+  const until = (count) => new Promise((resolve) => {
+    const check = () => {
+      if (replies >= count) {
+        waiters.splice(waiters.indexOf(check), 1);
+        resolve();
+      }
+    };
+    waiters.push(check);
+    check();
+  });
+  return { child, until, write: (text) => new Promise((resolve) => (child.stdin.write(text) ? resolve() : child.stdin.once('drain', resolve))) };
+}
+
+async function protocolFigures() {
+  const COUNT = 2000;
+  const rows = [];
+  for (const threads of [1, 4, 15]) {
+    const mad = startMad(['--remotes', remotes, '-t', String(threads)]);
+    await mad.write('INIT\n');
+    await mad.until(1);
+    const started = performance.now();
+    let text = '';
+    for (let i = 0; i < COUNT; i++) text += `STAT ${i} ${dump.base64}\n`;
+    await mad.write(text);
+    await mad.until(COUNT + 1);
+    const madMs = performance.now() - started;
+    mad.child.stdin.end('FINALIZE\n');
+    await new Promise((resolve) => mad.child.once('exit', resolve));
+    const bareMs = await bareLoop(COUNT, threads);
+    rows.push({ threads, madPerSecond: (COUNT / madMs) * 1000, barePerSecond: (COUNT / bareMs) * 1000, ratio: bareMs / madMs });
+  }
+  // 100,000 actions queued behind one slow action: memory is what the queue costs.
+  const QUEUED = 100_000;
+  const slowDump = buildDump({ IMAGE: { ID: 0, NAME: 'bench' }, DATASTORE: { ID: 1, DS_MAD: 'slow', TYPE: 0 } });
+  const mad = startMad(['--remotes', join(root, 'fixtures', 'remotes'), '-t', '1'], { FIXTURE_SLEEP: '600' });
+  await mad.write('INIT\n');
+  await mad.until(1);
+  const rssBefore = rssKiB(mad.child.pid);
+  let chunk = '';
+  for (let i = 0; i < QUEUED; i++) {
+    chunk += `STAT ${i} ${slowDump.base64}\n`;
+    if (chunk.length > 1 << 20) {
+      await mad.write(chunk);
+      chunk = '';
+    }
+  }
+  await mad.write(chunk);
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const peak = hwmKiB(mad.child.pid);
+  mad.child.kill('SIGTERM');
+  await new Promise((resolve) => mad.child.once('exit', resolve));
+  return { throughput: rows, queued: { actions: QUEUED, payloadBytes: slowDump.base64.length, rssBeforeMiB: rssBefore / 1024, peakRssMiB: peak / 1024 } };
+}
+
+function statusField(pid, field) {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+}
+const rssKiB = (pid) => statusField(pid, 'VmRSS');
+const hwmKiB = (pid) => statusField(pid, 'VmHWM');
+
 const node0 = median(wall['node -e 0']);
 const report = {
   machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
@@ -170,6 +263,7 @@ const report = {
     xpathTarget: 1.5,
   },
   ...(args.includes('--no-drivers') ? {} : { drivers: await driverFigures() }),
+  ...(args.includes('--no-protocol') ? {} : { protocol: await protocolFigures() }),
 };
 if (args.includes('--json')) {
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -189,5 +283,12 @@ if (args.includes('--json')) {
     const mib = (bytes) => `${(bytes / 1024 ** 2).toFixed(0)} MiB allocated`;
     console.log(`| datastore/fs cp, 1 GiB sparse image (512 MiB data), 5 runs | \`cp --sparse=always\` ${f(fsCp.plainCpMs)} ms, ${mib(fsCp.plainAllocatedBytes)} | ${f(fsCp.ferryMs)} ms, ${mib(fsCp.ferryAllocatedBytes)} | ${f(fsCp.ratio)} | <= ${fsCp.target}, same blocks |`);
     console.log(`| tm/qcow2 clone, 5 runs each | - | 1 GiB ${f(qcow2Clone['1GiB'])} ms, 8 GiB ${f(qcow2Clone['8GiB'])} ms | - | < ${qcow2Clone.targetMs} ms both |`);
+  }
+  if (report.protocol) {
+    for (const row of report.protocol.throughput) {
+      console.log(`| \`ferry mad datastore -t ${row.threads}\`, 2,000 STAT | bare spawn loop ${row.barePerSecond.toFixed(0)}/s | ${row.madPerSecond.toFixed(0)}/s | ${f(row.ratio)} | >= 0.9 |`);
+    }
+    const q = report.protocol.queued;
+    console.log(`| \`ferry mad\` with ${q.actions.toLocaleString('en')} queued STAT (${q.payloadBytes} B dumps) | idle ${q.rssBeforeMiB.toFixed(0)} MiB RSS | peak ${q.peakRssMiB.toFixed(0)} MiB RSS | - | bounded |`);
   }
 }

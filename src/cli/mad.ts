@@ -60,6 +60,7 @@ Examples:
           systemTm,
           lines: splitLines(io),
           write: (line) => io.stdout.write(`${line}\n`),
+          ...(io.signal ? { signal: io.signal } : {}),
         });
         setStatus(0);
       } catch (error) {

@@ -30,6 +30,8 @@ export interface MadOptions {
   systemTm?: readonly string[];
   lines: AsyncIterable<string>;
   write(line: string): void;
+  /** Aborted when ferry is told to stop (SIGTERM, Ctrl-C): running actions are killed, queued ones answered FAILURE. */
+  signal?: AbortSignal;
 }
 
 const LEVEL_LETTER: Record<LogRecord['level'], string> = { error: 'E', warn: 'W', info: 'I', debug: 'D' };
@@ -44,6 +46,7 @@ export function oneLine(text: string): string {
 export async function serveMad(options: MadOptions): Promise<void> {
   const pool = new KeyedPool(options.concurrency);
   const running = new Map<string, Set<AbortController>>();
+  let stopping = false;
   const enabled = new Set(options.enabled);
   const systemTm = options.systemTm ? new Set(options.systemTm) : undefined;
   const write = options.write;
@@ -88,6 +91,7 @@ export async function serveMad(options: MadOptions): Promise<void> {
     pool.push({
       key: `image:${id}`,
       run: async () => {
+        if (stopping) return reply(false, 'ferry mad is stopping; the action did not start');
         const each = call(id);
         try {
           const result = await options.runner.runAny({ kind: 'datastore', action: action.toLowerCase(), dump: payload, id, parse: false, signal: each.signal, ...(each.timeoutSec ? { timeoutSec: each.timeoutSec } : {}) });
@@ -118,6 +122,7 @@ export async function serveMad(options: MadOptions): Promise<void> {
     pool.push({
       key: `vm:${id}`,
       run: async () => {
+        if (stopping) return fail('ferry mad is stopping; the transfer did not start');
         const each = call(id);
         const completed: ActionResult[] = [];
         try {
@@ -136,8 +141,21 @@ export async function serveMad(options: MadOptions): Promise<void> {
     });
   };
 
-  for await (const raw of options.lines) {
-    const line = raw.replace(/\r$/, '');
+  const iterator = options.lines[Symbol.asyncIterator]();
+  const stopped = new Promise<'stopped'>((resolve) => {
+    if (options.signal?.aborted) resolve('stopped');
+    options.signal?.addEventListener('abort', () => resolve('stopped'), { once: true });
+  });
+  for (;;) {
+    const next = await Promise.race([iterator.next(), stopped]);
+    if (next === 'stopped') {
+      stopping = true;
+      for (const set of running.values()) for (const controller of set) controller.abort();
+      void iterator.return?.();
+      break;
+    }
+    if (next.done) break;
+    const line = next.value.replace(/\r$/, '');
     if (line.trim() === '') continue;
     const [action = '', id, payload] = line.trim().split(/\s+/);
     if (action === 'INIT') {
