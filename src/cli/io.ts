@@ -34,9 +34,20 @@ export function processIo(signal?: AbortSignal): Io {
     stdout: process.stdout,
     stderr: process.stderr,
     readStdin: () => readStream(process.stdin),
-    stdinLines: () => createInterface({ input: process.stdin, crlfDelay: Infinity }),
+    stdinLines: () => stdinLines(),
     env: process.env,
     cwd: process.cwd(),
     ...(signal ? { signal } : {}),
   };
+}
+
+/** stdin line by line; once the reader stops (FINALIZE or EOF), stdin is destroyed so it no longer holds the process open. */
+async function* stdinLines(): AsyncGenerator<string> {
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  try {
+    yield* lines;
+  } finally {
+    lines.close();
+    process.stdin.destroy();
+  }
 }

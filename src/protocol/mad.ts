@@ -46,6 +46,22 @@ export function oneLine(text: string): string {
 export async function serveMad(options: MadOptions): Promise<void> {
   const pool = new KeyedPool(options.concurrency);
   const running = new Map<string, Set<AbortController>>();
+  /** Actions received but not started, per id, so DRIVER_CANCEL reaches them too. */
+  const queued = new Map<string, Set<{ cancelled: boolean }>>();
+  /** Remembers a queued action under its id; returns its ticket and a way to forget it when it starts. */
+  const enqueue = (id: string): { ticket: { cancelled: boolean }; started(): void } => {
+    const ticket = { cancelled: false };
+    const set = queued.get(id) ?? new Set();
+    set.add(ticket);
+    queued.set(id, set);
+    return {
+      ticket,
+      started: () => {
+        set.delete(ticket);
+        if (set.size === 0) queued.delete(id);
+      },
+    };
+  };
   let stopping = false;
   const enabled = new Set(options.enabled);
   const systemTm = options.systemTm ? new Set(options.systemTm) : undefined;
@@ -82,15 +98,19 @@ export async function serveMad(options: MadOptions): Promise<void> {
       driver = system && monitor ? dump.get('DATASTORE/TM_MAD') : dump.get('DATASTORE/DS_MAD');
       const allowed = system && monitor ? (systemTm ?? null) : enabled;
       if (!driver || (allowed !== null && !allowed.has(driver))) {
-        return write(`${action} FAILURE ${id} Datastore driver '${driver ?? ''}' not available`);
+        return write(`${action} FAILURE ${id} ${oneLine(`Datastore driver '${driver ?? ''}' not available`)}`);
       }
     } catch (error) {
       return reply(false, toFerryError(error).message);
     }
     // Only the base64 text waits in the queue (parsed again when the action starts), so a long queue costs its payloads.
+    const entry = enqueue(id);
     pool.push({
-      key: `image:${id}`,
+      // MONITOR's id is a datastore's, not an image's.
+      key: monitor ? `datastore:${id}` : `image:${id}`,
       run: async () => {
+        entry.started();
+        if (entry.ticket.cancelled) return reply(false, 'cancelled (DRIVER_CANCEL) before it started');
         if (stopping) return reply(false, 'ferry mad is stopping; the action did not start');
         const each = call(id);
         try {
@@ -119,9 +139,12 @@ export async function serveMad(options: MadOptions): Promise<void> {
     } catch (error) {
       return fail(toFerryError(error).message);
     }
+    const entry = enqueue(id);
     pool.push({
       key: `vm:${id}`,
       run: async () => {
+        entry.started();
+        if (entry.ticket.cancelled) return fail('cancelled (DRIVER_CANCEL) before it started');
         if (stopping) return fail('ferry mad is stopping; the transfer did not start');
         const each = call(id);
         const completed: ActionResult[] = [];
@@ -151,7 +174,6 @@ export async function serveMad(options: MadOptions): Promise<void> {
     if (next === 'stopped') {
       stopping = true;
       for (const set of running.values()) for (const controller of set) controller.abort();
-      void iterator.return?.();
       break;
     }
     if (next.done) break;
@@ -165,8 +187,10 @@ export async function serveMad(options: MadOptions): Promise<void> {
     if (action === 'FINALIZE') break;
     if (action === 'DRIVER_CANCEL') {
       const set = id === undefined ? undefined : running.get(id);
-      if (!set) write(`LOG W ${id !== undefined && ID.test(id) ? id : '-'} ${oneLine(`DRIVER_CANCEL: nothing running for id ${id ?? ''}`)}`);
-      else for (const controller of set) controller.abort();
+      const waiting = id === undefined ? undefined : queued.get(id);
+      if (!set && !waiting) write(`LOG W ${id !== undefined && ID.test(id) ? id : '-'} ${oneLine(`DRIVER_CANCEL: nothing running or queued for id ${id ?? ''}`)}`);
+      for (const controller of set ?? []) controller.abort();
+      for (const ticket of waiting ?? []) ticket.cancelled = true;
       continue;
     }
     const known = options.kind === 'datastore' ? (DATASTORE_ACTIONS as readonly string[]).includes(action) : (TM_PROTOCOL_ACTIONS as readonly string[]).includes(action);
@@ -182,6 +206,8 @@ export async function serveMad(options: MadOptions): Promise<void> {
     if (options.kind === 'datastore') datastore(action, id, payload);
     else transfer(id, payload);
   }
+  // Let go of stdin (a core may keep its end open after FINALIZE).
+  void iterator.return?.();
   // FINALIZE or EOF: every action already received is answered (DRIVER_CANCEL and -w still bound them);
   // a signal to ferry stops them instead (bin.ts kills every process group).
   await pool.idle();

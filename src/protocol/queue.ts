@@ -10,11 +10,17 @@ export interface Job {
   run(): Promise<void>;
 }
 
+interface Entry {
+  job: Job;
+  seq: number;
+}
+
 export class KeyedPool {
-  private readonly waiting = new Map<string, Job[]>();
-  /** Keys whose first job may start, in the order they became ready. */
-  private readonly ready: string[] = [];
-  private readyHead = 0;
+  /** Per key, its jobs in arrival order; the first one runs or is next. */
+  private readonly waiting = new Map<string, Entry[]>();
+  /** Keys whose first job may start, as a min-heap on that job's arrival number. */
+  private readonly ready: Array<{ seq: number; key: string }> = [];
+  private seq = 0;
   private running = 0;
   private idleWaiters: Array<() => void> = [];
 
@@ -31,11 +37,12 @@ export class KeyedPool {
   }
 
   push(job: Job): void {
+    const entry = { job, seq: this.seq++ };
     const jobs = this.waiting.get(job.key);
-    if (jobs) jobs.push(job);
+    if (jobs) jobs.push(entry);
     else {
-      this.waiting.set(job.key, [job]);
-      this.ready.push(job.key);
+      this.waiting.set(job.key, [entry]);
+      this.heapPush({ seq: entry.seq, key: job.key });
     }
     this.pump();
   }
@@ -47,24 +54,21 @@ export class KeyedPool {
   }
 
   private pump(): void {
-    while (this.running < this.limit && this.readyHead < this.ready.length) {
-      const key = this.ready[this.readyHead++] as string;
-      if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
-        this.ready.splice(0, this.readyHead);
-        this.readyHead = 0;
-      }
-      const job = this.waiting.get(key)?.[0];
-      if (!job) continue;
+    while (this.running < this.limit && this.ready.length > 0) {
+      const { key } = this.heapPop();
+      const entry = this.waiting.get(key)?.[0];
+      if (!entry) continue;
       this.running += 1;
-      void job
-        .run()
+      void Promise.resolve()
+        .then(() => entry.job.run())
         .catch(() => undefined)
         .finally(() => {
           this.running -= 1;
-          const jobs = this.waiting.get(key) as Job[];
+          const jobs = this.waiting.get(key) as Entry[];
           jobs.shift();
-          if (jobs.length === 0) this.waiting.delete(key);
-          else this.ready.push(key);
+          const next = jobs[0];
+          if (next === undefined) this.waiting.delete(key);
+          else this.heapPush({ seq: next.seq, key });
           this.pump();
           if (this.running === 0 && this.waiting.size === 0) {
             const waiters = this.idleWaiters;
@@ -73,5 +77,40 @@ export class KeyedPool {
           }
         });
     }
+  }
+
+  private heapPush(item: { seq: number; key: string }): void {
+    const heap = this.ready;
+    heap.push(item);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if ((heap[parent] as { seq: number }).seq <= item.seq) break;
+      heap[i] = heap[parent] as { seq: number; key: string };
+      i = parent;
+    }
+    heap[i] = item;
+  }
+
+  private heapPop(): { seq: number; key: string } {
+    const heap = this.ready;
+    const top = heap[0] as { seq: number; key: string };
+    const last = heap.pop() as { seq: number; key: string };
+    if (heap.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        let mSeq = last.seq;
+        if (l < heap.length && (heap[l] as { seq: number }).seq < mSeq) { m = l; mSeq = (heap[l] as { seq: number }).seq; }
+        if (r < heap.length && (heap[r] as { seq: number }).seq < mSeq) m = r;
+        if (m === i) break;
+        heap[i] = heap[m] as { seq: number; key: string };
+        i = m;
+      }
+      heap[i] = last;
+    }
+    return top;
   }
 }
