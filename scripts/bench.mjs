@@ -178,14 +178,10 @@ function startMad(args, env = {}) {
   const waiters = [];
   let replies = 0;
   child.stdout.on('data', (chunk) => {
-    buffer += chunk;
-    let at;
-    while ((at = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, at);
-      buffer = buffer.slice(at + 1);
-      if (!line.startsWith('LOG ')) replies += 1;
-      for (const waiter of [...waiters]) waiter(line);
-    }
+    const lines = (buffer + chunk).split('\n');
+    buffer = lines.pop();
+    for (const line of lines) if (!line.startsWith('LOG ')) replies += 1;
+    for (const waiter of [...waiters]) waiter();
   });
   const until = (count) => new Promise((resolve) => {
     const check = () => {

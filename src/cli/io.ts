@@ -15,6 +15,8 @@ export interface Io {
   readStdin(): Promise<string>;
   /** stdin line by line, as it arrives (protocol mode); default: readStdin() split. */
   stdinLines?(): AsyncIterable<string>;
+  /** Stops reading stdin so the process can exit while a writer keeps its end open. */
+  closeStdin?(): void;
   env: Record<string, string | undefined>;
   cwd: string;
   /** Aborted when the user interrupts ferry; running drivers are then stopped. */
@@ -35,6 +37,7 @@ export function processIo(signal?: AbortSignal): Io {
     stderr: process.stderr,
     readStdin: () => readStream(process.stdin),
     stdinLines: () => stdinLines(),
+    closeStdin: () => process.stdin.destroy(),
     env: process.env,
     cwd: process.cwd(),
     ...(signal ? { signal } : {}),

@@ -62,6 +62,7 @@ Examples:
           write: (line) => io.stdout.write(`${line}\n`),
           ...(io.signal ? { signal: io.signal } : {}),
         });
+        io.closeStdin?.();
         setStatus(0);
       } catch (error) {
         setStatus(reportError(io, { json: false }, error));

@@ -165,18 +165,24 @@ export async function serveMad(options: MadOptions): Promise<void> {
   };
 
   const iterator = options.lines[Symbol.asyncIterator]();
-  const stopped = new Promise<'stopped'>((resolve) => {
-    if (options.signal?.aborted) resolve('stopped');
-    options.signal?.addEventListener('abort', () => resolve('stopped'), { once: true });
-  });
+  // One wake-up promise per read, replaced each time, so a stop ends a read that waits on an idle stdin
+  // without keeping a callback per line.
+  let wake: (() => void) | undefined;
+  const stop = (): void => {
+    stopping = true;
+    for (const set of running.values()) for (const controller of set) controller.abort();
+    wake?.();
+  };
+  if (options.signal?.aborted) stop();
+  else options.signal?.addEventListener('abort', stop, { once: true });
   for (;;) {
-    const next = await Promise.race([iterator.next(), stopped]);
-    if (next === 'stopped') {
-      stopping = true;
-      for (const set of running.values()) for (const controller of set) controller.abort();
-      break;
-    }
-    if (next.done) break;
+    if (stopping) break;
+    const woken = new Promise<'stop'>((resolve) => {
+      wake = () => resolve('stop');
+    });
+    const next = await Promise.race([iterator.next(), woken]);
+    wake = undefined;
+    if (next === 'stop' || next.done || stopping) break;
     const line = next.value.replace(/\r$/, '');
     if (line.trim() === '') continue;
     const [action = '', id, payload] = line.trim().split(/\s+/);
