@@ -113,7 +113,7 @@ t.test('the ssh driver implements the whole contract', async (t) => {
   t.same(ssh?.missing, [], 'lacks no action');
   t.same([...(ssh?.actions ?? [])].sort(), [...TM_ACTIONS].sort());
   t.same(ssh?.notExecutable, []);
-  t.same(ssh?.extra, [], 'no other executables (the shared code is tm_ssh_common.sh, sourced)');
+  t.same(ssh?.extra, [], 'no other executables (the shared code is lib/tm_ssh_common.sh, sourced)');
   const manifest = await runner.manifest(join(remotes, 'tm', 'ssh'));
   t.equal(manifest.api, 1);
   t.equal(manifest.kind, 'tm');

@@ -13,8 +13,8 @@
 # paths with spaces or quotes arrive intact. Nothing here writes to stdout
 # unless asked (host_query): stdout is the action's result.
 
-# shellcheck source=SCRIPTDIR/../../scripts_common.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../../scripts_common.sh"
+# shellcheck source=SCRIPTDIR/../../../scripts_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../../scripts_common.sh"
 
 # define NAME <<'EOF' ... EOF: sets variable NAME to the here-document's text (scripts run on hosts).
 define() {

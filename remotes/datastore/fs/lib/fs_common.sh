@@ -11,7 +11,7 @@
 # internal qcow2 snapshots: OpenNebula snapshot id N is the one tagged
 # "snap-N" (see README.md).
 
-# shellcheck source-path=SCRIPTDIR source=../../scripts_common.sh
+# shellcheck source-path=SCRIPTDIR source=../../../scripts_common.sh
 . "$(dirname "$0")/../../scripts_common.sh"
 
 # Temp-file name prefixes of this run: every file whose name starts with one is removed on exit.

@@ -5,7 +5,7 @@
 # sources it after the helper library (POSIX sh):
 #
 #     . "$(dirname "$0")/../../scripts_common.sh"
-#     . "$(dirname "$0")/../shared/tm_lib.sh"
+#     . "$(dirname "$0")/../shared/lib/tm_lib.sh"
 #
 # Work on a host runs as `sh -c SCRIPT sh ARG...` through on_host (locally
 # for a local host, else over ssh with every argument quoted): SCRIPT is one
