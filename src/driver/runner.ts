@@ -125,6 +125,8 @@ export class Runner {
   /** Scripts already located, with the file-system stamp that keeps the answer valid. */
   private readonly located = new Map<string, { located: Located; stamp: string }>();
   private readonly logger: Logger;
+  /** Environment entries that never change for this runner, computed once. */
+  private fixedEnv: Record<string, string> | undefined;
 
   constructor(private readonly options: RunnerOptions) {
     this.remotes = options.remotes;
@@ -311,8 +313,11 @@ export class Runner {
     // added to process.env later would be missed.
     const env: Record<string, string | undefined> = { ...process.env };
     for (const name of Object.keys(env)) if (DUMP_ENV_PATTERN.test(name)) delete env[name];
-    env.FERRY = join(packageRoot(), 'dist', 'bin', 'ferry.js');
-    env.FERRY_LOCK_DIR = join(tmpdir(), `ferry-${process.getuid?.() ?? 'user'}`, 'locks');
+    this.fixedEnv ??= {
+      FERRY: join(packageRoot(), 'dist', 'bin', 'ferry.js'),
+      FERRY_LOCK_DIR: join(tmpdir(), `ferry-${process.getuid?.() ?? 'user'}`, 'locks'),
+    };
+    Object.assign(env, this.fixedEnv);
     Object.assign(env, this.options.env);
     env.FERRY_KIND = kind;
     env.FERRY_DRIVER = driver;
