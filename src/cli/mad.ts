@@ -21,6 +21,33 @@ async function* splitLines(io: Io): AsyncIterable<string> {
   yield* (await io.readStdin()).split('\n');
 }
 
+/**
+ * Reply lines gathered for one turn of the event loop and written together:
+ * one write call per burst of replies, not one per line. Each line is still
+ * whole, and lines keep their order.
+ */
+function batchedLines(stream: Io['stdout']): { write(line: string): void; flush(): void } {
+  let pending = '';
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    stream.write(text);
+  };
+  return {
+    write(line) {
+      pending += `${line}\n`;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}
+
 export function registerMad(program: Command, io: Io, setStatus: (status: number) => void): void {
   program
     .command('mad')
@@ -51,17 +78,22 @@ Examples:
         const remotes = await context.runner.remotesPath();
         const enabled = list(flags.drivers) ?? (await listDrivers(remotes, [kind])).map((driver) => driver.name);
         const systemTm = list(flags.systemTm) ?? (await listDrivers(remotes, ['tm'])).map((driver) => driver.name);
-        await serveMad({
-          kind,
-          runner: context.runner,
-          concurrency: threads,
-          ...(flags.wait !== undefined ? { timeoutSec: parseSeconds(flags.wait, '-w') } : {}),
-          enabled,
-          systemTm,
-          lines: splitLines(io),
-          write: (line) => io.stdout.write(`${line}\n`),
-          ...(io.signal ? { signal: io.signal } : {}),
-        });
+        const replies = batchedLines(io.stdout);
+        try {
+          await serveMad({
+            kind,
+            runner: context.runner,
+            concurrency: threads,
+            ...(flags.wait !== undefined ? { timeoutSec: parseSeconds(flags.wait, '-w') } : {}),
+            enabled,
+            systemTm,
+            lines: splitLines(io),
+            write: replies.write,
+            ...(io.signal ? { signal: io.signal } : {}),
+          });
+        } finally {
+          replies.flush();
+        }
         io.closeStdin?.();
         setStatus(0);
       } catch (error) {

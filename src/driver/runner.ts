@@ -7,7 +7,7 @@ import { lstatSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../config/paths.js';
-import { DUMP_ENV_PATTERN, dumpEnv } from '../dump/env.js';
+import { dumpEnv } from '../dump/env.js';
 import { checkArgs, type BoundArg } from '../contract/args.js';
 import { specFor, type ActionSpec, type Kind, type ResultOf } from '../contract/table.js';
 import { buildDump, dumpFromBase64, readDump, type ActionDump, type DumpInput } from '../dump/dump.js';
@@ -304,27 +304,15 @@ export class Runner {
     };
   }
 
-  /**
-   * ferry's environment (less any dump variables it inherited), the runner's
-   * own additions, what the script is, and the dump's fields.
-   */
+  /** What a script gets on top of ferry's environment: the runner's additions, what the script is, and the dump's fields. */
   private scriptEnv(kind: Kind, driver: string, action: string, dump: ActionDump | undefined): Record<string, string> {
-    // A copy, not Object.create(process.env): V8 caches for-in keys along a prototype chain, so variables
-    // added to process.env later would be missed.
-    const env: Record<string, string | undefined> = { ...process.env };
-    for (const name of Object.keys(env)) if (DUMP_ENV_PATTERN.test(name)) delete env[name];
     this.fixedEnv ??= {
       FERRY: join(packageRoot(), 'dist', 'bin', 'ferry.js'),
       FERRY_LOCK_DIR: join(tmpdir(), `ferry-${process.getuid?.() ?? 'user'}`, 'locks'),
+      ...this.options.env,
+      FERRY_REMOTES: this.remotes,
     };
-    Object.assign(env, this.fixedEnv);
-    Object.assign(env, this.options.env);
-    env.FERRY_KIND = kind;
-    env.FERRY_DRIVER = driver;
-    env.FERRY_ACTION = action;
-    env.FERRY_REMOTES = this.remotes;
-    if (dump) Object.assign(env, dumpEnv(dump));
-    return env as Record<string, string>;
+    return { ...this.fixedEnv, FERRY_KIND: kind, FERRY_DRIVER: driver, FERRY_ACTION: action, ...(dump ? dumpEnv(dump) : {}) };
   }
 
   /**

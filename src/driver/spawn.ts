@@ -8,13 +8,31 @@
  * (see README, Performance), for features this module does itself.
  */
 import { spawn } from 'node:child_process';
+import { DUMP_ENV_PATTERN } from '../dump/env.js';
+
+/**
+ * ferry's environment less the dump variables an outer ferry may have set
+ * (the runner sets this action's own), plus `extra`. Read afresh each time, so
+ * a variable added to process.env reaches the next script; one pass over
+ * Object.keys, since each read of process.env is a call into the runtime.
+ */
+export function inheritedEnv(extra?: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  const source = process.env;
+  for (const name of Object.keys(source)) {
+    if (DUMP_ENV_PATTERN.test(name)) continue;
+    const value = source[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return extra ? Object.assign(env, extra) : env;
+}
 
 export interface SpawnOptions {
   file: string;
   args: readonly string[];
   /** Written to stdin, which is then closed; without it stdin is /dev/null. */
   input?: string;
-  /** The script's whole environment; default ferry's own. */
+  /** Added to ferry's own environment (less inherited dump variables: see inheritedEnv). */
   env?: Record<string, string>;
   cwd?: string;
   timeoutMs: number;
@@ -123,7 +141,7 @@ export async function spawnGroup(options: SpawnOptions): Promise<SpawnOutcome> {
     detached: true,
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     shell: false,
-    ...(options.env ? { env: options.env } : {}),
+    env: inheritedEnv(options.env),
     ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   const pid = subprocess.pid;

@@ -14,19 +14,48 @@ export interface XmlElement {
   [tag: string]: XmlValue;
 }
 
+const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+const REFERENCE = /&(?:#(\d{1,7})|#x([\da-fA-F]{1,6})|(amp|lt|gt|quot|apos));/g;
+
+/** A code point XML allows in a document, written as text. */
+function character(code: number, reference: string): string {
+  const allowed = code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+  return allowed ? String.fromCodePoint(code) : reference;
+}
+
+/**
+ * XML's own entities and character references, nothing else: a dump has no
+ * DTD (parseXml refuses one), so there is nothing to declare or expand.
+ * One stateless decoder serves every parse; the library's default builds
+ * its entity tables again on each call, the main cost of a small parse.
+ */
+const xmlEntities = {
+  setExternalEntities: (): void => undefined,
+  addInputEntities: (): void => undefined,
+  reset: (): void => undefined,
+  setXmlVersion: (): void => undefined,
+  decode: (text: string): string =>
+    text.includes('&')
+      ? text.replace(REFERENCE, (reference, decimal: string | undefined, hex: string | undefined, name: string | undefined) =>
+          name !== undefined ? (NAMED[name] as string) : character(decimal !== undefined ? Number(decimal) : Number.parseInt(hex as string, 16), reference),
+        )
+      : text,
+};
+
 const parser = new XMLParser({
   ignoreAttributes: true,
   parseTagValue: false,
   trimValues: true,
   cdataPropName: CDATA,
   processEntities: true,
-  htmlEntities: true,
+  entityDecoder: xmlEntities,
   ignoreDeclaration: true,
   ignorePiTags: true,
 });
 
 export function isCdata(value: unknown): value is XmlCdata {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && CDATA in value;
+  // `in` first: most nodes are elements without CDATA, and Object.keys allocates.
+  return typeof value === 'object' && value !== null && CDATA in value && !Array.isArray(value) && Object.keys(value).length === 1;
 }
 
 export function isElement(value: unknown): value is XmlElement {

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Kind } from '../contract/table.js';
-import { readDump } from '../dump/dump.js';
+import { readDump, type ActionDump } from '../dump/dump.js';
 import type { ActionResult, Runner } from '../driver/runner.js';
 import { parseTransfer, runTransfer } from '../driver/transfer.js';
 import type { LogRecord } from '../driver/stderr.js';
@@ -22,6 +22,7 @@ export interface MadOptions {
   runner: Runner;
   /** Scripts running at once (-t). */
   concurrency: number;
+
   /** Seconds per action (-w); default: the contract's and the drivers'. */
   timeoutSec?: number;
   /** Drivers enabled (-d); default every folder under remotes/<kind>. */
@@ -91,19 +92,8 @@ export async function serveMad(options: MadOptions): Promise<void> {
       write(`${action} ${ok ? 'SUCCESS' : 'FAILURE'} ${id} ${field}`);
     };
     if (!payload) return write(`${action} FAILURE ${id} ${oneLine('missing payload: the base64 action dump')}`);
-    let driver: string | undefined;
-    try {
-      const dump = readDump(payload);
-      const system = dump.get('DATASTORE/TYPE') === '1';
-      driver = system && monitor ? dump.get('DATASTORE/TM_MAD') : dump.get('DATASTORE/DS_MAD');
-      const allowed = system && monitor ? (systemTm ?? null) : enabled;
-      if (!driver || (allowed !== null && !allowed.has(driver))) {
-        return write(`${action} FAILURE ${id} ${oneLine(`Datastore driver '${driver ?? ''}' not available`)}`);
-      }
-    } catch (error) {
-      return reply(false, toFerryError(error).message);
-    }
-    // Only the base64 text waits in the queue (parsed again when the action starts), so a long queue costs its payloads.
+    // Only the base64 text waits in the queue, so a long queue costs its payloads; the dump is read once, when the
+    // action starts (as the anchor's driver checks the driver inside the action, not on arrival).
     const entry = enqueue(id);
     pool.push({
       // MONITOR's id is a datastore's, not an image's.
@@ -112,9 +102,21 @@ export async function serveMad(options: MadOptions): Promise<void> {
         entry.started();
         if (entry.ticket.cancelled) return reply(false, 'cancelled (DRIVER_CANCEL) before it started');
         if (stopping) return reply(false, 'ferry mad is stopping; the action did not start');
+        let dump: ActionDump;
+        try {
+          dump = readDump(payload);
+        } catch (error) {
+          return reply(false, toFerryError(error).message);
+        }
+        const system = monitor && dump.get('DATASTORE/TYPE') === '1';
+        const driver = system ? dump.get('DATASTORE/TM_MAD') : dump.get('DATASTORE/DS_MAD');
+        const allowed = system ? (systemTm ?? null) : enabled;
+        if (!driver || (allowed !== null && !allowed.has(driver))) {
+          return write(`${action} FAILURE ${id} ${oneLine(`Datastore driver '${driver ?? ''}' not available`)}`);
+        }
         const each = call(id);
         try {
-          const result = await options.runner.runAny({ kind: 'datastore', action: action.toLowerCase(), dump: payload, id, parse: false, signal: each.signal, ...(each.timeoutSec ? { timeoutSec: each.timeoutSec } : {}) });
+          const result = await options.runner.runAny({ kind: 'datastore', action: action.toLowerCase(), dump, id, parse: false, signal: each.signal, ...(each.timeoutSec ? { timeoutSec: each.timeoutSec } : {}) });
           logLines(id, result.logs);
           reply(true, result.stdout);
         } catch (error) {

@@ -109,6 +109,18 @@ t.test('accepted extras: declaration, attributes, comments', async (t) => {
   t.same(parseXml('<R><A>&#65;&#x42;</A></R>').body, { A: 'AB' }, 'character references are decoded');
 });
 
+t.test('entities: XML\'s own five and character references, nothing more', async (t) => {
+  t.same(parseXml('<R><A>&quot;q&quot; &apos;a&apos; &gt;</A></R>').body, { A: '"q" \'a\' >' });
+  t.same(parseXml('<R><A>line&#10;two&#x9;tab &#x1F600;</A></R>').body, { A: 'line\ntwo\ttab \u{1F600}' }, 'decimal, hex, beyond the BMP');
+  t.same(parseXml('<R><A>&amp;lt;</A></R>').body, { A: '&lt;' }, 'decoded once: &amp;lt; is the text &lt;');
+  t.same(parseXml('<R><A>a&#0;b &#xD800; &#x110000;</A></R>').body, { A: 'a&#0;b &#xD800; &#x110000;' }, 'code points XML forbids stay as written, never a NUL');
+  t.same(parseXml('<R><A>a&nbsp;b</A></R>').body, { A: 'a&nbsp;b' }, 'HTML entities are not XML: kept as written');
+  t.same(parseXml('<R><A><![CDATA[&amp; stays]]></A></R>').body, { A: { '#cdata': '&amp; stays' } }, 'CDATA is not decoded');
+  // The same parser serves every call: a reference in one document leaves nothing behind for the next.
+  t.same(parseXml('<R><A>&#65;</A></R>').body, { A: 'A' });
+  t.same(parseXml('<R><A>plain</A></R>').body, { A: 'plain' });
+});
+
 t.test('refusals', async (t) => {
   t.test('DOCTYPE and entity declarations (billion laughs, XXE)', async (t) => {
     const laughs = [
