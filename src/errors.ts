@@ -15,6 +15,14 @@ export const EXIT_STATUS = {
   E_ACTION_NOT_FOUND: 2,
   E_NOT_EXECUTABLE: 2,
   E_BAD_MANIFEST: 2,
+  /** The catalog has no such datastore, host, image or VM. */
+  E_NOT_FOUND: 2,
+  /** The request contradicts the catalog (an image in use, a name taken, the wrong kind of datastore): nothing was run. */
+  E_CONFLICT: 2,
+  /** Another ferry process is working on the same image or VM; retry when it is done. */
+  E_BUSY: 75,
+  /** The catalog file is unreadable, or from a newer ferry. */
+  E_CATALOG: 2,
   /** The driver ran and failed, or could not be started. */
   E_DRIVER_FAILED: 1,
   E_MALFORMED_OUTPUT: 1,

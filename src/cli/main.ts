@@ -10,7 +10,11 @@ import { packageRoot } from '../config/paths.js';
 import { API_VERSIONS } from '../driver/manifest.js';
 import { EXIT_STATUS } from '../errors.js';
 import { LEVELS } from '../log/logger.js';
+import { registerDatastore } from './datastore.js';
 import { registerDrivers } from './drivers.js';
+import { registerHost } from './host.js';
+import { registerImage } from './image.js';
+import { registerVm } from './vm.js';
 import { registerDs } from './ds.js';
 import { registerDump } from './dump.js';
 import { registerMad } from './mad.js';
@@ -27,8 +31,10 @@ const EXIT_HELP = `
 Exit status:
   0    success
   1    the driver failed, or printed output that does not parse (its message on stderr)
-  2    usage or bad input: a flag, a dump, an argument, ferry.yaml or driver.yaml is wrong; nothing was run
+  2    usage or bad input: a flag, a dump, an argument, ferry.yaml or driver.yaml is wrong, or the catalog
+       has no such record or refuses the change; nothing was run
   70   internal error in ferry
+  75   busy: another ferry process is working on the same image or VM; retry later
   124  the driver timed out and was killed with its whole process group
   130  interrupted (Ctrl-C); running drivers were stopped
 
@@ -45,6 +51,7 @@ export function buildProgram(io: Io, setStatus: (status: number) => void): Comma
     .version(version(), '-V, --version')
     .option('--remotes <dir>', 'drivers folder (default: $FERRY_REMOTES, remotes: in ferry.yaml, then ferry\'s own)')
     .option('--config <file>', 'YAML configuration (default: ./ferry.yaml when present)')
+    .option('--catalog <file>', 'catalog database (default: $FERRY_HOME/catalog.db, else ./.ferry/catalog.db)')
     .option('--json', 'print one JSON object on stdout')
     .option('--timeout <seconds>', 'timeout for each action, overriding driver and config defaults')
     .addOption(new Option('--log-level <level>', 'log level on stderr').choices(LEVELS))
@@ -66,6 +73,10 @@ export function buildProgram(io: Io, setStatus: (status: number) => void): Comma
     .action(async (args: string[]) => setStatus(await runXpath(args, io)));
   registerDrivers(program, io, setStatus);
   registerMad(program, io, setStatus);
+  registerDatastore(program, io, setStatus);
+  registerHost(program, io, setStatus);
+  registerImage(program, io, setStatus);
+  registerVm(program, io, setStatus);
   return program;
 }
 

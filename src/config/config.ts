@@ -50,6 +50,21 @@ export const ConfigSchema = v.strictObject({
       }),
     ),
   ),
+  /** Datastores synced into the catalog (by name) whenever a catalog command runs. */
+  datastores: v.optional(
+    v.record(
+      v.pipe(v.string(), v.regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/)),
+      v.strictObject({
+        id: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+        type: v.optional(v.picklist(['IMAGE', 'SYSTEM', 'FILE'])),
+        ds_mad: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/))),
+        tm_mad: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/)),
+        base_path: v.pipe(v.string(), v.startsWith('/')),
+        template: v.optional(v.record(v.string(), v.string())),
+        secrets: v.optional(v.record(v.string(), v.string())),
+      }),
+    ),
+  ),
 });
 
 export type FerryConfig = v.InferOutput<typeof ConfigSchema> & {

@@ -44,6 +44,8 @@ export interface CallOptions {
   logger?: Logger;
   /** Apply the contract's stdout parser (default true). The protocol mode passes stdout through as is. */
   parse?: boolean;
+  /** Added to this script's environment (a datastore's secret attributes: never on a command line or in a dump). */
+  env?: Record<string, string>;
 }
 
 export interface DatastoreRequest<A extends string = string> extends CallOptions {
@@ -131,6 +133,11 @@ export class Runner {
   constructor(private readonly options: RunnerOptions) {
     this.remotes = options.remotes;
     this.logger = options.logger ?? silentLogger;
+  }
+
+  /** The same runner with `env` added to every script's environment. */
+  withEnv(env: Record<string, string>): Runner {
+    return new Runner({ ...this.options, env: { ...this.options.env, ...env } });
   }
 
   /** Real path of the remotes folder (checked once). */
@@ -240,7 +247,7 @@ export class Runner {
       file: located.path,
       args: io.argv,
       ...(io.input !== undefined ? { input: io.input } : {}),
-      env: this.scriptEnv(kind, driver, action, dump),
+      env: request.env ? { ...this.scriptEnv(kind, driver, action, dump), ...request.env } : this.scriptEnv(kind, driver, action, dump),
       timeoutMs: timeoutSec * 1000,
       killGraceMs: (this.options.killGraceSec ?? 5) * 1000,
       lingerMs: (this.options.lingerSec ?? 1) * 1000,

@@ -1,0 +1,564 @@
+/**
+ * The catalog: datastores, hosts, images, VMs and a journal of every driver
+ * action, in one SQLite file (better-sqlite3). Every change is one
+ * transaction, so a killed ferry leaves each record as it was before or
+ * after, never half-written. Several ferry processes may share a catalog:
+ * SQLite's WAL lets them read while one writes, and work on one image or VM
+ * is serialized by a lock row (lock()), refused with E_BUSY while its owner
+ * lives and taken over once it is gone.
+ */
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { FerryError } from '../errors.js';
+import { MIGRATIONS } from './schema.js';
+
+export type DatastoreType = 'IMAGE' | 'SYSTEM' | 'FILE';
+export type ImageState = 'LOCKED' | 'READY' | 'USED' | 'ERROR' | 'DELETING';
+export type VmState = 'PENDING' | 'RUNNING' | 'STOPPED' | 'DONE' | 'FAILED';
+export type DiskKind = 'image' | 'volatile' | 'swap' | 'context';
+
+export interface Datastore {
+  id: number;
+  name: string;
+  type: DatastoreType;
+  dsMad: string | null;
+  tmMad: string;
+  basePath: string;
+  /** Template attributes passed to drivers in the dump. */
+  template: Record<string, string>;
+  /** Secret attributes: given to drivers in their environment only, never in a dump, a log or output. */
+  secrets: Record<string, string>;
+  totalMb: number | null;
+  freeMb: number | null;
+  usedMb: number | null;
+  monitoredAt: string | null;
+  origin: 'catalog' | 'config';
+  createdAt: string;
+}
+
+export interface Host {
+  name: string;
+  transport: 'local' | 'ssh';
+  address: string | null;
+  port: number | null;
+  user: string | null;
+  identity: string | null;
+  knownHosts: string | null;
+  createdAt: string;
+}
+
+export interface Image {
+  id: number;
+  name: string;
+  datastoreId: number;
+  path: string | null;
+  source: string | null;
+  sizeMb: number | null;
+  format: string | null;
+  fs: string | null;
+  type: string;
+  persistent: boolean;
+  state: ImageState;
+  error: string | null;
+  snapshots: number[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface VmDisk {
+  diskId: number;
+  kind: DiskKind;
+  imageId: number | null;
+  mode: 'clone' | 'ln' | null;
+  sizeMb: number | null;
+  format: string | null;
+  /** Context disk: the files to put on it. */
+  files: string[] | null;
+  /** Path of the disk on the host: <system base>/<vm id>/disk.<i>. */
+  target: string;
+}
+
+/** One step of a plan: a transfer-file line, run with `driver` of `kind`. */
+export interface PlanStep {
+  kind: 'tm' | 'datastore';
+  action: string;
+  driver: string;
+  args: string[];
+  /** What the step is for, shown with --dry-run and in failures. */
+  why: string;
+}
+
+export interface Vm {
+  id: number;
+  name: string;
+  host: string;
+  systemDsId: number;
+  state: VmState;
+  /** The operation under way or failed (create, stop, resume, migrate, shutdown …), with its plan and the next step. */
+  operation: string | null;
+  plan: PlanStep[] | null;
+  step: number | null;
+  previousState: VmState | null;
+  targetHost: string | null;
+  error: string | null;
+  disks: VmDisk[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface JournalEntry {
+  id: number;
+  at: string;
+  subject: string;
+  operation: string;
+  step: number | null;
+  kind: string;
+  driver: string;
+  action: string;
+  args: string[];
+  ok: boolean;
+  exitCode: number | null;
+  durationMs: number | null;
+  message: string | null;
+  logs: Array<{ level: string; message: string }>;
+}
+
+type Row = Record<string, unknown>;
+
+const now = (): string => new Date().toISOString();
+const json = <T>(text: unknown, fallback: T): T => (typeof text === 'string' ? (JSON.parse(text) as T) : fallback);
+const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+const str = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+
+function datastoreOf(row: Row): Datastore {
+  return {
+    id: Number(row.id),
+    name: String(row.name),
+    type: row.type as DatastoreType,
+    dsMad: str(row.ds_mad),
+    tmMad: String(row.tm_mad),
+    basePath: String(row.base_path),
+    template: json(row.template, {}),
+    secrets: json(row.secrets, {}),
+    totalMb: num(row.total_mb),
+    freeMb: num(row.free_mb),
+    usedMb: num(row.used_mb),
+    monitoredAt: str(row.monitored_at),
+    origin: row.origin as 'catalog' | 'config',
+    createdAt: String(row.created_at),
+  };
+}
+
+function hostOf(row: Row): Host {
+  return {
+    name: String(row.name),
+    transport: row.transport as 'local' | 'ssh',
+    address: str(row.address),
+    port: num(row.port),
+    user: str(row.user),
+    identity: str(row.identity),
+    knownHosts: str(row.known_hosts),
+    createdAt: String(row.created_at),
+  };
+}
+
+function imageOf(row: Row): Image {
+  return {
+    id: Number(row.id),
+    name: String(row.name),
+    datastoreId: Number(row.datastore_id),
+    path: str(row.path),
+    source: str(row.source),
+    sizeMb: num(row.size_mb),
+    format: str(row.format),
+    fs: str(row.fs),
+    type: String(row.type),
+    persistent: Number(row.persistent) === 1,
+    state: row.state as ImageState,
+    error: str(row.error),
+    snapshots: json(row.snapshots, []),
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+  };
+}
+
+function diskOf(row: Row): VmDisk {
+  return {
+    diskId: Number(row.disk_id),
+    kind: row.kind as DiskKind,
+    imageId: num(row.image_id),
+    mode: (row.mode as 'clone' | 'ln' | null) ?? null,
+    sizeMb: num(row.size_mb),
+    format: str(row.format),
+    files: json(row.files, null),
+    target: String(row.target),
+  };
+}
+
+/** What a datastore is created from. */
+export type NewDatastore = Pick<Datastore, 'name' | 'type' | 'tmMad' | 'basePath'> & Partial<Pick<Datastore, 'dsMad' | 'template' | 'secrets' | 'origin' | 'id'>>;
+export type NewHost = Pick<Host, 'name' | 'transport'> & Partial<Pick<Host, 'address' | 'port' | 'user' | 'identity' | 'knownHosts'>>;
+export type NewImage = Pick<Image, 'name' | 'datastoreId'> & Partial<Pick<Image, 'path' | 'sizeMb' | 'format' | 'fs' | 'type' | 'persistent'>>;
+export type NewVm = Pick<Vm, 'name' | 'host' | 'systemDsId'> & { disks: Array<Omit<VmDisk, 'target'>> };
+
+/** Where the catalog lives: --catalog, else $FERRY_HOME/catalog.db, else ./.ferry/catalog.db. */
+export function catalogPath(flag: string | undefined, env: Record<string, string | undefined>, cwd: string): string {
+  if (flag) return resolve(cwd, flag);
+  return resolve(cwd, env.FERRY_HOME || '.ferry', 'catalog.db');
+}
+
+export class Catalog {
+  private constructor(
+    readonly path: string,
+    private readonly db: Database.Database,
+  ) {}
+
+  /** Opens (creating and migrating as needed) the catalog at `path`. */
+  static open(path: string): Catalog {
+    const fresh = !existsSync(path);
+    if (fresh) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    let db: Database.Database;
+    try {
+      db = new Database(path);
+      // Secrets live here: the file is the operator's only.
+      if (fresh) chmodSync(path, 0o600);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 10000');
+    } catch (error) {
+      throw new FerryError('E_CATALOG', `cannot open the catalog ${path}: ${(error as Error).message}`, {
+        hint: 'check the path (--catalog, $FERRY_HOME) and its permissions',
+        cause: error,
+      });
+    }
+    const catalog = new Catalog(path, db);
+    catalog.migrate();
+    return catalog;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** The schema version this catalog is at. */
+  get version(): number {
+    return Number(this.db.pragma('user_version', { simple: true }));
+  }
+
+  private migrate(): void {
+    const at = this.version;
+    if (at > MIGRATIONS.length) {
+      this.db.close();
+      throw new FerryError('E_CATALOG', `the catalog ${this.path} is at schema version ${at}, made by a newer ferry (this one knows ${MIGRATIONS.length})`, {
+        hint: 'upgrade ferry, or point --catalog / $FERRY_HOME elsewhere',
+      });
+    }
+    for (let version = at; version < MIGRATIONS.length; version++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[version] as string);
+        this.db.pragma(`user_version = ${version + 1}`);
+      }).immediate();
+    }
+  }
+
+  /** Runs `fn` in one write transaction (taken at once, so two writers never deadlock on upgrade). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  // --- datastores
+
+  addDatastore(input: NewDatastore): Datastore {
+    if (this.findDatastore(input.name)) {
+      throw new FerryError('E_CONFLICT', `a datastore named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name, or update the existing one' });
+    }
+    const info = this.db
+      .prepare(
+        `INSERT INTO datastores (id, name, type, ds_mad, tm_mad, base_path, template, secrets, origin, created_at)
+         VALUES (@id, @name, @type, @dsMad, @tmMad, @basePath, @template, @secrets, @origin, @at)`,
+      )
+      .run({
+        id: input.id ?? null,
+        name: input.name,
+        type: input.type,
+        dsMad: input.dsMad ?? null,
+        tmMad: input.tmMad,
+        basePath: input.basePath,
+        template: JSON.stringify(input.template ?? {}),
+        secrets: JSON.stringify(input.secrets ?? {}),
+        origin: input.origin ?? 'catalog',
+        at: now(),
+      });
+    return this.datastore(Number(info.lastInsertRowid));
+  }
+
+  listDatastores(): Datastore[] {
+    return (this.db.prepare('SELECT * FROM datastores ORDER BY id').all() as Row[]).map(datastoreOf);
+  }
+
+  findDatastore(ref: string | number): Datastore | undefined {
+    const row = (typeof ref === 'number' || /^\d+$/.test(ref) ? this.db.prepare('SELECT * FROM datastores WHERE id = ?').get(Number(ref)) : undefined) ??
+      this.db.prepare('SELECT * FROM datastores WHERE name = ?').get(String(ref));
+    return row ? datastoreOf(row as Row) : undefined;
+  }
+
+  /** A datastore by id or name; E_NOT_FOUND names the known ones. */
+  datastore(ref: string | number): Datastore {
+    const found = this.findDatastore(ref);
+    if (found) return found;
+    const known = this.listDatastores().map((ds) => `${ds.id} (${ds.name})`);
+    throw new FerryError('E_NOT_FOUND', `no datastore ${JSON.stringify(String(ref))} in the catalog`, {
+      hint: known.length > 0 ? `known datastores: ${known.join(', ')}` : 'create one: ferry datastore create --help',
+    });
+  }
+
+  updateDatastore(id: number, patch: Partial<Pick<Datastore, 'name' | 'dsMad' | 'tmMad' | 'basePath' | 'template' | 'secrets'>>): Datastore {
+    const current = this.datastore(id);
+    const next = { ...current, ...patch };
+    this.db
+      .prepare('UPDATE datastores SET name = ?, ds_mad = ?, tm_mad = ?, base_path = ?, template = ?, secrets = ? WHERE id = ?')
+      .run(next.name, next.dsMad, next.tmMad, next.basePath, JSON.stringify(next.template), JSON.stringify(next.secrets), id);
+    return this.datastore(id);
+  }
+
+  setMonitor(id: number, figures: { totalMb: number; freeMb: number; usedMb: number }): void {
+    this.db.prepare('UPDATE datastores SET total_mb = ?, free_mb = ?, used_mb = ?, monitored_at = ? WHERE id = ?').run(figures.totalMb, figures.freeMb, figures.usedMb, now(), id);
+  }
+
+  deleteDatastore(id: number): void {
+    const images = Number((this.db.prepare('SELECT count(*) AS n FROM images WHERE datastore_id = ?').get(id) as Row).n);
+    const vms = Number((this.db.prepare("SELECT count(*) AS n FROM vms WHERE system_ds_id = ? AND state != 'DONE'").get(id) as Row).n);
+    if (images > 0 || vms > 0) {
+      throw new FerryError('E_CONFLICT', `datastore ${id} still holds ${images} image(s) and ${vms} VM(s)`, { hint: 'delete them first (ferry image delete, ferry vm shutdown)' });
+    }
+    this.db.prepare('DELETE FROM datastores WHERE id = ?').run(id);
+  }
+
+  // --- hosts
+
+  addHost(input: NewHost): Host {
+    if (this.findHost(input.name)) throw new FerryError('E_CONFLICT', `a host named ${JSON.stringify(input.name)} exists`, { hint: 'delete it first, or pick another name' });
+    this.db
+      .prepare('INSERT INTO hosts (name, transport, address, port, user, identity, known_hosts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(input.name, input.transport, input.address ?? null, input.port ?? null, input.user ?? null, input.identity ?? null, input.knownHosts ?? null, now());
+    return this.host(input.name);
+  }
+
+  listHosts(): Host[] {
+    return (this.db.prepare('SELECT * FROM hosts ORDER BY name').all() as Row[]).map(hostOf);
+  }
+
+  findHost(name: string): Host | undefined {
+    const row = this.db.prepare('SELECT * FROM hosts WHERE name = ?').get(name);
+    return row ? hostOf(row as Row) : undefined;
+  }
+
+  host(name: string): Host {
+    const found = this.findHost(name);
+    if (found) return found;
+    const known = this.listHosts().map((host) => host.name);
+    throw new FerryError('E_NOT_FOUND', `no host ${JSON.stringify(name)} in the catalog`, {
+      hint: known.length > 0 ? `known hosts: ${known.join(', ')}` : 'add one: ferry host create NAME --local (or --ssh ADDRESS)',
+    });
+  }
+
+  deleteHost(name: string): void {
+    this.host(name);
+    const vms = this.db.prepare("SELECT id FROM vms WHERE host = ? AND state != 'DONE'").all(name) as Row[];
+    if (vms.length > 0) throw new FerryError('E_CONFLICT', `host ${name} still runs VM(s) ${vms.map((row) => row.id).join(', ')}`, { hint: 'migrate or shut them down first' });
+    this.db.prepare('DELETE FROM hosts WHERE name = ?').run(name);
+  }
+
+  // --- images
+
+  addImage(input: NewImage): Image {
+    if (this.db.prepare('SELECT 1 FROM images WHERE name = ?').get(input.name)) {
+      throw new FerryError('E_CONFLICT', `an image named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name' });
+    }
+    const at = now();
+    const info = this.db
+      .prepare(
+        `INSERT INTO images (name, datastore_id, path, size_mb, format, fs, type, persistent, state, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'LOCKED', ?, ?)`,
+      )
+      .run(input.name, input.datastoreId, input.path ?? null, input.sizeMb ?? null, input.format ?? null, input.fs ?? null, input.type ?? 'OS', input.persistent ? 1 : 0, at, at);
+    return this.image(Number(info.lastInsertRowid));
+  }
+
+  listImages(): Image[] {
+    return (this.db.prepare('SELECT * FROM images ORDER BY id').all() as Row[]).map(imageOf);
+  }
+
+  findImage(ref: string | number): Image | undefined {
+    const row = (typeof ref === 'number' || /^\d+$/.test(ref) ? this.db.prepare('SELECT * FROM images WHERE id = ?').get(Number(ref)) : undefined) ??
+      this.db.prepare('SELECT * FROM images WHERE name = ?').get(String(ref));
+    return row ? imageOf(row as Row) : undefined;
+  }
+
+  image(ref: string | number): Image {
+    const found = this.findImage(ref);
+    if (found) return found;
+    throw new FerryError('E_NOT_FOUND', `no image ${JSON.stringify(String(ref))} in the catalog`, { hint: 'list them: ferry image list' });
+  }
+
+  updateImage(id: number, patch: Partial<Pick<Image, 'source' | 'sizeMb' | 'format' | 'state' | 'error' | 'snapshots' | 'persistent'>>): Image {
+    const next = { ...this.image(id), ...patch };
+    this.db
+      .prepare('UPDATE images SET source = ?, size_mb = ?, format = ?, state = ?, error = ?, snapshots = ?, persistent = ?, updated_at = ? WHERE id = ?')
+      .run(next.source, next.sizeMb, next.format, next.state, next.error, JSON.stringify(next.snapshots), next.persistent ? 1 : 0, now(), id);
+    return this.image(id);
+  }
+
+  deleteImageRecord(id: number): void {
+    this.db.prepare('DELETE FROM images WHERE id = ?').run(id);
+  }
+
+  /** VMs (not DONE) with a disk of this image. */
+  vmsUsingImage(imageId: number): number[] {
+    return (this.db.prepare("SELECT DISTINCT v.id FROM vm_disks d JOIN vms v ON v.id = d.vm_id WHERE d.image_id = ? AND v.state != 'DONE' ORDER BY v.id").all(imageId) as Row[]).map((row) =>
+      Number(row.id),
+    );
+  }
+
+  // --- VMs
+
+  /** Adds a VM in PENDING with its disks at <system base>/<vm id>/disk.<i>. */
+  addVm(input: NewVm, systemBase: string): Vm {
+    if (this.db.prepare('SELECT 1 FROM vms WHERE name = ?').get(input.name)) {
+      throw new FerryError('E_CONFLICT', `a VM named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name' });
+    }
+    const at = now();
+    const info = this.db
+      .prepare("INSERT INTO vms (name, host, system_ds_id, state, created_at, updated_at) VALUES (?, ?, ?, 'PENDING', ?, ?)")
+      .run(input.name, input.host, input.systemDsId, at, at);
+    const id = Number(info.lastInsertRowid);
+    const insert = this.db.prepare('INSERT INTO vm_disks (vm_id, disk_id, kind, image_id, mode, size_mb, format, files, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    for (const disk of input.disks) {
+      insert.run(id, disk.diskId, disk.kind, disk.imageId, disk.mode, disk.sizeMb, disk.format, disk.files ? JSON.stringify(disk.files) : null, `${systemBase.replace(/\/+$/, '')}/${id}/disk.${disk.diskId}`);
+    }
+    return this.vm(id);
+  }
+
+  listVms(): Vm[] {
+    return (this.db.prepare('SELECT id FROM vms ORDER BY id').all() as Row[]).map((row) => this.vm(Number(row.id)));
+  }
+
+  findVm(ref: string | number): Vm | undefined {
+    const row = ((typeof ref === 'number' || /^\d+$/.test(ref) ? this.db.prepare('SELECT * FROM vms WHERE id = ?').get(Number(ref)) : undefined) ??
+      this.db.prepare('SELECT * FROM vms WHERE name = ?').get(String(ref))) as Row | undefined;
+    if (!row) return undefined;
+    const disks = (this.db.prepare('SELECT * FROM vm_disks WHERE vm_id = ? ORDER BY disk_id').all(row.id) as Row[]).map(diskOf);
+    return {
+      id: Number(row.id),
+      name: String(row.name),
+      host: String(row.host),
+      systemDsId: Number(row.system_ds_id),
+      state: row.state as VmState,
+      operation: str(row.operation),
+      plan: json(row.plan, null),
+      step: num(row.step),
+      previousState: (row.previous_state as VmState | null) ?? null,
+      targetHost: str(row.target_host),
+      error: str(row.error),
+      disks,
+      createdAt: String(row.created_at),
+      updatedAt: String(row.updated_at),
+    };
+  }
+
+  vm(ref: string | number): Vm {
+    const found = this.findVm(ref);
+    if (found) return found;
+    throw new FerryError('E_NOT_FOUND', `no VM ${JSON.stringify(String(ref))} in the catalog`, { hint: 'list them: ferry vm list' });
+  }
+
+  updateVm(id: number, patch: Partial<Pick<Vm, 'host' | 'state' | 'operation' | 'plan' | 'step' | 'previousState' | 'targetHost' | 'error'>>): Vm {
+    const next = { ...this.vm(id), ...patch };
+    this.db
+      .prepare('UPDATE vms SET host = ?, state = ?, operation = ?, plan = ?, step = ?, previous_state = ?, target_host = ?, error = ?, updated_at = ? WHERE id = ?')
+      .run(next.host, next.state, next.operation, next.plan ? JSON.stringify(next.plan) : null, next.step, next.previousState, next.targetHost, next.error, now(), id);
+    return this.vm(id);
+  }
+
+  // --- journal
+
+  record(entry: Omit<JournalEntry, 'id' | 'at'>): void {
+    this.db
+      .prepare(
+        `INSERT INTO journal (at, subject, operation, step, kind, driver, action, args, ok, exit_code, duration_ms, message, logs)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        now(),
+        entry.subject,
+        entry.operation,
+        entry.step,
+        entry.kind,
+        entry.driver,
+        entry.action,
+        JSON.stringify(entry.args),
+        entry.ok ? 1 : 0,
+        entry.exitCode,
+        entry.durationMs,
+        entry.message,
+        JSON.stringify(entry.logs),
+      );
+  }
+
+  journal(subject?: string): JournalEntry[] {
+    const rows = (subject === undefined ? this.db.prepare('SELECT * FROM journal ORDER BY id').all() : this.db.prepare('SELECT * FROM journal WHERE subject = ? ORDER BY id').all(subject)) as Row[];
+    return rows.map((row) => ({
+      id: Number(row.id),
+      at: String(row.at),
+      subject: String(row.subject),
+      operation: String(row.operation),
+      step: num(row.step),
+      kind: String(row.kind),
+      driver: String(row.driver),
+      action: String(row.action),
+      args: json(row.args, []),
+      ok: Number(row.ok) === 1,
+      exitCode: num(row.exit_code),
+      durationMs: num(row.duration_ms),
+      message: str(row.message),
+      logs: json(row.logs, []),
+    }));
+  }
+
+  // --- locks
+
+  /**
+   * Takes the lock on `subject` (`vm:7`, `image:3`) for this process. Held by
+   * a live process on this machine: E_BUSY naming it. Held by a process that
+   * is gone (a killed ferry): taken over.
+   */
+  lock(subject: string, operation: string): () => void {
+    const me = { pid: process.pid, host: hostname() };
+    this.transaction(() => {
+      const held = this.db.prepare('SELECT * FROM locks WHERE subject = ?').get(subject) as Row | undefined;
+      if (held && !(Number(held.owner_pid) === me.pid && held.owner_host === me.host) && ownerAlive(Number(held.owner_pid), String(held.owner_host))) {
+        throw new FerryError('E_BUSY', `${subject} is busy: ferry process ${String(held.owner_pid)} on ${String(held.owner_host)} is running ${String(held.operation)} on it since ${String(held.since)}`, {
+          hint: 'wait for it to finish, then run the command again',
+        });
+      }
+      this.db.prepare('INSERT OR REPLACE INTO locks (subject, owner_pid, owner_host, operation, since) VALUES (?, ?, ?, ?, ?)').run(subject, me.pid, me.host, operation, now());
+    });
+    return () => {
+      this.db.prepare('DELETE FROM locks WHERE subject = ? AND owner_pid = ? AND owner_host = ?').run(subject, me.pid, me.host);
+    };
+  }
+}
+
+/** A lock owner on another machine cannot be checked: assume it lives. */
+function ownerAlive(pid: number, host: string): boolean {
+  if (host !== hostname()) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The catalog's schema as numbered migrations. PRAGMA user_version holds the
+ * number applied; each migration runs in one transaction, so a catalog is at
+ * one version or the next, never between. Append only: a released migration
+ * never changes.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: datastores, hosts, images, VMs and their disks, the journal, and locks.
+  `
+  CREATE TABLE datastores (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL CHECK (type IN ('IMAGE', 'SYSTEM', 'FILE')),
+    ds_mad TEXT,
+    tm_mad TEXT NOT NULL,
+    base_path TEXT NOT NULL,
+    template TEXT NOT NULL DEFAULT '{}',
+    secrets TEXT NOT NULL DEFAULT '{}',
+    total_mb INTEGER,
+    free_mb INTEGER,
+    used_mb INTEGER,
+    monitored_at TEXT,
+    origin TEXT NOT NULL DEFAULT 'catalog' CHECK (origin IN ('catalog', 'config')),
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE hosts (
+    name TEXT PRIMARY KEY,
+    transport TEXT NOT NULL CHECK (transport IN ('local', 'ssh')),
+    address TEXT,
+    port INTEGER,
+    user TEXT,
+    identity TEXT,
+    known_hosts TEXT,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE images (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    datastore_id INTEGER NOT NULL REFERENCES datastores(id),
+    path TEXT,
+    source TEXT,
+    size_mb INTEGER,
+    format TEXT,
+    fs TEXT,
+    type TEXT NOT NULL DEFAULT 'OS',
+    persistent INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL CHECK (state IN ('LOCKED', 'READY', 'USED', 'ERROR', 'DELETING')),
+    error TEXT,
+    snapshots TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE vms (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    host TEXT NOT NULL,
+    system_ds_id INTEGER NOT NULL REFERENCES datastores(id),
+    state TEXT NOT NULL CHECK (state IN ('PENDING', 'RUNNING', 'STOPPED', 'DONE', 'FAILED')),
+    operation TEXT,
+    plan TEXT,
+    step INTEGER,
+    previous_state TEXT,
+    target_host TEXT,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE vm_disks (
+    vm_id INTEGER NOT NULL REFERENCES vms(id) ON DELETE CASCADE,
+    disk_id INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('image', 'volatile', 'swap', 'context')),
+    image_id INTEGER REFERENCES images(id),
+    mode TEXT CHECK (mode IN ('clone', 'ln')),
+    size_mb INTEGER,
+    format TEXT,
+    files TEXT,
+    target TEXT NOT NULL,
+    PRIMARY KEY (vm_id, disk_id)
+  );
+  CREATE TABLE journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    step INTEGER,
+    kind TEXT NOT NULL,
+    driver TEXT NOT NULL,
+    action TEXT NOT NULL,
+    args TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    exit_code INTEGER,
+    duration_ms REAL,
+    message TEXT,
+    logs TEXT NOT NULL DEFAULT '[]'
+  );
+  CREATE INDEX journal_subject ON journal(subject, id);
+  CREATE TABLE locks (
+    subject TEXT PRIMARY KEY,
+    owner_pid INTEGER NOT NULL,
+    owner_host TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    since TEXT NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,104 @@
+/** The catalog, the runner (with the catalog's hosts) and the orchestrator, for the catalog commands. */
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import type { Catalog, Datastore } from '../catalog/catalog.js';
+import { hostsEnv, type HostConfig } from '../config/hosts.js';
+import { Orchestrator, type StepEvent } from '../lifecycle/orchestrator.js';
+import { transferLine } from '../lifecycle/plan.js';
+import { flagsOf, makeContext, type Context } from './context.js';
+import type { Io } from './io.js';
+import { reportError, writeJson } from './output.js';
+
+export interface CatalogContext extends Context {
+  catalog: Catalog;
+  orchestrator: Orchestrator;
+  frontend: string;
+}
+
+/** Opens the catalog for one command, runs `work`, closes it; failures become the exit status. */
+export async function withCatalog(command: Command, io: Io, setStatus: (status: number) => void, work: (ctx: CatalogContext) => Promise<void> | void): Promise<void> {
+  let catalog: Catalog | undefined;
+  let json = flagsOf(command).json === true;
+  try {
+    const base = await makeContext(command, io);
+    json = base.json;
+    // Loaded here, not at start-up: the native SQLite module is only for catalog commands.
+    const { Catalog, catalogPath } = await import('../catalog/catalog.js');
+    catalog = Catalog.open(catalogPath((flagsOf(command) as { catalog?: string }).catalog, io.env, io.cwd));
+    const frontend = base.config.frontend ?? hostname();
+    // Hosts from the catalog join those of ferry.yaml (ferry.yaml wins for a name in both).
+    const hosts: Record<string, HostConfig> = {};
+    for (const host of catalog.listHosts()) {
+      hosts[host.name] = {
+        transport: host.transport,
+        ...(host.address ? { address: host.address } : {}),
+        ...(host.port !== null ? { port: host.port } : {}),
+        ...(host.user ? { user: host.user } : {}),
+        ...(host.identity ? { identity: host.identity } : {}),
+        ...(host.knownHosts ? { known_hosts: host.knownHosts } : {}),
+      };
+    }
+    Object.assign(hosts, base.config.hosts ?? {});
+    const runner = base.runner.withEnv(hostsEnv({ frontend, hosts }));
+    const orchestrator = new Orchestrator({
+      catalog,
+      runner,
+      frontend,
+      ...(io.signal ? { signal: io.signal } : {}),
+      onStep: json ? undefined : (event) => printStep(io, event),
+    });
+    syncConfigDatastores(catalog, base.config.datastores);
+    await work({ ...base, runner, catalog, orchestrator, frontend });
+    setStatus(0);
+  } catch (error) {
+    setStatus(reportError(io, { json }, error));
+  } finally {
+    catalog?.close();
+  }
+}
+
+/** One line per driver action as it finishes, on stderr (stdout stays the command's result). */
+function printStep(io: Io, event: StepEvent): void {
+  if (!event.outcome) return;
+  const mark = event.outcome.ok ? 'ok  ' : 'FAIL';
+  io.stderr.write(`  ${mark} [${event.index + 1}/${event.total}] ${transferLine(event.step)}  (${Math.round(event.outcome.durationMs)} ms)  ${event.step.why}\n`);
+}
+
+/** Datastores declared in ferry.yaml are created, or updated, in the catalog. */
+function syncConfigDatastores(catalog: Catalog, declared: Record<string, ConfigDatastore> | undefined): void {
+  for (const [name, ds] of Object.entries(declared ?? {})) {
+    const existing = catalog.findDatastore(name);
+    const fields = {
+      dsMad: ds.ds_mad ?? null,
+      tmMad: ds.tm_mad,
+      basePath: ds.base_path,
+      template: ds.template ?? {},
+      secrets: ds.secrets ?? {},
+    };
+    if (!existing) catalog.addDatastore({ name, type: ds.type ?? 'IMAGE', ...fields, origin: 'config', ...(ds.id !== undefined ? { id: ds.id } : {}) });
+    else if (existing.origin === 'config') catalog.updateDatastore(existing.id, fields);
+  }
+}
+
+export interface ConfigDatastore {
+  id?: number;
+  type?: Datastore['type'];
+  ds_mad?: string;
+  tm_mad: string;
+  base_path: string;
+  template?: Record<string, string>;
+  secrets?: Record<string, string>;
+}
+
+/** Prints `value` as JSON with --json, else the text. */
+export function print(ctx: { io: Io; json: boolean }, value: unknown, text: () => string): void {
+  if (ctx.json) writeJson(ctx.io, value);
+  else ctx.io.stdout.write(text());
+}
+
+/** A fixed-width table. */
+export function table(headers: string[], rows: Array<Array<string | number | null>>): string {
+  const cells = [headers, ...rows.map((row) => row.map((cell) => (cell === null ? '-' : String(cell))))];
+  const widths = headers.map((_, column) => Math.max(...cells.map((row) => (row[column] ?? '').length)));
+  return `${cells.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n')}\n`;
+}

@@ -1,0 +1,183 @@
+/** `ferry datastore create|list|show|update|delete`: datastores in the catalog, checked by their own monitor. */
+import type { Command } from 'commander';
+import type { Datastore } from '../catalog/catalog.js';
+import { buildXml, cdata } from '../dump/serialize.js';
+import { FerryError } from '../errors.js';
+import { print, table, withCatalog } from './catalog-context.js';
+import type { Io } from './io.js';
+
+const REDACTED = '***';
+
+/** key=value pairs from repeated flags. */
+function pairs(values: string[] | undefined, flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const value of values ?? []) {
+    const at = value.indexOf('=');
+    if (at <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(value.slice(0, at))) {
+      throw new FerryError('E_USAGE', `${flag} ${JSON.stringify(value.includes('=') ? value.slice(0, at + 1) + '...' : value)} is not NAME=VALUE`, { hint: `${flag} NAME=VALUE, NAME letters, digits and _` });
+    }
+    out[value.slice(0, at)] = value.slice(at + 1);
+  }
+  return out;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** A datastore as printed: secret values never appear, only their names. */
+export function shownDatastore(ds: Datastore): Record<string, unknown> {
+  return { ...ds, secrets: Object.fromEntries(Object.keys(ds.secrets).map((name) => [name, REDACTED])) };
+}
+
+/** The datastore as OpenNebula's `onedatastore show -x` prints it, secrets redacted. */
+export function datastoreXml(ds: Datastore): string {
+  const template: Record<string, ReturnType<typeof cdata>> = {};
+  for (const [name, value] of Object.entries(ds.template)) template[name] = cdata(value);
+  for (const name of Object.keys(ds.secrets)) template[name] = cdata(REDACTED);
+  return `${buildXml('DATASTORE', {
+    ID: String(ds.id),
+    NAME: ds.name,
+    TYPE: String({ IMAGE: 0, SYSTEM: 1, FILE: 2 }[ds.type]),
+    DS_MAD: cdata(ds.dsMad ?? ''),
+    TM_MAD: cdata(ds.tmMad),
+    BASE_PATH: cdata(ds.basePath),
+    TOTAL_MB: String(ds.totalMb ?? 0),
+    FREE_MB: String(ds.freeMb ?? 0),
+    USED_MB: String(ds.usedMb ?? 0),
+    TEMPLATE: template,
+  })}\n`;
+}
+
+function describe(ds: Datastore): string {
+  const lines = [
+    `datastore ${ds.id} ${ds.name} (${ds.type})`,
+    `  ds_mad     ${ds.dsMad ?? '-'}`,
+    `  tm_mad     ${ds.tmMad}`,
+    `  base_path  ${ds.basePath}`,
+    `  capacity   total ${ds.totalMb ?? '?'} MB, used ${ds.usedMb ?? '?'} MB, free ${ds.freeMb ?? '?'} MB (monitored ${ds.monitoredAt ?? 'never'})`,
+    `  from       ${ds.origin === 'config' ? 'ferry.yaml' : 'the catalog'}`,
+  ];
+  for (const [name, value] of Object.entries(ds.template)) lines.push(`  ${name} = ${value}`);
+  for (const name of Object.keys(ds.secrets)) lines.push(`  ${name} = ${REDACTED} (secret)`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerDatastore(program: Command, io: Io, setStatus: (status: number) => void): void {
+  const group = program.command('datastore').summary('datastores in the catalog: create, list, show, update, delete');
+
+  group
+    .command('create')
+    .summary('add a datastore; its driver\'s monitor must accept it first')
+    .argument('<name>')
+    .requiredOption('--tm-mad <driver>', 'transfer manager driver')
+    .requiredOption('--base-path <dir>', 'where the datastore lives on the hosts')
+    .option('--ds-mad <driver>', 'datastore driver (IMAGE and FILE datastores)')
+    .option('--type <type>', 'IMAGE, SYSTEM or FILE', 'IMAGE')
+    .option('--attr <NAME=VALUE>', 'template attribute (repeatable)', collect)
+    .option('--secret <NAME>', 'secret attribute, its value read from $NAME (repeatable): never printed, logged, or put in a dump', collect)
+    .option('--no-monitor', 'skip the monitor check (the datastore is refused later if it is wrong)')
+    .addHelpText('after', '\nExamples:\n  $ ferry datastore create images --ds-mad fs --tm-mad qcow2 --base-path /var/lib/ferry/1\n  $ ferry datastore create system --type SYSTEM --tm-mad shared --base-path /var/lib/ferry/0\n  $ CEPH_KEY=... ferry datastore create rbd --ds-mad ceph --tm-mad ceph --base-path /var/lib/ferry/2 --secret CEPH_KEY\n')
+    .action((name: string, flags: { tmMad: string; basePath: string; dsMad?: string; type: string; attr?: string[]; secret?: string[]; monitor: boolean }, command: Command) =>
+      withCatalog(command, io, setStatus, async (ctx) => {
+        const type = flags.type.toUpperCase();
+        if (type !== 'IMAGE' && type !== 'SYSTEM' && type !== 'FILE') throw new FerryError('E_USAGE', `--type ${JSON.stringify(flags.type)} is not IMAGE, SYSTEM or FILE`, { hint: '--type SYSTEM' });
+        if (type !== 'SYSTEM' && !flags.dsMad) throw new FerryError('E_USAGE', `an ${type} datastore needs --ds-mad`, { hint: '--ds-mad fs' });
+        if (!flags.basePath.startsWith('/')) throw new FerryError('E_USAGE', `--base-path ${JSON.stringify(flags.basePath)} is not an absolute path`, { hint: '--base-path /var/lib/ferry/1' });
+        const secrets: Record<string, string> = {};
+        for (const secret of flags.secret ?? []) {
+          const value = ctx.io.env[secret];
+          if (value === undefined || value === '') throw new FerryError('E_USAGE', `--secret ${secret}: $${secret} is not set`, { hint: `export ${secret}=... before the command; the value is read from the environment so it never shows on a command line` });
+          secrets[secret] = value;
+        }
+        const ds = ctx.catalog.transaction(() =>
+          ctx.catalog.addDatastore({ name, type, tmMad: flags.tmMad, basePath: flags.basePath, dsMad: flags.dsMad ?? null, template: pairs(flags.attr, '--attr'), secrets }),
+        );
+        if (flags.monitor) {
+          try {
+            await ctx.orchestrator.monitor(ds);
+          } catch (error) {
+            // Refused: unreachable or misconfigured, with the driver's reason; nothing stays behind.
+            ctx.catalog.deleteDatastore(ds.id);
+            throw error;
+          }
+        }
+        const made = ctx.catalog.datastore(ds.id);
+        print(ctx, shownDatastore(made), () => describe(made));
+      }),
+    );
+
+  group
+    .command('list')
+    .summary('list datastores')
+    .action((_flags: unknown, command: Command) =>
+      withCatalog(command, io, setStatus, (ctx) => {
+        const all = ctx.catalog.listDatastores();
+        print(ctx, all.map(shownDatastore), () =>
+          table(
+            ['ID', 'NAME', 'TYPE', 'DS_MAD', 'TM_MAD', 'BASE_PATH', 'TOTAL_MB', 'FREE_MB'],
+            all.map((ds) => [ds.id, ds.name, ds.type, ds.dsMad, ds.tmMad, ds.basePath, ds.totalMb, ds.freeMb]),
+          ),
+        );
+      }),
+    );
+
+  group
+    .command('show')
+    .summary('show a datastore (-x: as XML, like onedatastore show -x)')
+    .argument('<datastore>', 'id or name')
+    .option('-x, --xml', 'XML output')
+    .action((ref: string, flags: { xml?: boolean }, command: Command) =>
+      withCatalog(command, io, setStatus, (ctx) => {
+        const ds = ctx.catalog.datastore(ref);
+        if (flags.xml) ctx.io.stdout.write(datastoreXml(ds));
+        else print(ctx, shownDatastore(ds), () => describe(ds));
+      }),
+    );
+
+  group
+    .command('update')
+    .summary('change a datastore; the monitor must accept the result')
+    .argument('<datastore>', 'id or name')
+    .option('--tm-mad <driver>')
+    .option('--ds-mad <driver>')
+    .option('--base-path <dir>')
+    .option('--attr <NAME=VALUE>', 'set a template attribute (repeatable)', collect)
+    .option('--secret <NAME>', 'set a secret attribute from $NAME (repeatable)', collect)
+    .action((ref: string, flags: { tmMad?: string; dsMad?: string; basePath?: string; attr?: string[]; secret?: string[] }, command: Command) =>
+      withCatalog(command, io, setStatus, async (ctx) => {
+        const before = ctx.catalog.datastore(ref);
+        const secrets = { ...before.secrets };
+        for (const secret of flags.secret ?? []) {
+          const value = ctx.io.env[secret];
+          if (!value) throw new FerryError('E_USAGE', `--secret ${secret}: $${secret} is not set`, { hint: `export ${secret}=... first` });
+          secrets[secret] = value;
+        }
+        const after = ctx.catalog.updateDatastore(before.id, {
+          ...(flags.tmMad ? { tmMad: flags.tmMad } : {}),
+          ...(flags.dsMad ? { dsMad: flags.dsMad } : {}),
+          ...(flags.basePath ? { basePath: flags.basePath } : {}),
+          template: { ...before.template, ...pairs(flags.attr, '--attr') },
+          secrets,
+        });
+        try {
+          await ctx.orchestrator.monitor(after);
+        } catch (error) {
+          ctx.catalog.updateDatastore(before.id, before);
+          throw error;
+        }
+        const made = ctx.catalog.datastore(before.id);
+        print(ctx, shownDatastore(made), () => describe(made));
+      }),
+    );
+
+  group
+    .command('delete')
+    .summary('remove a datastore that holds no images and no VMs')
+    .argument('<datastore>', 'id or name')
+    .action((ref: string, _flags: unknown, command: Command) =>
+      withCatalog(command, io, setStatus, (ctx) => {
+        const ds = ctx.catalog.datastore(ref);
+        ctx.catalog.deleteDatastore(ds.id);
+        print(ctx, { deleted: ds.id }, () => `deleted datastore ${ds.id} (${ds.name})\n`);
+      }),
+    );
+}

@@ -1,0 +1,196 @@
+/** `ferry vm create|stop|resume|migrate|shutdown|recover|show|list`: VM storage lifecycles from the catalog. */
+import type { Command } from 'commander';
+import * as v from 'valibot';
+import type { PlanStep, Vm } from '../catalog/catalog.js';
+import { loadYamlFile } from '../config/yaml.js';
+import { FerryError } from '../errors.js';
+import type { NewVmInput } from '../lifecycle/orchestrator.js';
+import { transferLine, type VmOperation } from '../lifecycle/plan.js';
+import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
+import type { Io } from './io.js';
+
+const ref = v.union([v.pipe(v.number(), v.integer(), v.minValue(0)), v.pipe(v.string(), v.minLength(1))]);
+const size = v.pipe(v.number(), v.integer(), v.minValue(1));
+
+/** vm.yaml: name, host, system datastore, and disks (image, volatile, swap, context). */
+export const VmFileSchema = v.strictObject({
+  name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/)),
+  host: v.pipe(v.string(), v.minLength(1)),
+  system_datastore: ref,
+  disks: v.pipe(
+    v.array(
+      v.union([
+        v.strictObject({ image: ref }),
+        v.strictObject({ volatile: size, format: v.optional(v.picklist(['raw', 'qcow2'])) }),
+        v.strictObject({ swap: size }),
+        v.strictObject({ context: v.array(v.pipe(v.string(), v.minLength(1))) }),
+      ]),
+    ),
+    v.minLength(1),
+  ),
+});
+
+function inputOf(file: v.InferOutput<typeof VmFileSchema>): NewVmInput {
+  return {
+    name: file.name,
+    host: file.host,
+    systemDs: file.system_datastore,
+    disks: file.disks.map((disk) => {
+      if ('image' in disk) return { kind: 'image' as const, image: disk.image };
+      if ('volatile' in disk) return { kind: 'volatile' as const, sizeMb: disk.volatile, ...(disk.format ? { format: disk.format } : {}) };
+      if ('swap' in disk) return { kind: 'swap' as const, sizeMb: disk.swap };
+      return { kind: 'context' as const, files: disk.context };
+    }),
+  };
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function describe(vm: Vm): string {
+  const lines = [`vm ${vm.id} ${vm.name}: ${vm.state} on ${vm.host} (system datastore ${vm.systemDsId})`];
+  if (vm.error) lines.push(`  error: ${vm.error}`);
+  if (vm.state === 'FAILED' && vm.plan) {
+    lines.push(`  ${vm.operation}: ${vm.step ?? 0} of ${vm.plan.length} steps done; next:`);
+    for (const planStep of vm.plan.slice(vm.step ?? 0)) lines.push(`    ${transferLine(planStep)}`);
+    lines.push(`  recover: ferry vm recover ${vm.id} --retry | --success | --failure`);
+  }
+  for (const disk of vm.disks) {
+    const what = disk.kind === 'image' ? `image ${disk.imageId} (${disk.mode})` : disk.kind === 'context' ? `context ${(disk.files ?? []).join(' ')}` : `${disk.kind} ${disk.sizeMb} MB`;
+    lines.push(`  disk.${disk.diskId}  ${what}  ${disk.target}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Prints a plan as transfer-file lines (what `ferry tm transfer` runs). */
+function printPlan(ctx: CatalogContext, steps: PlanStep[], header: string): void {
+  print(ctx, { plan: steps.map((planStep) => ({ ...planStep, line: transferLine(planStep) })) }, () => `# ${header}\n${steps.map((planStep) => `${transferLine(planStep)}\n`).join('')}`);
+}
+
+export function registerVm(program: Command, io: Io, setStatus: (status: number) => void): void {
+  const group = program.command('vm').summary('VM storage: create, stop, resume, migrate, shutdown, recover, show, list');
+
+  group
+    .command('create')
+    .summary('record a VM and deploy its disks on a host (clone, ln, mkimage, mkswap, context)')
+    .argument('[vm.yaml]', 'VM description (or use the flags)')
+    .option('--name <name>')
+    .option('--host <host>')
+    .option('--system-ds <ds>', 'SYSTEM datastore, id or name')
+    .option('--disk <image>', 'a disk from an image, id or name (repeatable; persistent images are linked, others cloned)', collect)
+    .option('--volatile <MB>', 'a volatile disk (repeatable)', collect)
+    .option('--dry-run', 'print the plan as transfer-file lines; run nothing')
+    .addHelpText(
+      'after',
+      `
+vm.yaml:
+  name: vm01
+  host: host01
+  system_datastore: system
+  disks:
+    - image: debian        # non-persistent: cloned
+    - image: data          # persistent: linked
+    - volatile: 512
+      format: raw
+    - swap: 256
+    - context: [/srv/ctx/init.sh]
+
+Examples:
+  $ ferry vm create vm.yaml
+  $ ferry vm create --name vm01 --host host01 --system-ds system --disk debian --disk data --dry-run
+`,
+    )
+    .action((file: string | undefined, flags: { name?: string; host?: string; systemDs?: string; disk?: string[]; volatile?: string[]; dryRun?: boolean }, command: Command) =>
+      withCatalog(command, io, setStatus, async (ctx) => {
+        let input: NewVmInput;
+        if (file !== undefined) {
+          input = inputOf(await loadYamlFile(file.startsWith('/') ? file : `${ctx.io.cwd}/${file}`, VmFileSchema, 'E_USAGE', `fix ${file}: see ferry vm create --help for its keys`));
+        } else {
+          if (!flags.name || !flags.host || !flags.systemDs) throw new FerryError('E_USAGE', 'vm create needs a vm.yaml, or --name, --host and --system-ds', { hint: 'ferry vm create --help' });
+          const volatile = (flags.volatile ?? []).map((text) => {
+            const mb = Number(text);
+            if (!(Number.isInteger(mb) && mb > 0)) throw new FerryError('E_USAGE', `--volatile ${JSON.stringify(text)} is not a whole number of MB`, { hint: '--volatile 512' });
+            return { kind: 'volatile' as const, sizeMb: mb };
+          });
+          input = { name: flags.name, host: flags.host, systemDs: flags.systemDs, disks: [...(flags.disk ?? []).map((image) => ({ kind: 'image' as const, image })), ...volatile] };
+          if (input.disks.length === 0) throw new FerryError('E_USAGE', 'a VM needs at least one disk', { hint: '--disk IMAGE or --volatile MB' });
+        }
+        if (flags.dryRun) return printPlan(ctx, ctx.orchestrator.planNewVm(input), `vm create ${input.name} on ${input.host} (dry run)`);
+        const vm = await ctx.orchestrator.createVm(input);
+        print(ctx, vm, () => describe(vm));
+      }),
+    );
+
+  const operation = (name: VmOperation, summary: string, withTarget: boolean): void => {
+    const sub = group.command(name).summary(summary).argument('<vm>', 'id or name');
+    if (withTarget) sub.argument('<host>', 'destination host');
+    sub.option('--dry-run', 'print the plan as transfer-file lines; run nothing');
+    sub.action((vmRef: string, ...rest: unknown[]) => {
+      const target = withTarget ? (rest[0] as string) : undefined;
+      const flags = (withTarget ? rest[1] : rest[0]) as { dryRun?: boolean };
+      const command = rest[rest.length - 1] as Command;
+      return withCatalog(command, io, setStatus, async (ctx) => {
+        if (flags.dryRun) {
+          const vm = ctx.catalog.vm(vmRef);
+          return printPlan(ctx, ctx.orchestrator.plan(vm, name, target), `vm ${name} ${vm.id} (dry run)`);
+        }
+        const vm = await ctx.orchestrator.operate(vmRef, name, target);
+        print(ctx, vm, () => describe(vm));
+      });
+    });
+  };
+  operation('stop', 'move the VM\'s disks and folder to the frontend', false);
+  operation('resume', 'move a stopped VM back to its host', false);
+  operation('migrate', 'move the VM to another host (cold)', true);
+  operation('shutdown', 'delete non-persistent disks, move persistent ones back, delete the VM folder', false);
+
+  group
+    .command('recover')
+    .summary('continue a FAILED VM: --retry from the failed step, --success to mark it done, --failure to roll back')
+    .argument('<vm>', 'id or name')
+    .option('--retry', 'run the failed operation again from the step that failed (steps done are not redone)')
+    .option('--success', 'mark the operation done (after fixing it by hand)')
+    .option('--failure', 'undo the steps that ran and return to the state before the operation')
+    .option('--dry-run', 'print what would run')
+    .action((vmRef: string, flags: { retry?: boolean; success?: boolean; failure?: boolean; dryRun?: boolean }, command: Command) =>
+      withCatalog(command, io, setStatus, async (ctx) => {
+        const modes = (['retry', 'success', 'failure'] as const).filter((mode) => flags[mode]);
+        if (modes.length !== 1) throw new FerryError('E_USAGE', 'say how to recover: exactly one of --retry, --success, --failure', { hint: `ferry vm recover ${vmRef} --retry` });
+        const mode = modes[0] as 'retry' | 'success' | 'failure';
+        const outcome = await ctx.orchestrator.recover(vmRef, mode, flags.dryRun === true);
+        if (Array.isArray(outcome)) return printPlan(ctx, outcome, `vm recover ${vmRef} --${mode} (dry run)`);
+        print(ctx, outcome, () => describe(outcome));
+      }),
+    );
+
+  group
+    .command('show')
+    .summary('show a VM, its disks, and what failed')
+    .argument('<vm>', 'id or name')
+    .option('-x, --xml', 'XML output')
+    .option('--journal', 'with every driver action run for it')
+    .action((vmRef: string, flags: { xml?: boolean; journal?: boolean }, command: Command) =>
+      withCatalog(command, io, setStatus, async (ctx) => {
+        const vm = ctx.catalog.vm(vmRef);
+        const journal = flags.journal ? ctx.catalog.journal(`vm:${vm.id}`) : undefined;
+        if (flags.xml) {
+          const { buildXml } = await import('../dump/serialize.js');
+          const disks = vm.disks.map((disk) => ({ DISK_ID: String(disk.diskId), TYPE: disk.kind, ...(disk.imageId !== null ? { IMAGE_ID: String(disk.imageId) } : {}), TARGET: disk.target }));
+          ctx.io.stdout.write(`${buildXml('VM', { ID: String(vm.id), NAME: vm.name, STATE: vm.state, HOST: vm.host, SYSTEM_DS_ID: String(vm.systemDsId), DISK: disks })}\n`);
+          return;
+        }
+        print(ctx, journal ? { ...vm, journal } : vm, () =>
+          describe(vm) + (journal ? journal.map((entry) => `  ${entry.at} ${entry.ok ? 'ok  ' : 'FAIL'} ${entry.operation} ${entry.action.toUpperCase()} ${entry.driver} ${entry.args.join(' ')}${entry.message ? `: ${entry.message}` : ''}\n`).join('') : ''),
+        );
+      }),
+    );
+
+  group
+    .command('list')
+    .summary('list VMs')
+    .action((_flags: unknown, command: Command) =>
+      withCatalog(command, io, setStatus, (ctx) => {
+        const vms = ctx.catalog.listVms();
+        print(ctx, vms, () => table(['ID', 'NAME', 'STATE', 'HOST', 'SYSTEM_DS', 'DISKS', 'ERROR'], vms.map((vm) => [vm.id, vm.name, vm.state, vm.host, vm.systemDsId, vm.disks.length, vm.error])));
+      }),
+    );
+}
