@@ -244,6 +244,11 @@ export class Orchestrator {
 
   /** The plan an operation would run, checked against the VM's state; nothing runs. */
   plan(vm: Vm, operation: VmOperation, target?: string): PlanStep[] {
+    if (vm.operation && vm.state !== 'FAILED') {
+      throw new FerryError('E_CONFLICT', `VM ${vm.id} (${vm.name}) has an interrupted ${vm.operation} at step ${(vm.step ?? 0) + 1} of ${vm.plan?.length ?? '?'} (ferry stopped while it ran)`, {
+        hint: `ferry vm recover ${vm.id} --retry (finish it), --success or --failure`,
+      });
+    }
     const allowed = TRANSITIONS[operation].from;
     if (!allowed.includes(vm.state)) {
       const hint =
@@ -419,9 +424,11 @@ export class Orchestrator {
    */
   async recover(ref: string | number, mode: 'retry' | 'success' | 'failure', dryRun = false): Promise<Vm | PlanStep[]> {
     const vm = this.catalog.vm(ref);
-    if (vm.state !== 'FAILED' || !vm.operation || !vm.plan) {
-      throw new FerryError('E_CONFLICT', `VM ${vm.id} (${vm.name}) is ${vm.state}, not FAILED; there is nothing to recover`, { hint: 'ferry vm show ' + vm.id });
+    // FAILED, or interrupted: an operation recorded but its ferry gone (the lock below refuses one still running).
+    if (!vm.operation || !vm.plan) {
+      throw new FerryError('E_CONFLICT', `VM ${vm.id} (${vm.name}) is ${vm.state} with no failed or interrupted operation; there is nothing to recover`, { hint: 'ferry vm show ' + vm.id });
     }
+    if (vm.state !== 'FAILED') this.catalog.lock(`vm:${vm.id}`, 'recover')();
     if (mode === 'retry' && dryRun) return vm.plan.slice(vm.step ?? 0);
     if (mode === 'failure') {
       const undo = this.rollbackPlan(vm);

@@ -1,0 +1,297 @@
+/**
+ * The catalog commands end to end, in-process and as real processes: the
+ * spec's example VM (CREATE, STOP, RESUME, MIGRATE, SHUTDOWN) on real
+ * drivers and files, dry runs, failures injected at each step and recovered,
+ * a ferry killed mid-step, two ferries racing on one VM, and bad input
+ * refused before any driver runs.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { Catalog } from '../../src/catalog/catalog.js';
+import { TM_ACTIONS } from '../../src/contract/table.js';
+import { tmpDir, waitFor } from '../helpers/fixtures.js';
+import { binPath, bundledRemotes, cleanEnv, jsonOf, runBin, runCli } from './helpers.js';
+
+interface World {
+  root: string;
+  home: string;
+  remotes: string;
+  /** Marker files that make tm/flaky fail (fail-<action>) or hang (slow-<action>). */
+  markers: string;
+  cli(argv: string[]): Promise<{ status: number; stdout: string; stderr: string }>;
+  json(argv: string[]): Promise<Record<string, any>>;
+  catalog(): Catalog;
+}
+
+/**
+ * A temp world: remotes with the bundled fs and shared/qcow2 drivers plus
+ * tm/flaky (shared, failing or hanging on demand), a ferry.yaml naming the
+ * frontend `fe`, and a catalog under FERRY_HOME.
+ */
+function world(t: Test): World {
+  const root = tmpDir(t);
+  const remotes = join(root, 'remotes');
+  const markers = join(root, 'markers');
+  mkdirSync(join(remotes, 'datastore'), { recursive: true });
+  mkdirSync(join(remotes, 'tm', 'flaky'), { recursive: true });
+  mkdirSync(markers);
+  // Copies, not links: ferry refuses a driver that resolves outside its remotes folder.
+  cpSync(join(bundledRemotes, 'scripts_common.sh'), join(remotes, 'scripts_common.sh'));
+  for (const ds of ['fs', 'dummy']) cpSync(join(bundledRemotes, 'datastore', ds), join(remotes, 'datastore', ds), { recursive: true, verbatimSymlinks: true });
+  for (const tm of ['shared', 'qcow2', 'dummy']) cpSync(join(bundledRemotes, 'tm', tm), join(remotes, 'tm', tm), { recursive: true, verbatimSymlinks: true });
+  for (const action of TM_ACTIONS) {
+    const script = join(remotes, 'tm', 'flaky', action);
+    writeFileSync(
+      script,
+      `#!/bin/sh\n# tm/shared, failing or hanging when a marker file says so.\nset -eu\nif [ -e '${markers}/fail-${action}' ]; then echo "ERROR: injected failure in ${action}" >&2; exit 1; fi\nif [ -e '${markers}/slow-${action}' ]; then sleep 30; fi\nexec '${join(bundledRemotes, 'tm', 'shared', action)}' "$@"\n`,
+    );
+    chmodSync(script, 0o755);
+  }
+  writeFileSync(join(root, 'ferry.yaml'), 'frontend: fe\nlog_level: warn\n');
+  const home = join(root, 'home');
+  const cli = (argv: string[]) => runCli(['--config', join(root, 'ferry.yaml'), '--remotes', remotes, ...argv], { env: { FERRY_HOME: home }, cwd: root });
+  return {
+    root,
+    home,
+    remotes,
+    markers,
+    cli,
+    async json(argv) {
+      const result = await cli(['--json', ...argv]);
+      if (result.status !== 0) throw new Error(`ferry ${argv.join(' ')} failed (${result.status}): ${result.stdout}${result.stderr}`);
+      return jsonOf(result.stdout);
+    },
+    catalog() {
+      const catalog = Catalog.open(join(home, 'catalog.db'));
+      t.teardown(() => catalog.close());
+      return catalog;
+    },
+  };
+}
+
+/** Hosts, an image datastore with `tm`, a system datastore, a qcow2 base image and a persistent data image. */
+async function stage(t: Test, w: World, tm: string): Promise<{ images: string; system: string }> {
+  const images = join(w.root, 'ds', 'images');
+  const system = join(w.root, 'ds', 'system');
+  mkdirSync(images, { recursive: true });
+  mkdirSync(system, { recursive: true });
+  await w.json(['host', 'create', 'host01', '--local']);
+  await w.json(['host', 'create', 'host02', '--local']);
+  await w.json(['datastore', 'create', 'images', '--ds-mad', 'fs', '--tm-mad', tm, '--base-path', images]);
+  await w.json(['datastore', 'create', 'system', '--type', 'SYSTEM', '--tm-mad', tm === 'qcow2' ? 'qcow2' : tm, '--base-path', system]);
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(w.root, 'base.qcow2'), '32M']);
+  const base = await w.json(['image', 'create', '--datastore', 'images', '--path', join(w.root, 'base.qcow2'), '--name', 'base']);
+  t.equal(base.state, 'READY', 'base image registered');
+  const data = await w.json(['image', 'create', '--datastore', 'images', '--size', '8', '--name', 'data', '--persistent']);
+  t.equal(data.state, 'READY', 'persistent image made');
+  return { images, system };
+}
+
+function vmYaml(w: World, extra = ''): string {
+  const file = join(w.root, 'vm.yaml');
+  writeFileSync(file, `name: vm01\nhost: host01\nsystem_datastore: system\ndisks:\n  - image: base\n  - image: data\n${extra}`);
+  return file;
+}
+
+for (const tm of ['shared', 'qcow2']) {
+  t.test(`the spec's example VM with tm/${tm}: files and catalog after every step`, async (t) => {
+    const w = world(t);
+    const { system } = await stage(t, w, tm);
+    const plan = await w.json(['vm', 'create', vmYaml(w, '  - volatile: 4\n'), '--dry-run']);
+    t.same(
+      plan.plan.map((step: any) => step.action),
+      ['clone', 'ln', 'mkimage'],
+      'dry run: clone the non-persistent image, link the persistent one, make the volatile disk',
+    );
+    t.notOk(existsSync(join(system, '1')), 'a dry run creates nothing');
+    t.same(w.catalog().listVms(), [], 'nor a VM record');
+
+    const created = await w.json(['vm', 'create', vmYaml(w, '  - volatile: 4\n')]);
+    t.equal(created.state, 'RUNNING');
+    const folder = join(system, String(created.id));
+    t.ok(existsSync(join(folder, 'disk.0')), 'disk.0 cloned');
+    t.ok(lstatSync(join(folder, 'disk.1')).isSymbolicLink() || existsSync(join(folder, 'disk.1')), 'disk.1 linked');
+    t.ok(existsSync(join(folder, 'disk.2')), 'volatile disk.2 made');
+    const data = w.catalog().image('data');
+    t.equal(data.state, 'USED', 'persistent image is USED');
+
+    for (const [argv, state, host] of [
+      [['vm', 'stop', 'vm01'], 'STOPPED', 'host01'],
+      [['vm', 'resume', 'vm01'], 'RUNNING', 'host01'],
+      [['vm', 'migrate', 'vm01', 'host02'], 'RUNNING', 'host02'],
+    ] as const) {
+      const vm = await w.json([...argv]);
+      t.equal(vm.state, state, `${argv[1]}: ${state}`);
+      t.equal(vm.host, host, `${argv[1]}: on ${host}`);
+      t.ok(existsSync(join(folder, 'disk.0')), `${argv[1]}: disk.0 still there`);
+    }
+    const done = await w.json(['vm', 'shutdown', 'vm01']);
+    t.equal(done.state, 'DONE');
+    t.notOk(existsSync(folder), 'shutdown removed the VM folder');
+    t.ok(existsSync(w.catalog().image('data').source as string), 'the persistent image is still in its datastore');
+    t.equal(w.catalog().image('data').state, 'READY', 'and READY again');
+    const journal = w.catalog().journal(`vm:${created.id}`);
+    t.same(
+      journal.map((entry) => `${entry.operation}:${entry.action}`),
+      ['create:clone', 'create:ln', 'create:mkimage', 'stop:mv', 'stop:mv', 'stop:mv', 'stop:mv', 'resume:mv', 'resume:mv', 'resume:mv', 'resume:mv', 'migrate:mv', 'migrate:mv', 'migrate:mv', 'migrate:mv', 'shutdown:delete', 'shutdown:mvds', 'shutdown:delete', 'shutdown:delete'],
+      'the journal holds every action in order',
+    );
+    t.ok(journal.every((entry) => entry.ok && entry.exitCode === 0), 'all succeeded');
+  });
+}
+
+t.test('a failure at each create step leaves the VM FAILED at that step; --retry finishes without redoing steps', async (t) => {
+  for (const action of ['clone', 'ln']) {
+    t.test(`failing ${action}`, async (t) => {
+      const w = world(t);
+      const { system } = await stage(t, w, 'flaky');
+      writeFileSync(join(w.markers, `fail-${action}`), '');
+      const failed = await w.cli(['vm', 'create', vmYaml(w)]);
+      t.equal(failed.status, 1, 'the driver failure is exit 1');
+      t.match(failed.stderr, /injected failure/, 'with the driver\'s message');
+      const vm = w.catalog().vm('vm01');
+      t.equal(vm.state, 'FAILED');
+      t.equal(vm.step, action === 'clone' ? 0 : 1, 'the step that failed is recorded');
+      t.match(vm.error, new RegExp(`create step ${action === 'clone' ? 1 : 2}/2 \\(${action.toUpperCase()} flaky`), 'the error names the step');
+      const busy = await w.cli(['vm', 'stop', 'vm01']);
+      t.equal(busy.status, 2, 'a FAILED VM refuses other operations');
+      t.match(busy.stderr, /recover/, 'and says how to recover');
+
+      const { rmSync } = await import('node:fs');
+      rmSync(join(w.markers, `fail-${action}`));
+      const retried = await w.json(['vm', 'recover', 'vm01', '--retry']);
+      t.equal(retried.state, 'RUNNING');
+      const creates = w.catalog().journal(`vm:${vm.id}`).filter((entry) => entry.operation === 'create');
+      t.equal(creates.filter((entry) => entry.action === 'clone' && entry.ok).length, 1, 'clone ran once successfully (not redone)');
+      t.ok(existsSync(join(system, String(vm.id), 'disk.1')), 'both disks present');
+    });
+  }
+});
+
+t.test('recover --failure rolls a failed migrate back; --success marks it done', async (t) => {
+  const w = world(t);
+  await stage(t, w, 'flaky');
+  await w.json(['vm', 'create', vmYaml(w)]);
+  writeFileSync(join(w.markers, 'fail-mv'), '');
+  const failed = await w.cli(['vm', 'migrate', 'vm01', 'host02']);
+  t.equal(failed.status, 1);
+  t.equal(w.catalog().vm('vm01').state, 'FAILED');
+  const { rmSync } = await import('node:fs');
+  rmSync(join(w.markers, 'fail-mv'));
+  const plan = await w.json(['vm', 'recover', 'vm01', '--failure', '--dry-run']);
+  t.same(plan.plan, [], 'nothing ran before the failure, so nothing to undo');
+  const back = await w.json(['vm', 'recover', 'vm01', '--failure']);
+  t.equal(back.state, 'RUNNING', 'back to its state before the migrate');
+  t.equal(back.host, 'host01', 'on its old host');
+
+  writeFileSync(join(w.markers, 'fail-delete'), '');
+  t.equal((await w.cli(['vm', 'shutdown', 'vm01'])).status, 1);
+  const refused = await w.cli(['vm', 'recover', 'vm01', '--failure']);
+  t.equal(refused.status, 2, 'a shutdown cannot be rolled back');
+  t.match(refused.stderr, /cannot be rolled back/);
+  const marked = await w.json(['vm', 'recover', 'vm01', '--success']);
+  t.equal(marked.state, 'DONE', '--success marks it done');
+});
+
+t.test('bad input is refused before any driver runs, saying what to change', async (t) => {
+  const w = world(t);
+  await stage(t, w, 'shared');
+  const before = w.catalog().journal().length;
+  const cases: Array<[string, string[], RegExp]> = [
+    ['unknown datastore', ['image', 'create', '--datastore', 'nope', '--size', '1', '--name', 'x'], /no datastore "nope".*\n.*known datastores: 1 \(images\), 2 \(system\)/],
+    ['unknown image', ['vm', 'create', '--name', 'a', '--host', 'host01', '--system-ds', 'system', '--disk', 'ghost'], /no image "ghost"/],
+    ['image datastore as system datastore', ['vm', 'create', '--name', 'a', '--host', 'host01', '--system-ds', 'images', '--disk', 'base'], /IMAGE datastore, not a SYSTEM one[\s\S]*hint: pick a SYSTEM datastore for --system-ds \(system\)/],
+    ['unknown host', ['vm', 'create', '--name', 'a', '--host', 'host09', '--system-ds', 'system', '--disk', 'base'], /no host "host09"[\s\S]*known hosts: host01, host02/],
+    ['no disk', ['vm', 'create', '--name', 'a', '--host', 'host01', '--system-ds', 'system'], /at least one disk/],
+  ];
+  for (const [what, argv, message] of cases) {
+    const result = await w.cli(argv);
+    t.equal(result.status, 2, `${what}: exit 2`);
+    t.match(result.stderr, message, `${what}: the message`);
+  }
+  writeFileSync(join(w.root, 'bad.yaml'), 'name: vm02\nhost: host01\nsystem_datastore: system\ndisks:\n  - volatile: "big"\n');
+  const badYaml = await w.cli(['vm', 'create', join(w.root, 'bad.yaml')]);
+  t.equal(badYaml.status, 2, 'vm.yaml with a wrong type: exit 2');
+  t.match(badYaml.stderr, /bad\.yaml/, 'naming the file');
+
+  await w.json(['vm', 'create', vmYaml(w)]);
+  const second = join(w.root, 'vm2.yaml');
+  writeFileSync(second, 'name: vm02\nhost: host02\nsystem_datastore: system\ndisks:\n  - image: data\n');
+  const inUse = await w.cli(['vm', 'create', second]);
+  t.equal(inUse.status, 2, 'persistent image in use: exit 2');
+  t.match(inUse.stderr, /persistent image data is already in use by VM 1/);
+  t.equal(w.catalog().journal().length, before + 2, 'only vm01\'s two actions ran');
+  t.equal(w.catalog().listVms().length, 1, 'no record for the refused VMs');
+});
+
+t.test('datastores: create is refused with the monitor\'s reason; secrets never printed; show -x', async (t) => {
+  const w = world(t);
+  const refused = await w.cli(['datastore', 'create', 'broken', '--ds-mad', 'fs', '--tm-mad', 'shared', '--base-path', join(w.root, 'does-not-exist')]);
+  t.not(refused.status, 0, 'a datastore whose base path is missing is refused');
+  t.same(w.catalog().listDatastores(), [], 'and not kept');
+  const dir = join(w.root, 'ds');
+  mkdirSync(dir);
+  const made = await runCli(['--config', join(w.root, 'ferry.yaml'), '--remotes', w.remotes, '--json', 'datastore', 'create', 'secure', '--ds-mad', 'fs', '--tm-mad', 'shared', '--base-path', dir, '--secret', 'API_KEY', '--attr', 'RESTRICTED_DIRS=/etc'], {
+    env: { FERRY_HOME: w.home, API_KEY: 's3cr3t-value' },
+    cwd: w.root,
+  });
+  t.equal(made.status, 0, made.stderr);
+  t.notMatch(made.stdout + made.stderr, /s3cr3t-value/, 'create never prints the secret');
+  t.equal(jsonOf(made.stdout).secrets.API_KEY, '***');
+  const xml = await w.cli(['datastore', 'show', 'secure', '-x']);
+  t.match(xml.stdout, /<API_KEY><!\[CDATA\[\*\*\*\]\]><\/API_KEY>/, 'show -x marks it redacted');
+  t.match(xml.stdout, /<RESTRICTED_DIRS><!\[CDATA\[\/etc\]\]><\/RESTRICTED_DIRS>/);
+  t.notMatch(xml.stdout, /s3cr3t/);
+  const journal = JSON.stringify(w.catalog().journal());
+  t.notMatch(journal, /s3cr3t/, 'nor does the journal');
+  const missing = await w.cli(['datastore', 'create', 'nokey', '--ds-mad', 'fs', '--tm-mad', 'shared', '--base-path', dir, '--secret', 'NOT_SET']);
+  t.equal(missing.status, 2);
+  t.match(missing.stderr, /\$NOT_SET is not set/);
+});
+
+t.test('a ferry killed mid-step, then restarted; two ferries racing on one VM', async (t) => {
+  const w = world(t);
+  await stage(t, w, 'flaky');
+  await w.json(['vm', 'create', vmYaml(w)]);
+  writeFileSync(join(w.markers, 'slow-mv'), '');
+  const env = cleanEnv({ FERRY_HOME: w.home });
+  const args = [binPath, '--config', join(w.root, 'ferry.yaml'), '--remotes', w.remotes, 'vm', 'stop', 'vm01'];
+  const first = spawn(process.execPath, args, { env, stdio: 'ignore' });
+  t.ok(await waitFor(() => w.catalog().vm('vm01').operation === 'stop', 8000), 'the stop is under way');
+  const racing = await runBin(['--config', join(w.root, 'ferry.yaml'), '--remotes', w.remotes, 'vm', 'stop', 'vm01'], { env: { FERRY_HOME: w.home } });
+  t.equal(racing.status, 75, 'a second ferry on the same VM is refused as busy (75)');
+  t.match(racing.stderr, /vm:1 is busy: ferry process \d+/);
+  first.kill('SIGKILL');
+  await new Promise((resolve) => first.once('exit', resolve));
+  const { rmSync } = await import('node:fs');
+  rmSync(join(w.markers, 'slow-mv'));
+  const left = w.catalog().vm('vm01');
+  t.equal(left.operation, 'stop', 'the catalog still knows the stop was under way');
+  t.equal(left.step, 0, 'at its first step');
+  t.equal(left.state, 'RUNNING', 'not marked done');
+  const again = await w.cli(['vm', 'stop', 'vm01']);
+  t.equal(again.status, 2, 'a new operation is refused while one is interrupted');
+  t.match(again.stderr, /interrupted stop[\s\S]*ferry vm recover 1/);
+  // The killed process's lock is stale (its pid is gone): recover takes it over and finishes the plan.
+  const retried = await w.json(['vm', 'recover', 'vm01', '--retry']);
+  t.equal(retried.state, 'STOPPED', 'recover --retry finishes the interrupted stop');
+  t.equal(retried.operation, null);
+});
+
+t.test('vm show names the failed step and the way out; --journal lists actions', async (t) => {
+  const w = world(t);
+  await stage(t, w, 'flaky');
+  writeFileSync(join(w.markers, 'fail-ln'), '');
+  await w.cli(['vm', 'create', vmYaml(w)]);
+  const shown = await w.cli(['vm', 'show', 'vm01', '--journal']);
+  t.equal(shown.status, 0);
+  t.match(shown.stdout, /FAILED/);
+  t.match(shown.stdout, /1 of 2 steps done; next:\n\s+LN flaky fe:/);
+  t.match(shown.stdout, /ferry vm recover 1 --retry \| --success \| --failure/);
+  t.match(shown.stdout, /FAIL create LN flaky/);
+  const text = readFileSync(join(w.home, 'catalog.db')).length;
+  t.ok(text > 0, 'the catalog is a file under FERRY_HOME');
+});
