@@ -39,11 +39,12 @@ function vmInput(name: string, systemDsId: number, imageId: number | null): NewV
   };
 }
 
-const waitExit = (child: ChildProcess): Promise<number | null> =>
-  child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((done) => child.once('exit', (code) => done(code)));
+const waitExit = (child: ChildProcess): Promise<number | null> => child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((done) => child.once('exit', (code) => done(code)));
 
 t.test('open creates the folder and a 0600 file, migrated to the last version', async (t) => {
   const path = join(tmpDir(t), 'a', 'b', 'catalog.db');
+  const umask = process.umask(0o022);
+  t.teardown(() => void process.umask(umask));
   const catalog = Catalog.open(path);
   t.ok(existsSync(path), 'file created');
   t.equal(statSync(path).mode & 0o777, 0o600, 'file mode 0600');
@@ -52,6 +53,7 @@ t.test('open creates the folder and a 0600 file, migrated to the last version', 
   t.equal(catalog.version, MIGRATIONS.length, 'migrated to MIGRATIONS.length');
   t.ok(MIGRATIONS.length >= 1);
   catalog.addHost({ name: 'kept', transport: 'local' });
+  t.equal(statSync(`${path}-wal`).mode & 0o777, 0o600, 'the WAL file (it holds secrets too) is 0600');
   catalog.close();
 
   const again = Catalog.open(path);
@@ -298,15 +300,12 @@ t.test('locks', async (t) => {
 
 t.test('transactions are atomic', async (t) => {
   const { catalog } = fresh(t);
-  t.throws(
-    () =>
-      catalog.transaction(() => {
-        catalog.addDatastore({ name: 'ghost', type: 'IMAGE', tmMad: 'shared', basePath: '/g' });
-        t.ok(catalog.findDatastore('ghost'), 'visible inside the transaction');
-        throw new Error('boom');
-      }),
-    { message: 'boom' },
-  );
+  t.throws(() => catalog.transaction(() => {
+    catalog.addDatastore({ name: 'ghost', type: 'IMAGE', tmMad: 'shared', basePath: '/g' });
+    t.ok(catalog.findDatastore('ghost'), 'visible inside the transaction');
+    throw new Error('boom');
+  }),
+    { message: 'boom' });
   t.same(catalog.listDatastores(), [], 'rolled back');
   t.equal(catalog.transaction(() => catalog.addHost({ name: 'h', transport: 'local' }).name), 'h', 'returns the value');
   t.ok(catalog.findHost('h'), 'committed');
@@ -330,7 +329,9 @@ t.test('known defects (todo)', async (t) => {
   const bad = { name: 'half', host: 'node1', systemDsId: system.id, disks: [{ diskId: 0, kind: 'bogus', imageId: null, mode: null, sizeMb: null, format: null, files: null }] } as unknown as NewVm;
   t.throws(() => catalog.addVm(bad, '/ds'));
   t.equal(catalog.findVm('half'), undefined, 'a failed addVm leaves no VM', { todo: 'catalog bug: addVm is not one transaction' });
-  t.equal(statSync(`${catalog.path}-wal`).mode & 0o077, 0, 'the WAL file (it holds secrets) is closed to others', { todo: 'catalog bug: only the main file is chmod 0600' });
+  t.doesNotThrow(() => catalog.addDatastore({ name: String(images.id), type: 'FILE', tmMad: 'shared', basePath: '/f' }), 'a name that looks like another datastore\'s id is free', {
+    todo: 'catalog bug: the duplicate check looks the name up as an id first',
+  });
 });
 
 t.test('several processes write the same catalog', async (t) => {
