@@ -12,6 +12,10 @@ t.test('EXIT_STATUS', async (t) => {
     E_ACTION_NOT_FOUND: 2,
     E_NOT_EXECUTABLE: 2,
     E_BAD_MANIFEST: 2,
+    E_NOT_FOUND: 2,
+    E_CONFLICT: 2,
+    E_BUSY: 75,
+    E_CATALOG: 2,
     E_DRIVER_FAILED: 1,
     E_MALFORMED_OUTPUT: 1,
     E_SPAWN: 1,
@@ -19,7 +23,7 @@ t.test('EXIT_STATUS', async (t) => {
     E_TIMEOUT: 124,
     E_INTERNAL: 70,
   });
-  t.equal(Object.keys(EXIT_STATUS).length, 15, 'no other codes');
+  t.equal(Object.keys(EXIT_STATUS).length, 19, 'no other codes');
 });
 
 t.test('FerryError fields', async (t) => {

@@ -7,7 +7,7 @@
  * is serialized by a lock row (lock()), refused with E_BUSY while its owner
  * lives and taken over once it is gone.
  */
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -209,6 +209,27 @@ export function catalogPath(flag: string | undefined, env: Record<string, string
   return resolve(cwd, env.FERRY_HOME || '.ferry', 'catalog.db');
 }
 
+/** A name made of digits would be taken for an id: refuse it where names are made. */
+function checkName(name: string, what: string): void {
+  if (/^\d+$/.test(name)) throw new FerryError('E_USAGE', `${what} name ${JSON.stringify(name)} is only digits, which ferry reads as an id`, { hint: 'use a name with a letter in it' });
+}
+
+/** Runs a write; a constraint SQLite enforces (unique name, known datastore …) becomes E_CONFLICT, not a raw SqliteError. */
+function guarded<T>(what: string, write: () => T): T {
+  try {
+    return write();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
+      throw new FerryError('E_CONFLICT', `${what}: the catalog refuses it (${code.replace('SQLITE_CONSTRAINT_', '').toLowerCase().replace(/_/g, ' ')}: ${(error as Error).message})`, {
+        hint: 'another record has this name or id, or one it refers to is missing: list them first',
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
 export class Catalog {
   private constructor(
     readonly path: string,
@@ -217,13 +238,14 @@ export class Catalog {
 
   /** Opens (creating and migrating as needed) the catalog at `path`. */
   static open(path: string): Catalog {
-    const fresh = !existsSync(path);
-    if (fresh) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     let db: Database.Database;
     try {
+      if (!existsSync(path)) {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        // Secrets live here: the file is the operator's only, from its first byte.
+        closeSync(openSync(path, 'a', 0o600));
+      }
       db = new Database(path);
-      // Secrets live here: the file is the operator's only.
-      if (fresh) chmodSync(path, 0o600);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
@@ -235,7 +257,12 @@ export class Catalog {
       });
     }
     const catalog = new Catalog(path, db);
-    catalog.migrate();
+    try {
+      catalog.migrate();
+    } catch (error) {
+      if (db.open) db.close();
+      throw error;
+    }
     return catalog;
   }
 
@@ -272,7 +299,12 @@ export class Catalog {
   // --- datastores
 
   addDatastore(input: NewDatastore): Datastore {
-    if (this.findDatastore(input.name)) {
+    checkName(input.name, 'datastore');
+    return guarded(`datastore ${input.name}`, () => this.transaction(() => this.insertDatastore(input)));
+  }
+
+  private insertDatastore(input: NewDatastore): Datastore {
+    if (this.db.prepare('SELECT 1 FROM datastores WHERE name = ?').get(input.name)) {
       throw new FerryError('E_CONFLICT', `a datastore named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name, or update the existing one' });
     }
     const info = this.db
@@ -318,28 +350,39 @@ export class Catalog {
   updateDatastore(id: number, patch: Partial<Pick<Datastore, 'name' | 'dsMad' | 'tmMad' | 'basePath' | 'template' | 'secrets'>>): Datastore {
     const current = this.datastore(id);
     const next = { ...current, ...patch };
-    this.db
+    if (patch.name !== undefined) checkName(patch.name, 'datastore');
+    guarded(`datastore ${current.name}`, () => this.db
       .prepare('UPDATE datastores SET name = ?, ds_mad = ?, tm_mad = ?, base_path = ?, template = ?, secrets = ? WHERE id = ?')
-      .run(next.name, next.dsMad, next.tmMad, next.basePath, JSON.stringify(next.template), JSON.stringify(next.secrets), id);
+      .run(next.name, next.dsMad, next.tmMad, next.basePath, JSON.stringify(next.template), JSON.stringify(next.secrets), id));
     return this.datastore(id);
   }
 
   setMonitor(id: number, figures: { totalMb: number; freeMb: number; usedMb: number }): void {
+    this.datastore(id);
     this.db.prepare('UPDATE datastores SET total_mb = ?, free_mb = ?, used_mb = ?, monitored_at = ? WHERE id = ?').run(figures.totalMb, figures.freeMb, figures.usedMb, now(), id);
   }
 
   deleteDatastore(id: number): void {
-    const images = Number((this.db.prepare('SELECT count(*) AS n FROM images WHERE datastore_id = ?').get(id) as Row).n);
-    const vms = Number((this.db.prepare("SELECT count(*) AS n FROM vms WHERE system_ds_id = ? AND state != 'DONE'").get(id) as Row).n);
-    if (images > 0 || vms > 0) {
-      throw new FerryError('E_CONFLICT', `datastore ${id} still holds ${images} image(s) and ${vms} VM(s)`, { hint: 'delete them first (ferry image delete, ferry vm shutdown)' });
-    }
-    this.db.prepare('DELETE FROM datastores WHERE id = ?').run(id);
+    this.datastore(id);
+    this.transaction(() => {
+      const images = Number((this.db.prepare('SELECT count(*) AS n FROM images WHERE datastore_id = ?').get(id) as Row).n);
+      const vms = Number((this.db.prepare("SELECT count(*) AS n FROM vms WHERE system_ds_id = ? AND state != 'DONE'").get(id) as Row).n);
+      if (images > 0 || vms > 0) {
+        throw new FerryError('E_CONFLICT', `datastore ${id} still holds ${images} image(s) and ${vms} VM(s)`, { hint: 'delete them first (ferry image delete, ferry vm shutdown)' });
+      }
+      // VMs that are DONE keep their history in the journal; their records go with the datastore.
+      this.db.prepare("DELETE FROM vms WHERE system_ds_id = ? AND state = 'DONE'").run(id);
+      this.db.prepare('DELETE FROM datastores WHERE id = ?').run(id);
+    });
   }
 
   // --- hosts
 
   addHost(input: NewHost): Host {
+    return guarded(`host ${input.name}`, () => this.transaction(() => this.insertHost(input)));
+  }
+
+  private insertHost(input: NewHost): Host {
     if (this.findHost(input.name)) throw new FerryError('E_CONFLICT', `a host named ${JSON.stringify(input.name)} exists`, { hint: 'delete it first, or pick another name' });
     this.db
       .prepare('INSERT INTO hosts (name, transport, address, port, user, identity, known_hosts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
@@ -375,6 +418,12 @@ export class Catalog {
   // --- images
 
   addImage(input: NewImage): Image {
+    checkName(input.name, 'image');
+    this.datastore(input.datastoreId);
+    return guarded(`image ${input.name}`, () => this.transaction(() => this.insertImage(input)));
+  }
+
+  private insertImage(input: NewImage): Image {
     if (this.db.prepare('SELECT 1 FROM images WHERE name = ?').get(input.name)) {
       throw new FerryError('E_CONFLICT', `an image named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name' });
     }
@@ -413,6 +462,7 @@ export class Catalog {
   }
 
   deleteImageRecord(id: number): void {
+    this.image(id);
     this.db.prepare('DELETE FROM images WHERE id = ?').run(id);
   }
 
@@ -427,6 +477,12 @@ export class Catalog {
 
   /** Adds a VM in PENDING with its disks at <system base>/<vm id>/disk.<i>. */
   addVm(input: NewVm, systemBase: string): Vm {
+    checkName(input.name, 'VM');
+    this.host(input.host);
+    return guarded(`VM ${input.name}`, () => this.transaction(() => this.insertVm(input, systemBase)));
+  }
+
+  private insertVm(input: NewVm, systemBase: string): Vm {
     if (this.db.prepare('SELECT 1 FROM vms WHERE name = ?').get(input.name)) {
       throw new FerryError('E_CONFLICT', `a VM named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name' });
     }
@@ -537,15 +593,23 @@ export class Catalog {
    */
   lock(subject: string, operation: string): () => void {
     const me = { pid: process.pid, host: hostname() };
+    // Already ours (an operation inside another on the same subject): the outer holder releases it.
+    let nested = false;
     this.transaction(() => {
       const held = this.db.prepare('SELECT * FROM locks WHERE subject = ?').get(subject) as Row | undefined;
-      if (held && !(Number(held.owner_pid) === me.pid && held.owner_host === me.host) && ownerAlive(Number(held.owner_pid), String(held.owner_host))) {
+      const mine = held !== undefined && Number(held.owner_pid) === me.pid && held.owner_host === me.host;
+      if (mine) {
+        nested = true;
+        return;
+      }
+      if (held && ownerAlive(Number(held.owner_pid), String(held.owner_host))) {
         throw new FerryError('E_BUSY', `${subject} is busy: ferry process ${String(held.owner_pid)} on ${String(held.owner_host)} is running ${String(held.operation)} on it since ${String(held.since)}`, {
           hint: 'wait for it to finish, then run the command again',
         });
       }
       this.db.prepare('INSERT OR REPLACE INTO locks (subject, owner_pid, owner_host, operation, since) VALUES (?, ?, ?, ?, ?)').run(subject, me.pid, me.host, operation, now());
     });
+    if (nested) return () => undefined;
     return () => {
       this.db.prepare('DELETE FROM locks WHERE subject = ? AND owner_pid = ? AND owner_host = ?').run(subject, me.pid, me.host);
     };
@@ -557,8 +621,13 @@ function ownerAlive(pid: number, host: string): boolean {
   if (host !== hostname()) return true;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed ferry not yet reaped is a zombie: signal 0 reaches it, but it holds nothing.
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }

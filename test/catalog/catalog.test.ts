@@ -28,15 +28,11 @@ function seeded(t: Test) {
 }
 
 function vmInput(name: string, systemDsId: number, imageId: number | null): NewVm {
-  return {
-    name,
-    host: 'node1',
-    systemDsId,
-    disks: [
-      { diskId: 0, kind: 'image', imageId, mode: 'clone', sizeMb: null, format: 'qcow2', files: null },
-      { diskId: 1, kind: 'context', imageId: null, mode: null, sizeMb: null, format: null, files: ['/etc/one/a.sh', '/tmp/b'] },
-    ],
-  };
+  const disks: NewVm['disks'] = [
+    { diskId: 0, kind: 'image', imageId, mode: 'clone', sizeMb: null, format: 'qcow2', files: null },
+    { diskId: 1, kind: 'context', imageId: null, mode: null, sizeMb: null, format: null, files: ['/etc/one/a.sh', '/tmp/b'] },
+  ];
+  return { name, host: 'node1', systemDsId, disks };
 }
 
 const waitExit = (child: ChildProcess): Promise<number | null> => child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((done) => child.once('exit', (code) => done(code)));
@@ -272,7 +268,7 @@ t.test('locks', async (t) => {
   t.type(again, 'function', 're-entrant for the same process');
   t.ok(row('vm:1'));
   again();
-  t.ok(row('vm:1'), 'the outer lock is still held after the inner release', { todo: 'catalog bug: an inner release deletes the outer lock row' });
+  t.ok(row('vm:1'), 'the outer lock is still held after the inner release');
   release();
   t.equal(row('vm:1'), undefined, 'release deletes the row');
 
@@ -311,7 +307,7 @@ t.test('transactions are atomic', async (t) => {
   t.ok(catalog.findHost('h'), 'committed');
 });
 
-t.test('known defects (todo)', async (t) => {
+t.test('defects found in review, fixed', async (t) => {
   const { catalog, system, images } = seeded(t);
   const image = catalog.addImage({ name: 'img', datastoreId: images.id });
   const vm = catalog.addVm(vmInput('v', system.id, image.id), '/ds');
@@ -322,16 +318,16 @@ t.test('known defects (todo)', async (t) => {
   } catch (caught) {
     error = caught;
   }
-  t.ok(error === undefined || error instanceof FerryError, 'deleteDatastore with only DONE VMs deletes or refuses with a FerryError', {
-    todo: 'catalog bug: the check skips DONE VMs but the vms.system_ds_id foreign key still refuses (raw SqliteError)',
-  });
+  t.equal(error, undefined, 'deleteDatastore with only DONE VMs deletes it');
+  t.equal(catalog.findDatastore(system.id), undefined);
 
   const bad = { name: 'half', host: 'node1', systemDsId: system.id, disks: [{ diskId: 0, kind: 'bogus', imageId: null, mode: null, sizeMb: null, format: null, files: null }] } as unknown as NewVm;
   t.throws(() => catalog.addVm(bad, '/ds'));
-  t.equal(catalog.findVm('half'), undefined, 'a failed addVm leaves no VM', { todo: 'catalog bug: addVm is not one transaction' });
-  t.doesNotThrow(() => catalog.addDatastore({ name: String(images.id), type: 'FILE', tmMad: 'shared', basePath: '/f' }), 'a name that looks like another datastore\'s id is free', {
-    todo: 'catalog bug: the duplicate check looks the name up as an id first',
-  });
+  t.equal(catalog.findVm('half'), undefined, 'a failed addVm leaves no VM');
+  t.equal(thrown(() => catalog.addDatastore({ name: String(images.id), type: 'FILE', tmMad: 'shared', basePath: '/f' })).code, 'E_USAGE', 'an all-digit name is refused: it would read as an id');
+  t.equal(thrown(() => catalog.addImage({ name: 'img2', datastoreId: 999 })).code, 'E_NOT_FOUND', 'an image in an unknown datastore');
+  t.equal(thrown(() => catalog.addDatastore({ name: 'dup-id', id: images.id, type: 'FILE', tmMad: 'shared', basePath: '/f' })).code, 'E_CONFLICT', 'a taken id is a conflict, not a raw SQLite error');
+  t.equal(thrown(() => catalog.addVm({ ...vmInput('w', system.id, image.id), host: 'nowhere' } as NewVm, '/ds')).code, 'E_NOT_FOUND', 'a VM on an unknown host');
 });
 
 t.test('several processes write the same catalog', async (t) => {
@@ -347,18 +343,18 @@ t.test('several processes write the same catalog', async (t) => {
     db.close();`;
   const children = ['child:a', 'child:b'].map((subject) => {
     const child = spawn(process.execPath, ['-e', script, path, subject], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr?.on('data', (chunk) => (stderr += String(chunk)));
-    return { child, stderr: () => stderr };
+    const out = { child, stderr: '' };
+    child.stderr?.on('data', (chunk) => (out.stderr += String(chunk)));
+    return out;
   });
   t.teardown(() => children.forEach(({ child }) => void (child.exitCode === null && child.kill('SIGKILL'))));
   for (let i = 0; i < 50; i++) {
     catalog.record({ subject: 'parent', operation: 'op', step: i, kind: 'tm', driver: 'd', action: 'a', args: [String(i)], ok: true, exitCode: 0, durationMs: null, message: null, logs: [] });
     await new Promise((done) => setTimeout(done, 2));
   }
-  for (const { child, stderr } of children) {
-    t.equal(await waitExit(child), 0, 'child exits 0');
-    t.equal(stderr(), '', 'no SQLITE_BUSY or other error');
+  for (const out of children) {
+    t.equal(await waitExit(out.child), 0, 'child exits 0');
+    t.equal(out.stderr, '', 'no SQLITE_BUSY or other error');
   }
   t.equal(catalog.journal('parent').length, 50);
   t.equal(catalog.journal('child:a').length, 50);
