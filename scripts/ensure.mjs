@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Makes a fresh clone runnable: installs node modules when missing or stale,
-// builds when src/ changed since the last build, and with --system checks the
-// Debian packages the tests need (scripts/setup.sh installs them as root).
+// Makes a fresh clone runnable: with --system first checks the Debian
+// packages (scripts/setup.sh installs them as root; npm ci needs its compiler
+// for better-sqlite3), then installs node modules when missing or stale, and
+// builds when src/ changed since the last build.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,6 +17,8 @@ const newest = (dir) =>
   }, mtime(dir));
 const run = (file, args) => execFileSync(file, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
 
+if (process.argv.includes('--system')) run('bash', [join(root, 'scripts/setup.sh')]);
+
 const installed = join(root, 'node_modules/.package-lock.json');
 if (!existsSync(installed) || mtime(join(root, 'package-lock.json')) > mtime(installed)) {
   console.error('ferry: installing node modules (npm ci)');
@@ -28,5 +31,3 @@ if (!existsSync(join(root, 'dist/bin/ferry.js')) || inputs > mtime(stamp)) {
   console.error('ferry: building (scripts/build.mjs)');
   run(process.execPath, [join(root, 'scripts/build.mjs')]);
 }
-
-if (process.argv.includes('--system')) run('bash', [join(root, 'scripts/setup.sh')]);

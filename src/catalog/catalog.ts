@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { FerryError } from '../errors.js';
+import { diskPath } from './layout.js';
 import { MIGRATIONS } from './schema.js';
 
 export type DatastoreType = 'IMAGE' | 'SYSTEM' | 'FILE';
@@ -493,7 +494,7 @@ export class Catalog {
     const id = Number(info.lastInsertRowid);
     const insert = this.db.prepare('INSERT INTO vm_disks (vm_id, disk_id, kind, image_id, mode, size_mb, format, files, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     for (const disk of input.disks) {
-      insert.run(id, disk.diskId, disk.kind, disk.imageId, disk.mode, disk.sizeMb, disk.format, disk.files ? JSON.stringify(disk.files) : null, `${systemBase.replace(/\/+$/, '')}/${id}/disk.${disk.diskId}`);
+      insert.run(id, disk.diskId, disk.kind, disk.imageId, disk.mode, disk.sizeMb, disk.format, disk.files ? JSON.stringify(disk.files) : null, diskPath(systemBase, id, disk.diskId));
     }
     return this.vm(id);
   }

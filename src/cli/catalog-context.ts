@@ -1,7 +1,8 @@
 /** The catalog, the runner (with the catalog's hosts) and the orchestrator, for the catalog commands. */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import type { Catalog, Datastore } from '../catalog/catalog.js';
+import type { Catalog } from '../catalog/catalog.js';
+import type { FerryConfig } from '../config/config.js';
 import { hostsEnv, type HostConfig } from '../config/hosts.js';
 import { Orchestrator, type StepEvent } from '../lifecycle/orchestrator.js';
 import { transferLine } from '../lifecycle/plan.js';
@@ -80,15 +81,7 @@ function syncConfigDatastores(catalog: Catalog, declared: Record<string, ConfigD
   }
 }
 
-export interface ConfigDatastore {
-  id?: number;
-  type?: Datastore['type'];
-  ds_mad?: string;
-  tm_mad: string;
-  base_path: string;
-  template?: Record<string, string>;
-  secrets?: Record<string, string>;
-}
+type ConfigDatastore = NonNullable<FerryConfig['datastores']>[string];
 
 /** Prints `value` as JSON with --json, else the text. */
 export function print(ctx: { io: Io; json: boolean }, value: unknown, text: () => string): void {

@@ -23,6 +23,19 @@ function pairs(values: string[] | undefined, flag: string): Record<string, strin
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+/** Secret attributes named by --secret, their values read from the environment so they never show on a command line. */
+function secretsFrom(env: Record<string, string | undefined>, names: string[] | undefined): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const name of names ?? []) {
+    const value = env[name];
+    if (value === undefined || value === '') {
+      throw new FerryError('E_USAGE', `--secret ${name}: $${name} is not set`, { hint: `export ${name}=... before the command; the value is read from the environment so it never shows on a command line` });
+    }
+    secrets[name] = value;
+  }
+  return secrets;
+}
+
 /** A datastore as printed: secret values never appear, only their names. */
 export function shownDatastore(ds: Datastore): Record<string, unknown> {
   return { ...ds, secrets: Object.fromEntries(Object.keys(ds.secrets).map((name) => [name, REDACTED])) };
@@ -82,12 +95,7 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
         if (type !== 'IMAGE' && type !== 'SYSTEM' && type !== 'FILE') throw new FerryError('E_USAGE', `--type ${JSON.stringify(flags.type)} is not IMAGE, SYSTEM or FILE`, { hint: '--type SYSTEM' });
         if (type !== 'SYSTEM' && !flags.dsMad) throw new FerryError('E_USAGE', `an ${type} datastore needs --ds-mad`, { hint: '--ds-mad fs' });
         if (!flags.basePath.startsWith('/')) throw new FerryError('E_USAGE', `--base-path ${JSON.stringify(flags.basePath)} is not an absolute path`, { hint: '--base-path /var/lib/ferry/1' });
-        const secrets: Record<string, string> = {};
-        for (const secret of flags.secret ?? []) {
-          const value = ctx.io.env[secret];
-          if (value === undefined || value === '') throw new FerryError('E_USAGE', `--secret ${secret}: $${secret} is not set`, { hint: `export ${secret}=... before the command; the value is read from the environment so it never shows on a command line` });
-          secrets[secret] = value;
-        }
+        const secrets = secretsFrom(ctx.io.env, flags.secret);
         const ds = ctx.catalog.transaction(() =>
           ctx.catalog.addDatastore({ name, type, tmMad: flags.tmMad, basePath: flags.basePath, dsMad: flags.dsMad ?? null, template: pairs(flags.attr, '--attr'), secrets }),
         );
@@ -145,12 +153,7 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
     .action((ref: string, flags: { tmMad?: string; dsMad?: string; basePath?: string; attr?: string[]; secret?: string[] }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
         const before = ctx.catalog.datastore(ref);
-        const secrets = { ...before.secrets };
-        for (const secret of flags.secret ?? []) {
-          const value = ctx.io.env[secret];
-          if (!value) throw new FerryError('E_USAGE', `--secret ${secret}: $${secret} is not set`, { hint: `export ${secret}=... first` });
-          secrets[secret] = value;
-        }
+        const secrets = { ...before.secrets, ...secretsFrom(ctx.io.env, flags.secret) };
         const after = ctx.catalog.updateDatastore(before.id, {
           ...(flags.tmMad ? { tmMad: flags.tmMad } : {}),
           ...(flags.dsMad ? { dsMad: flags.dsMad } : {}),

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import * as v from 'valibot';
 import type { PlanStep, Vm } from '../catalog/catalog.js';
 import { loadYamlFile } from '../config/yaml.js';
+import { buildXml } from '../dump/serialize.js';
 import { FerryError } from '../errors.js';
 import type { NewVmInput } from '../lifecycle/orchestrator.js';
 import { transferLine, type VmOperation } from '../lifecycle/plan.js';
@@ -169,11 +170,10 @@ Examples:
     .option('-x, --xml', 'XML output')
     .option('--journal', 'with every driver action run for it')
     .action((vmRef: string, flags: { xml?: boolean; journal?: boolean }, command: Command) =>
-      withCatalog(command, io, setStatus, async (ctx) => {
+      withCatalog(command, io, setStatus, (ctx) => {
         const vm = ctx.catalog.vm(vmRef);
         const journal = flags.journal ? ctx.catalog.journal(`vm:${vm.id}`) : undefined;
         if (flags.xml) {
-          const { buildXml } = await import('../dump/serialize.js');
           const disks = vm.disks.map((disk) => ({ DISK_ID: String(disk.diskId), TYPE: disk.kind, ...(disk.imageId !== null ? { IMAGE_ID: String(disk.imageId) } : {}), TARGET: disk.target }));
           ctx.io.stdout.write(`${buildXml('VM', { ID: String(vm.id), NAME: vm.name, STATE: vm.state, HOST: vm.host, SYSTEM_DS_ID: String(vm.systemDsId), DISK: disks })}\n`);
           return;

@@ -12,7 +12,9 @@ import type { MonitorResult } from '../contract/parsers.js';
 import { buildDump, type ActionDump } from '../dump/dump.js';
 import { envName } from '../dump/env.js';
 import type { ActionResult, Runner } from '../driver/runner.js';
+import type { LogRecord } from '../driver/stderr.js';
 import { FerryError, toFerryError } from '../errors.js';
+import { diskPath } from '../catalog/layout.js';
 import { planFor, TRANSITIONS, transferLine, vmFolder, type PlanContext, type VmOperation } from './plan.js';
 
 /** Reported before and after each driver action, for the CLI's progress lines. */
@@ -46,6 +48,9 @@ export interface NewVmInput {
     | { kind: 'context'; files: string[] }
   >;
 }
+
+/** A VM with no operation under way. */
+const IDLE = { operation: null, plan: null, step: null, previousState: null, targetHost: null, error: null } as const;
 
 const DS_TYPE_NUMBER = { IMAGE: 0, SYSTEM: 1, FILE: 2 } as const;
 
@@ -94,58 +99,49 @@ export class Orchestrator {
     return this.options.catalog;
   }
 
-  /** Runs one driver action and journals it under `subject`. */
+  /** Runs one driver action and journals it under `subject`, success or failure. */
   private async act(subject: string, operation: string, stepIndex: number | null, planStep: PlanStep, run: () => Promise<ActionResult>): Promise<ActionResult> {
     const started = performance.now();
+    const entry = { subject, operation, step: stepIndex, kind: planStep.kind, action: planStep.action, args: planStep.args };
+    const logsOf = (logs: readonly LogRecord[] | undefined) => (logs ?? []).map((record) => ({ level: record.level, message: record.message }));
     try {
       const result = await run();
-      this.catalog.record({
-        subject,
-        operation,
-        step: stepIndex,
-        kind: planStep.kind,
-        driver: result.driver,
-        action: planStep.action,
-        args: planStep.args,
-        ok: true,
-        exitCode: 0,
-        durationMs: result.durationMs,
-        message: null,
-        logs: result.logs.map((record) => ({ level: record.level, message: record.message })),
-      });
+      this.catalog.record({ ...entry, driver: result.driver, ok: true, exitCode: 0, durationMs: result.durationMs, message: null, logs: logsOf(result.logs) });
       return result;
     } catch (error) {
       const failure = toFerryError(error);
       this.catalog.record({
-        subject,
-        operation,
-        step: stepIndex,
-        kind: planStep.kind,
+        ...entry,
         driver: failure.driver ?? planStep.driver,
-        action: planStep.action,
-        args: planStep.args,
         ok: false,
         exitCode: failure.exitCode ?? null,
         durationMs: failure.durationMs ?? Math.round(performance.now() - started),
         message: failure.message,
-        logs: (failure.logs ?? []).map((record) => ({ level: record.level, message: record.message })),
+        logs: logsOf(failure.logs),
       });
       throw failure;
     }
+  }
+
+  /** Runs a datastore action on `ds` (for `image` when given), journaled under the image or the datastore. */
+  private datastoreAction(ds: Datastore, action: 'cp' | 'mkfs' | 'rm' | 'monitor', image?: Image): Promise<ActionResult> {
+    const id = image?.id ?? ds.id;
+    const driver = action === 'monitor' && ds.type === 'SYSTEM' ? ds.tmMad : (ds.dsMad ?? '');
+    const planStep: PlanStep = { kind: 'datastore', action, driver, args: [String(id)], why: image ? `${action} image ${image.name}` : action };
+    return this.act(image ? `image:${image.id}` : `datastore:${ds.id}`, action, null, planStep, () =>
+      this.options.runner.run({ kind: 'datastore', action, dump: datastoreDump(ds, image), id, env: secretEnv(ds), ...this.signal() }),
+    );
   }
 
   // --- datastores
 
   /** Runs the datastore's monitor (a system datastore's TM monitor) and stores the figures. */
   async monitor(ds: Datastore): Promise<MonitorResult> {
-    const planStep: PlanStep = { kind: 'datastore', action: 'monitor', driver: ds.type === 'SYSTEM' ? ds.tmMad : (ds.dsMad ?? ''), args: [String(ds.id)], why: 'monitor' };
-    const result = await this.act(`datastore:${ds.id}`, 'monitor', null, planStep, () =>
-      this.options.runner.run({ kind: 'datastore', action: 'monitor', dump: datastoreDump(ds), id: ds.id, env: secretEnv(ds), ...this.signal() }),
-    );
+    const result = await this.datastoreAction(ds, 'monitor');
     const figures = result.result as MonitorResult;
     if (figures.usedMb + figures.freeMb > figures.totalMb * 1.01 + 1) {
       throw new FerryError('E_MALFORMED_OUTPUT', `datastore ${ds.name} monitor says used ${figures.usedMb} + free ${figures.freeMb} MB > total ${figures.totalMb} MB`, {
-        hint: `fix the ${planStep.driver} driver's monitor, or the datastore's BASE_PATH`,
+        hint: `fix the ${result.driver} driver's monitor, or the datastore's BASE_PATH`,
       });
     }
     this.catalog.setMonitor(ds.id, figures);
@@ -183,10 +179,7 @@ export class Orchestrator {
     const action = input.path !== undefined ? 'cp' : 'mkfs';
     const unlock = this.catalog.lock(`image:${image.id}`, action);
     try {
-      const planStep: PlanStep = { kind: 'datastore', action, driver: ds.dsMad, args: [String(image.id)], why: `${action} image ${image.name}` };
-      const result = await this.act(`image:${image.id}`, action, null, planStep, () =>
-        this.options.runner.run({ kind: 'datastore', action, dump: datastoreDump(ds, image), id: image.id, env: secretEnv(ds), ...this.signal() }),
-      );
+      const result = await this.datastoreAction(ds, action, image);
       const made = result.result as { source: string; sizeMb?: number; format?: string };
       return this.catalog.updateImage(image.id, {
         source: made.source,
@@ -213,11 +206,8 @@ export class Orchestrator {
     try {
       if (image.source && ds.dsMad) {
         this.catalog.updateImage(image.id, { state: 'DELETING' });
-        const planStep: PlanStep = { kind: 'datastore', action: 'rm', driver: ds.dsMad, args: [String(image.id)], why: `rm image ${image.name}` };
         try {
-          await this.act(`image:${image.id}`, 'rm', null, planStep, () =>
-            this.options.runner.run({ kind: 'datastore', action: 'rm', dump: datastoreDump(ds, image), id: image.id, env: secretEnv(ds), ...this.signal() }),
-          );
+          await this.datastoreAction(ds, 'rm', image);
         } catch (error) {
           const failure = toFerryError(error);
           this.catalog.updateImage(image.id, { state: 'ERROR', error: `rm: ${failure.message}` });
@@ -319,13 +309,8 @@ export class Orchestrator {
       host: checked.host,
       systemDsId: checked.systemDsId,
       state: 'PENDING',
-      operation: null,
-      plan: null,
-      step: null,
-      previousState: null,
-      targetHost: null,
-      error: null,
-      disks: checked.disks.map((disk) => ({ ...disk, target: `${systemDs.basePath.replace(/\/+$/, '')}/${id}/disk.${disk.diskId}` })),
+      ...IDLE,
+      disks: checked.disks.map((disk) => ({ ...disk, target: diskPath(systemDs.basePath, id, disk.diskId) })),
       createdAt: '',
       updatedAt: '',
     };
@@ -387,22 +372,13 @@ export class Orchestrator {
     const operation = vm.operation ?? '';
     return this.catalog.transaction(() => {
       if (operation.endsWith('-rollback')) {
-        return this.catalog.updateVm(id, { state: vm.previousState ?? 'PENDING', operation: null, plan: null, step: null, targetHost: null, error: null });
+        return this.catalog.updateVm(id, { ...IDLE, state: vm.previousState ?? 'PENDING' });
       }
       const to = TRANSITIONS[operation as VmOperation]?.to ?? vm.state;
       if (operation === 'create') {
         for (const disk of vm.disks) if (disk.imageId !== null) this.catalog.updateImage(disk.imageId, { state: 'USED' });
       }
-      const done = this.catalog.updateVm(id, {
-        state: to,
-        host: operation === 'migrate' && vm.targetHost ? vm.targetHost : vm.host,
-        operation: null,
-        plan: null,
-        step: null,
-        previousState: null,
-        targetHost: null,
-        error: null,
-      });
+      const done = this.catalog.updateVm(id, { ...IDLE, state: to, host: operation === 'migrate' && vm.targetHost ? vm.targetHost : vm.host });
       if (operation === 'shutdown') this.releaseImages(done);
       return done;
     });
@@ -423,30 +399,24 @@ export class Orchestrator {
    * VM returns to its state before the operation.
    */
   async recover(ref: string | number, mode: 'retry' | 'success' | 'failure', dryRun = false): Promise<Vm | PlanStep[]> {
-    const vm = this.catalog.vm(ref);
-    // FAILED, or interrupted: an operation recorded but its ferry gone (the lock below refuses one still running).
-    if (!vm.operation || !vm.plan) {
-      throw new FerryError('E_CONFLICT', `VM ${vm.id} (${vm.name}) is ${vm.state} with no failed or interrupted operation; there is nothing to recover`, { hint: 'ferry vm show ' + vm.id });
-    }
-    if (vm.state !== 'FAILED') this.catalog.lock(`vm:${vm.id}`, 'recover')();
-    if (mode === 'retry' && dryRun) return vm.plan.slice(vm.step ?? 0);
-    if (mode === 'failure') {
-      const undo = this.rollbackPlan(vm);
-      if (dryRun) return undo;
-      const unlock = this.catalog.lock(`vm:${vm.id}`, `${vm.operation}-rollback`);
-      try {
-        const base = vm.operation.replace(/-rollback$/, '');
-        this.catalog.updateVm(vm.id, { operation: `${base}-rollback`, plan: undo, step: 0, error: null });
-        return await this.runFrom(vm.id, 0);
-      } finally {
-        unlock();
+    // FAILED, or interrupted: an operation recorded but its ferry gone (the lock refuses one still running).
+    const recoverable = (vm: Vm): Vm & { operation: string; plan: PlanStep[] } => {
+      if (!vm.operation || !vm.plan) {
+        throw new FerryError('E_CONFLICT', `VM ${vm.id} (${vm.name}) is ${vm.state} with no failed or interrupted operation; there is nothing to recover`, { hint: `ferry vm show ${vm.id}` });
       }
-    }
-    if (dryRun) return [];
-    const unlock = this.catalog.lock(`vm:${vm.id}`, `${vm.operation}-recover`);
+      return vm as Vm & { operation: string; plan: PlanStep[] };
+    };
+    const found = recoverable(this.catalog.vm(ref));
+    if (dryRun) return mode === 'retry' ? found.plan.slice(found.step ?? 0) : mode === 'failure' ? this.rollbackPlan(found) : [];
+    const unlock = this.catalog.lock(`vm:${found.id}`, `${found.operation}-recover`);
     try {
+      // Read again under the lock: another ferry may have recovered it meanwhile.
+      const vm = recoverable(this.catalog.vm(found.id));
       if (mode === 'success') return this.finish(vm.id);
-      return await this.runFrom(vm.id, vm.step ?? 0);
+      if (mode === 'retry') return await this.runFrom(vm.id, vm.step ?? 0);
+      const undo = this.rollbackPlan(vm);
+      this.catalog.updateVm(vm.id, { operation: `${vm.operation}-rollback`, plan: undo, step: 0, error: null });
+      return await this.runFrom(vm.id, 0);
     } finally {
       unlock();
     }

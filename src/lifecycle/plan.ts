@@ -7,6 +7,7 @@
  */
 import { FerryError } from '../errors.js';
 import type { Datastore, Image, PlanStep, Vm, VmDisk } from '../catalog/catalog.js';
+import { vmPath } from '../catalog/layout.js';
 
 export const VM_OPERATIONS = ['create', 'stop', 'resume', 'migrate', 'shutdown'] as const;
 export type VmOperation = (typeof VM_OPERATIONS)[number];
@@ -23,7 +24,7 @@ export interface PlanContext {
 
 /** The VM folder on the system datastore: <base>/<vm id>. */
 export function vmFolder(ctx: PlanContext): string {
-  return `${ctx.systemDs.basePath.replace(/\/+$/, '')}/${ctx.vm.id}`;
+  return vmPath(ctx.systemDs.basePath, ctx.vm.id);
 }
 
 /** The TM driver and datastore id a disk's steps run with. */

@@ -7,7 +7,6 @@ import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import { Catalog, catalogPath, type NewVm, type PlanStep } from '../../src/catalog/catalog.js';
 import { MIGRATIONS } from '../../src/catalog/schema.js';
-import { FerryError } from '../../src/errors.js';
 import { thrown, tmpDir } from '../helpers/fixtures.js';
 
 /** A fresh catalog in a temp folder, closed on teardown. */

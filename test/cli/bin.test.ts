@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import t from 'tap';
-import { liveGroupMembers, processAlive, tmpDir, waitFor } from '../helpers/fixtures.js';
+import { liveGroupMembers, processAlive, tmpDir, waitFor, pgidOf } from '../helpers/fixtures.js';
 import {
   base64Of,
   binBuilt,
@@ -66,16 +66,6 @@ function ignoresSigterm(pid: number): boolean {
     return mask !== undefined && (BigInt(`0x${mask}`) & (1n << 14n)) !== 0n;
   } catch {
     return false;
-  }
-}
-
-/** Process group of a pid, from /proc. */
-function pgidOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-  } catch {
-    return 0;
   }
 }
 

@@ -3,7 +3,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { liveGroupMembers, processAlive, tmpDir, waitFor } from '../helpers/fixtures.js';
+import { liveGroupMembers, processAlive, tmpDir, waitFor, pgidOf } from '../helpers/fixtures.js';
+import { intervalsOf, maxOverlap, overlapsPerId, prng } from '../helpers/intervals.js';
 import { base64Of, binBuilt, binMissingMessage, binPath, cleanEnv, dumpXmlFor, fixturesRemotes, repoRoot, systemDumpXml } from './helpers.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
@@ -113,15 +114,6 @@ function wellFormed(t: Tap, mad: Mad): void {
   );
 }
 
-function pgidOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-  } catch {
-    return 0;
-  }
-}
-
 function killGroupsOnTeardown(t: Tap, pgids: () => number[]): void {
   t.teardown(() => {
     for (const pgid of pgids()) {
@@ -176,63 +168,6 @@ function ownRemotes(t: Tap): string {
     ].join('\n'),
   );
   return root;
-}
-
-interface Interval {
-  id: string;
-  tag: string;
-  start: bigint;
-  end: bigint;
-}
-
-function intervalsOf(file: string): Interval[] {
-  const open = new Map<string, { id: string; start: bigint }>();
-  const done: Interval[] = [];
-  for (const line of existsSync(file) ? readFileSync(file, 'utf8').split('\n') : []) {
-    if (line === '') continue;
-    const [what, id = '', ns = '0', tag = ''] = line.split(' ');
-    if (what === 'start') open.set(tag, { id, start: BigInt(ns) });
-    else {
-      const started = open.get(tag);
-      if (!started) throw new Error(`end without start: ${line}`);
-      open.delete(tag);
-      done.push({ id, tag, start: started.start, end: BigInt(ns) });
-    }
-  }
-  if (open.size > 0) throw new Error(`started, never ended: ${[...open.keys()].join(', ')}`);
-  return done;
-}
-
-function overlapsPerId(intervals: readonly Interval[]): string[] {
-  const found: string[] = [];
-  for (const a of intervals) for (const b of intervals) if (a !== b && a.id === b.id && a.tag < b.tag && a.start < b.end && b.start < a.end) found.push(`${a.tag}/${b.tag} on ${a.id}`);
-  return found;
-}
-
-function maxOverlap(intervals: readonly Interval[]): number {
-  const events = intervals.flatMap((i) => [
-    { at: i.start, delta: 1 },
-    { at: i.end, delta: -1 },
-  ]);
-  events.sort((a, b) => (a.at === b.at ? a.delta - b.delta : a.at < b.at ? -1 : 1));
-  let now = 0;
-  let most = 0;
-  for (const event of events) {
-    now += event.delta;
-    most = Math.max(most, now);
-  }
-  return most;
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 if (!binBuilt()) {

@@ -59,6 +59,16 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** Process group of a pid, from /proc; 0 when the process is gone. */
+export function pgidOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return 0;
+  }
+}
+
 /** Polls until `check` is true or `ms` pass; resolves to the last result. */
 export async function waitFor(check: () => boolean, ms = 2000, every = 20): Promise<boolean> {
   const end = Date.now() + ms;

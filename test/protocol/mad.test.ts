@@ -9,7 +9,8 @@ import t from 'tap';
 import { Runner, type RunnerOptions } from '../../src/driver/runner.js';
 import { liveGroupCount } from '../../src/driver/spawn.js';
 import { serveMad, type MadOptions } from '../../src/protocol/mad.js';
-import { dumpFor, fixturesRemotes, liveGroupMembers, processAlive, specExampleXml, tmpDir, waitFor } from '../helpers/fixtures.js';
+import { maxOverlap, intervalsOf, overlapsPerId } from '../helpers/intervals.js';
+import { dumpFor, fixturesRemotes, liveGroupMembers, processAlive, specExampleXml, tmpDir, waitFor, pgidOf } from '../helpers/fixtures.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -75,55 +76,6 @@ function ownRemotes(t: Tap): string {
     for (const action of ['cp', 'rm', 'clone', 'delete', 'mkswap']) symlinkSync(join(root, kind, 'stamp', 'stat'), join(root, kind, 'stamp', action));
   }
   return root;
-}
-
-interface Interval {
-  id: string;
-  tag: string;
-  start: bigint;
-  end: bigint;
-}
-
-/** start/end stamp lines paired by tag. */
-function intervalsOf(file: string): Interval[] {
-  const open = new Map<string, { id: string; start: bigint }>();
-  const done: Interval[] = [];
-  for (const line of existsSync(file) ? readFileSync(file, 'utf8').split('\n') : []) {
-    if (line === '') continue;
-    const [what, id = '', ns = '0', tag = ''] = line.split(' ');
-    if (what === 'start') open.set(tag, { id, start: BigInt(ns) });
-    else {
-      const started = open.get(tag);
-      if (!started) throw new Error(`end without start: ${line}`);
-      open.delete(tag);
-      done.push({ id, tag, start: started.start, end: BigInt(ns) });
-    }
-  }
-  if (open.size > 0) throw new Error(`started, never ended: ${[...open.keys()].join(', ')}`);
-  return done;
-}
-
-/** Pairs of intervals of one id that overlap. */
-function overlapsPerId(intervals: readonly Interval[]): string[] {
-  const found: string[] = [];
-  for (const a of intervals) for (const b of intervals) if (a !== b && a.id === b.id && a.tag < b.tag && a.start < b.end && b.start < a.end) found.push(`${a.tag}/${b.tag} on ${a.id}`);
-  return found;
-}
-
-/** Most intervals running at one instant. */
-function maxOverlap(intervals: readonly Interval[]): number {
-  const events = intervals.flatMap((i) => [
-    { at: i.start, delta: 1 },
-    { at: i.end, delta: -1 },
-  ]);
-  events.sort((a, b) => (a.at === b.at ? a.delta - b.delta : a.at < b.at ? -1 : 1));
-  let now = 0;
-  let most = 0;
-  for (const event of events) {
-    now += event.delta;
-    most = Math.max(most, now);
-  }
-  return most;
 }
 
 function runnerOver(remotes: string, env: Record<string, string> = {}, options: Partial<RunnerOptions> = {}): Runner {
@@ -213,11 +165,6 @@ function wellFormed(t: Tap, session: Session): void {
     [],
     'every line is `<ACTION> <SUCCESS|FAILURE> <id> <info>`, `LOG <E|W|I|D> <id> <message>` or the INIT answer',
   );
-}
-
-function pgidOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
 }
 
 /** A record file (FIXTURE_RECORD) and its lines' first words. */

@@ -1,6 +1,7 @@
 /** KeyedPool: at most `limit` jobs at once, arrival order, never two jobs with one key at once. */
 import t from 'tap';
 import { KeyedPool, type Job } from '../../src/protocol/queue.js';
+import { prng } from '../helpers/intervals.js';
 
 /** A promise with its resolve and reject outside. */
 function deferred(): { promise: Promise<void>; resolve(): void; reject(error: Error): void } {
@@ -61,18 +62,6 @@ function manualJobs(): {
       gate.reject(new Error(`${name} failed`));
       await settle();
     },
-  };
-}
-
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
   };
 }
 
