@@ -54,7 +54,7 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
           ...(flags.persistent ? { persistent: true } : {}),
         };
         if (flags.dryRun) {
-          const action = path !== undefined ? 'cp' : 'mkfs';
+          const action = ctx.orchestrator.checkNewImage(input);
           const dump = datastoreDump(ds, { id: -1, name, ...(path ? { path } : {}), ...(sizeMb ? { sizeMb } : {}), ...(flags.fs ? { fs: flags.fs } : {}), persistent: Boolean(flags.persistent) });
           print(ctx, { plan: [{ kind: 'datastore', action, driver: ds.dsMad, dump: dump.xml }] }, () => `${ctx.orchestrator.imagePlan(action, ds, path ?? `${sizeMb} MB ${flags.fs ?? 'raw'}`)}\n${dump.xml}\n`);
           return;

@@ -247,7 +247,7 @@ export class Runner {
       file: located.path,
       args: io.argv,
       ...(io.input !== undefined ? { input: io.input } : {}),
-      env: request.env ? { ...this.scriptEnv(kind, driver, action, dump), ...request.env } : this.scriptEnv(kind, driver, action, dump),
+      env: this.scriptEnv(kind, driver, action, dump, request.env),
       timeoutMs: timeoutSec * 1000,
       killGraceMs: (this.options.killGraceSec ?? 5) * 1000,
       lingerMs: (this.options.lingerSec ?? 1) * 1000,
@@ -311,15 +311,15 @@ export class Runner {
     };
   }
 
-  /** What a script gets on top of ferry's environment: the runner's additions, what the script is, and the dump's fields. */
-  private scriptEnv(kind: Kind, driver: string, action: string, dump: ActionDump | undefined): Record<string, string> {
+  /** What a script gets on top of ferry's environment: the runner's additions, what the script is, the dump's fields, and the call's own. */
+  private scriptEnv(kind: Kind, driver: string, action: string, dump: ActionDump | undefined, extra: Record<string, string> | undefined): Record<string, string> {
     this.fixedEnv ??= {
       FERRY: join(packageRoot(), 'dist', 'bin', 'ferry.js'),
       FERRY_LOCK_DIR: join(tmpdir(), `ferry-${process.getuid?.() ?? 'user'}`, 'locks'),
       ...this.options.env,
       FERRY_REMOTES: this.remotes,
     };
-    return { ...this.fixedEnv, FERRY_KIND: kind, FERRY_DRIVER: driver, FERRY_ACTION: action, ...(dump ? dumpEnv(dump) : {}) };
+    return { ...this.fixedEnv, FERRY_KIND: kind, FERRY_DRIVER: driver, FERRY_ACTION: action, ...(dump ? dumpEnv(dump) : {}), ...extra };
   }
 
   /**

@@ -36,6 +36,18 @@ export interface OrchestratorOptions {
   signal?: AbortSignal;
 }
 
+/** An image as the operator asks for it. */
+export interface NewImageInput {
+  datastore: Datastore;
+  name: string;
+  path?: string;
+  sizeMb?: number;
+  fs?: string;
+  format?: string;
+  persistent?: boolean;
+  type?: string;
+}
+
 /** A VM as the operator asks for it (vm.yaml or flags). */
 export interface NewVmInput {
   name: string;
@@ -155,8 +167,8 @@ export class Orchestrator {
     return `# ferry ds ${action} (datastore ${ds.id} ${ds.name}, driver ${ds.dsMad ?? '?'}): ${what}`;
   }
 
-  /** Registers an image: cp from a path or URL, or mkfs of a new empty one. READY on success, ERROR with the reason on failure. */
-  async createImage(input: { datastore: Datastore; name: string; path?: string; sizeMb?: number; fs?: string; format?: string; persistent?: boolean; type?: string }): Promise<Image> {
+  /** Checks a new image against its datastore before anything runs (also for --dry-run); returns the action it needs. */
+  checkNewImage(input: NewImageInput): 'cp' | 'mkfs' {
     const ds = input.datastore;
     if (ds.type === 'SYSTEM') {
       throw new FerryError('E_CONFLICT', `datastore ${ds.name} is a SYSTEM datastore; images go in an IMAGE (or FILE) datastore`, { hint: 'pick an IMAGE datastore: ferry datastore list' });
@@ -166,6 +178,13 @@ export class Orchestrator {
       throw new FerryError('E_USAGE', `image file ${input.path} does not exist`, { hint: 'pass an existing file or an http(s) URL to --path' });
     }
     if (input.path === undefined && input.sizeMb === undefined) throw new FerryError('E_USAGE', 'an image needs --path FILE|URL or --size MB', { hint: 'ferry image create --help' });
+    return input.path !== undefined ? 'cp' : 'mkfs';
+  }
+
+  /** Registers an image: cp from a path or URL, or mkfs of a new empty one. READY on success, ERROR with the reason on failure. */
+  async createImage(input: NewImageInput): Promise<Image> {
+    const action = this.checkNewImage(input);
+    const ds = input.datastore;
     const image = this.catalog.addImage({
       name: input.name,
       datastoreId: ds.id,
@@ -176,7 +195,6 @@ export class Orchestrator {
       ...(input.persistent !== undefined ? { persistent: input.persistent } : {}),
       ...(input.type !== undefined ? { type: input.type } : {}),
     });
-    const action = input.path !== undefined ? 'cp' : 'mkfs';
     const unlock = this.catalog.lock(`image:${image.id}`, action);
     try {
       const result = await this.datastoreAction(ds, action, image);

@@ -209,6 +209,16 @@ t.test('bad input is refused before any driver runs, saying what to change', asy
     t.equal(result.status, 2, `${what}: exit 2`);
     t.match(result.stderr, message, `${what}: the message`);
   }
+  const imageIntoSystem = await w.cli(['image', 'create', '--datastore', 'system', '--size', '1', '--name', 'x', '--dry-run']);
+  t.equal(imageIntoSystem.status, 2, 'an image in a SYSTEM datastore is refused, --dry-run too');
+  t.match(imageIntoSystem.stderr, /SYSTEM datastore; images go in an IMAGE/);
+  const missingFile = await w.cli(['image', 'create', '--datastore', 'images', '--path', join(w.root, 'nope.qcow2')]);
+  t.equal(missingFile.status, 2, 'a missing image file: exit 2');
+  t.match(missingFile.stderr, /nope\.qcow2 does not exist/);
+  const planned = await w.cli(['image', 'create', '--datastore', 'images', '--size', '4', '--name', 'later', '--dry-run']);
+  t.equal(planned.status, 0);
+  t.match(planned.stdout, /^# ferry ds mkfs \(datastore 1 images, driver fs\)/, 'the dry run names the action and driver');
+  t.notOk(w.catalog().findImage('later'), 'and records nothing');
   writeFileSync(join(w.root, 'bad.yaml'), 'name: vm02\nhost: host01\nsystem_datastore: system\ndisks:\n  - volatile: "big"\n');
   const badYaml = await w.cli(['vm', 'create', join(w.root, 'bad.yaml')]);
   t.equal(badYaml.status, 2, 'vm.yaml with a wrong type: exit 2');
