@@ -64,6 +64,8 @@ export interface Image {
   state: ImageState;
   error: string | null;
   snapshots: number[];
+  /** The image this one was cloned from (image clone), if any. */
+  clonedFrom: number | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -79,6 +81,8 @@ export interface VmDisk {
   files: string[] | null;
   /** Path of the disk on the host: <system base>/<vm id>/disk.<i>. */
   target: string;
+  /** Snapshot ids taken of this disk (TM snap_create), oldest first. */
+  snapshots: number[];
 }
 
 /** One step of a plan: a transfer-file line, run with `driver` of `kind`. */
@@ -89,6 +93,8 @@ export interface PlanStep {
   args: string[];
   /** What the step is for, shown with --dry-run and in failures. */
   why: string;
+  /** The disk and snapshot a snapshot step acts on, for recording its effect when it is done. */
+  refs?: { disk?: number; snapshot?: number };
 }
 
 export interface Vm {
@@ -180,6 +186,7 @@ function imageOf(row: Row): Image {
     state: row.state as ImageState,
     error: str(row.error),
     snapshots: json(row.snapshots, []),
+    clonedFrom: num(row.cloned_from),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
   };
@@ -195,14 +202,15 @@ function diskOf(row: Row): VmDisk {
     format: str(row.format),
     files: json(row.files, null),
     target: String(row.target),
+    snapshots: json(row.snapshots, []),
   };
 }
 
 /** What a datastore is created from. */
 export type NewDatastore = Pick<Datastore, 'name' | 'type' | 'tmMad' | 'basePath'> & Partial<Pick<Datastore, 'dsMad' | 'template' | 'secrets' | 'origin' | 'id'>>;
 export type NewHost = Pick<Host, 'name' | 'transport'> & Partial<Pick<Host, 'address' | 'port' | 'user' | 'identity' | 'knownHosts'>>;
-export type NewImage = Pick<Image, 'name' | 'datastoreId'> & Partial<Pick<Image, 'path' | 'sizeMb' | 'format' | 'fs' | 'type' | 'persistent'>>;
-export type NewVm = Pick<Vm, 'name' | 'host' | 'systemDsId'> & { disks: Array<Omit<VmDisk, 'target'>> };
+export type NewImage = Pick<Image, 'name' | 'datastoreId'> & Partial<Pick<Image, 'path' | 'sizeMb' | 'format' | 'fs' | 'type' | 'persistent' | 'clonedFrom'>>;
+export type NewVm = Pick<Vm, 'name' | 'host' | 'systemDsId'> & { disks: Array<Omit<VmDisk, 'target' | 'snapshots'> & { snapshots?: number[] }> };
 
 /** Where the catalog lives: --catalog, else $FERRY_HOME/catalog.db, else ./.ferry/catalog.db. */
 export function catalogPath(flag: string | undefined, env: Record<string, string | undefined>, cwd: string): string {
@@ -236,6 +244,18 @@ export class Catalog {
     readonly path: string,
     private readonly db: Database.Database,
   ) {}
+
+  /** Statements by their SQL, prepared once per connection: preparing costs more than running most of them. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private sql(source: string): Database.Statement {
+    let statement = this.statements.get(source);
+    if (statement === undefined) {
+      statement = this.db.prepare(source);
+      this.statements.set(source, statement);
+    }
+    return statement;
+  }
 
   /** Opens (creating and migrating as needed) the catalog at `path`. */
   static open(path: string): Catalog {
@@ -305,11 +325,11 @@ export class Catalog {
   }
 
   private insertDatastore(input: NewDatastore): Datastore {
-    if (this.db.prepare('SELECT 1 FROM datastores WHERE name = ?').get(input.name)) {
+    if (this.sql('SELECT 1 FROM datastores WHERE name = ?').get(input.name)) {
       throw new FerryError('E_CONFLICT', `a datastore named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name, or update the existing one' });
     }
-    const info = this.db
-      .prepare(
+    const info = this
+      .sql(
         `INSERT INTO datastores (id, name, type, ds_mad, tm_mad, base_path, template, secrets, origin, created_at)
          VALUES (@id, @name, @type, @dsMad, @tmMad, @basePath, @template, @secrets, @origin, @at)`,
       )
@@ -329,12 +349,12 @@ export class Catalog {
   }
 
   listDatastores(): Datastore[] {
-    return (this.db.prepare('SELECT * FROM datastores ORDER BY id').all() as Row[]).map(datastoreOf);
+    return (this.sql('SELECT * FROM datastores ORDER BY id').all() as Row[]).map(datastoreOf);
   }
 
   findDatastore(ref: string | number): Datastore | undefined {
-    const row = (typeof ref === 'number' || /^\d+$/.test(ref) ? this.db.prepare('SELECT * FROM datastores WHERE id = ?').get(Number(ref)) : undefined) ??
-      this.db.prepare('SELECT * FROM datastores WHERE name = ?').get(String(ref));
+    const row = (typeof ref === 'number' || /^\d+$/.test(ref) ? this.sql('SELECT * FROM datastores WHERE id = ?').get(Number(ref)) : undefined) ??
+      this.sql('SELECT * FROM datastores WHERE name = ?').get(String(ref));
     return row ? datastoreOf(row as Row) : undefined;
   }
 
@@ -352,28 +372,28 @@ export class Catalog {
     const current = this.datastore(id);
     const next = { ...current, ...patch };
     if (patch.name !== undefined) checkName(patch.name, 'datastore');
-    guarded(`datastore ${current.name}`, () => this.db
-      .prepare('UPDATE datastores SET name = ?, ds_mad = ?, tm_mad = ?, base_path = ?, template = ?, secrets = ? WHERE id = ?')
+    guarded(`datastore ${current.name}`, () => this
+      .sql('UPDATE datastores SET name = ?, ds_mad = ?, tm_mad = ?, base_path = ?, template = ?, secrets = ? WHERE id = ?')
       .run(next.name, next.dsMad, next.tmMad, next.basePath, JSON.stringify(next.template), JSON.stringify(next.secrets), id));
     return this.datastore(id);
   }
 
   setMonitor(id: number, figures: { totalMb: number; freeMb: number; usedMb: number }): void {
     this.datastore(id);
-    this.db.prepare('UPDATE datastores SET total_mb = ?, free_mb = ?, used_mb = ?, monitored_at = ? WHERE id = ?').run(figures.totalMb, figures.freeMb, figures.usedMb, now(), id);
+    this.sql('UPDATE datastores SET total_mb = ?, free_mb = ?, used_mb = ?, monitored_at = ? WHERE id = ?').run(figures.totalMb, figures.freeMb, figures.usedMb, now(), id);
   }
 
   deleteDatastore(id: number): void {
     this.datastore(id);
     this.transaction(() => {
-      const images = Number((this.db.prepare('SELECT count(*) AS n FROM images WHERE datastore_id = ?').get(id) as Row).n);
-      const vms = Number((this.db.prepare("SELECT count(*) AS n FROM vms WHERE system_ds_id = ? AND state != 'DONE'").get(id) as Row).n);
+      const images = Number((this.sql('SELECT count(*) AS n FROM images WHERE datastore_id = ?').get(id) as Row).n);
+      const vms = Number((this.sql("SELECT count(*) AS n FROM vms WHERE system_ds_id = ? AND state != 'DONE'").get(id) as Row).n);
       if (images > 0 || vms > 0) {
         throw new FerryError('E_CONFLICT', `datastore ${id} still holds ${images} image(s) and ${vms} VM(s)`, { hint: 'delete them first (ferry image delete, ferry vm shutdown)' });
       }
       // VMs that are DONE keep their history in the journal; their records go with the datastore.
-      this.db.prepare("DELETE FROM vms WHERE system_ds_id = ? AND state = 'DONE'").run(id);
-      this.db.prepare('DELETE FROM datastores WHERE id = ?').run(id);
+      this.sql("DELETE FROM vms WHERE system_ds_id = ? AND state = 'DONE'").run(id);
+      this.sql('DELETE FROM datastores WHERE id = ?').run(id);
     });
   }
 
@@ -385,18 +405,18 @@ export class Catalog {
 
   private insertHost(input: NewHost): Host {
     if (this.findHost(input.name)) throw new FerryError('E_CONFLICT', `a host named ${JSON.stringify(input.name)} exists`, { hint: 'delete it first, or pick another name' });
-    this.db
-      .prepare('INSERT INTO hosts (name, transport, address, port, user, identity, known_hosts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    this
+      .sql('INSERT INTO hosts (name, transport, address, port, user, identity, known_hosts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(input.name, input.transport, input.address ?? null, input.port ?? null, input.user ?? null, input.identity ?? null, input.knownHosts ?? null, now());
     return this.host(input.name);
   }
 
   listHosts(): Host[] {
-    return (this.db.prepare('SELECT * FROM hosts ORDER BY name').all() as Row[]).map(hostOf);
+    return (this.sql('SELECT * FROM hosts ORDER BY name').all() as Row[]).map(hostOf);
   }
 
   findHost(name: string): Host | undefined {
-    const row = this.db.prepare('SELECT * FROM hosts WHERE name = ?').get(name);
+    const row = this.sql('SELECT * FROM hosts WHERE name = ?').get(name);
     return row ? hostOf(row as Row) : undefined;
   }
 
@@ -411,9 +431,10 @@ export class Catalog {
 
   deleteHost(name: string): void {
     this.host(name);
-    const vms = this.db.prepare("SELECT id FROM vms WHERE host = ? AND state != 'DONE'").all(name) as Row[];
-    if (vms.length > 0) throw new FerryError('E_CONFLICT', `host ${name} still runs VM(s) ${vms.map((row) => row.id).join(', ')}`, { hint: 'migrate or shut them down first' });
-    this.db.prepare('DELETE FROM hosts WHERE name = ?').run(name);
+    // A failed migrate's destination counts too: recover --retry would move the VM there.
+    const vms = this.sql("SELECT id FROM vms WHERE (host = ? OR (target_host = ? AND operation IS NOT NULL)) AND state != 'DONE'").all(name, name) as Row[];
+    if (vms.length > 0) throw new FerryError('E_CONFLICT', `host ${name} still runs VM(s) ${vms.map((row) => row.id).join(', ')}, or is where one is being moved`, { hint: 'migrate, shut down or recover them first' });
+    this.sql('DELETE FROM hosts WHERE name = ?').run(name);
   }
 
   // --- images
@@ -425,26 +446,26 @@ export class Catalog {
   }
 
   private insertImage(input: NewImage): Image {
-    if (this.db.prepare('SELECT 1 FROM images WHERE name = ?').get(input.name)) {
+    if (this.sql('SELECT 1 FROM images WHERE name = ?').get(input.name)) {
       throw new FerryError('E_CONFLICT', `an image named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name' });
     }
     const at = now();
-    const info = this.db
-      .prepare(
-        `INSERT INTO images (name, datastore_id, path, size_mb, format, fs, type, persistent, state, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'LOCKED', ?, ?)`,
+    const info = this
+      .sql(
+        `INSERT INTO images (name, datastore_id, path, size_mb, format, fs, type, persistent, cloned_from, state, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'LOCKED', ?, ?)`,
       )
-      .run(input.name, input.datastoreId, input.path ?? null, input.sizeMb ?? null, input.format ?? null, input.fs ?? null, input.type ?? 'OS', input.persistent ? 1 : 0, at, at);
+      .run(input.name, input.datastoreId, input.path ?? null, input.sizeMb ?? null, input.format ?? null, input.fs ?? null, input.type ?? 'OS', input.persistent ? 1 : 0, input.clonedFrom ?? null, at, at);
     return this.image(Number(info.lastInsertRowid));
   }
 
   listImages(): Image[] {
-    return (this.db.prepare('SELECT * FROM images ORDER BY id').all() as Row[]).map(imageOf);
+    return (this.sql('SELECT * FROM images ORDER BY id').all() as Row[]).map(imageOf);
   }
 
   findImage(ref: string | number): Image | undefined {
-    const row = (typeof ref === 'number' || /^\d+$/.test(ref) ? this.db.prepare('SELECT * FROM images WHERE id = ?').get(Number(ref)) : undefined) ??
-      this.db.prepare('SELECT * FROM images WHERE name = ?').get(String(ref));
+    const row = (typeof ref === 'number' || /^\d+$/.test(ref) ? this.sql('SELECT * FROM images WHERE id = ?').get(Number(ref)) : undefined) ??
+      this.sql('SELECT * FROM images WHERE name = ?').get(String(ref));
     return row ? imageOf(row as Row) : undefined;
   }
 
@@ -456,20 +477,20 @@ export class Catalog {
 
   updateImage(id: number, patch: Partial<Pick<Image, 'source' | 'sizeMb' | 'format' | 'state' | 'error' | 'snapshots' | 'persistent'>>): Image {
     const next = { ...this.image(id), ...patch };
-    this.db
-      .prepare('UPDATE images SET source = ?, size_mb = ?, format = ?, state = ?, error = ?, snapshots = ?, persistent = ?, updated_at = ? WHERE id = ?')
+    this
+      .sql('UPDATE images SET source = ?, size_mb = ?, format = ?, state = ?, error = ?, snapshots = ?, persistent = ?, updated_at = ? WHERE id = ?')
       .run(next.source, next.sizeMb, next.format, next.state, next.error, JSON.stringify(next.snapshots), next.persistent ? 1 : 0, now(), id);
     return this.image(id);
   }
 
   deleteImageRecord(id: number): void {
     this.image(id);
-    this.db.prepare('DELETE FROM images WHERE id = ?').run(id);
+    this.sql('DELETE FROM images WHERE id = ?').run(id);
   }
 
   /** VMs (not DONE) with a disk of this image. */
   vmsUsingImage(imageId: number): number[] {
-    return (this.db.prepare("SELECT DISTINCT v.id FROM vm_disks d JOIN vms v ON v.id = d.vm_id WHERE d.image_id = ? AND v.state != 'DONE' ORDER BY v.id").all(imageId) as Row[]).map((row) =>
+    return (this.sql("SELECT DISTINCT v.id FROM vm_disks d JOIN vms v ON v.id = d.vm_id WHERE d.image_id = ? AND v.state != 'DONE' ORDER BY v.id").all(imageId) as Row[]).map((row) =>
       Number(row.id),
     );
   }
@@ -484,30 +505,30 @@ export class Catalog {
   }
 
   private insertVm(input: NewVm, systemBase: string): Vm {
-    if (this.db.prepare('SELECT 1 FROM vms WHERE name = ?').get(input.name)) {
+    if (this.sql('SELECT 1 FROM vms WHERE name = ?').get(input.name)) {
       throw new FerryError('E_CONFLICT', `a VM named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name' });
     }
     const at = now();
-    const info = this.db
-      .prepare("INSERT INTO vms (name, host, system_ds_id, state, created_at, updated_at) VALUES (?, ?, ?, 'PENDING', ?, ?)")
+    const info = this
+      .sql("INSERT INTO vms (name, host, system_ds_id, state, created_at, updated_at) VALUES (?, ?, ?, 'PENDING', ?, ?)")
       .run(input.name, input.host, input.systemDsId, at, at);
     const id = Number(info.lastInsertRowid);
-    const insert = this.db.prepare('INSERT INTO vm_disks (vm_id, disk_id, kind, image_id, mode, size_mb, format, files, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const insert = this.sql('INSERT INTO vm_disks (vm_id, disk_id, kind, image_id, mode, size_mb, format, files, target, snapshots) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     for (const disk of input.disks) {
-      insert.run(id, disk.diskId, disk.kind, disk.imageId, disk.mode, disk.sizeMb, disk.format, disk.files ? JSON.stringify(disk.files) : null, diskPath(systemBase, id, disk.diskId));
+      insert.run(id, disk.diskId, disk.kind, disk.imageId, disk.mode, disk.sizeMb, disk.format, disk.files ? JSON.stringify(disk.files) : null, diskPath(systemBase, id, disk.diskId), JSON.stringify(disk.snapshots ?? []));
     }
     return this.vm(id);
   }
 
   listVms(): Vm[] {
-    return (this.db.prepare('SELECT id FROM vms ORDER BY id').all() as Row[]).map((row) => this.vm(Number(row.id)));
+    return (this.sql('SELECT id FROM vms ORDER BY id').all() as Row[]).map((row) => this.vm(Number(row.id)));
   }
 
   findVm(ref: string | number): Vm | undefined {
-    const row = ((typeof ref === 'number' || /^\d+$/.test(ref) ? this.db.prepare('SELECT * FROM vms WHERE id = ?').get(Number(ref)) : undefined) ??
-      this.db.prepare('SELECT * FROM vms WHERE name = ?').get(String(ref))) as Row | undefined;
+    const row = ((typeof ref === 'number' || /^\d+$/.test(ref) ? this.sql('SELECT * FROM vms WHERE id = ?').get(Number(ref)) : undefined) ??
+      this.sql('SELECT * FROM vms WHERE name = ?').get(String(ref))) as Row | undefined;
     if (!row) return undefined;
-    const disks = (this.db.prepare('SELECT * FROM vm_disks WHERE vm_id = ? ORDER BY disk_id').all(row.id) as Row[]).map(diskOf);
+    const disks = (this.sql('SELECT * FROM vm_disks WHERE vm_id = ? ORDER BY disk_id').all(row.id) as Row[]).map(diskOf);
     return {
       id: Number(row.id),
       name: String(row.name),
@@ -534,17 +555,23 @@ export class Catalog {
 
   updateVm(id: number, patch: Partial<Pick<Vm, 'host' | 'state' | 'operation' | 'plan' | 'step' | 'previousState' | 'targetHost' | 'error'>>): Vm {
     const next = { ...this.vm(id), ...patch };
-    this.db
-      .prepare('UPDATE vms SET host = ?, state = ?, operation = ?, plan = ?, step = ?, previous_state = ?, target_host = ?, error = ?, updated_at = ? WHERE id = ?')
+    this
+      .sql('UPDATE vms SET host = ?, state = ?, operation = ?, plan = ?, step = ?, previous_state = ?, target_host = ?, error = ?, updated_at = ? WHERE id = ?')
       .run(next.host, next.state, next.operation, next.plan ? JSON.stringify(next.plan) : null, next.step, next.previousState, next.targetHost, next.error, now(), id);
     return this.vm(id);
+  }
+
+  /** Sets the snapshot ids of one disk of a VM. */
+  setDiskSnapshots(vmId: number, diskId: number, snapshots: number[]): void {
+    const info = this.sql('UPDATE vm_disks SET snapshots = ? WHERE vm_id = ? AND disk_id = ?').run(JSON.stringify(snapshots), vmId, diskId);
+    if (info.changes !== 1) throw new FerryError('E_NOT_FOUND', `VM ${vmId} has no disk ${diskId}`, { hint: `ferry vm show ${vmId}` });
   }
 
   // --- journal
 
   record(entry: Omit<JournalEntry, 'id' | 'at'>): void {
-    this.db
-      .prepare(
+    this
+      .sql(
         `INSERT INTO journal (at, subject, operation, step, kind, driver, action, args, ok, exit_code, duration_ms, message, logs)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -566,7 +593,7 @@ export class Catalog {
   }
 
   journal(subject?: string): JournalEntry[] {
-    const rows = (subject === undefined ? this.db.prepare('SELECT * FROM journal ORDER BY id').all() : this.db.prepare('SELECT * FROM journal WHERE subject = ? ORDER BY id').all(subject)) as Row[];
+    const rows = (subject === undefined ? this.sql('SELECT * FROM journal ORDER BY id').all() : this.sql('SELECT * FROM journal WHERE subject = ? ORDER BY id').all(subject)) as Row[];
     return rows.map((row) => ({
       id: Number(row.id),
       at: String(row.at),
@@ -597,7 +624,7 @@ export class Catalog {
     // Already ours (an operation inside another on the same subject): the outer holder releases it.
     let nested = false;
     this.transaction(() => {
-      const held = this.db.prepare('SELECT * FROM locks WHERE subject = ?').get(subject) as Row | undefined;
+      const held = this.sql('SELECT * FROM locks WHERE subject = ?').get(subject) as Row | undefined;
       const mine = held !== undefined && Number(held.owner_pid) === me.pid && held.owner_host === me.host;
       if (mine) {
         nested = true;
@@ -608,11 +635,11 @@ export class Catalog {
           hint: 'wait for it to finish, then run the command again',
         });
       }
-      this.db.prepare('INSERT OR REPLACE INTO locks (subject, owner_pid, owner_host, operation, since) VALUES (?, ?, ?, ?, ?)').run(subject, me.pid, me.host, operation, now());
+      this.sql('INSERT OR REPLACE INTO locks (subject, owner_pid, owner_host, operation, since) VALUES (?, ?, ?, ?, ?)').run(subject, me.pid, me.host, operation, now());
     });
     if (nested) return () => undefined;
     return () => {
-      this.db.prepare('DELETE FROM locks WHERE subject = ? AND owner_pid = ? AND owner_host = ?').run(subject, me.pid, me.host);
+      this.sql('DELETE FROM locks WHERE subject = ? AND owner_pid = ? AND owner_host = ?').run(subject, me.pid, me.host);
     };
   }
 }

@@ -102,4 +102,9 @@ export const MIGRATIONS: readonly string[] = [
     since TEXT NOT NULL
   );
   `,
+  // 2: disk snapshots (ids, as the TM's snap_* actions name them) and the image a clone was made from.
+  `
+  ALTER TABLE vm_disks ADD COLUMN snapshots TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE images ADD COLUMN cloned_from INTEGER;
+  `,
 ];

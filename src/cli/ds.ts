@@ -5,7 +5,8 @@ import { readDump } from '../dump/dump.js';
 import { flagsOf, makeContext } from './context.js';
 import { readInput } from './input.js';
 import type { Io } from './io.js';
-import { formatValue, reportError, resultJson, withTicker, writeJson } from './output.js';
+import { formatValue, reportError, resultJson, writeJson } from './output.js';
+import { withProgress } from './progress.js';
 
 const ACTIONS = Object.entries(DATASTORE_CONTRACT)
   .map(([name, spec]) => `  ${name.padEnd(13)} ${spec.summary}`)
@@ -50,7 +51,7 @@ Examples:
           ...(context.timeoutSec !== undefined ? { timeoutSec: context.timeoutSec } : {}),
           ...(io.signal ? { signal: io.signal } : {}),
         });
-        const result = await withTicker(io, `ds ${action}`, run);
+        const result = await withProgress(io, `ds ${action}`, run);
         if (json) writeJson(io, resultJson(result));
         else io.stdout.write(formatValue(result.result));
         setStatus(0);

@@ -1,12 +1,24 @@
 /** `ferry image create|list|show|delete`: images registered in IMAGE datastores through their drivers. */
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Image } from '../catalog/catalog.js';
 import { FerryError } from '../errors.js';
 import { datastoreDump } from '../lifecycle/orchestrator.js';
 import { print, table, withCatalog } from './catalog-context.js';
+import { parseWhole } from './input.js';
 import type { Io } from './io.js';
-import { withTicker } from './output.js';
+import { withProgress } from './progress.js';
+
+const MiB = 1024 * 1024;
+
+function isUrl(path: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
+}
+
+function absoluteOrUrl(cwd: string, path: string): string {
+  return isUrl(path) ? path : resolve(cwd, path);
+}
 
 function describe(image: Image, datastore: string): string {
   return `${[
@@ -15,13 +27,14 @@ function describe(image: Image, datastore: string): string {
     `  source      ${image.source ?? '-'}`,
     `  size        ${image.sizeMb ?? '?'} MB, ${image.format ?? '?'}`,
     `  persistent  ${image.persistent ? 'yes' : 'no'}`,
-    ...(image.path ? [`  from        ${image.path}`] : []),
+    ...(image.snapshots.length ? [`  snapshots   ${image.snapshots.join(', ')}`] : []),
+    ...(image.clonedFrom !== null ? [`  cloned from image ${image.clonedFrom}`] : image.path ? [`  from        ${image.path}`] : []),
     ...(image.error ? [`  error       ${image.error}`] : []),
   ].join('\n')}\n`;
 }
 
 export function registerImage(program: Command, io: Io, setStatus: (status: number) => void): void {
-  const group = program.command('image').summary('images in the catalog: create (cp, mkfs), list, show, delete (rm)');
+  const group = program.command('image').summary('images in the catalog: create (cp, mkfs), clone, stat, snapshots, list, show, delete (rm)');
 
   group
     .command('create')
@@ -39,9 +52,8 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
       withCatalog(command, io, setStatus, async (ctx) => {
         const ds = ctx.catalog.datastore(flags.datastore);
         if ((flags.path === undefined) === (flags.size === undefined)) throw new FerryError('E_USAGE', 'give --path FILE|URL or --size MB (one of them)', { hint: 'ferry image create --help' });
-        const sizeMb = flags.size === undefined ? undefined : Number(flags.size);
-        if (sizeMb !== undefined && !(Number.isInteger(sizeMb) && sizeMb > 0)) throw new FerryError('E_USAGE', `--size ${JSON.stringify(flags.size)} is not a whole number of MB`, { hint: '--size 1024' });
-        const path = flags.path === undefined ? undefined : /^[a-z][a-z0-9+.-]*:\/\//i.test(flags.path) ? flags.path : resolve(ctx.io.cwd, flags.path);
+        const sizeMb = flags.size === undefined ? undefined : parseWhole(flags.size, '--size (MB)', '--size 1024', 1);
+        const path = flags.path === undefined ? undefined : absoluteOrUrl(ctx.io.cwd, flags.path);
         const name = flags.name ?? (path ? (path.split('/').pop() ?? 'image').replace(/\.(qcow2|raw|img|iso)$/i, '') : undefined);
         if (!name) throw new FerryError('E_USAGE', 'an empty image needs --name', { hint: '--name data' });
         const input = {
@@ -53,16 +65,89 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
           ...(flags.format ? { format: flags.format } : {}),
           ...(flags.persistent ? { persistent: true } : {}),
         };
+        const action = ctx.orchestrator.checkNewImage(input);
         if (flags.dryRun) {
-          const action = ctx.orchestrator.checkNewImage(input);
           const dump = datastoreDump(ds, { id: -1, name, ...(path ? { path } : {}), ...(sizeMb ? { sizeMb } : {}), ...(flags.fs ? { fs: flags.fs } : {}), persistent: Boolean(flags.persistent) });
           print(ctx, { plan: [{ kind: 'datastore', action, driver: ds.dsMad, dump: dump.xml }] }, () => `${ctx.orchestrator.imagePlan(action, ds, path ?? `${sizeMb} MB ${flags.fs ?? 'raw'}`)}\n${dump.xml}\n`);
           return;
         }
-        const image = await withTicker(ctx.io, `image ${name}: ${path !== undefined ? 'copying' : 'creating'}`, ctx.orchestrator.createImage(input));
+        const total = path !== undefined && !isUrl(path) ? Math.ceil(statSync(path).size / MiB) : sizeMb;
+        const image = await withProgress(ctx.io, `image ${name}: ${path !== undefined ? 'copying' : 'creating'}`, ctx.orchestrator.createImage(input), { dir: ds.basePath, totalMb: total ?? null });
         print(ctx, image, () => describe(image, `${ds.id} (${ds.name})`));
       }),
     );
+
+  group
+    .command('clone')
+    .summary('copy an image to a new one in the same datastore (clone)')
+    .argument('<image>', 'id or name of the image to copy')
+    .requiredOption('--name <name>', 'name of the new image')
+    .option('--persistent', 'the copy is persistent (default: as the original)')
+    .option('--no-persistent', 'the copy is not persistent')
+    .option('--dry-run', 'print the action without running it')
+    .addHelpText('after', '\nExamples:\n  $ ferry image clone debian --name debian-test\n  $ ferry image clone 3 --name data-copy --no-persistent --json\n')
+    .action((ref: string, flags: { name: string; persistent?: boolean; dryRun?: boolean }, command: Command) =>
+      withCatalog(command, io, setStatus, async (ctx) => {
+        if (flags.dryRun) {
+          const { original, ds } = ctx.orchestrator.checkClone(ref, flags.name);
+          print(ctx, { plan: [{ kind: 'datastore', action: 'clone', driver: ds.dsMad, image: original.id }] }, () => `${ctx.orchestrator.imagePlan('clone', ds, `${original.source} -> new image ${flags.name}`)}\n`);
+          return;
+        }
+        const { original, ds } = ctx.orchestrator.checkClone(ref, flags.name);
+        const clone = await withProgress(
+          ctx.io,
+          `image ${flags.name}: cloning`,
+          ctx.orchestrator.cloneImage(ref, { name: flags.name, ...(flags.persistent !== undefined ? { persistent: flags.persistent } : {}) }),
+          { dir: ds.basePath, totalMb: original.sizeMb },
+        );
+        print(ctx, clone, () => describe(clone, `${ds.id} (${ds.name})`));
+      }),
+    );
+
+  group
+    .command('stat')
+    .summary('the size in MB of an image (its SOURCE), or of a file or URL before it is registered')
+    .argument('[image]', 'id or name (the size found is stored in the catalog)')
+    .option('--datastore <ds>', 'with --path: the datastore whose driver measures it')
+    .option('--path <file|url>', 'a file or http(s) URL to measure instead')
+    .addHelpText('after', '\nExamples:\n  $ ferry image stat debian\n  $ ferry image stat --datastore images --path ./debian.qcow2\n')
+    .action((ref: string | undefined, flags: { datastore?: string; path?: string }, command: Command) =>
+      withCatalog(command, io, setStatus, async (ctx) => {
+        if ((ref === undefined) === (flags.path === undefined)) throw new FerryError('E_USAGE', 'give an image, or --datastore DS --path FILE|URL (one of them)', { hint: 'ferry image stat --help' });
+        if (ref !== undefined) {
+          const image = await ctx.orchestrator.statImage(ref);
+          print(ctx, { id: image.id, name: image.name, sizeMb: image.sizeMb }, () => `${image.sizeMb} MB\n`);
+          return;
+        }
+        if (flags.datastore === undefined) throw new FerryError('E_USAGE', '--path needs --datastore: its driver measures the file', { hint: 'ferry image stat --datastore images --path FILE' });
+        const path = absoluteOrUrl(ctx.io.cwd, flags.path as string);
+        const sizeMb = await ctx.orchestrator.statPath(flags.datastore, path);
+        print(ctx, { path, sizeMb }, () => `${sizeMb} MB\n`);
+      }),
+    );
+
+  for (const operation of ['revert', 'delete', 'flatten'] as const) {
+    const what = { revert: 'make the image\'s contents those of a snapshot (snapshots kept)', delete: 'delete one snapshot of an image', flatten: 'make the image\'s contents those of a snapshot and drop every snapshot' }[operation];
+    group
+      .command(`snapshot-${operation}`)
+      .summary(`${what} (snap_${operation})`)
+      .argument('<image>', 'id or name (READY: not in use by a VM)')
+      .argument('<snapshot>', 'snapshot id (ferry image show lists them)')
+      .option('--dry-run', 'print the action without running it')
+      .addHelpText('after', `\nExample:\n  $ ferry image snapshot-${operation} data 0\n`)
+      .action((ref: string, snapshotText: string, flags: { dryRun?: boolean }, command: Command) =>
+        withCatalog(command, io, setStatus, async (ctx) => {
+          const snapshot = parseWhole(snapshotText, 'snapshot id', 'ferry image show IMAGE lists the snapshot ids');
+          if (flags.dryRun) {
+            const { image, ds } = ctx.orchestrator.checkImageSnapshot(ref, snapshot);
+            print(ctx, { plan: [{ kind: 'datastore', action: `snap_${operation}`, driver: ds.dsMad, image: image.id, snapshot }] }, () => `${ctx.orchestrator.imagePlan(`snap_${operation}`, ds, `${image.source} snapshot ${snapshot}`)}\n`);
+            return;
+          }
+          const image = await ctx.orchestrator.imageSnapshot(ref, operation, snapshot);
+          print(ctx, image, () => describe(image, String(image.datastoreId)));
+        }),
+      );
+  }
 
   group
     .command('list')

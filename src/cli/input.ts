@@ -27,3 +27,10 @@ export function parseSeconds(value: string, flag: string): number {
   }
   return seconds;
 }
+
+/** A whole number (an id, a size) from an argument or flag, at least `min`. */
+export function parseWhole(value: string, what: string, hint: string, min = 0): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < min) throw new FerryError('E_USAGE', `${what} ${JSON.stringify(value)} is not a whole number${min > 0 ? ` of at least ${min}` : ''}`, { hint });
+  return number;
+}

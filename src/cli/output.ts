@@ -84,20 +84,3 @@ function headline(error: FerryError): string {
   }
   return error.message;
 }
-
-/** On a terminal, a one-line ticker on stderr while `work` runs longer than a second. */
-export async function withTicker<T>(io: Io, label: string, work: Promise<T>): Promise<T> {
-  if (!io.stderr.isTTY) return work;
-  const started = Date.now();
-  let shown = false;
-  const timer = setInterval(() => {
-    shown = true;
-    io.stderr.write(`\r\x1b[2K${label} … ${Math.round((Date.now() - started) / 1000)} s`);
-  }, 1000);
-  try {
-    return await work;
-  } finally {
-    clearInterval(timer);
-    if (shown) io.stderr.write('\r\x1b[2K');
-  }
-}

@@ -8,7 +8,8 @@ import { FerryError } from '../errors.js';
 import { flagsOf, makeContext } from './context.js';
 import { readInput } from './input.js';
 import type { Io } from './io.js';
-import { formatValue, reportError, resultJson, withTicker, writeJson } from './output.js';
+import { formatValue, reportError, resultJson, writeJson } from './output.js';
+import { withProgress } from './progress.js';
 
 const ACTIONS = Object.entries(TM_CONTRACT)
   .map(([name, spec]) => `  ${name.padEnd(17)} ${usageOf(spec.args)}`)
@@ -70,7 +71,7 @@ Examples:
         if (driver === undefined) {
           throw new FerryError('E_USAGE', `tm ${action} needs the TM driver name and the action's arguments`, { hint: `ferry tm ${action} <tm_mad> <args...>; see ferry tm --help` });
         }
-        const result = await withTicker(io, `tm ${action}`, context.runner.runAny({ kind: 'tm', action, driver, args, ...call }));
+        const result = await withProgress(io, `tm ${action}`, context.runner.runAny({ kind: 'tm', action, driver, args, ...call }));
         if (json) writeJson(io, resultJson(result));
         else io.stdout.write(formatValue(result.result));
         setStatus(0);

@@ -8,7 +8,9 @@ import { FerryError } from '../errors.js';
 import type { NewVmInput } from '../lifecycle/orchestrator.js';
 import { transferLine, type VmOperation } from '../lifecycle/plan.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
+import { parseWhole } from './input.js';
 import type { Io } from './io.js';
+import { withProgress } from './progress.js';
 
 const ref = v.union([v.pipe(v.number(), v.integer(), v.minValue(0)), v.pipe(v.string(), v.minLength(1))]);
 const size = v.pipe(v.number(), v.integer(), v.minValue(1));
@@ -45,6 +47,9 @@ function inputOf(file: v.InferOutput<typeof VmFileSchema>): NewVmInput {
   };
 }
 
+/** Where disk and snapshot ids are listed. */
+const HINT = 'ferry vm show VM lists disks and snapshots';
+
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 function describe(vm: Vm): string {
@@ -57,7 +62,7 @@ function describe(vm: Vm): string {
   }
   for (const disk of vm.disks) {
     const what = disk.kind === 'image' ? `image ${disk.imageId} (${disk.mode})` : disk.kind === 'context' ? `context ${(disk.files ?? []).join(' ')}` : `${disk.kind} ${disk.sizeMb} MB`;
-    lines.push(`  disk.${disk.diskId}  ${what}  ${disk.target}`);
+    lines.push(`  disk.${disk.diskId}  ${what}  ${disk.target}${disk.snapshots.length ? `  snapshots ${disk.snapshots.join(', ')}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -68,7 +73,7 @@ function printPlan(ctx: CatalogContext, steps: PlanStep[], header: string): void
 }
 
 export function registerVm(program: Command, io: Io, setStatus: (status: number) => void): void {
-  const group = program.command('vm').summary('VM storage: create, stop, resume, migrate, shutdown, recover, show, list');
+  const group = program.command('vm').summary('VM storage: create, deploy, stop, resume, migrate, shutdown, disk-saveas, disk-snapshot, recover, show, list');
 
   group
     .command('create')
@@ -107,11 +112,7 @@ Examples:
           input = inputOf(await loadYamlFile(file.startsWith('/') ? file : `${ctx.io.cwd}/${file}`, VmFileSchema, 'E_USAGE', `fix ${file}: see ferry vm create --help for its keys`));
         } else {
           if (!flags.name || !flags.host || !flags.systemDs) throw new FerryError('E_USAGE', 'vm create needs a vm.yaml, or --name, --host and --system-ds', { hint: 'ferry vm create --help' });
-          const volatile = (flags.volatile ?? []).map((text) => {
-            const mb = Number(text);
-            if (!(Number.isInteger(mb) && mb > 0)) throw new FerryError('E_USAGE', `--volatile ${JSON.stringify(text)} is not a whole number of MB`, { hint: '--volatile 512' });
-            return { kind: 'volatile' as const, sizeMb: mb };
-          });
+          const volatile = (flags.volatile ?? []).map((text) => ({ kind: 'volatile' as const, sizeMb: parseWhole(text, '--volatile (MB)', '--volatile 512', 1) }));
           input = { name: flags.name, host: flags.host, systemDs: flags.systemDs, disks: [...(flags.disk ?? []).map((image) => ({ kind: 'image' as const, image })), ...volatile] };
           if (input.disks.length === 0) throw new FerryError('E_USAGE', 'a VM needs at least one disk', { hint: '--disk IMAGE or --volatile MB' });
         }
@@ -121,8 +122,8 @@ Examples:
       }),
     );
 
-  const operation = (name: VmOperation, summary: string, withTarget: boolean): void => {
-    const sub = group.command(name).summary(summary).argument('<vm>', 'id or name');
+  const operation = (name: VmOperation, summary: string, withTarget: boolean, command: string = name): void => {
+    const sub = group.command(command).summary(summary).argument('<vm>', 'id or name');
     if (withTarget) sub.argument('<host>', 'destination host');
     sub.option('--dry-run', 'print the plan as transfer-file lines; run nothing');
     sub.action((vmRef: string, ...rest: unknown[]) => {
@@ -132,17 +133,72 @@ Examples:
       return withCatalog(command, io, setStatus, async (ctx) => {
         if (flags.dryRun) {
           const vm = ctx.catalog.vm(vmRef);
-          return printPlan(ctx, ctx.orchestrator.plan(vm, name, target), `vm ${name} ${vm.id} (dry run)`);
+          return printPlan(ctx, ctx.orchestrator.plan(vm, name, target !== undefined ? { target } : {}), `vm ${name} ${vm.id} (dry run)`);
         }
-        const vm = await ctx.orchestrator.operate(vmRef, name, target);
+        const vm = await ctx.orchestrator.operate(vmRef, name, target !== undefined ? { target } : {});
         print(ctx, vm, () => describe(vm));
       });
     });
   };
+  operation('create', 'deploy a PENDING VM (one whose create was rolled back) on its host', false, 'deploy');
   operation('stop', 'move the VM\'s disks and folder to the frontend', false);
   operation('resume', 'move a stopped VM back to its host', false);
   operation('migrate', 'move the VM to another host (cold)', true);
   operation('shutdown', 'delete non-persistent disks, move persistent ones back, delete the VM folder', false);
+
+  group
+    .command('disk-saveas')
+    .summary('save a disk (or one of its snapshots) as a new image (cpds)')
+    .argument('<vm>', 'id or name')
+    .argument('<disk>', 'disk id (ferry vm show lists them)')
+    .requiredOption('--name <name>', 'name of the new image')
+    .option('--datastore <ds>', 'IMAGE datastore of the new image (default: the disk image\'s)')
+    .option('--snapshot <id>', 'save this snapshot of the disk instead of its current state')
+    .option('--dry-run', 'print the plan; run nothing')
+    .addHelpText('after', '\nExamples:\n  $ ferry vm disk-saveas vm01 0 --name debian-configured\n  $ ferry vm disk-saveas vm01 2 --name scratch --datastore images --snapshot 0\n')
+    .action((vmRef: string, diskText: string, flags: { name: string; datastore?: string; snapshot?: string; dryRun?: boolean }, command: Command) =>
+      withCatalog(command, io, setStatus, async (ctx) => {
+        const input = { name: flags.name, ...(flags.datastore !== undefined ? { datastore: flags.datastore } : {}), ...(flags.snapshot !== undefined ? { snapshot: parseWhole(flags.snapshot, '--snapshot', HINT) } : {}) };
+        const disk = parseWhole(diskText, 'disk id', HINT);
+        const { vm, ds, cpds, sizeMb } = ctx.orchestrator.checkSaveAs(vmRef, disk, input);
+        if (flags.dryRun) {
+          const mkfs: PlanStep = { kind: 'datastore', action: 'mkfs', driver: ds.dsMad ?? '', args: [`(image ${flags.name}, FSTYPE save_as)`], why: `datastore ${ds.name} names the new SOURCE` };
+          return printPlan(ctx, [mkfs, cpds], `vm disk-saveas ${vm.id} ${disk} (dry run)`);
+        }
+        const image = await withProgress(ctx.io, `disk ${disk} of VM ${vm.id}: saving as ${flags.name}`, ctx.orchestrator.saveDisk(vm.id, disk, input), { dir: ds.basePath, totalMb: sizeMb });
+        print(ctx, image, () => `saved disk ${disk} of VM ${vm.id} as image ${image.id} (${image.name}): ${image.source}, ${image.sizeMb ?? '?'} MB\n`);
+      }),
+    );
+
+  const snapshot = group.command('disk-snapshot').summary('disk snapshots: create, revert, delete (snap_create, snap_revert, snap_delete)');
+  for (const action of ['create', 'revert', 'delete'] as const) {
+    const sub = snapshot
+      .command(action)
+      .summary({ create: 'take a snapshot of a disk (the next free id unless --id)', revert: 'make a disk\'s contents a snapshot\'s', delete: 'delete a snapshot of a disk' }[action])
+      .argument('<vm>', 'id or name')
+      .argument('<disk>', 'disk id');
+    if (action === 'create') sub.option('--id <id>', 'the snapshot id to use');
+    else sub.argument('<snapshot>', 'snapshot id');
+    sub
+      .option('--dry-run', 'print the plan as transfer-file lines; run nothing')
+      .addHelpText('after', `\nExample:\n  $ ferry vm disk-snapshot ${action} vm01 0${action === 'create' ? '' : ' 0'}\n`)
+      .action((vmRef: string, diskText: string, ...rest: unknown[]) => {
+        const snapText = action === 'create' ? undefined : (rest[0] as string);
+        const flags = (action === 'create' ? rest[0] : rest[1]) as { id?: string; dryRun?: boolean };
+        const command = rest[rest.length - 1] as Command;
+        return withCatalog(command, io, setStatus, async (ctx) => {
+          const text = snapText ?? flags.id;
+          const args = { disk: parseWhole(diskText, 'disk id', HINT), ...(text !== undefined ? { snapshot: parseWhole(text, 'snapshot id', HINT) } : {}) };
+          const operation = `disk-snapshot-${action}` as const;
+          if (flags.dryRun) {
+            const vm = ctx.catalog.vm(vmRef);
+            return printPlan(ctx, ctx.orchestrator.plan(vm, operation, args), `vm disk-snapshot ${action} ${vm.id} (dry run)`);
+          }
+          const vm = await ctx.orchestrator.operate(vmRef, operation, args);
+          print(ctx, vm, () => describe(vm));
+        });
+      });
+  }
 
   group
     .command('recover')

@@ -360,7 +360,9 @@ export class Runner {
     if (outcome.cancelled) return new FerryError('E_CANCELLED', `${located.kind} ${located.driver}/${located.script} was cancelled`, facts);
     if (outcome.exitCode !== 0) {
       const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with status ${outcome.exitCode}`;
-      return new FerryError('E_DRIVER_FAILED', message || `${located.kind} ${located.driver}/${located.script} ${how}`, facts);
+      // A script that only logged (ERROR: lines) still said why: its errors are the message.
+      const errors = (facts.logs ?? []).filter((record) => record.level === 'error').map((record) => record.message).join('\n');
+      return new FerryError('E_DRIVER_FAILED', message || (errors ? `${errors} (${located.kind} ${located.driver}/${located.script} ${how})` : `${located.kind} ${located.driver}/${located.script} ${how}`), facts);
     }
     return undefined;
   }

@@ -9,13 +9,14 @@
 import { existsSync } from 'node:fs';
 import type { Catalog, Datastore, Image, NewVm, PlanStep, Vm } from '../catalog/catalog.js';
 import type { MonitorResult } from '../contract/parsers.js';
+import type { DsAction } from '../contract/table.js';
 import { buildDump, type ActionDump } from '../dump/dump.js';
 import { envName } from '../dump/env.js';
 import type { ActionResult, Runner } from '../driver/runner.js';
 import type { LogRecord } from '../driver/stderr.js';
 import { FerryError, toFerryError } from '../errors.js';
 import { diskPath } from '../catalog/layout.js';
-import { planFor, TRANSITIONS, transferLine, vmFolder, type PlanContext, type VmOperation } from './plan.js';
+import { planFor, TRANSITIONS, transferLine, vmFolder, diskHost, type OperationArgs, type PlanContext, type VmOperation } from './plan.js';
 
 /** Reported before and after each driver action, for the CLI's progress lines. */
 export interface StepEvent {
@@ -84,6 +85,7 @@ export function datastoreDump(ds: Datastore, image?: Partial<Image> & { id: numb
             ...(image.sizeMb !== undefined && image.sizeMb !== null ? { SIZE: image.sizeMb } : {}),
             ...(image.format ? { FORMAT: image.format } : {}),
             ...(image.fs ? { FSTYPE: image.fs } : {}),
+            ...(image.clonedFrom !== undefined && image.clonedFrom !== null ? { CLONING_ID: image.clonedFrom } : {}),
             PERSISTENT: image.persistent ? 1 : 0,
             TYPE: image.type ?? 'OS',
             DATASTORE_ID: ds.id,
@@ -135,13 +137,23 @@ export class Orchestrator {
     }
   }
 
-  /** Runs a datastore action on `ds` (for `image` when given), journaled under the image or the datastore. */
-  private datastoreAction(ds: Datastore, action: 'cp' | 'mkfs' | 'rm' | 'monitor', image?: Image): Promise<ActionResult> {
-    const id = image?.id ?? ds.id;
+  /**
+   * Runs a datastore action on `ds` (for `image` when given; `dumpImage`
+   * overrides what its dump says of it), journaled under the image or the
+   * datastore. `extra` adds root elements to the dump (TARGET_SNAPSHOT).
+   */
+  private datastoreAction(
+    ds: Datastore,
+    action: DsAction,
+    image?: Image,
+    options: { dumpImage?: Partial<Image> & { id: number }; extra?: Record<string, string | number>; operation?: string } = {},
+  ): Promise<ActionResult> {
+    const id = image?.id ?? options.dumpImage?.id ?? ds.id;
     const driver = action === 'monitor' && ds.type === 'SYSTEM' ? ds.tmMad : (ds.dsMad ?? '');
     const planStep: PlanStep = { kind: 'datastore', action, driver, args: [String(id)], why: image ? `${action} image ${image.name}` : action };
-    return this.act(image ? `image:${image.id}` : `datastore:${ds.id}`, action, null, planStep, () =>
-      this.options.runner.run({ kind: 'datastore', action, dump: datastoreDump(ds, image), id, env: secretEnv(ds), ...this.signal() }),
+    const dump = datastoreDump(ds, options.dumpImage ?? image, options.extra);
+    return this.act(image ? `image:${image.id}` : `datastore:${ds.id}`, options.operation ?? action, null, planStep, () =>
+      this.options.runner.run({ kind: 'datastore', action, dump, id, env: secretEnv(ds), ...this.signal() }),
     );
   }
 
@@ -163,7 +175,7 @@ export class Orchestrator {
   // --- images
 
   /** The plan line of an image action, for --dry-run. */
-  imagePlan(action: 'cp' | 'mkfs' | 'rm', ds: Datastore, what: string): string {
+  imagePlan(action: DsAction, ds: Datastore, what: string): string {
     return `# ferry ds ${action} (datastore ${ds.id} ${ds.name}, driver ${ds.dsMad ?? '?'}): ${what}`;
   }
 
@@ -195,24 +207,11 @@ export class Orchestrator {
       ...(input.persistent !== undefined ? { persistent: input.persistent } : {}),
       ...(input.type !== undefined ? { type: input.type } : {}),
     });
-    const unlock = this.catalog.lock(`image:${image.id}`, action);
-    try {
+    return this.imageAction(image, action, async () => {
       const result = await this.datastoreAction(ds, action, image);
       const made = result.result as { source: string; sizeMb?: number; format?: string };
-      return this.catalog.updateImage(image.id, {
-        source: made.source,
-        sizeMb: made.sizeMb ?? image.sizeMb,
-        format: made.format ?? image.format,
-        state: 'READY',
-        error: null,
-      });
-    } catch (error) {
-      const failure = toFerryError(error);
-      this.catalog.updateImage(image.id, { state: 'ERROR', error: `${action}: ${failure.message}` });
-      throw failure;
-    } finally {
-      unlock();
-    }
+      return { source: made.source, sizeMb: made.sizeMb ?? image.sizeMb, format: made.format ?? image.format, state: 'READY' };
+    });
   }
 
   /** Removes an image (rm in its datastore, then the record); refused while a VM uses it. */
@@ -238,6 +237,136 @@ export class Orchestrator {
     }
   }
 
+  /** Checks an image clone before anything runs (also for --dry-run): the original and its datastore. */
+  checkClone(ref: string | number, name: string): { original: Image & { source: string }; ds: Datastore } {
+    const original = this.catalog.image(ref);
+    if ((original.state !== 'READY' && original.state !== 'USED') || !original.source) {
+      throw new FerryError('E_CONFLICT', `image ${original.name} is ${original.state}${original.error ? ` (${original.error})` : ''}; only a READY image can be cloned`, { hint: 'ferry image list' });
+    }
+    if (original.persistent && original.state === 'USED') {
+      throw new FerryError('E_CONFLICT', `persistent image ${original.name} is in use by VM(s) ${this.catalog.vmsUsingImage(original.id).join(', ')}: its contents change under a copy`, {
+        hint: 'shut the VM down first, or save its disk: ferry vm disk-saveas VM DISK --name NEW',
+      });
+    }
+    const ds = this.catalog.datastore(original.datastoreId);
+    if (!ds.dsMad) throw new FerryError('E_CONFLICT', `datastore ${ds.name} has no datastore driver (ds_mad)`, { hint: 'ferry datastore update --ds-mad NAME' });
+    if (this.catalog.findImage(name)) throw new FerryError('E_CONFLICT', `an image named ${JSON.stringify(name)} exists`, { hint: 'pick another --name' });
+    return { original: original as Image & { source: string }, ds };
+  }
+
+  /**
+   * Clones an image within its datastore (the driver's clone). The dump
+   * describes the new image with PATH set to the original's SOURCE and
+   * CLONING_ID to its id, as oned sends it. The clone gets the original's
+   * size, format and snapshot ids (the fs driver copies internal snapshots
+   * with the file).
+   */
+  async cloneImage(ref: string | number, input: { name: string; persistent?: boolean }): Promise<Image> {
+    const { original, ds } = this.checkClone(ref, input.name);
+    // The original stays as it is while it is copied: no rm, revert or flatten meanwhile.
+    const unlockOriginal = this.catalog.lock(`image:${original.id}`, 'clone');
+    try {
+      const clone = this.catalog.addImage({
+        name: input.name,
+        datastoreId: ds.id,
+        path: original.source,
+        ...(original.sizeMb !== null ? { sizeMb: original.sizeMb } : {}),
+        ...(original.format !== null ? { format: original.format } : {}),
+        type: original.type,
+        persistent: input.persistent ?? original.persistent,
+        clonedFrom: original.id,
+      });
+      return await this.imageAction(clone, 'clone', async (image) => {
+        const result = await this.datastoreAction(ds, 'clone', image);
+        return { source: result.result as string, state: 'READY', snapshots: original.snapshots };
+      });
+    } finally {
+      unlockOriginal();
+    }
+  }
+
+  /**
+   * Runs `work` on an image under its lock: its patch is applied on success;
+   * on failure the image goes to ERROR with the action's message (`keepState`:
+   * stays as it was, with the message, for actions that leave an image
+   * unchanged when they fail).
+   */
+  private async imageAction(image: Image, what: string, work: (image: Image) => Promise<Parameters<Catalog['updateImage']>[1]>, keepState = false): Promise<Image> {
+    const unlock = this.catalog.lock(`image:${image.id}`, what);
+    try {
+      const current = this.catalog.image(image.id);
+      const patch = await work(current);
+      return this.catalog.updateImage(image.id, { error: null, ...patch });
+    } catch (error) {
+      const failure = toFerryError(error);
+      this.catalog.updateImage(image.id, keepState ? { error: `${what}: ${failure.message}` } : { state: 'ERROR', error: `${what}: ${failure.message}` });
+      throw failure;
+    } finally {
+      unlock();
+    }
+  }
+
+  /** The size in MB of a registered image (stat of its SOURCE), stored in the catalog. */
+  async statImage(ref: string | number): Promise<Image> {
+    const image = this.catalog.image(ref);
+    if (!image.source) throw new FerryError('E_CONFLICT', `image ${image.name} has no SOURCE (${image.state})`, { hint: 'stat a file instead: ferry image stat --datastore DS --path FILE' });
+    const ds = this.usableDatastore(image.datastoreId);
+    const result = await this.datastoreAction(ds, 'stat', image, { dumpImage: { ...image, path: null } });
+    return this.catalog.updateImage(image.id, { sizeMb: result.result as number });
+  }
+
+  /** The size in MB an image made from `path` would have (stat of a file or URL), as cp would see it. */
+  async statPath(dsRef: string | number, path: string): Promise<number> {
+    const ds = this.usableDatastore(dsRef);
+    const result = await this.datastoreAction(ds, 'stat', undefined, { dumpImage: { id: -1, name: path.split('/').pop() ?? 'image', path, persistent: false } });
+    return result.result as number;
+  }
+
+  /** A datastore that has a datastore driver. */
+  private usableDatastore(ref: string | number): Datastore {
+    const ds = this.catalog.datastore(ref);
+    if (!ds.dsMad) throw new FerryError('E_CONFLICT', `datastore ${ds.name} is a ${ds.type} datastore with no datastore driver (ds_mad)`, { hint: 'use an IMAGE datastore: ferry datastore list' });
+    return ds;
+  }
+
+  /** Checks an image snapshot operation before anything runs (also for --dry-run). */
+  checkImageSnapshot(ref: string | number, snapshot: number): { image: Image; ds: Datastore } {
+    const image = this.catalog.image(ref);
+    if (image.state !== 'READY') {
+      const users = this.catalog.vmsUsingImage(image.id);
+      throw new FerryError('E_CONFLICT', `image ${image.name} is ${image.state}${users.length ? ` (VM ${users.join(', ')})` : ''}; its snapshots change only while it is READY`, {
+        hint: users.length ? `use ferry vm disk-snapshot on the VM, or shut it down first` : 'ferry image show',
+      });
+    }
+    if (!image.snapshots.includes(snapshot)) {
+      throw new FerryError('E_NOT_FOUND', `image ${image.name} has no snapshot ${snapshot} (it has: ${image.snapshots.join(', ') || 'none'})`, { hint: `ferry image show ${image.id}` });
+    }
+    return { image, ds: this.usableDatastore(image.datastoreId) };
+  }
+
+  /**
+   * revert (contents become the snapshot's, snapshots kept), delete (one
+   * snapshot gone) or flatten (contents become the snapshot's, no snapshots
+   * left) on a READY image, with TARGET_SNAPSHOT in the dump. The bundled
+   * drivers leave an image as it was when these fail, so a failure records
+   * the message and keeps the image READY.
+   */
+  async imageSnapshot(ref: string | number, operation: 'revert' | 'delete' | 'flatten', snapshot: number): Promise<Image> {
+    const { image, ds } = this.checkImageSnapshot(ref, snapshot);
+    return this.imageAction(
+      image,
+      `snapshot-${operation}`,
+      async (current) => {
+        // Checked again under the lock: another ferry may have changed the snapshots meanwhile.
+        this.checkImageSnapshot(current.id, snapshot);
+        await this.datastoreAction(ds, `snap_${operation}`, current, { extra: { TARGET_SNAPSHOT: snapshot }, operation: `snapshot-${operation}` });
+        if (operation === 'revert') return {};
+        return { snapshots: operation === 'flatten' ? [] : current.snapshots.filter((id) => id !== snapshot) };
+      },
+      true,
+    );
+  }
+
   // --- VMs
 
   planContext(vm: Vm): PlanContext {
@@ -251,7 +380,8 @@ export class Orchestrator {
   }
 
   /** The plan an operation would run, checked against the VM's state; nothing runs. */
-  plan(vm: Vm, operation: VmOperation, target?: string): PlanStep[] {
+  plan(vm: Vm, operation: VmOperation, args: OperationArgs = {}): PlanStep[] {
+    const target = args.target;
     if (vm.operation && vm.state !== 'FAILED') {
       throw new FerryError('E_CONFLICT', `VM ${vm.id} (${vm.name}) has an interrupted ${vm.operation} at step ${(vm.step ?? 0) + 1} of ${vm.plan?.length ?? '?'} (ferry stopped while it ran)`, {
         hint: `ferry vm recover ${vm.id} --retry (finish it), --success or --failure`,
@@ -270,7 +400,36 @@ export class Orchestrator {
       this.catalog.host(target);
       if (target === vm.host) throw new FerryError('E_CONFLICT', `VM ${vm.id} is already on ${target}`, { hint: 'pick another host: ferry host list' });
     }
-    return planFor(operation, this.planContext(vm), target);
+    if (operation.startsWith('disk-snapshot-')) return planFor(operation, this.planContext(vm), this.snapshotArgs(vm, operation, args));
+    return planFor(operation, this.planContext(vm), args);
+  }
+
+  /**
+   * Checks a disk snapshot operation's disk and snapshot id: a new snapshot
+   * gets the next free id (past the image's own for a cloned disk, whose file
+   * may carry them); revert and delete need one the disk has.
+   */
+  private snapshotArgs(vm: Vm, operation: VmOperation, args: OperationArgs): OperationArgs {
+    const disk = vm.disks.find((candidate) => candidate.diskId === args.disk);
+    if (!disk) {
+      throw new FerryError('E_NOT_FOUND', `VM ${vm.id} has no disk ${args.disk ?? '(none given)'} (it has: ${vm.disks.map((candidate) => candidate.diskId).join(', ')})`, { hint: `ferry vm show ${vm.id}` });
+    }
+    if (disk.kind === 'swap' || disk.kind === 'context') {
+      throw new FerryError('E_CONFLICT', `disk ${disk.diskId} of VM ${vm.id} is a ${disk.kind} disk; snapshots are for image and volatile disks`, { hint: `ferry vm show ${vm.id}` });
+    }
+    if (operation === 'disk-snapshot-create') {
+      const inherited = disk.mode === 'clone' && disk.imageId !== null ? this.catalog.image(disk.imageId).snapshots : [];
+      if (args.snapshot !== undefined && [...disk.snapshots, ...inherited].includes(args.snapshot)) {
+        throw new FerryError('E_CONFLICT', `disk ${disk.diskId} of VM ${vm.id} already has a snapshot ${args.snapshot}`, { hint: 'leave out the id: ferry picks the next free one' });
+      }
+      return { disk: disk.diskId, snapshot: args.snapshot ?? Math.max(-1, ...disk.snapshots, ...inherited) + 1 };
+    }
+    if (args.snapshot === undefined || !disk.snapshots.includes(args.snapshot)) {
+      throw new FerryError('E_NOT_FOUND', `disk ${disk.diskId} of VM ${vm.id} has no snapshot ${args.snapshot ?? '(none given)'} (it has: ${disk.snapshots.join(', ') || 'none'})`, {
+        hint: `ferry vm show ${vm.id}`,
+      });
+    }
+    return { disk: disk.diskId, snapshot: args.snapshot };
   }
 
   /**
@@ -306,7 +465,8 @@ export class Orchestrator {
           }
           claimed.add(image.id);
         }
-        disks.push({ diskId, kind: 'image', imageId: image.id, mode: image.persistent ? 'ln' : 'clone', sizeMb: null, format: null, files: null });
+        // A linked disk is the image's own file, snapshots included.
+        disks.push({ diskId, kind: 'image', imageId: image.id, mode: image.persistent ? 'ln' : 'clone', sizeMb: null, format: null, files: null, snapshots: image.persistent ? image.snapshots : [] });
       } else if (disk.kind === 'context') {
         disks.push({ diskId, kind: 'context', imageId: null, mode: null, sizeMb: null, format: null, files: disk.files });
       } else {
@@ -328,7 +488,7 @@ export class Orchestrator {
       systemDsId: checked.systemDsId,
       state: 'PENDING',
       ...IDLE,
-      disks: checked.disks.map((disk) => ({ ...disk, target: diskPath(systemDs.basePath, id, disk.diskId) })),
+      disks: checked.disks.map((disk) => ({ ...disk, snapshots: disk.snapshots ?? [], target: diskPath(systemDs.basePath, id, disk.diskId) })),
       createdAt: '',
       updatedAt: '',
     };
@@ -345,14 +505,14 @@ export class Orchestrator {
   }
 
   /** Runs an operation on a VM: plan, record, run each step, reach the next state. */
-  async operate(ref: string | number, operation: VmOperation, target?: string): Promise<Vm> {
+  async operate(ref: string | number, operation: VmOperation, args: OperationArgs = {}): Promise<Vm> {
     const vm = this.catalog.vm(ref);
     const unlock = this.catalog.lock(`vm:${vm.id}`, operation);
     try {
       // Read again under the lock: another ferry may have changed it before we got it.
       const current = this.catalog.vm(vm.id);
-      const steps = this.plan(current, operation, target);
-      this.catalog.updateVm(current.id, { operation, plan: steps, step: 0, previousState: current.state, targetHost: target ?? null, error: null });
+      const steps = this.plan(current, operation, args);
+      this.catalog.updateVm(current.id, { operation, plan: steps, step: 0, previousState: current.state, targetHost: args.target ?? null, error: null });
       return await this.runFrom(current.id, 0);
     } finally {
       unlock();
@@ -392,20 +552,106 @@ export class Orchestrator {
       if (operation.endsWith('-rollback')) {
         return this.catalog.updateVm(id, { ...IDLE, state: vm.previousState ?? 'PENDING' });
       }
-      const to = TRANSITIONS[operation as VmOperation]?.to ?? vm.state;
+      const transition = TRANSITIONS[operation as VmOperation]?.to ?? 'same';
+      const to = transition === 'same' ? (vm.previousState ?? vm.state) : transition;
       if (operation === 'create') {
         for (const disk of vm.disks) if (disk.imageId !== null) this.catalog.updateImage(disk.imageId, { state: 'USED' });
       }
+      for (const planStep of vm.plan ?? []) this.recordSnapshot(vm, planStep);
       const done = this.catalog.updateVm(id, { ...IDLE, state: to, host: operation === 'migrate' && vm.targetHost ? vm.targetHost : vm.host });
       if (operation === 'shutdown') this.releaseImages(done);
       return done;
     });
   }
 
-  /** Images of a finished VM go back to READY unless another VM still uses them. */
+  /**
+   * Checks a disk save-as before anything runs (also for --dry-run): the VM's
+   * disks are where they rest (RUNNING or STOPPED), the disk is an image or
+   * volatile disk, the snapshot (if any) exists, and the new image's
+   * datastore takes images. Returns the steps: mkfs (FSTYPE save_as: the
+   * driver names a new SOURCE, the convention oned uses for save-as), cpds
+   * of the disk into it, and stat for its size.
+   */
+  checkSaveAs(vmRef: string | number, diskId: number, input: { name: string; datastore?: string | number; snapshot?: number }): { vm: Vm; disk: Vm['disks'][number]; ds: Datastore; cpds: PlanStep; sizeMb: number | null; format: string } {
+    const vm = this.catalog.vm(vmRef);
+    if (vm.operation || (vm.state !== 'RUNNING' && vm.state !== 'STOPPED')) {
+      throw new FerryError('E_CONFLICT', `VM ${vm.id} (${vm.name}) is ${vm.state}${vm.operation ? ` with an unfinished ${vm.operation}` : ''}; disks are saved from a RUNNING or STOPPED VM`, {
+        hint: vm.operation ? `ferry vm recover ${vm.id} --retry|--success|--failure` : `ferry vm show ${vm.id}`,
+      });
+    }
+    const disk = vm.disks.find((candidate) => candidate.diskId === diskId);
+    if (!disk) throw new FerryError('E_NOT_FOUND', `VM ${vm.id} has no disk ${diskId} (it has: ${vm.disks.map((candidate) => candidate.diskId).join(', ')})`, { hint: `ferry vm show ${vm.id}` });
+    if (disk.kind === 'swap' || disk.kind === 'context') {
+      throw new FerryError('E_CONFLICT', `disk ${diskId} of VM ${vm.id} is a ${disk.kind} disk; only image and volatile disks are saved as images`, { hint: `ferry vm show ${vm.id}` });
+    }
+    if (input.snapshot !== undefined && !disk.snapshots.includes(input.snapshot)) {
+      throw new FerryError('E_NOT_FOUND', `disk ${diskId} of VM ${vm.id} has no snapshot ${input.snapshot} (it has: ${disk.snapshots.join(', ') || 'none'})`, { hint: `ferry vm show ${vm.id}` });
+    }
+    const image = disk.imageId !== null ? this.catalog.image(disk.imageId) : undefined;
+    const dsRef = input.datastore ?? image?.datastoreId;
+    if (dsRef === undefined) throw new FerryError('E_USAGE', `disk ${diskId} is a volatile disk: say which datastore gets the new image`, { hint: `ferry vm disk-saveas ${vm.id} ${diskId} --name ${input.name} --datastore DS` });
+    const ds = this.usableDatastore(dsRef);
+    if (ds.type !== 'IMAGE') throw new FerryError('E_CONFLICT', `datastore ${ds.name} is a ${ds.type} datastore; a saved disk becomes an image in an IMAGE datastore`, { hint: 'ferry datastore list' });
+    if (this.catalog.findImage(input.name)) throw new FerryError('E_CONFLICT', `an image named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name' });
+    const ctx = this.planContext(vm);
+    // The disk's own TM copies it (its image datastore's, or the system datastore's for a volatile disk); ds_id is the new image's datastore.
+    const tm = image ? this.catalog.datastore(image.datastoreId).tmMad : ctx.systemDs.tmMad;
+    const snapshot = input.snapshot ?? -1;
+    const cpds: PlanStep = {
+      kind: 'tm',
+      action: 'cpds',
+      driver: tm,
+      args: [`${diskHost(ctx)}:${disk.target}`, '(new SOURCE)', String(snapshot), String(vm.id), String(ds.id)],
+      why: `disk ${diskId}: save ${snapshot >= 0 ? `snapshot ${snapshot}` : 'its current state'} as image ${input.name}`,
+    };
+    return { vm, disk, ds, cpds, sizeMb: image?.sizeMb ?? disk.sizeMb, format: image?.format ?? disk.format ?? 'raw' };
+  }
+
+  /**
+   * Saves a VM disk (or one of its snapshots) as a new image: the image is
+   * recorded LOCKED, the datastore names its SOURCE (mkfs, FSTYPE save_as),
+   * the disk's TM copies it there (cpds), and stat gives its size. READY on
+   * success; ERROR with the step's message on failure, the VM untouched.
+   */
+  async saveDisk(vmRef: string | number, diskId: number, input: { name: string; datastore?: string | number; snapshot?: number }): Promise<Image> {
+    const found = this.checkSaveAs(vmRef, diskId, input);
+    // The VM holds still while its disk is copied: no stop, migrate or snapshot meanwhile.
+    const unlockVm = this.catalog.lock(`vm:${found.vm.id}`, 'disk-saveas');
+    try {
+      const { ds, cpds, sizeMb, format } = this.checkSaveAs(found.vm.id, diskId, input);
+      const image = this.catalog.addImage({ name: input.name, datastoreId: ds.id, ...(sizeMb !== null ? { sizeMb } : {}), format, persistent: false });
+      return await this.imageAction(image, 'saveas', async (current) => {
+        const made = (await this.datastoreAction(ds, 'mkfs', current, { dumpImage: { ...current, fs: 'save_as' }, operation: 'saveas' })).result as { source: string };
+        this.catalog.updateImage(current.id, { source: made.source });
+        const copy: PlanStep = { ...cpds, args: [cpds.args[0] as string, made.source, ...cpds.args.slice(2)] };
+        await this.act(`image:${current.id}`, 'saveas', null, copy, () => this.options.runner.run({ kind: 'tm', action: 'cpds', driver: copy.driver, args: copy.args, ...this.signal() }));
+        const saved = this.catalog.image(current.id);
+        const size = (await this.datastoreAction(ds, 'stat', saved, { dumpImage: { ...saved, path: null }, operation: 'saveas' })).result as number;
+        return { sizeMb: size, state: 'READY' };
+      });
+    } finally {
+      unlockVm();
+    }
+  }
+
+  /** Records what a done snapshot step changed in its disk's snapshot ids. */
+  private recordSnapshot(vm: Vm, planStep: PlanStep): void {
+    const disk = vm.disks.find((candidate) => candidate.diskId === planStep.refs?.disk);
+    const snapshot = planStep.refs?.snapshot;
+    if (!disk || snapshot === undefined) return;
+    if (planStep.action === 'snap_create' && !disk.snapshots.includes(snapshot)) this.catalog.setDiskSnapshots(vm.id, disk.diskId, [...disk.snapshots, snapshot]);
+    if (planStep.action === 'snap_delete') this.catalog.setDiskSnapshots(vm.id, disk.diskId, disk.snapshots.filter((id) => id !== snapshot));
+  }
+
+  /**
+   * Images of a finished VM go back to READY unless another VM still uses
+   * them; a linked (persistent) disk's snapshots are the image's now, since
+   * mvds put its file back.
+   */
   private releaseImages(vm: Vm): void {
     for (const disk of vm.disks) {
       if (disk.imageId === null) continue;
+      if (disk.mode === 'ln') this.catalog.updateImage(disk.imageId, { snapshots: disk.snapshots });
       if (this.catalog.vmsUsingImage(disk.imageId).length === 0) this.catalog.updateImage(disk.imageId, { state: 'READY' });
     }
   }
@@ -449,6 +695,13 @@ export class Orchestrator {
     }
     if (operation === 'shutdown') {
       throw new FerryError('E_CONFLICT', `VM ${vm.id}'s shutdown cannot be rolled back: the disks it deleted are gone`, { hint: `ferry vm recover ${vm.id} --retry (finish it) or --success` });
+    }
+    if (operation.startsWith('disk-snapshot-')) {
+      // One step: when it failed there is nothing to undo. A snapshot taken is deleted again; a revert or delete that ran cannot be undone.
+      return done.flatMap((planStep) => {
+        if (planStep.action === 'snap_create') return [{ ...planStep, action: 'snap_delete', why: `undo: ${planStep.why}` }];
+        throw new FerryError('E_CONFLICT', `VM ${vm.id}'s ${operation} ran and cannot be undone`, { hint: `ferry vm recover ${vm.id} --success` });
+      });
     }
     if (operation === 'create') {
       const ctx = this.planContext(vm);

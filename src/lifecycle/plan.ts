@@ -9,8 +9,18 @@ import { FerryError } from '../errors.js';
 import type { Datastore, Image, PlanStep, Vm, VmDisk } from '../catalog/catalog.js';
 import { vmPath } from '../catalog/layout.js';
 
-export const VM_OPERATIONS = ['create', 'stop', 'resume', 'migrate', 'shutdown'] as const;
+export const VM_OPERATIONS = ['create', 'stop', 'resume', 'migrate', 'shutdown', 'disk-snapshot-create', 'disk-snapshot-revert', 'disk-snapshot-delete'] as const;
 export type VmOperation = (typeof VM_OPERATIONS)[number];
+
+/** What an operation acts on besides the VM: a migrate's destination, a disk and snapshot id. */
+export interface OperationArgs {
+  target?: string;
+  disk?: number;
+  snapshot?: number;
+}
+
+/** The TM action of each disk snapshot operation. */
+const SNAPSHOT_ACTIONS = { 'disk-snapshot-create': 'snap_create', 'disk-snapshot-revert': 'snap_revert', 'disk-snapshot-delete': 'snap_delete' } as const;
 
 /** What a plan needs from the catalog. */
 export interface PlanContext {
@@ -35,8 +45,22 @@ function diskTm(ctx: PlanContext, disk: VmDisk): { tm: string; dsId: number; ima
   return { tm: ds.tmMad, dsId: ds.id, image };
 }
 
-function step(action: string, driver: string, args: Array<string | number>, why: string): PlanStep {
-  return { kind: 'tm', action, driver, args: args.map(String), why };
+function step(action: string, driver: string, args: Array<string | number>, why: string, refs?: PlanStep['refs']): PlanStep {
+  return { kind: 'tm', action, driver, args: args.map(String), why, ...(refs ? { refs } : {}) };
+}
+
+/** Where a VM's disks are: on its host, or on the frontend while it is stopped. */
+export function diskHost(ctx: PlanContext): string {
+  return ctx.vm.state === 'STOPPED' || (ctx.vm.state === 'FAILED' && ctx.vm.previousState === 'STOPPED') ? ctx.frontend : ctx.vm.host;
+}
+
+/** The one TM step of a disk snapshot operation (snap_create, snap_revert, snap_delete) on the disk where it is. */
+function snapshotPlan(ctx: PlanContext, operation: keyof typeof SNAPSHOT_ACTIONS, args: OperationArgs): PlanStep[] {
+  const disk = ctx.vm.disks.find((candidate) => candidate.diskId === args.disk);
+  if (!disk || args.snapshot === undefined) throw new FerryError('E_USAGE', `${operation} needs a disk of VM ${ctx.vm.id} and a snapshot id`, { hint: `ferry vm show ${ctx.vm.id}` });
+  const { tm, dsId } = diskTm(ctx, disk);
+  const action = SNAPSHOT_ACTIONS[operation];
+  return [step(action, tm, [`${diskHost(ctx)}:${disk.target}`, args.snapshot, ctx.vm.id, dsId], `disk ${disk.diskId}: ${action.replace('snap_', '')} snapshot ${args.snapshot}`, { disk: disk.diskId, snapshot: args.snapshot })];
 }
 
 /** The steps that put the VM's disks on `host` (CREATE). */
@@ -90,9 +114,10 @@ function teardown(ctx: PlanContext, host: string): PlanStep[] {
   return [...disks, step('delete', ctx.systemDs.tmMad, [`${host}:${vmFolder(ctx)}`, vmId, ctx.systemDs.id], 'VM folder: delete')];
 }
 
-/** The plan of one operation; `target` is the destination host of a migrate. */
-export function planFor(operation: VmOperation, ctx: PlanContext, target?: string): PlanStep[] {
+/** The plan of one operation; `args.target` is the destination host of a migrate. */
+export function planFor(operation: VmOperation, ctx: PlanContext, args: OperationArgs = {}): PlanStep[] {
   const host = ctx.vm.host;
+  const target = args.target;
   switch (operation) {
     case 'create':
       return deploy(ctx, host);
@@ -105,6 +130,10 @@ export function planFor(operation: VmOperation, ctx: PlanContext, target?: strin
       return move(ctx, host, target, `${host} -> ${target} (migrate)`);
     case 'shutdown':
       return teardown(ctx, host);
+    case 'disk-snapshot-create':
+    case 'disk-snapshot-revert':
+    case 'disk-snapshot-delete':
+      return snapshotPlan(ctx, operation, args);
   }
 }
 
@@ -113,11 +142,14 @@ export function transferLine(planStep: PlanStep): string {
   return [planStep.action.toUpperCase(), planStep.driver, ...planStep.args].join(' ');
 }
 
-/** The state a VM must be in for an operation, and the one it reaches. */
-export const TRANSITIONS: Record<VmOperation, { from: readonly string[]; to: 'RUNNING' | 'STOPPED' | 'DONE' }> = {
+/** The state a VM must be in for an operation, and the one it reaches ('same': the state it had). */
+export const TRANSITIONS: Record<VmOperation, { from: readonly string[]; to: 'RUNNING' | 'STOPPED' | 'DONE' | 'same' }> = {
   create: { from: ['PENDING'], to: 'RUNNING' },
   stop: { from: ['RUNNING'], to: 'STOPPED' },
   resume: { from: ['STOPPED'], to: 'RUNNING' },
   migrate: { from: ['RUNNING'], to: 'RUNNING' },
   shutdown: { from: ['RUNNING'], to: 'DONE' },
+  'disk-snapshot-create': { from: ['RUNNING', 'STOPPED'], to: 'same' },
+  'disk-snapshot-revert': { from: ['RUNNING', 'STOPPED'], to: 'same' },
+  'disk-snapshot-delete': { from: ['RUNNING', 'STOPPED'], to: 'same' },
 };

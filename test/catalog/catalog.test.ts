@@ -169,7 +169,9 @@ t.test('hosts', async (t) => {
     t.equal(refused.code, 'E_CONFLICT', `refused with a ${state} VM`);
     t.match(refused.message, String(vm.id), 'names the VM');
   }
-  catalog.updateVm(vm.id, { state: 'DONE' });
+  catalog.updateVm(vm.id, { state: 'FAILED', host: 'node1', operation: 'migrate', targetHost: 'kvm2' });
+  t.match(thrown(() => catalog.deleteHost('kvm2')).message, /being moved/, 'refused while a failed migrate would still move a VM there');
+  catalog.updateVm(vm.id, { state: 'DONE', host: 'kvm2', operation: null, targetHost: null });
   catalog.deleteHost('kvm2');
   t.equal(catalog.findHost('kvm2'), undefined, 'deleted once its VM is DONE');
   t.same(catalog.listHosts().map((h) => h.name), ['node1']);

@@ -5,95 +5,13 @@
  * a ferry killed mid-step, two ferries racing on one VM, and bad input
  * refused before any driver runs.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
-import { Catalog } from '../../src/catalog/catalog.js';
-import { TM_ACTIONS } from '../../src/contract/table.js';
-import { tmpDir, waitFor } from '../helpers/fixtures.js';
-import { binPath, bundledRemotes, cleanEnv, jsonOf, runBin, runCli } from './helpers.js';
-
-interface World {
-  root: string;
-  home: string;
-  remotes: string;
-  /** Marker files that make tm/flaky fail (fail-<action>) or hang (slow-<action>). */
-  markers: string;
-  cli(argv: string[]): Promise<{ status: number; stdout: string; stderr: string }>;
-  json(argv: string[]): Promise<Record<string, any>>;
-  catalog(): Catalog;
-}
-
-/**
- * A temp world: remotes with the bundled fs and shared/qcow2 drivers plus
- * tm/flaky (shared, failing or hanging on demand), a ferry.yaml naming the
- * frontend `fe`, and a catalog under FERRY_HOME.
- */
-function world(t: Test): World {
-  const root = tmpDir(t);
-  const remotes = join(root, 'remotes');
-  const markers = join(root, 'markers');
-  mkdirSync(join(remotes, 'datastore'), { recursive: true });
-  mkdirSync(join(remotes, 'tm', 'flaky'), { recursive: true });
-  mkdirSync(markers);
-  // Copies, not links: ferry refuses a driver that resolves outside its remotes folder.
-  cpSync(join(bundledRemotes, 'scripts_common.sh'), join(remotes, 'scripts_common.sh'));
-  for (const ds of ['fs', 'dummy']) cpSync(join(bundledRemotes, 'datastore', ds), join(remotes, 'datastore', ds), { recursive: true, verbatimSymlinks: true });
-  for (const tm of ['shared', 'qcow2', 'dummy']) cpSync(join(bundledRemotes, 'tm', tm), join(remotes, 'tm', tm), { recursive: true, verbatimSymlinks: true });
-  for (const action of TM_ACTIONS) {
-    const script = join(remotes, 'tm', 'flaky', action);
-    writeFileSync(
-      script,
-      `#!/bin/sh\n# tm/shared, failing or hanging when a marker file says so.\nset -eu\nif [ -e '${markers}/fail-${action}' ]; then echo "ERROR: injected failure in ${action}" >&2; exit 1; fi\nif [ -e '${markers}/slow-${action}' ]; then sleep 30; fi\nexec '${join(bundledRemotes, 'tm', 'shared', action)}' "$@"\n`,
-    );
-    chmodSync(script, 0o755);
-  }
-  writeFileSync(join(root, 'ferry.yaml'), 'frontend: fe\nlog_level: warn\n');
-  const home = join(root, 'home');
-  const cli = (argv: string[]) => runCli(['--config', join(root, 'ferry.yaml'), '--remotes', remotes, ...argv], { env: { FERRY_HOME: home }, cwd: root });
-  return {
-    root,
-    home,
-    remotes,
-    markers,
-    cli,
-    async json(argv) {
-      const result = await cli(['--json', ...argv]);
-      if (result.status !== 0) throw new Error(`ferry ${argv.join(' ')} failed (${result.status}): ${result.stdout}${result.stderr}`);
-      return jsonOf(result.stdout);
-    },
-    catalog() {
-      const catalog = Catalog.open(join(home, 'catalog.db'));
-      t.teardown(() => catalog.close());
-      return catalog;
-    },
-  };
-}
-
-/** Hosts, an image datastore with `tm`, a system datastore, a qcow2 base image and a persistent data image. */
-async function stage(t: Test, w: World, tm: string): Promise<{ images: string; system: string }> {
-  const images = join(w.root, 'ds', 'images');
-  const system = join(w.root, 'ds', 'system');
-  mkdirSync(images, { recursive: true });
-  mkdirSync(system, { recursive: true });
-  await w.json(['host', 'create', 'host01', '--local']);
-  await w.json(['host', 'create', 'host02', '--local']);
-  await w.json(['datastore', 'create', 'images', '--ds-mad', 'fs', '--tm-mad', tm, '--base-path', images]);
-  await w.json(['datastore', 'create', 'system', '--type', 'SYSTEM', '--tm-mad', tm === 'qcow2' ? 'qcow2' : tm, '--base-path', system]);
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(w.root, 'base.qcow2'), '32M']);
-  const base = await w.json(['image', 'create', '--datastore', 'images', '--path', join(w.root, 'base.qcow2'), '--name', 'base']);
-  t.equal(base.state, 'READY', 'base image registered');
-  const data = await w.json(['image', 'create', '--datastore', 'images', '--size', '8', '--name', 'data', '--persistent']);
-  t.equal(data.state, 'READY', 'persistent image made');
-  return { images, system };
-}
-
-function vmYaml(w: World, extra = ''): string {
-  const file = join(w.root, 'vm.yaml');
-  writeFileSync(file, `name: vm01\nhost: host01\nsystem_datastore: system\ndisks:\n  - image: base\n  - image: data\n${extra}`);
-  return file;
-}
+import t from 'tap';
+import { waitFor } from '../helpers/fixtures.js';
+import { stage, vmYaml, world } from '../helpers/catalog-world.js';
+import { binPath, cleanEnv, jsonOf, runBin, runCli } from './helpers.js';
 
 for (const tm of ['shared', 'qcow2']) {
   t.test(`the spec's example VM with tm/${tm}: files and catalog after every step`, async (t) => {
@@ -167,6 +85,27 @@ t.test('a failure at each create step leaves the VM FAILED at that step; --retry
       t.ok(existsSync(join(system, String(vm.id), 'disk.1')), 'both disks present');
     });
   }
+});
+
+t.test('a create rolled back leaves the VM PENDING; vm deploy deploys it again', async (t) => {
+  const w = world(t);
+  const { system } = await stage(t, w, 'flaky');
+  writeFileSync(join(w.markers, 'fail-ln'), '');
+  t.equal((await w.cli(['vm', 'create', vmYaml(w)])).status, 1);
+  rmSync(join(w.markers, 'fail-ln'));
+  const plan = await w.json(['vm', 'recover', 'vm01', '--failure', '--dry-run']);
+  t.same(plan.plan.map((step: any) => step.action), ['delete', 'delete'], 'undo: the cloned disk, then the VM folder');
+  const back = await w.json(['vm', 'recover', 'vm01', '--failure']);
+  t.equal(back.state, 'PENDING');
+  t.notOk(existsSync(join(system, '1')), 'nothing left on the host');
+  const dry = await w.json(['vm', 'deploy', 'vm01', '--dry-run']);
+  t.same(dry.plan.map((step: any) => step.action), ['clone', 'ln']);
+  const deployed = await w.json(['vm', 'deploy', 'vm01']);
+  t.equal(deployed.state, 'RUNNING', 'deployed');
+  t.ok(existsSync(join(system, '1', 'disk.1')));
+  const again = await w.cli(['vm', 'deploy', 'vm01']);
+  t.equal(again.status, 2, 'a RUNNING VM is not deployed twice');
+  t.match(again.stderr, /is RUNNING; cannot create it/);
 });
 
 t.test('recover --failure rolls a failed migrate back; --success marks it done', async (t) => {
@@ -299,4 +238,130 @@ t.test('vm show names the failed step and the way out; --journal lists actions',
   t.match(shown.stdout, /ferry vm recover 1 --retry \| --success \| --failure/);
   t.match(shown.stdout, /FAIL create LN flaky/);
   t.ok(existsSync(join(w.home, 'catalog.db')), 'the catalog is a file under FERRY_HOME');
+});
+
+/** The snapshot tags qemu-img lists for a qcow2 file. */
+function snapshotTags(file: string): string[] {
+  const listing = execFileSync('qemu-img', ['snapshot', '-l', file], { encoding: 'utf8' });
+  return [...listing.matchAll(/^\s*\d+\s+(\S+)/gm)].map((match) => match[1] as string);
+}
+
+for (const tm of ['shared', 'qcow2']) {
+  t.test(`vm disk-snapshot create, revert, delete with tm/${tm}: ids, files and refusals`, async (t) => {
+    const w = world(t);
+    const { system } = await stage(t, w, tm);
+    await w.json(['vm', 'create', vmYaml(w, '  - swap: 4\n')]);
+    const disk = join(system, '1', 'disk.0');
+
+    const plan = await w.cli(['vm', 'disk-snapshot', 'create', 'vm01', '0', '--dry-run']);
+    t.equal(plan.status, 0, plan.stderr);
+    t.match(plan.stdout, new RegExp(`^SNAP_CREATE ${tm} host01:${disk} 0 1 \\d+$`, 'm'), 'dry run: the transfer line, snapshot id 0');
+    t.same(snapshotTags(disk), [], 'a dry run takes no snapshot');
+
+    const first = await w.json(['vm', 'disk-snapshot', 'create', 'vm01', '0']);
+    t.equal(first.state, 'RUNNING', 'the VM stays RUNNING');
+    t.same(first.disks[0].snapshots, [0]);
+    const chosen = await w.json(['vm', 'disk-snapshot', 'create', 'vm01', '0', '--id', '5']);
+    t.same(chosen.disks[0].snapshots, [0, 5], '--id picks the id');
+    t.same(snapshotTags(disk), ['snap-0', 'snap-5'], 'both in the disk file');
+    const taken = await w.cli(['vm', 'disk-snapshot', 'create', 'vm01', '0', '--id', '5']);
+    t.equal(taken.status, 2, 'an id taken: exit 2');
+    t.match(taken.stderr, /already has a snapshot 5/);
+
+    const reverted = await w.json(['vm', 'disk-snapshot', 'revert', 'vm01', '0', '0']);
+    t.same(reverted.disks[0].snapshots, [0, 5], 'revert keeps them');
+    const deleted = await w.json(['vm', 'disk-snapshot', 'delete', 'vm01', '0', '5']);
+    t.same(deleted.disks[0].snapshots, [0]);
+    t.same(snapshotTags(disk), ['snap-0']);
+
+    // Stopped, the disk is on the frontend: the step says so.
+    await w.json(['vm', 'stop', 'vm01']);
+    const stopped = await w.cli(['vm', 'disk-snapshot', 'create', 'vm01', '0', '--dry-run']);
+    t.match(stopped.stdout, new RegExp(`^SNAP_CREATE ${tm} fe:${disk} 1 1 \\d+$`, 'm'), 'a stopped VM\'s disk is snapshotted on the frontend');
+    const onFrontend = await w.json(['vm', 'disk-snapshot', 'create', 'vm01', '0']);
+    t.equal(onFrontend.state, 'STOPPED', 'and it stays STOPPED');
+    t.same(onFrontend.disks[0].snapshots, [0, 1]);
+
+    const before = w.catalog().journal().length;
+    for (const [argv, pattern] of [
+      [['vm', 'disk-snapshot', 'revert', 'vm01', '0', '9'], /disk 0 of VM 1 has no snapshot 9 \(it has: 0, 1\)/],
+      [['vm', 'disk-snapshot', 'create', 'vm01', '7'], /VM 1 has no disk 7 \(it has: 0, 1, 2\)/],
+      [['vm', 'disk-snapshot', 'create', 'vm01', '2'], /disk 2 of VM 1 is a swap disk/],
+      [['vm', 'disk-snapshot', 'delete', 'vm01', 'x', '0'], /disk id "x" is not a whole number/],
+    ] as const) {
+      const refused = await w.cli([...argv]);
+      t.equal(refused.status, 2, `${argv.slice(1).join(' ')}: exit 2`);
+      t.match(refused.stderr, pattern);
+    }
+    t.equal(w.catalog().journal().length, before, 'no driver ran for a refusal');
+  });
+}
+
+t.test('a failed disk snapshot leaves the VM FAILED; recover --failure returns it as it was', async (t) => {
+  const w = world(t);
+  await stage(t, w, 'flaky');
+  await w.json(['vm', 'create', vmYaml(w)]);
+  writeFileSync(join(w.markers, 'fail-snap_create'), '');
+  const failed = await w.cli(['vm', 'disk-snapshot', 'create', 'vm01', '0']);
+  t.equal(failed.status, 1, 'the driver failed: exit 1');
+  const vm = w.catalog().vm('vm01');
+  t.equal(vm.state, 'FAILED');
+  t.match(vm.error, /disk-snapshot-create step 1\/1 \(SNAP_CREATE flaky .*\): injected failure in snap_create \(tm flaky\/snap_create exited with status 1\)/);
+  rmSync(join(w.markers, 'fail-snap_create'));
+  const back = await w.json(['vm', 'recover', 'vm01', '--failure']);
+  t.equal(back.state, 'RUNNING', 'rolled back to RUNNING: nothing ran, nothing to undo');
+  t.same(back.disks[0].snapshots, [], 'no snapshot recorded');
+  const retried = await w.json(['vm', 'disk-snapshot', 'create', 'vm01', '0']);
+  t.same(retried.disks[0].snapshots, [0], 'a new attempt works');
+});
+
+t.test('vm disk-saveas: a disk or one of its snapshots becomes a READY image; a failure leaves the image ERROR and the VM as it was', async (t) => {
+  const w = world(t);
+  const { images, system } = await stage(t, w, 'flaky');
+  await w.json(['vm', 'create', vmYaml(w, '  - volatile: 4\n')]);
+  const disk = join(system, '1', 'disk.0');
+  await w.json(['vm', 'disk-snapshot', 'create', 'vm01', '0']);
+  // Change the disk after the snapshot, so the current state and snapshot 0 differ.
+  execFileSync('qemu-io', ['-c', 'write -P 0xab 0 1M', disk], { stdio: 'ignore' });
+
+  const plan = await w.cli(['vm', 'disk-saveas', 'vm01', '0', '--name', 'saved', '--dry-run']);
+  t.equal(plan.status, 0, plan.stderr);
+  t.match(plan.stdout, /^MKFS fs/m, 'dry run: the datastore names a source');
+  t.match(plan.stdout, new RegExp(`^CPDS flaky host01:${disk} \\(new SOURCE\\) -1 1 \\d+$`, 'm'), 'then cpds copies the disk');
+  t.notOk(w.catalog().findImage('saved'), 'a dry run records nothing');
+
+  const saved = await w.json(['vm', 'disk-saveas', 'vm01', '0', '--name', 'saved']);
+  t.equal(saved.state, 'READY');
+  t.equal(saved.sizeMb, 32, 'stat gave its size');
+  t.ok(saved.source.startsWith(`${images}/`), 'in the image\'s datastore');
+  execFileSync('qemu-img', ['compare', '-q', disk, saved.source]);
+  t.pass('same contents as the disk (qemu-img compare)');
+  const fromSnapshot = await w.json(['vm', 'disk-saveas', 'vm01', '0', '--name', 'at-snap0', '--snapshot', '0']);
+  t.equal(fromSnapshot.state, 'READY');
+  const differs = spawnSync('qemu-img', ['compare', '-q', disk, fromSnapshot.source]);
+  t.equal(differs.status, 1, 'snapshot 0 differs from the current disk');
+  t.same(w.catalog().journal(`image:${saved.id}`).map((entry) => entry.action), ['mkfs', 'cpds', 'stat'], 'journaled under the new image');
+  t.equal(w.catalog().vm('vm01').state, 'RUNNING', 'the VM is untouched');
+
+  const volatile = await w.cli(['vm', 'disk-saveas', 'vm01', '2', '--name', 'scratch']);
+  t.equal(volatile.status, 2, 'a volatile disk needs --datastore');
+  t.match(volatile.stderr, /say which datastore/);
+  const toSystem = await w.cli(['vm', 'disk-saveas', 'vm01', '2', '--name', 'scratch', '--datastore', 'system']);
+  t.equal(toSystem.status, 2);
+  t.match(toSystem.stderr, /no datastore driver/);
+  const scratch = await w.json(['vm', 'disk-saveas', 'vm01', '2', '--name', 'scratch', '--datastore', 'images']);
+  t.equal(scratch.sizeMb, 4, 'a volatile disk saved');
+
+  writeFileSync(join(w.markers, 'fail-cpds'), '');
+  const failed = await w.cli(['vm', 'disk-saveas', 'vm01', '0', '--name', 'broken']);
+  t.equal(failed.status, 1, 'the copy failed: exit 1');
+  const broken = w.catalog().image('broken');
+  t.equal(broken.state, 'ERROR');
+  t.match(broken.error, /^saveas: injected failure in cpds/);
+  const vm = w.catalog().vm('vm01');
+  t.equal(vm.state, 'RUNNING', 'the VM is as it was');
+  t.equal(vm.operation, null);
+  rmSync(join(w.markers, 'fail-cpds'));
+  await w.json(['image', 'delete', 'broken']);
+  t.notOk(existsSync(broken.source as string), 'deleting the failed image removes the source the datastore reserved');
 });

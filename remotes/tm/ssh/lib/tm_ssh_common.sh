@@ -139,9 +139,12 @@ tar_stream() {
     [ "${status[0]}" -eq 0 ] && [ "${status[1]}" -eq 0 ] && return 0
     send_err=$(cat "$TM_TMP/send.err")
     recv_err=$(cat "$TM_TMP/recv.err")
-    # ssh's own failure (255) names the host that could not be reached; the other side only saw a broken stream.
-    if [ "${status[0]}" -eq 255 ] && ! host_is_local "$src_host"; then die_on_host "$src_host" 255 "$msg" "$send_err"; fi
+    # ssh's own failure (255) names the host that could not be reached; the other side only saw a broken
+    # stream. The receiver is asked first: when it cannot be reached, the sender's ssh exits 255 as well
+    # (its output pipe breaks, silently), while an unreachable sender only leaves the receiver an empty
+    # stream, which its tar refuses (not 255).
     if [ "${status[1]}" -eq 255 ] && ! host_is_local "$dst_host"; then die_on_host "$dst_host" 255 "$msg" "$recv_err"; fi
+    if [ "${status[0]}" -eq 255 ] && ! host_is_local "$src_host"; then die_on_host "$src_host" 255 "$msg" "$send_err"; fi
     local why=''
     [ "${status[0]}" -ne 0 ] && why="sending on $(host_label "$src_host") failed (status ${status[0]})${send_err:+: $send_err}"
     [ "${status[1]}" -ne 0 ] && why="${why:+$why; }receiving on $(host_label "$dst_host") failed (status ${status[1]})${recv_err:+: $recv_err}"
