@@ -317,6 +317,21 @@ export class Catalog {
     return this.db.transaction(fn).immediate();
   }
 
+  /** Runs `fn` in a transaction that is always rolled back: what a change would do and whether it is allowed, for --dry-run. */
+  preview<T>(fn: () => T): T {
+    const rollback = Symbol('rollback');
+    let result: { value: T } | undefined;
+    try {
+      this.db.transaction(() => {
+        result = { value: fn() };
+        throw rollback;
+      }).immediate();
+    } catch (error) {
+      if (error !== rollback) throw error;
+    }
+    return (result as { value: T }).value;
+  }
+
   // --- datastores
 
   addDatastore(input: NewDatastore): Datastore {
@@ -409,6 +424,23 @@ export class Catalog {
       .sql('INSERT INTO hosts (name, transport, address, port, user, identity, known_hosts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(input.name, input.transport, input.address ?? null, input.port ?? null, input.user ?? null, input.identity ?? null, input.knownHosts ?? null, now());
     return this.host(input.name);
+  }
+
+  /** Changes how a host is reached (address, port, keys …); its VMs keep running there. */
+  updateHost(name: string, patch: Partial<Omit<Host, 'name' | 'createdAt'>>): Host {
+    const next = { ...this.host(name), ...patch };
+    if (next.transport === 'local') Object.assign(next, { address: null, port: null, user: null, identity: null, knownHosts: null });
+    if (next.transport === 'ssh' && !next.address) throw new FerryError('E_USAGE', `host ${name} is reached over ssh but has no address`, { hint: '--ssh ADDRESS' });
+    this.sql('UPDATE hosts SET transport = ?, address = ?, port = ?, user = ?, identity = ?, known_hosts = ? WHERE name = ?').run(
+      next.transport,
+      next.address,
+      next.port,
+      next.user,
+      next.identity,
+      next.knownHosts,
+      name,
+    );
+    return this.host(name);
   }
 
   listHosts(): Host[] {

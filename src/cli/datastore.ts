@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { Datastore } from '../catalog/catalog.js';
 import { buildXml, cdata } from '../dump/serialize.js';
 import { FerryError } from '../errors.js';
-import { print, table, withCatalog } from './catalog-context.js';
+import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
 import type { Io } from './io.js';
 
 const REDACTED = '***';
@@ -74,6 +74,13 @@ function describe(ds: Datastore): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** --dry-run of create and update: the datastore as it would be and the monitor action that would check it. */
+function printMonitorPlan(ctx: CatalogContext, ds: Datastore, monitor: boolean): void {
+  const driver = ds.type === 'SYSTEM' ? `tm ${ds.tmMad}` : `ds ${ds.dsMad ?? '?'}`;
+  const plan = monitor ? [{ kind: ds.type === 'SYSTEM' ? 'tm' : 'datastore', action: 'monitor', driver: ds.type === 'SYSTEM' ? ds.tmMad : ds.dsMad }] : [];
+  print(ctx, { plan, datastore: shownDatastore(ds) }, () => `${monitor ? `# ferry ${driver} monitor of datastore ${ds.name}, then record it\n` : '# record it without a monitor check\n'}${describe(ds)}`);
+}
+
 export function registerDatastore(program: Command, io: Io, setStatus: (status: number) => void): void {
   const group = program.command('datastore').summary('datastores in the catalog: create, list, show, update, delete');
 
@@ -88,17 +95,18 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
     .option('--attr <NAME=VALUE>', 'template attribute (repeatable)', collect)
     .option('--secret <NAME>', 'secret attribute, its value read from $NAME (repeatable): never printed, logged, or put in a dump', collect)
     .option('--no-monitor', 'skip the monitor check (the datastore is refused later if it is wrong)')
+    .option('--dry-run', 'check the flags and print the monitor action it would run; record nothing')
     .addHelpText('after', '\nExamples:\n  $ ferry datastore create images --ds-mad fs --tm-mad qcow2 --base-path /var/lib/ferry/1\n  $ ferry datastore create system --type SYSTEM --tm-mad shared --base-path /var/lib/ferry/0\n  $ CEPH_KEY=... ferry datastore create rbd --ds-mad ceph --tm-mad ceph --base-path /var/lib/ferry/2 --secret CEPH_KEY\n')
-    .action((name: string, flags: { tmMad: string; basePath: string; dsMad?: string; type: string; attr?: string[]; secret?: string[]; monitor: boolean }, command: Command) =>
+    .action((name: string, flags: { tmMad: string; basePath: string; dsMad?: string; type: string; attr?: string[]; secret?: string[]; monitor: boolean; dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
         const type = flags.type.toUpperCase();
         if (type !== 'IMAGE' && type !== 'SYSTEM' && type !== 'FILE') throw new FerryError('E_USAGE', `--type ${JSON.stringify(flags.type)} is not IMAGE, SYSTEM or FILE`, { hint: '--type SYSTEM' });
         if (type !== 'SYSTEM' && !flags.dsMad) throw new FerryError('E_USAGE', `an ${type} datastore needs --ds-mad`, { hint: '--ds-mad fs' });
         if (!flags.basePath.startsWith('/')) throw new FerryError('E_USAGE', `--base-path ${JSON.stringify(flags.basePath)} is not an absolute path`, { hint: '--base-path /var/lib/ferry/1' });
         const secrets = secretsFrom(ctx.io.env, flags.secret);
-        const ds = ctx.catalog.transaction(() =>
-          ctx.catalog.addDatastore({ name, type, tmMad: flags.tmMad, basePath: flags.basePath, dsMad: flags.dsMad ?? null, template: pairs(flags.attr, '--attr'), secrets }),
-        );
+        const input = { name, type, tmMad: flags.tmMad, basePath: flags.basePath, dsMad: flags.dsMad ?? null, template: pairs(flags.attr, '--attr'), secrets } as const;
+        if (flags.dryRun) return printMonitorPlan(ctx, ctx.catalog.preview(() => ctx.catalog.addDatastore(input)), flags.monitor);
+        const ds = ctx.catalog.transaction(() => ctx.catalog.addDatastore(input));
         if (flags.monitor) {
           try {
             await ctx.orchestrator.monitor(ds);
@@ -150,17 +158,20 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
     .option('--base-path <dir>')
     .option('--attr <NAME=VALUE>', 'set a template attribute (repeatable)', collect)
     .option('--secret <NAME>', 'set a secret attribute from $NAME (repeatable)', collect)
-    .action((ref: string, flags: { tmMad?: string; dsMad?: string; basePath?: string; attr?: string[]; secret?: string[] }, command: Command) =>
+    .option('--dry-run', 'check the change and print the monitor action it would run; change nothing')
+    .action((ref: string, flags: { tmMad?: string; dsMad?: string; basePath?: string; attr?: string[]; secret?: string[]; dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
         const before = ctx.catalog.datastore(ref);
         const secrets = { ...before.secrets, ...secretsFrom(ctx.io.env, flags.secret) };
-        const after = ctx.catalog.updateDatastore(before.id, {
+        const patch = {
           ...(flags.tmMad ? { tmMad: flags.tmMad } : {}),
           ...(flags.dsMad ? { dsMad: flags.dsMad } : {}),
           ...(flags.basePath ? { basePath: flags.basePath } : {}),
           template: { ...before.template, ...pairs(flags.attr, '--attr') },
           secrets,
-        });
+        };
+        if (flags.dryRun) return printMonitorPlan(ctx, ctx.catalog.preview(() => ctx.catalog.updateDatastore(before.id, patch)), true);
+        const after = ctx.catalog.updateDatastore(before.id, patch);
         try {
           await ctx.orchestrator.monitor(after);
         } catch (error) {
@@ -176,9 +187,14 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
     .command('delete')
     .summary('remove a datastore that holds no images and no VMs')
     .argument('<datastore>', 'id or name')
-    .action((ref: string, _flags: unknown, command: Command) =>
+    .option('--dry-run', 'check that it can go; remove nothing')
+    .action((ref: string, flags: { dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         const ds = ctx.catalog.datastore(ref);
+        if (flags.dryRun) {
+          ctx.catalog.preview(() => ctx.catalog.deleteDatastore(ds.id));
+          return print(ctx, { plan: [], deleted: ds.id }, () => `# would delete datastore ${ds.id} (${ds.name}) from the catalog; no driver runs, its files stay\n`);
+        }
         ctx.catalog.deleteDatastore(ds.id);
         print(ctx, { deleted: ds.id }, () => `deleted datastore ${ds.id} (${ds.name})\n`);
       }),

@@ -1,41 +1,84 @@
 /** `ferry host create|list|show|delete`: the hosts VMs run on, and how ferry reaches them. */
 import type { Command } from 'commander';
+import type { Host } from '../catalog/catalog.js';
 import { FerryError } from '../errors.js';
 import { print, table, withCatalog } from './catalog-context.js';
 import type { Io } from './io.js';
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
-export function registerHost(program: Command, io: Io, setStatus: (status: number) => void): void {
-  const group = program.command('host').summary('hosts in the catalog: create, list, show, delete');
+interface HostFlags {
+  local?: boolean;
+  ssh?: string;
+  port?: string;
+  user?: string;
+  identity?: string;
+  knownHosts?: string;
+  dryRun?: boolean;
+}
 
-  group
-    .command('create')
-    .summary('add a host, local or reached over ssh')
-    .argument('<name>', 'the name used in host:path arguments')
-    .option('--local', 'the host is this machine')
+/** The ssh settings given as flags, checked. */
+function sshSettings(flags: HostFlags): Partial<Pick<Host, 'address' | 'port' | 'user' | 'identity' | 'knownHosts'>> {
+  const port = flags.port === undefined ? undefined : Number(flags.port);
+  if (port !== undefined && !(/^\d+$/.test(flags.port as string) && port > 0 && port < 65536)) throw new FerryError('E_USAGE', `--port ${JSON.stringify(flags.port)} is not a port number`, { hint: '--port 22' });
+  return {
+    ...(flags.ssh ? { address: flags.ssh } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(flags.user ? { user: flags.user } : {}),
+    ...(flags.identity ? { identity: flags.identity } : {}),
+    ...(flags.knownHosts ? { knownHosts: flags.knownHosts } : {}),
+  };
+}
+
+/** The ssh flags both create and update take. */
+function withSshFlags(command: Command): Command {
+  return command
     .option('--ssh <address>', 'reach the host over ssh at this address')
     .option('--port <n>', 'ssh port')
     .option('--user <name>', 'ssh user')
     .option('--identity <file>', 'ssh private key file')
-    .option('--known-hosts <file>', 'ssh known_hosts file')
+    .option('--known-hosts <file>', 'ssh known_hosts file');
+}
+
+export function registerHost(program: Command, io: Io, setStatus: (status: number) => void): void {
+  const group = program.command('host').summary('hosts in the catalog: create, update, list, show, delete');
+
+  withSshFlags(
+    group
+      .command('create')
+      .summary('add a host, local or reached over ssh')
+      .argument('<name>', 'the name used in host:path arguments')
+      .option('--local', 'the host is this machine'),
+  )
+    .option('--dry-run', 'check the flags and print the host; record nothing')
     .addHelpText('after', '\nExamples:\n  $ ferry host create host01 --local\n  $ ferry host create host02 --ssh 10.0.0.12 --user oneadmin --identity ~/.ssh/id_ed25519\n')
-    .action((name: string, flags: { local?: boolean; ssh?: string; port?: string; user?: string; identity?: string; knownHosts?: string }, command: Command) =>
+    .action((name: string, flags: HostFlags, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         if (!NAME.test(name)) throw new FerryError('E_USAGE', `host name ${JSON.stringify(name)} has characters a host:path argument cannot take`, { hint: 'letters, digits, . _ -' });
         if (Boolean(flags.local) === Boolean(flags.ssh)) throw new FerryError('E_USAGE', 'say how to reach the host: --local or --ssh ADDRESS (one of them)', { hint: `ferry host create ${name} --local` });
-        const port = flags.port === undefined ? undefined : Number(flags.port);
-        if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new FerryError('E_USAGE', `--port ${JSON.stringify(flags.port)} is not a port number`, { hint: '--port 22' });
-        const host = ctx.catalog.addHost({
-          name,
-          transport: flags.local ? 'local' : 'ssh',
-          ...(flags.ssh ? { address: flags.ssh } : {}),
-          ...(port !== undefined ? { port } : {}),
-          ...(flags.user ? { user: flags.user } : {}),
-          ...(flags.identity ? { identity: flags.identity } : {}),
-          ...(flags.knownHosts ? { knownHosts: flags.knownHosts } : {}),
-        });
-        print(ctx, host, () => `host ${host.name} (${host.transport}${host.address ? ` ${host.address}` : ''})\n`);
+        const input = { name, transport: flags.local ? ('local' as const) : ('ssh' as const), ...sshSettings(flags) };
+        const host = flags.dryRun ? ctx.catalog.preview(() => ctx.catalog.addHost(input)) : ctx.catalog.addHost(input);
+        print(ctx, flags.dryRun ? { plan: [], host } : host, () => `${flags.dryRun ? '# would record ' : ''}host ${host.name} (${host.transport}${host.address ? ` ${host.address}` : ''})\n`);
+      }),
+    );
+
+  withSshFlags(
+    group
+      .command('update')
+      .summary('change how a host is reached (its VMs stay on it)')
+      .argument('<name>')
+      .option('--local', 'the host is this machine (drops its ssh settings)'),
+  )
+    .option('--dry-run', 'check the change and print the host; change nothing')
+    .addHelpText('after', '\nExamples:\n  $ ferry host update host02 --port 2222\n  $ ferry host update host03 --ssh 10.0.0.13 --user oneadmin\n')
+    .action((name: string, flags: HostFlags, command: Command) =>
+      withCatalog(command, io, setStatus, (ctx) => {
+        if (flags.local && flags.ssh) throw new FerryError('E_USAGE', '--local and --ssh contradict each other', { hint: 'give one of them' });
+        const settings = sshSettings(flags);
+        if (!flags.local && Object.keys(settings).length === 0) throw new FerryError('E_USAGE', 'nothing to change', { hint: `ferry host update ${name} --ssh ADDRESS | --port N | --user U | --identity FILE | --known-hosts FILE | --local` });
+        const patch = { ...(flags.local ? { transport: 'local' as const } : {}), ...(flags.ssh ? { transport: 'ssh' as const } : {}), ...settings };
+        const host = flags.dryRun ? ctx.catalog.preview(() => ctx.catalog.updateHost(name, patch)) : ctx.catalog.updateHost(name, patch);
+        print(ctx, flags.dryRun ? { plan: [], host } : host, () => `${flags.dryRun ? '# would set ' : ''}host ${host.name} (${host.transport}${host.address ? ` ${host.address}${host.port ? `:${host.port}` : ''}` : ''})\n`);
       }),
     );
 
@@ -64,8 +107,13 @@ export function registerHost(program: Command, io: Io, setStatus: (status: numbe
     .command('delete')
     .argument('<name>')
     .summary('remove a host that runs no VM')
-    .action((name: string, _flags: unknown, command: Command) =>
+    .option('--dry-run', 'check that it can go; remove nothing')
+    .action((name: string, flags: { dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
+        if (flags.dryRun) {
+          ctx.catalog.preview(() => ctx.catalog.deleteHost(name));
+          return print(ctx, { plan: [], deleted: name }, () => `# would delete host ${name}\n`);
+        }
         ctx.catalog.deleteHost(name);
         print(ctx, { deleted: name }, () => `deleted host ${name}\n`);
       }),

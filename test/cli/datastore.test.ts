@@ -1,0 +1,36 @@
+/** `ferry datastore create|update|delete --dry-run`: checked, the monitor named, nothing recorded or run. */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { stage, world } from '../helpers/catalog-world.js';
+
+t.test('datastore create/update/delete --dry-run check everything and change nothing', async (t) => {
+  const w = world(t);
+  const dir = join(w.root, 'ds1');
+  mkdirSync(dir);
+  const dry = await w.json(['datastore', 'create', 'one', '--ds-mad', 'fs', '--tm-mad', 'shared', '--base-path', dir, '--dry-run']);
+  t.same(dry.plan, [{ kind: 'datastore', action: 'monitor', driver: 'fs' }], 'the monitor it would run');
+  t.equal(dry.datastore.name, 'one');
+  t.same(w.catalog().listDatastores(), [], 'nothing recorded');
+  t.same(w.catalog().journal(), [], 'no driver ran');
+  const system = await w.cli(['datastore', 'create', 'sys', '--type', 'SYSTEM', '--tm-mad', 'shared', '--base-path', dir, '--dry-run']);
+  t.match(system.stdout, /^# ferry tm shared monitor of datastore sys, then record it\n/, 'a system datastore is checked by its TM monitor');
+  const bad = await w.cli(['datastore', 'create', 'two', '--tm-mad', 'shared', '--base-path', dir, '--dry-run']);
+  t.equal(bad.status, 2, 'bad flags are refused in a dry run too');
+  t.match(bad.stderr, /needs --ds-mad/);
+
+  await stage(t, w, 'shared');
+  const before = w.catalog().datastore('images');
+  const update = await w.json(['datastore', 'update', 'images', '--attr', 'LIMIT_MB=100', '--dry-run']);
+  t.equal(update.datastore.template.LIMIT_MB, '100', 'the datastore as it would be');
+  t.same(w.catalog().datastore('images').template, before.template, 'unchanged');
+  const held = await w.cli(['datastore', 'delete', 'images', '--dry-run']);
+  t.equal(held.status, 2, 'a datastore holding images cannot go, dry run or not');
+  const empty = join(w.root, 'ds3');
+  mkdirSync(empty);
+  await w.json(['datastore', 'create', 'spare', '--ds-mad', 'fs', '--tm-mad', 'shared', '--base-path', empty]);
+  const spare = await w.cli(['datastore', 'delete', 'spare', '--dry-run']);
+  t.equal(spare.status, 0, spare.stderr);
+  t.match(spare.stdout, /would delete datastore \d+ \(spare\)/);
+  t.ok(w.catalog().findDatastore('spare'), 'still there');
+});
