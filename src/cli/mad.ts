@@ -1,9 +1,8 @@
 /** `ferry mad datastore|tm`: the driver-process protocol on stdin/stdout, for an OpenNebula-style core. */
 import type { Command } from 'commander';
 import { isKind } from '../contract/table.js';
-import { listDrivers } from '../driver/inventory.js';
 import { FerryError } from '../errors.js';
-import { serveMad } from '../protocol/mad.js';
+import { driverFolders, serveMad } from '../protocol/mad.js';
 import { makeContext } from './context.js';
 import { parseSeconds } from './input.js';
 import type { Io } from './io.js';
@@ -76,8 +75,10 @@ Examples:
         if (!Number.isInteger(threads) || threads < 1) throw new FerryError('E_USAGE', `-t ${JSON.stringify(flags.threads)} is not a positive whole number`, { hint: '-t 15' });
         const context = await makeContext(command, io);
         const remotes = await context.runner.remotesPath();
-        const enabled = list(flags.drivers) ?? (await listDrivers(remotes, [kind])).map((driver) => driver.name);
-        const systemTm = list(flags.systemTm) ?? (await listDrivers(remotes, ['tm'])).map((driver) => driver.name);
+        const named = list(flags.drivers);
+        const enabled = named ? new Set(named) : driverFolders(remotes, kind);
+        const systemNamed = list(flags.systemTm);
+        const systemTm = systemNamed ? new Set(systemNamed) : driverFolders(remotes, 'tm');
         const replies = batchedLines(io.stdout);
         try {
           await serveMad({

@@ -35,6 +35,12 @@ export function checkName(value: string, what: string): void {
   }
 }
 
+/** Whether `remotes/<kind>/<name>` is a driver folder right now (no throw: a name that is not allowed is simply not one). */
+export function isDriverFolder(remotes: string, kind: Kind, name: string): boolean {
+  if (!NAME.test(name) || name === '.' || name === '..') return false;
+  return statSync(join(remotes, kind, name), { throwIfNoEntry: false })?.isDirectory() === true;
+}
+
 /** Real path of the remotes folder, or E_CONFIG naming it. */
 export async function resolveRemotes(remotes: string): Promise<string> {
   try {

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Kind } from '../contract/table.js';
 import { readDump, type ActionDump } from '../dump/dump.js';
 import type { ActionResult, Runner } from '../driver/runner.js';
+import { isDriverFolder } from '../driver/locate.js';
 import { parseTransfer, runTransfer } from '../driver/transfer.js';
 import type { LogRecord } from '../driver/stderr.js';
 import { toFerryError } from '../errors.js';
@@ -25,14 +26,29 @@ export interface MadOptions {
 
   /** Seconds per action (-w); default: the contract's and the drivers'. */
   timeoutSec?: number;
-  /** Drivers enabled (-d); default every folder under remotes/<kind>. */
-  enabled: readonly string[];
+  /** Drivers enabled (-d, a fixed Set); default: driverFolders(), whatever is under remotes/<kind> when an action needs it. */
+  enabled: DriverSet;
   /** TM drivers allowed to monitor system datastores (-s); default every tm driver. */
-  systemTm?: readonly string[];
+  systemTm?: DriverSet;
   lines: AsyncIterable<string>;
   write(line: string): void;
   /** Aborted when ferry is told to stop (SIGTERM, Ctrl-C): running actions are killed, queued ones answered FAILURE. */
   signal?: AbortSignal;
+}
+
+/** Which drivers may run: a Set for a fixed list, or driverFolders() to follow the remotes folder as it changes. */
+export interface DriverSet {
+  has(name: string): boolean;
+}
+
+/**
+ * Every folder under remotes/<kind>, looked up when an action needs it, so a
+ * driver added or removed while ferry mad runs is seen on the next action
+ * without a restart (the runner re-locates a changed script or driver.yaml by
+ * itself).
+ */
+export function driverFolders(remotes: string, kind: Kind): DriverSet {
+  return { has: (name) => isDriverFolder(remotes, kind, name) };
 }
 
 const LEVEL_LETTER: Record<LogRecord['level'], string> = { error: 'E', warn: 'W', info: 'I', debug: 'D' };
@@ -64,8 +80,8 @@ export async function serveMad(options: MadOptions): Promise<void> {
     };
   };
   let stopping = false;
-  const enabled = new Set(options.enabled);
-  const systemTm = options.systemTm ? new Set(options.systemTm) : undefined;
+  const enabled = options.enabled;
+  const systemTm = options.systemTm;
   const write = options.write;
   const logLines = (id: string, logs: readonly LogRecord[] | undefined): void => {
     for (const record of logs ?? []) write(`LOG ${LEVEL_LETTER[record.level]} ${id} ${oneLine(record.message)}`);

@@ -3,12 +3,12 @@
  * written here), an async generator of request lines the test feeds, and a
  * write() that collects the reply lines.
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { Runner, type RunnerOptions } from '../../src/driver/runner.js';
 import { liveGroupCount } from '../../src/driver/spawn.js';
-import { serveMad, type MadOptions } from '../../src/protocol/mad.js';
+import { driverFolders, serveMad, type DriverSet, type MadOptions } from '../../src/protocol/mad.js';
 import { maxOverlap, intervalsOf, overlapsPerId } from '../helpers/intervals.js';
 import { dumpFor, fixturesRemotes, liveGroupMembers, processAlive, specExampleXml, tmpDir, waitFor, pgidOf } from '../helpers/fixtures.js';
 
@@ -98,7 +98,14 @@ interface Session {
 }
 
 /** Runs serveMad over a request stream the test feeds; stopped (EOF) on teardown. */
-function serve(t: Tap, options: Partial<MadOptions> & Pick<MadOptions, 'kind' | 'runner'>): Session {
+function serve(t: Tap, given: Partial<Omit<MadOptions, 'enabled' | 'systemTm'>> & Pick<MadOptions, 'kind' | 'runner'> & { enabled?: string[] | DriverSet; systemTm?: string[] }): Session {
+  const { enabled, systemTm, ...rest } = given;
+  // Lists as the -d and -s flags give them; a DriverSet as the default (driverFolders) does.
+  const options: Partial<MadOptions> & Pick<MadOptions, 'kind' | 'runner'> = {
+    ...rest,
+    ...(enabled ? { enabled: Array.isArray(enabled) ? new Set(enabled) : enabled } : {}),
+    ...(systemTm ? { systemTm: new Set(systemTm) } : {}),
+  };
   const pending: string[] = [];
   let closed = false;
   let wake: (() => void) | undefined;
@@ -121,7 +128,7 @@ function serve(t: Tap, options: Partial<MadOptions> & Pick<MadOptions, 'kind' | 
   let finished = false;
   const done = serveMad({
     concurrency: 15,
-    enabled: options.kind === 'datastore' ? DS_DRIVERS : TM_DRIVERS,
+    enabled: new Set(options.kind === 'datastore' ? DS_DRIVERS : TM_DRIVERS),
     ...options,
     lines: lines(),
     write: (line) => {
@@ -613,4 +620,43 @@ t.test('property: random interleavings of actions over a few images never overla
       t.same(ran, sent.filter((x) => x.id === id).map((x) => x.tag), `seed ${seed}: image ${id} in arrival order`);
     }
   }
+});
+
+t.test('reload: a driver folder added, changed or removed while serving is seen on the next action; a broken one is reported and skipped', async (t) => {
+  const remotes = ownRemotes(t);
+  const s = serve(t, { kind: 'datastore', runner: runnerOver(remotes), enabled: driverFolders(remotes, 'datastore') });
+  const dir = join(remotes, 'datastore', 'late');
+  const script = (size: number): void => {
+    writeFileSync(join(dir, 'stat'), `#!/bin/sh\necho ${size}\n`);
+    chmodSync(join(dir, 'stat'), 0o755);
+  };
+  s.send(`STAT 1 ${dsDump('late')}`);
+  t.equal(await s.line(/^STAT \S+ 1 /), "STAT FAILURE 1 Datastore driver 'late' not available", 'not there yet');
+
+  mkdirSync(dir);
+  script(7);
+  s.send(`STAT 2 ${dsDump('late')}`);
+  t.equal(await s.line(/^STAT \S+ 2 /), 'STAT SUCCESS 2 7', 'added: runs without a restart');
+
+  script(9);
+  s.send(`STAT 3 ${dsDump('late')}`);
+  t.equal(await s.line(/^STAT \S+ 3 /), 'STAT SUCCESS 3 9', 'changed: the new script runs');
+
+  writeFileSync(join(dir, 'driver.yaml'), 'api: 1\ntimeout: 5\n');
+  s.send(`STAT 4 ${dsDump('late')}`, `STAT 5 ${dsDump('ok')}`);
+  t.match(await s.line(/^STAT \S+ 4 /), /^STAT FAILURE 4 .*driver\.yaml.*timeout/, 'a broken driver.yaml: that driver fails, saying what is wrong');
+  t.equal(await s.line(/^STAT \S+ 5 /), 'STAT SUCCESS 5 40', 'the others still run');
+
+  writeFileSync(join(dir, 'driver.yaml'), 'api: 1\n');
+  s.send(`STAT 6 ${dsDump('late')}`);
+  t.equal(await s.line(/^STAT \S+ 6 /), 'STAT SUCCESS 6 9', 'fixed: runs again');
+
+  rmSync(dir, { recursive: true });
+  s.send(`STAT 7 ${dsDump('late')}`);
+  t.equal(await s.line(/^STAT \S+ 7 /), "STAT FAILURE 7 Datastore driver 'late' not available", 'removed: not available');
+  s.send(`STAT 8 ${dsDump('../ok')}`);
+  t.equal(await s.line(/^STAT \S+ 8 /), "STAT FAILURE 8 Datastore driver '../ok' not available", 'a name that leaves the folder is never a driver');
+  s.end();
+  await s.done;
+  wellFormed(t, s);
 });
