@@ -8,8 +8,10 @@
 //     tm/qcow2 clone of 1 GiB and 8 GiB images (time should not grow with size).
 //  4. `ferry mad datastore`: throughput of 2,000 STAT actions at -t 1, 4 and 15
 //     vs a bare spawn loop at the same concurrency; peak RSS with 100,000 queued.
+//  5. Lifecycle of 200 VMs with 2 disks each through the catalog vs the same TM
+//     actions run by Runner.run; catalog size (scripts/bench-lifecycle.mjs).
 // Flags: --json, --n N (actions per round, default 50), --rounds R (default 12),
-// --no-drivers (skip 3), --no-protocol (skip 4).
+// --no-drivers (skip 3), --no-protocol (skip 4), --no-lifecycle (skip 5).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -268,6 +270,7 @@ const rssKiB = (pid) => statusField(pid, 'VmRSS');
 const hwmKiB = (pid) => statusField(pid, 'VmHWM');
 
 const node0 = median(wall['node -e 0']);
+const lifecycle = args.includes('--no-lifecycle') ? undefined : await import('./bench-lifecycle.mjs');
 const report = {
   machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
   dispatch: { actions: N * ROUNDS, bareSpawnMs: median(bare), libraryMs: median(lib), ratio: median(lib) / median(bare), target: 1.1 },
@@ -283,6 +286,7 @@ const report = {
   },
   ...(args.includes('--no-drivers') ? {} : { drivers: await driverFigures() }),
   ...(args.includes('--no-protocol') ? {} : { protocol: await protocolFigures() }),
+  ...(lifecycle ? { lifecycle: await lifecycle.lifecycleFigures() } : {}),
 };
 if (args.includes('--json')) {
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -311,4 +315,5 @@ if (args.includes('--json')) {
     const q = report.protocol.queued;
     console.log(`| \`ferry mad\` with ${q.actions.toLocaleString('en')} queued STAT (${q.payloadBytes} B dumps) | idle ${q.rssBeforeMiB.toFixed(0)} MiB RSS | peak ${q.peakRssMiB.toFixed(0)} MiB RSS | - | bounded |`);
   }
+  if (report.lifecycle) for (const row of lifecycle.lifecycleRows(report.lifecycle)) console.log(row);
 }

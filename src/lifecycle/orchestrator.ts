@@ -62,6 +62,16 @@ export interface NewVmInput {
   >;
 }
 
+/** `fn`, run at most once. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
+
 /** A VM with no operation under way. */
 const IDLE = { operation: null, plan: null, step: null, previousState: null, targetHost: null, error: null } as const;
 
@@ -113,28 +123,47 @@ export class Orchestrator {
     return this.options.catalog;
   }
 
-  /** Runs one driver action and journals it under `subject`, success or failure. */
-  private async act(subject: string, operation: string, stepIndex: number | null, planStep: PlanStep, run: () => Promise<ActionResult>): Promise<ActionResult> {
+  /**
+   * Runs one driver action and journals it under `subject`, success or
+   * failure. `after` records what the outcome changes (the next step, a
+   * FAILED state) in the same transaction as the journal entry, so the two
+   * never disagree and each step costs one commit.
+   */
+  private async act(
+    subject: string,
+    operation: string,
+    stepIndex: number | null,
+    planStep: PlanStep,
+    run: () => Promise<ActionResult>,
+    after: { ok?: () => void; failed?: (failure: FerryError) => void } = {},
+  ): Promise<ActionResult> {
     const started = performance.now();
     const entry = { subject, operation, step: stepIndex, kind: planStep.kind, action: planStep.action, args: planStep.args };
     const logsOf = (logs: readonly LogRecord[] | undefined) => (logs ?? []).map((record) => ({ level: record.level, message: record.message }));
+    let result: ActionResult;
     try {
-      const result = await run();
-      this.catalog.record({ ...entry, driver: result.driver, ok: true, exitCode: 0, durationMs: result.durationMs, message: null, logs: logsOf(result.logs) });
-      return result;
+      result = await run();
     } catch (error) {
       const failure = toFerryError(error);
-      this.catalog.record({
-        ...entry,
-        driver: failure.driver ?? planStep.driver,
-        ok: false,
-        exitCode: failure.exitCode ?? null,
-        durationMs: failure.durationMs ?? Math.round(performance.now() - started),
-        message: failure.message,
-        logs: logsOf(failure.logs),
+      this.catalog.transaction(() => {
+        this.catalog.record({
+          ...entry,
+          driver: failure.driver ?? planStep.driver,
+          ok: false,
+          exitCode: failure.exitCode ?? null,
+          durationMs: failure.durationMs ?? Math.round(performance.now() - started),
+          message: failure.message,
+          logs: logsOf(failure.logs),
+        });
+        after.failed?.(failure);
       });
       throw failure;
     }
+    this.catalog.transaction(() => {
+      this.catalog.record({ ...entry, driver: result.driver, ok: true, exitCode: 0, durationMs: result.durationMs, message: null, logs: logsOf(result.logs) });
+      after.ok?.();
+    });
+    return result;
   }
 
   /**
@@ -507,48 +536,64 @@ export class Orchestrator {
   /** Runs an operation on a VM: plan, record, run each step, reach the next state. */
   async operate(ref: string | number, operation: VmOperation, args: OperationArgs = {}): Promise<Vm> {
     const vm = this.catalog.vm(ref);
-    const unlock = this.catalog.lock(`vm:${vm.id}`, operation);
-    try {
+    // Lock, re-read, plan and record the start in one transaction: a refusal leaves no lock behind, and it is one commit.
+    const { unlock, steps } = this.catalog.transaction(() => {
+      const unlock = this.catalog.lock(`vm:${vm.id}`, operation);
       // Read again under the lock: another ferry may have changed it before we got it.
       const current = this.catalog.vm(vm.id);
       const steps = this.plan(current, operation, args);
       this.catalog.updateVm(current.id, { operation, plan: steps, step: 0, previousState: current.state, targetHost: args.target ?? null, error: null });
-      return await this.runFrom(current.id, 0);
+      return { unlock, steps };
+    });
+    const release = once(unlock);
+    try {
+      return await this.runFrom(vm.id, 0, steps, operation, release);
     } finally {
-      unlock();
+      release();
     }
   }
 
-  /** Runs the recorded plan from step `from`; on failure the VM is FAILED at that step. */
-  private async runFrom(id: number, from: number): Promise<Vm> {
-    const vm = this.catalog.vm(id);
-    const steps = vm.plan ?? [];
-    const operation = vm.operation ?? 'unknown';
+  /**
+   * Runs the recorded plan from step `from`; on failure the VM is FAILED at
+   * that step. `release` (the VM's lock) is let go in the same transaction
+   * as the end state.
+   */
+  private async runFrom(id: number, from: number, steps: readonly PlanStep[], operation: string, release: () => void): Promise<Vm> {
     for (let index = from; index < steps.length; index++) {
       const planStep = steps[index] as PlanStep;
       this.options.onStep?.({ subject: `vm:${id}`, operation, index, total: steps.length, step: planStep });
       const started = performance.now();
       try {
-        await this.act(`vm:${id}`, operation, index, planStep, () =>
-          this.options.runner.run({ kind: 'tm', action: planStep.action, driver: planStep.driver, args: planStep.args, ...this.signal() }),
+        await this.act(
+          `vm:${id}`,
+          operation,
+          index,
+          planStep,
+          () => this.options.runner.run({ kind: 'tm', action: planStep.action, driver: planStep.driver, args: planStep.args, ...this.signal() }),
+          {
+            ok: () => this.catalog.setVmStep(id, index + 1),
+            failed: (failure) => {
+              this.catalog.updateVm(id, { state: 'FAILED', step: index, error: `${operation} step ${index + 1}/${steps.length} (${transferLine(planStep)}): ${failure.message}` });
+              release();
+            },
+          },
         );
       } catch (error) {
         const failure = toFerryError(error);
         this.options.onStep?.({ subject: `vm:${id}`, operation, index, total: steps.length, step: planStep, outcome: { ok: false, durationMs: performance.now() - started, message: failure.message } });
-        this.catalog.updateVm(id, { state: 'FAILED', step: index, error: `${operation} step ${index + 1}/${steps.length} (${transferLine(planStep)}): ${failure.message}` });
         throw failure;
       }
-      this.catalog.updateVm(id, { step: index + 1 });
       this.options.onStep?.({ subject: `vm:${id}`, operation, index, total: steps.length, step: planStep, outcome: { ok: true, durationMs: performance.now() - started } });
     }
-    return this.finish(id);
+    return this.finish(id, release);
   }
 
-  /** Applies an operation's end state once all its steps are done. */
-  private finish(id: number): Vm {
+  /** Applies an operation's end state once all its steps are done (and lets go of the VM's lock with it). */
+  private finish(id: number, release: () => void = () => undefined): Vm {
     const vm = this.catalog.vm(id);
     const operation = vm.operation ?? '';
     return this.catalog.transaction(() => {
+      release();
       if (operation.endsWith('-rollback')) {
         return this.catalog.updateVm(id, { ...IDLE, state: vm.previousState ?? 'PENDING' });
       }
@@ -672,17 +717,18 @@ export class Orchestrator {
     };
     const found = recoverable(this.catalog.vm(ref));
     if (dryRun) return mode === 'retry' ? found.plan.slice(found.step ?? 0) : mode === 'failure' ? this.rollbackPlan(found) : [];
-    const unlock = this.catalog.lock(`vm:${found.id}`, `${found.operation}-recover`);
+    const release = once(this.catalog.lock(`vm:${found.id}`, `${found.operation}-recover`));
     try {
       // Read again under the lock: another ferry may have recovered it meanwhile.
       const vm = recoverable(this.catalog.vm(found.id));
-      if (mode === 'success') return this.finish(vm.id);
-      if (mode === 'retry') return await this.runFrom(vm.id, vm.step ?? 0);
+      if (mode === 'success') return this.finish(vm.id, release);
+      if (mode === 'retry') return await this.runFrom(vm.id, vm.step ?? 0, vm.plan, vm.operation, release);
       const undo = this.rollbackPlan(vm);
-      this.catalog.updateVm(vm.id, { operation: `${vm.operation}-rollback`, plan: undo, step: 0, error: null });
-      return await this.runFrom(vm.id, 0);
+      const operation = `${vm.operation}-rollback`;
+      this.catalog.updateVm(vm.id, { operation, plan: undo, step: 0, error: null });
+      return await this.runFrom(vm.id, 0, undo, operation, release);
     } finally {
-      unlock();
+      release();
     }
   }
 
