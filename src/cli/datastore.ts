@@ -1,6 +1,9 @@
 /** `ferry datastore create|list|show|update|delete`: datastores in the catalog, checked by their own monitor. */
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Datastore } from '../catalog/catalog.js';
+import { isDriverFolder } from '../driver/locate.js';
+import { configProblems } from '../driver/manifest.js';
 import { buildXml, cdata } from '../dump/serialize.js';
 import { FerryError } from '../errors.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
@@ -74,6 +77,24 @@ function describe(ds: Datastore): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Checks the attributes against what the datastore's drivers say they read
+ * (driver.yaml config): secrets given in clear, required ones missing,
+ * wrong types. Before anything is recorded or any driver runs.
+ */
+async function checkDriverConfig(ctx: CatalogContext, name: string, ds: { dsMad: string | null; tmMad: string; template: Record<string, string>; secrets: Record<string, string>; basePath: string }): Promise<void> {
+  const remotes = await ctx.runner.remotesPath();
+  const problems: string[] = [];
+  for (const [kind, driver] of [['datastore', ds.dsMad], ['tm', ds.tmMad]] as const) {
+    // An unknown driver is the monitor's to report, with the list of drivers there are.
+    if (!driver || !isDriverFolder(remotes, kind, driver)) continue;
+    problems.push(...configProblems(await ctx.runner.manifest(join(remotes, kind, driver)), `${kind}/${driver}`, ds));
+  }
+  if (problems.length > 0) {
+    throw new FerryError('E_USAGE', `datastore ${name}: ${problems.join('; ')}`, { hint: 'the drivers\' driver.yaml config: says what they read; see ferry drivers validate' });
+  }
+}
+
 /** --dry-run of create and update: the datastore as it would be and the monitor action that would check it. */
 function printMonitorPlan(ctx: CatalogContext, ds: Datastore, monitor: boolean): void {
   const driver = ds.type === 'SYSTEM' ? `tm ${ds.tmMad}` : `ds ${ds.dsMad ?? '?'}`;
@@ -105,6 +126,7 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
         if (!flags.basePath.startsWith('/')) throw new FerryError('E_USAGE', `--base-path ${JSON.stringify(flags.basePath)} is not an absolute path`, { hint: '--base-path /var/lib/ferry/1' });
         const secrets = secretsFrom(ctx.io.env, flags.secret);
         const input = { name, type, tmMad: flags.tmMad, basePath: flags.basePath, dsMad: flags.dsMad ?? null, template: pairs(flags.attr, '--attr'), secrets } as const;
+        await checkDriverConfig(ctx, name, input);
         if (flags.dryRun) return printMonitorPlan(ctx, ctx.catalog.preview(() => ctx.catalog.addDatastore(input)), flags.monitor);
         const ds = ctx.catalog.transaction(() => ctx.catalog.addDatastore(input));
         if (flags.monitor) {
@@ -170,6 +192,7 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
           template: { ...before.template, ...pairs(flags.attr, '--attr') },
           secrets,
         };
+        await checkDriverConfig(ctx, before.name, { dsMad: patch.dsMad ?? before.dsMad, tmMad: patch.tmMad ?? before.tmMad, basePath: patch.basePath ?? before.basePath, template: patch.template, secrets });
         if (flags.dryRun) return printMonitorPlan(ctx, ctx.catalog.preview(() => ctx.catalog.updateDatastore(before.id, patch)), true);
         const after = ctx.catalog.updateDatastore(before.id, patch);
         try {

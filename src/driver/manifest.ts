@@ -89,3 +89,44 @@ export class ManifestCache {
     return manifest;
   }
 }
+
+/** What a datastore gives a driver: its template attributes, secret attributes and BASE_PATH. */
+export interface DatastoreAttributes {
+  template: Record<string, string>;
+  secrets: Record<string, string>;
+  basePath: string;
+}
+
+const TYPE_CHECKS: Record<string, { test: (value: string) => boolean; expect: string }> = {
+  integer: { test: (value) => /^-?\d+$/.test(value), expect: 'a whole number' },
+  number: { test: (value) => value.trim() !== '' && Number.isFinite(Number(value)), expect: 'a number' },
+  boolean: { test: (value) => /^(yes|no|true|false|1|0)$/i.test(value), expect: 'YES or NO' },
+  path: { test: (value) => value.startsWith('/'), expect: 'an absolute path' },
+  string: { test: () => true, expect: 'text' },
+};
+
+/**
+ * Checks a datastore's attributes against what a driver's driver.yaml says
+ * it reads (`config`): a secret given as a plain attribute (it would land in
+ * every dump and in `show`), a required one missing, a value of the wrong
+ * type. Returns one line per problem, naming the attribute and the fix.
+ */
+export function configProblems(manifest: Manifest, driver: string, attributes: DatastoreAttributes): string[] {
+  const problems: string[] = [];
+  const values: Record<string, string> = { BASE_PATH: attributes.basePath, ...attributes.template };
+  for (const [name, spec] of Object.entries(manifest.config ?? {})) {
+    if (spec.secret && name in attributes.template) {
+      problems.push(`${name} is a secret of driver ${driver} (driver.yaml): give it with --secret ${name}, which reads $${name}, so it never shows on a command line or in a dump`);
+      continue;
+    }
+    const present = name in values || name in attributes.secrets;
+    if (spec.required && !present && spec.default === undefined) {
+      problems.push(`driver ${driver} needs ${name}${spec.description ? ` (${spec.description})` : ''}: ${spec.secret ? `--secret ${name}` : `--attr ${name}=...`}`);
+      continue;
+    }
+    const value = values[name];
+    const check = TYPE_CHECKS[spec.type ?? 'string'];
+    if (value !== undefined && check && !check.test(value)) problems.push(`${name}=${JSON.stringify(value)} is not ${check.expect}, as driver ${driver} expects`);
+  }
+  return problems;
+}

@@ -1,8 +1,9 @@
 /** `ferry datastore create|update|delete --dry-run`: checked, the monitor named, nothing recorded or run. */
-import { mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { stage, world } from '../helpers/catalog-world.js';
+import { jsonOf, runCli } from './helpers.js';
 
 t.test('datastore create/update/delete --dry-run check everything and change nothing', async (t) => {
   const w = world(t);
@@ -33,4 +34,37 @@ t.test('datastore create/update/delete --dry-run check everything and change not
   t.equal(spare.status, 0, spare.stderr);
   t.match(spare.stdout, /would delete datastore \d+ \(spare\)/);
   t.ok(w.catalog().findDatastore('spare'), 'still there');
+});
+
+t.test('datastore create checks attributes against the drivers\' driver.yaml config before anything is recorded', async (t) => {
+  const w = world(t);
+  const vault = join(w.remotes, 'datastore', 'vault');
+  cpSync(join(w.remotes, 'datastore', 'fs'), vault, { recursive: true });
+  writeFileSync(
+    join(vault, 'driver.yaml'),
+    'api: 1\nkind: datastore\nconfig:\n  BASE_PATH: { type: path, required: true }\n  TOKEN: { secret: true, required: true }\n  LIMIT: { type: integer }\n',
+  );
+  const dir = join(w.root, 'vault');
+  mkdirSync(dir);
+  const base = ['datastore', 'create', 'v', '--ds-mad', 'vault', '--tm-mad', 'shared', '--base-path', dir];
+  const env = { FERRY_HOME: w.home, TOKEN: 't0ps3cret' };
+  const cli = (argv: string[]) => runCli(['--config', join(w.root, 'ferry.yaml'), '--remotes', w.remotes, ...argv], { env, cwd: w.root });
+  for (const [extra, pattern] of [
+    [['--attr', 'TOKEN=t0ps3cret'], /TOKEN is a secret of driver datastore\/vault \(driver\.yaml\): give it with --secret TOKEN/],
+    [[], /driver datastore\/vault needs TOKEN: --secret TOKEN/],
+    [['--secret', 'TOKEN', '--attr', 'LIMIT=lots'], /LIMIT="lots" is not a whole number, as driver datastore\/vault expects/],
+  ] as const) {
+    const refused = await cli([...base, ...extra]);
+    t.equal(refused.status, 2, `${extra.join(' ') || 'no TOKEN'}: exit 2`);
+    t.match(refused.stderr, pattern);
+    t.notMatch(refused.stderr, /t0ps3cret/, 'the value is never echoed');
+  }
+  t.same(w.catalog().listDatastores(), [], 'nothing recorded');
+  t.same(w.catalog().journal(), [], 'no driver ran');
+  const made = await cli(['--json', ...base, '--secret', 'TOKEN', '--attr', 'LIMIT=5']);
+  t.equal(made.status, 0, made.stderr);
+  t.equal(jsonOf(made.stdout).secrets.TOKEN, '***');
+  const update = await cli(['datastore', 'update', 'v', '--attr', 'LIMIT=x']);
+  t.equal(update.status, 2, 'update is checked too');
+  t.equal(w.catalog().datastore('v').template.LIMIT, '5', 'and left as it was');
 });

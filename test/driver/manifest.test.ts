@@ -1,7 +1,7 @@
 import { rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { API_VERSIONS, MANIFEST_FILE, ManifestCache } from '../../src/driver/manifest.js';
+import { API_VERSIONS, configProblems, MANIFEST_FILE, ManifestCache } from '../../src/driver/manifest.js';
 import { fixturesRemotes, rejection, tmpDir } from '../helpers/fixtures.js';
 
 t.test('constants', async (t) => {
@@ -186,4 +186,31 @@ t.test('cache: separate folders are separate entries', async (t) => {
   t.same(await cache.load(a), { dump: 'stdin' });
   t.same(await cache.load(b), { dump: 'argv' });
   t.same(await cache.load(a), { dump: 'stdin' });
+});
+
+t.test('configProblems: secrets in clear, required attributes, types', async (t) => {
+  const manifest = {
+    config: {
+      BASE_PATH: { type: 'path' as const, required: true },
+      KEY: { secret: true, required: true },
+      PORT: { type: 'integer' as const, default: 22 },
+      RATIO: { type: 'number' as const },
+      THIN: { type: 'boolean' as const },
+      ZONE: { required: true, default: 'a' },
+    },
+  };
+  const ok = { template: { PORT: '2222', RATIO: '0.5', THIN: 'YES' }, secrets: { KEY: 'k' }, basePath: '/ds/1' };
+  t.same(configProblems(manifest, 'datastore/x', ok), [], 'all well; a required attribute with a default may be left out');
+  t.same(
+    configProblems(manifest, 'datastore/x', { template: { KEY: 'k', PORT: '22a', RATIO: 'half', THIN: 'maybe' }, secrets: {}, basePath: 'relative' }),
+    [
+      'BASE_PATH="relative" is not an absolute path, as driver datastore/x expects',
+      'KEY is a secret of driver datastore/x (driver.yaml): give it with --secret KEY, which reads $KEY, so it never shows on a command line or in a dump',
+      'PORT="22a" is not a whole number, as driver datastore/x expects',
+      'RATIO="half" is not a number, as driver datastore/x expects',
+      'THIN="maybe" is not YES or NO, as driver datastore/x expects',
+    ],
+  );
+  t.same(configProblems(manifest, 'datastore/x', { template: {}, secrets: {}, basePath: '/ds' }), ['driver datastore/x needs KEY: --secret KEY']);
+  t.same(configProblems({}, 'tm/y', ok), [], 'a driver without config: nothing to check');
 });
