@@ -55,7 +55,8 @@ export async function listDrivers(remotes: string, kinds: readonly Kind[] = KIND
         else if (Object.hasOwn(CONTRACT[kind], baseAction(file))) info.actions.push(file);
         else info.extra.push(file);
       }
-      info.missing = Object.keys(CONTRACT[kind]).filter((action) => !info.actions.some((file) => baseAction(file) === action));
+      // Only the exact name provides an action: asked for `clone`, the runner never runs `clone.ssh`.
+      info.missing = Object.keys(CONTRACT[kind]).filter((action) => !info.actions.includes(action));
       drivers.push(info);
     }
   }

@@ -232,6 +232,14 @@ export class Runner {
         action,
       });
     }
+    if (manifest.kind !== undefined && manifest.kind !== kind) {
+      throw new FerryError('E_BAD_MANIFEST', `${kind} driver '${driver}' says kind: ${manifest.kind} in its driver.yaml, but it is in the ${kind} folder`, {
+        hint: `move it to remotes/${manifest.kind}/, or fix kind: in ${join(located.driverDir, 'driver.yaml')}`,
+        kind,
+        driver,
+        action,
+      });
+    }
     const io = scriptIo(spec, bound, dump, manifest);
     const tooLong = io.argv.find((arg) => Buffer.byteLength(arg) >= MAX_ARG_BYTES);
     if (tooLong !== undefined) {

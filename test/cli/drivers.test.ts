@@ -62,6 +62,12 @@ t.test('fixtures/remotes, --json: not executable, extra and missing actions', as
   t.same(ok?.missing, []);
   const stat = find('datastore', 'badinterp');
   t.same(stat?.actions, ['stat']);
+  const own = join(tmpDir(t), 'remotes');
+  mkdirSync(join(own, 'tm', 'sshonly'), { recursive: true });
+  writeFileSync(join(own, 'tm', 'sshonly', 'clone.ssh'), '#!/bin/sh\n', { mode: 0o755 });
+  const suffixed = jsonOf((await runCli(['--json', '--remotes', own, 'drivers', 'list'])).stdout).drivers[0];
+  t.same(suffixed.actions, ['clone.ssh'], 'clone.ssh is listed as an action');
+  t.ok(suffixed.missing.includes('clone'), 'but does not provide clone: the runner never runs clone.ssh when asked for clone');
   t.same(sorted(stat?.missing ?? []), sorted(DS_ACTIONS.filter((a) => a !== 'stat')));
   const tmOk = find('tm', 'ok');
   t.ok(tmOk?.actions.includes('delete.ssh'), 'a suffixed action (delete.ssh) counts as an action');

@@ -71,3 +71,12 @@ t.test('drivers list goes through every driver despite the broken ones (validate
   const names = (JSON.parse(list.stdout) as { drivers: Array<{ name: string }> }).drivers.map((driver) => driver.name);
   for (const driver of ['good', ...BROKEN]) t.ok(names.includes(driver), `${driver} listed`);
 });
+
+t.test('runner: a driver whose driver.yaml says the other kind is refused, naming both', async (t) => {
+  const runner = new Runner({ remotes: defects });
+  await t.rejects(runner.run({ kind: 'datastore', action: 'stat', dump: dumpXml('wrongkind', anImage(t)), id: 7 }), {
+    code: 'E_BAD_MANIFEST',
+    message: "datastore driver 'wrongkind' says kind: tm in its driver.yaml, but it is in the datastore folder",
+  });
+  t.equal((await runner.run({ kind: 'datastore', action: 'stat', dump: dumpXml('good', anImage(t)), id: 7 })).result, 4, 'a driver whose kind agrees runs');
+});
