@@ -87,6 +87,55 @@ t.test('a failure at each create step leaves the VM FAILED at that step; --retry
   }
 });
 
+t.test('a driver failing at each lifecycle step in turn: FAILED at that step, nothing lost, --retry reaches the state', async (t) => {
+  const lifecycle: Array<[string[], string]> = [
+    [['vm', 'stop', 'vm01'], 'STOPPED'],
+    [['vm', 'resume', 'vm01'], 'RUNNING'],
+    [['vm', 'migrate', 'vm01', 'host02'], 'RUNNING'],
+    [['vm', 'shutdown', 'vm01'], 'DONE'],
+  ];
+  // [operation index in `lifecycle`, action that fails, step index of its first run in that operation's plan]
+  const cases: Array<[number, string, number]> = [
+    [0, 'mv', 0],
+    [1, 'mv', 0],
+    [2, 'mv', 0],
+    [3, 'delete', 0],
+    [3, 'mvds', 1],
+  ];
+  for (const [at, action, step] of cases) {
+    const [argv, state] = lifecycle[at] as [string[], string];
+    t.test(`${argv[1]} failing at ${action}`, async (t) => {
+      const w = world(t);
+      const { system } = await stage(t, w, 'flaky');
+      await w.json(['vm', 'create', vmYaml(w)]);
+      for (const [before] of lifecycle.slice(0, at)) await w.json(before);
+      writeFileSync(join(w.markers, `fail-${action}`), '');
+      const failed = await w.cli(argv);
+      t.equal(failed.status, 1, 'the driver failure: exit 1');
+      const vm = w.catalog().vm('vm01');
+      t.equal(vm.state, 'FAILED');
+      t.equal(vm.operation, argv[1]);
+      t.equal(vm.step, step, `failed at step ${step}`);
+      t.match(vm.error, new RegExp(`${argv[1]} step ${step + 1}/\\d+ \\(${action.toUpperCase()} flaky`), 'the error names the step');
+      const data = w.catalog().image('data');
+      t.ok(existsSync(data.source as string), 'the persistent image is still in its datastore');
+      if (at < 3 || step === 0) t.ok(existsSync(join(system, '1', 'disk.1')), 'and the VM\'s disks are where the catalog says');
+      rmSync(join(w.markers, `fail-${action}`));
+      const retried = await w.json(['vm', 'recover', 'vm01', '--retry']);
+      t.equal(retried.state, state, `--retry reaches ${state}`);
+      t.equal(retried.operation, null);
+      const runs = w.catalog().journal('vm:1').filter((entry) => entry.operation === argv[1] && entry.ok);
+      t.equal(runs.length, (vm.plan ?? []).length, 'each step of the plan ran once successfully');
+      if (state === 'DONE') {
+        t.notOk(existsSync(join(system, '1')), 'shutdown finished: the VM folder is gone');
+        t.equal(w.catalog().image('data').state, 'READY');
+      } else {
+        t.ok(existsSync(join(system, '1', 'disk.0')), 'the disks are there');
+      }
+    });
+  }
+});
+
 t.test('a create rolled back leaves the VM PENDING; vm deploy deploys it again', async (t) => {
   const w = world(t);
   const { system } = await stage(t, w, 'flaky');
