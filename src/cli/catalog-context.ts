@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { Catalog } from '../catalog/catalog.js';
 import type { FerryConfig } from '../config/config.js';
-import { hostsEnv, type HostConfig } from '../config/hosts.js';
+import type { HostConfig } from '../config/hosts.js';
 import { Orchestrator, type StepEvent } from '../lifecycle/orchestrator.js';
 import { transferLine } from '../lifecycle/plan.js';
 import { flagsOf, makeContext, type Context } from './context.js';
@@ -21,12 +21,9 @@ export async function withCatalog(command: Command, io: Io, setStatus: (status: 
   let catalog: Catalog | undefined;
   let json = flagsOf(command).json === true;
   try {
-    const base = await makeContext(command, io);
-    json = base.json;
     // Loaded here, not at start-up: the native SQLite module is only for catalog commands.
     const { Catalog, catalogPath } = await import('../catalog/catalog.js');
     catalog = Catalog.open(catalogPath((flagsOf(command) as { catalog?: string }).catalog, io.env, io.cwd));
-    const frontend = base.config.frontend ?? hostname();
     // Hosts from the catalog join those of ferry.yaml (ferry.yaml wins for a name in both).
     const hosts: Record<string, HostConfig> = {};
     for (const host of catalog.listHosts()) {
@@ -39,8 +36,10 @@ export async function withCatalog(command: Command, io: Io, setStatus: (status: 
         ...(host.knownHosts ? { known_hosts: host.knownHosts } : {}),
       };
     }
-    Object.assign(hosts, base.config.hosts ?? {});
-    const runner = base.runner.withEnv(hostsEnv({ frontend, hosts }));
+    const base = await makeContext(command, io, { hosts });
+    json = base.json;
+    const frontend = base.config.frontend ?? hostname();
+    const runner = base.runner;
     const orchestrator = new Orchestrator({
       catalog,
       runner,

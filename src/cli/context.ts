@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig, resolveRemotesPath, type FerryConfig } from '../config/config.js';
 import { Runner } from '../driver/runner.js';
-import { hostsEnv } from '../config/hosts.js';
+import { hostsEnv, type HostConfig } from '../config/hosts.js';
 import { FerryError } from '../errors.js';
 import { createLogger, lazyLogger, LEVELS, type Level, type Logger } from '../log/logger.js';
 import { parseSeconds } from './input.js';
@@ -29,7 +29,8 @@ export function flagsOf(command: Command): GlobalFlags {
   return command.optsWithGlobals<GlobalFlags>();
 }
 
-export async function makeContext(command: Command, io: Io): Promise<Context> {
+/** `hosts`: more hosts for the drivers (the catalog's); ferry.yaml's win for a name in both. */
+export async function makeContext(command: Command, io: Io, options: { hosts?: Record<string, HostConfig> } = {}): Promise<Context> {
   const flags = flagsOf(command);
   const config = await loadConfig(flags.config, io.cwd);
   const level = flags.logLevel ?? config.log_level ?? 'info';
@@ -44,7 +45,7 @@ export async function makeContext(command: Command, io: Io): Promise<Context> {
     ...(config.kill_grace !== undefined ? { killGraceSec: config.kill_grace } : {}),
     ...(config.max_output !== undefined ? { maxOutputBytes: config.max_output } : {}),
     env: {
-      ...hostsEnv({ ...(config.frontend ? { frontend: config.frontend } : {}), ...(config.hosts ? { hosts: config.hosts } : {}) }),
+      ...hostsEnv({ ...(config.frontend ? { frontend: config.frontend } : {}), hosts: { ...options.hosts, ...config.hosts } }),
       ...(config.lock_dir ? { FERRY_LOCK_DIR: config.lock_dir } : {}),
     },
   });
