@@ -17,19 +17,11 @@ import { join, relative } from 'node:path';
 import t, { type Test } from 'tap';
 import { tmpDir } from '../helpers/fixtures.js';
 import { MiB, qemuInfo, run, sha256, sparseImage } from '../helpers/images.js';
-import { startSshHosts, type SshLab } from '../helpers/sshd.js';
+import { sshLabFor } from '../helpers/sshd.js';
 import { bundledRemotes, jsonOf, runCli } from './helpers.js';
 
-let lab: SshLab;
-try {
-  lab = await startSshHosts(['host01', 'host02', 'host03']);
-} catch (error) {
-  // No silent skip: a machine that cannot run sshd fails this file, saying what to install or enable.
-  t.fail((error as Error).message);
-  t.end();
-  process.exit(1);
-}
-t.teardown(() => lab.stop());
+// No silent skip: a machine that cannot run sshd fails this file, saying what to install or enable.
+const lab = await sshLabFor(t, ['host01', 'host02', 'host03']);
 // About a minute on an idle 2-core machine (each ssh copy is a few ssh sessions); room for a busy one.
 t.setTimeout(240_000);
 

@@ -8,20 +8,12 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { startSshHosts, type SshLab } from '../helpers/sshd.js';
+import { sshLabFor } from '../helpers/sshd.js';
 import { jsonOf, runCli } from '../cli/helpers.js';
 import { datastoreFile } from '../helpers/conformance.js';
 
-let lab: SshLab;
-try {
-  lab = await startSshHosts(['host01', 'host02']);
-} catch (error) {
-  // No silent skip: a machine that cannot run sshd fails this file, saying what to install or enable.
-  t.fail((error as Error).message);
-  t.end();
-  process.exit(1);
-}
-t.teardown(() => lab.stop());
+// No silent skip: a machine that cannot run sshd fails this file, saying what to install or enable.
+const lab = await sshLabFor(t, ['host01', 'host02']);
 // Each ssh copy is a few ssh sessions; about 15 s on an idle 2-core machine.
 t.setTimeout(240_000);
 

@@ -22,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import type t from 'tap';
 import type { HostConfig } from '../../src/config/hosts.js';
 
 export const SSHD = '/usr/sbin/sshd';
@@ -287,5 +288,21 @@ async function waitForSsh(daemon: Daemon, host: HostConfig, ms: number): Promise
     last = probe.stderr.trim();
     if (Date.now() >= end) return `ssh kept failing: ${last}`;
     await sleep(100);
+  }
+}
+
+/**
+ * The lab for a whole test file: started, stopped on teardown, or the file
+ * fails saying what to install or enable (never a silent skip).
+ */
+export async function sshLabFor(tap: typeof t, names: string[]): Promise<SshLab> {
+  try {
+    const lab = await startSshHosts(names);
+    tap.teardown(() => lab.stop());
+    return lab;
+  } catch (error) {
+    tap.fail((error as Error).message);
+    tap.end();
+    process.exit(1);
   }
 }

@@ -17,20 +17,12 @@ import { runTransfer } from '../../src/driver/transfer.js';
 import { buildDump } from '../../src/dump/dump.js';
 import { rejection } from '../helpers/fixtures.js';
 import { blocks, MiB, qemuInfo, run, sha256, sha256Of, snapshotTags, sparseImage, writeAt } from '../helpers/images.js';
-import { startSshHosts, type SshLab } from '../helpers/sshd.js';
+import { sshLabFor } from '../helpers/sshd.js';
 
 const remotes = join(dirname(fileURLToPath(import.meta.url)), '../../remotes');
 
-let lab: SshLab;
-try {
-  lab = await startSshHosts(['host01', 'host02']);
-} catch (error) {
-  // No silent skip: a machine that cannot run sshd fails this file, saying what to install or enable.
-  t.fail((error as Error).message);
-  t.end();
-  process.exit(1);
-}
-t.teardown(() => lab.stop());
+// No silent skip: a machine that cannot run sshd fails this file, saying what to install or enable.
+const lab = await sshLabFor(t, ['host01', 'host02']);
 
 /** System datastore 0 and image datastore 1, under the path every host has (images only on the front-end). */
 const DS = join(lab.mountPoint, '0');
