@@ -511,11 +511,11 @@ export class Catalog {
   }
 
   updateImage(id: number, patch: Partial<Pick<Image, 'source' | 'sizeMb' | 'format' | 'state' | 'error' | 'snapshots' | 'persistent'>>): Image {
-    const next = { ...this.image(id), ...patch };
+    const next = { ...this.image(id), ...patch, updatedAt: now() };
     this
       .sql('UPDATE images SET source = ?, size_mb = ?, format = ?, state = ?, error = ?, snapshots = ?, persistent = ?, updated_at = ? WHERE id = ?')
-      .run(next.source, next.sizeMb, next.format, next.state, next.error, JSON.stringify(next.snapshots), next.persistent ? 1 : 0, now(), id);
-    return this.image(id);
+      .run(next.source, next.sizeMb, next.format, next.state, next.error, JSON.stringify(next.snapshots), next.persistent ? 1 : 0, next.updatedAt, id);
+    return next;
   }
 
   deleteImageRecord(id: number): void {
@@ -589,11 +589,12 @@ export class Catalog {
   }
 
   updateVm(id: number, patch: Partial<Pick<Vm, 'host' | 'state' | 'operation' | 'plan' | 'step' | 'previousState' | 'targetHost' | 'error'>>): Vm {
-    const next = { ...this.vm(id), ...patch };
+    // The record as written, without reading it back: the update changes only these fields.
+    const next = { ...this.vm(id), ...patch, updatedAt: now() };
     this
       .sql('UPDATE vms SET host = ?, state = ?, operation = ?, plan = ?, step = ?, previous_state = ?, target_host = ?, error = ?, updated_at = ? WHERE id = ?')
-      .run(next.host, next.state, next.operation, next.plan ? JSON.stringify(next.plan) : null, next.step, next.previousState, next.targetHost, next.error, now(), id);
-    return this.vm(id);
+      .run(next.host, next.state, next.operation, next.plan ? JSON.stringify(next.plan) : null, next.step, next.previousState, next.targetHost, next.error, next.updatedAt, id);
+    return next;
   }
 
   /** Moves a VM's operation to step `step` (the common update while a plan runs: no read of the VM before or after). */

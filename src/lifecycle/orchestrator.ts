@@ -226,17 +226,18 @@ export class Orchestrator {
   async createImage(input: NewImageInput): Promise<Image> {
     const action = this.checkNewImage(input);
     const ds = input.datastore;
-    const image = this.catalog.addImage({
-      name: input.name,
-      datastoreId: ds.id,
-      ...(input.path !== undefined ? { path: input.path } : {}),
-      ...(input.sizeMb !== undefined ? { sizeMb: input.sizeMb } : {}),
-      ...(input.fs !== undefined ? { fs: input.fs } : {}),
-      ...(input.format !== undefined ? { format: input.format } : {}),
-      ...(input.persistent !== undefined ? { persistent: input.persistent } : {}),
-      ...(input.type !== undefined ? { type: input.type } : {}),
-    });
-    return this.imageAction(image, action, async () => {
+    const record = (): Image =>
+      this.catalog.addImage({
+        name: input.name,
+        datastoreId: ds.id,
+        ...(input.path !== undefined ? { path: input.path } : {}),
+        ...(input.sizeMb !== undefined ? { sizeMb: input.sizeMb } : {}),
+        ...(input.fs !== undefined ? { fs: input.fs } : {}),
+        ...(input.format !== undefined ? { format: input.format } : {}),
+        ...(input.persistent !== undefined ? { persistent: input.persistent } : {}),
+        ...(input.type !== undefined ? { type: input.type } : {}),
+      });
+    return this.imageAction(record, action, async (image) => {
       const result = await this.datastoreAction(ds, action, image);
       const made = result.result as { source: string; sizeMb?: number; format?: string };
       return { source: made.source, sizeMb: made.sizeMb ?? image.sizeMb, format: made.format ?? image.format, state: 'READY' };
@@ -295,17 +296,18 @@ export class Orchestrator {
     // The original stays as it is while it is copied: no rm, revert or flatten meanwhile.
     const unlockOriginal = this.catalog.lock(`image:${original.id}`, 'clone');
     try {
-      const clone = this.catalog.addImage({
-        name: input.name,
-        datastoreId: ds.id,
-        path: original.source,
-        ...(original.sizeMb !== null ? { sizeMb: original.sizeMb } : {}),
-        ...(original.format !== null ? { format: original.format } : {}),
-        type: original.type,
-        persistent: input.persistent ?? original.persistent,
-        clonedFrom: original.id,
-      });
-      return await this.imageAction(clone, 'clone', async (image) => {
+      const record = (): Image =>
+        this.catalog.addImage({
+          name: input.name,
+          datastoreId: ds.id,
+          path: original.source,
+          ...(original.sizeMb !== null ? { sizeMb: original.sizeMb } : {}),
+          ...(original.format !== null ? { format: original.format } : {}),
+          type: original.type,
+          persistent: input.persistent ?? original.persistent,
+          clonedFrom: original.id,
+        });
+      return await this.imageAction(record, 'clone', async (image) => {
         const result = await this.datastoreAction(ds, 'clone', image);
         return { source: result.result as string, state: 'READY', snapshots: original.snapshots };
       });
@@ -318,20 +320,32 @@ export class Orchestrator {
    * Runs `work` on an image under its lock: its patch is applied on success;
    * on failure the image goes to ERROR with the action's message (`keepState`:
    * stays as it was, with the message, for actions that leave an image
-   * unchanged when they fail).
+   * unchanged when they fail). `image` may be a function that records a new
+   * one: it runs in the same transaction as taking the lock, and the end
+   * state and the unlock share one too.
    */
-  private async imageAction(image: Image, what: string, work: (image: Image) => Promise<Parameters<Catalog['updateImage']>[1]>, keepState = false): Promise<Image> {
-    const unlock = this.catalog.lock(`image:${image.id}`, what);
+  private async imageAction(image: Image | (() => Image), what: string, work: (image: Image) => Promise<Parameters<Catalog['updateImage']>[1]>, keepState = false): Promise<Image> {
+    const { current, release } = this.catalog.transaction(() => {
+      const target = typeof image === 'function' ? image() : image;
+      const release = once(this.catalog.lock(`image:${target.id}`, what));
+      return { current: this.catalog.image(target.id), release };
+    });
     try {
-      const current = this.catalog.image(image.id);
       const patch = await work(current);
-      return this.catalog.updateImage(image.id, { error: null, ...patch });
+      return this.catalog.transaction(() => {
+        const done = this.catalog.updateImage(current.id, { error: null, ...patch });
+        release();
+        return done;
+      });
     } catch (error) {
       const failure = toFerryError(error);
-      this.catalog.updateImage(image.id, keepState ? { error: `${what}: ${failure.message}` } : { state: 'ERROR', error: `${what}: ${failure.message}` });
+      this.catalog.transaction(() => {
+        this.catalog.updateImage(current.id, keepState ? { error: `${what}: ${failure.message}` } : { state: 'ERROR', error: `${what}: ${failure.message}` });
+        release();
+      });
       throw failure;
     } finally {
-      unlock();
+      release();
     }
   }
 
@@ -526,28 +540,27 @@ export class Orchestrator {
 
   /** Records a new VM (PENDING) and deploys it. */
   async createVm(input: NewVmInput): Promise<Vm> {
-    const vm = this.catalog.transaction(() => {
+    // Recorded in the same transaction that plans and starts its create: a refused VM leaves no record.
+    return this.operate(() => {
       const checked = this.checkVm(input);
       return this.catalog.addVm(checked, this.catalog.datastore(checked.systemDsId).basePath);
-    });
-    return this.operate(vm.id, 'create');
+    }, 'create');
   }
 
   /** Runs an operation on a VM: plan, record, run each step, reach the next state. */
-  async operate(ref: string | number, operation: VmOperation, args: OperationArgs = {}): Promise<Vm> {
-    const vm = this.catalog.vm(ref);
-    // Lock, re-read, plan and record the start in one transaction: a refusal leaves no lock behind, and it is one commit.
-    const { unlock, steps } = this.catalog.transaction(() => {
-      const unlock = this.catalog.lock(`vm:${vm.id}`, operation);
-      // Read again under the lock: another ferry may have changed it before we got it.
-      const current = this.catalog.vm(vm.id);
+  async operate(ref: string | number | (() => Vm), operation: VmOperation, args: OperationArgs = {}): Promise<Vm> {
+    // Read, lock, plan and record the start in one (immediate) transaction: no other ferry writes in between, a
+    // refusal leaves no lock behind, and it is one commit. `ref` may record the VM first (createVm).
+    const { id, unlock, steps } = this.catalog.transaction(() => {
+      const current = typeof ref === 'function' ? ref() : this.catalog.vm(ref);
+      const unlock = this.catalog.lock(`vm:${current.id}`, operation);
       const steps = this.plan(current, operation, args);
       this.catalog.updateVm(current.id, { operation, plan: steps, step: 0, previousState: current.state, targetHost: args.target ?? null, error: null });
-      return { unlock, steps };
+      return { id: current.id, unlock, steps };
     });
     const release = once(unlock);
     try {
-      return await this.runFrom(vm.id, 0, steps, operation, release);
+      return await this.runFrom(id, 0, steps, operation, release);
     } finally {
       release();
     }
@@ -559,6 +572,7 @@ export class Orchestrator {
    * as the end state.
    */
   private async runFrom(id: number, from: number, steps: readonly PlanStep[], operation: string, release: () => void): Promise<Vm> {
+    let done: Vm | undefined;
     for (let index = from; index < steps.length; index++) {
       const planStep = steps[index] as PlanStep;
       this.options.onStep?.({ subject: `vm:${id}`, operation, index, total: steps.length, step: planStep });
@@ -571,7 +585,11 @@ export class Orchestrator {
           planStep,
           () => this.options.runner.run({ kind: 'tm', action: planStep.action, driver: planStep.driver, args: planStep.args, ...this.signal() }),
           {
-            ok: () => this.catalog.setVmStep(id, index + 1),
+            ok: () => {
+              this.catalog.setVmStep(id, index + 1);
+              // The last step's journal entry, the end state and the unlock: one commit.
+              if (index === steps.length - 1) done = this.finish(id, release);
+            },
             failed: (failure) => {
               this.catalog.updateVm(id, { state: 'FAILED', step: index, error: `${operation} step ${index + 1}/${steps.length} (${transferLine(planStep)}): ${failure.message}` });
               release();
@@ -585,7 +603,7 @@ export class Orchestrator {
       }
       this.options.onStep?.({ subject: `vm:${id}`, operation, index, total: steps.length, step: planStep, outcome: { ok: true, durationMs: performance.now() - started } });
     }
-    return this.finish(id, release);
+    return done ?? this.finish(id, release);
   }
 
   /** Applies an operation's end state once all its steps are done (and lets go of the VM's lock with it). */
@@ -664,8 +682,8 @@ export class Orchestrator {
     const unlockVm = this.catalog.lock(`vm:${found.vm.id}`, 'disk-saveas');
     try {
       const { ds, cpds, sizeMb, format } = this.checkSaveAs(found.vm.id, diskId, input);
-      const image = this.catalog.addImage({ name: input.name, datastoreId: ds.id, ...(sizeMb !== null ? { sizeMb } : {}), format, persistent: false });
-      return await this.imageAction(image, 'saveas', async (current) => {
+      const record = (): Image => this.catalog.addImage({ name: input.name, datastoreId: ds.id, ...(sizeMb !== null ? { sizeMb } : {}), format, persistent: false });
+      return await this.imageAction(record, 'saveas', async (current) => {
         const made = (await this.datastoreAction(ds, 'mkfs', current, { dumpImage: { ...current, fs: 'save_as' }, operation: 'saveas' })).result as { source: string };
         this.catalog.updateImage(current.id, { source: made.source });
         const copy: PlanStep = { ...cpds, args: [cpds.args[0] as string, made.source, ...cpds.args.slice(2)] };
