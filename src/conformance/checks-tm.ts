@@ -40,6 +40,16 @@ async function deploy(t: CheckContext, reg: Registered, what: string): Promise<{
   return { vm, disk };
 }
 
+/** The set-up most TM checks share: the test image cloned to disk.0 of a new VM on the first host (needs tm.clone). */
+async function deployed(t: CheckContext): Promise<{ s: CheckContext['suite']; hostA: string; hostB: string; reg: Registered; vm: number; disk: string }> {
+  t.need('tm.clone');
+  const s = t.suite;
+  const [hostA, hostB] = s.setup.hostNames;
+  const reg = await tmImage(t, 'image');
+  const { vm, disk } = await deploy(t, reg, 'clone (set-up)');
+  return { s, hostA, hostB, reg, vm, disk };
+}
+
 /** Fails unless the disk at host:path shows the guest bytes of the raw file `expected`. */
 async function holds(t: CheckContext, host: string, path: string, expected: string, what: string): Promise<void> {
   const view = t.suite.host(host);
@@ -91,11 +101,7 @@ export const TM_CHECKS: Check[] = [
     kind: 'tm',
     title: 'mv of a disk from host A to host B (another system datastore path) moves its bytes and leaves nothing behind',
     async run(t) {
-      t.need('tm.clone');
-      const s = t.suite;
-      const [hostA, hostB] = s.setup.hostNames;
-      const reg = await tmImage(t, 'image');
-      const { vm, disk } = await deploy(t, reg, 'clone (set-up)');
+      const { s, hostA, hostB, reg, vm, disk } = await deployed(t);
       const target = `${s.folder(hostB, 1, vm)}/disk.0`;
       await t.action('mv', () => s.tmRun('mv', [where(hostA, disk), where(hostB, target), ...ids(t, vm, 1)]));
       await holds(t, hostB, target, reg.image.raw, 'mv');
@@ -107,11 +113,7 @@ export const TM_CHECKS: Check[] = [
     kind: 'tm',
     title: 'mv of a VM folder from host A to host B (another system datastore path) moves the folder with its disks',
     async run(t) {
-      t.need('tm.clone');
-      const s = t.suite;
-      const [hostA, hostB] = s.setup.hostNames;
-      const reg = await tmImage(t, 'image');
-      const { vm } = await deploy(t, reg, 'clone (set-up)');
+      const { s, hostA, hostB, reg, vm } = await deployed(t);
       const from = s.folder(hostA, 0, vm);
       const to = s.folder(hostB, 1, vm);
       await t.action('mv of the VM folder', () => s.tmRun('mv', [where(hostA, from), where(hostB, to), ...ids(t, vm, 1)]));
@@ -151,11 +153,7 @@ export const TM_CHECKS: Check[] = [
     kind: 'tm',
     title: 'cpds of a deployed disk (snap_id -1) saves its bytes as a new SOURCE and leaves the disk',
     async run(t) {
-      t.need('tm.clone');
-      const s = t.suite;
-      const [hostA] = s.setup.hostNames;
-      const reg = await tmImage(t, 'image');
-      const { vm, disk } = await deploy(t, reg, 'clone (set-up)');
+      const { s, hostA, reg, vm, disk } = await deployed(t);
       const saved = s.newSourcePath('saveas');
       await t.action('cpds', () => s.tmRun('cpds', [where(hostA, disk), where(s.setup.frontend, saved), '-1', String(vm), String(s.ds.id)]));
       const local = await localImage(t, saved, 'cpds');
@@ -170,11 +168,7 @@ export const TM_CHECKS: Check[] = [
     kind: 'tm',
     title: 'delete of a disk, then of its VM folder, removes them',
     async run(t) {
-      t.need('tm.clone');
-      const s = t.suite;
-      const [hostA] = s.setup.hostNames;
-      const reg = await tmImage(t, 'image');
-      const { vm, disk } = await deploy(t, reg, 'clone (set-up)');
+      const { s, hostA, vm, disk } = await deployed(t);
       const folder = s.folder(hostA, 0, vm);
       await t.action('delete of the disk', () => s.tmRun('delete', [where(hostA, disk), ...ids(t, vm)]));
       await gone(t, hostA, disk, 'after delete, the disk');
