@@ -23,7 +23,7 @@ interface ValidateFlags {
 }
 
 export function registerDrivers(program: Command, io: Io, setStatus: (status: number) => void): void {
-  const drivers = program.command('drivers').summary('list and validate the drivers in the remotes folder').description('Inspect the drivers of the remotes folder in use.');
+  const drivers = program.command('drivers').summary('drivers in the remotes folder: list, validate, test (conformance suite), new').description('Inspect the drivers of the remotes folder in use.');
   registerDriversTest(drivers, io, setStatus);
   registerDriversNew(drivers, io, setStatus);
   drivers
