@@ -309,6 +309,8 @@ export class Catalog {
     }
     for (let version = at; version < MIGRATIONS.length; version++) {
       this.db.transaction(() => {
+        // Read again under the write lock: another ferry opening the catalog may have applied it meanwhile.
+        if (this.version > version) return;
         this.db.exec(MIGRATIONS[version] as string);
         this.db.pragma(`user_version = ${version + 1}`);
       }).immediate();
@@ -518,9 +520,15 @@ export class Catalog {
     return next;
   }
 
+  /** Removes an image's record; disks of finished (DONE) VMs that came from it keep their rows with no image. */
   deleteImageRecord(id: number): void {
-    this.image(id);
-    this.sql('DELETE FROM images WHERE id = ?').run(id);
+    const image = this.image(id);
+    guarded(`image ${image.name}`, () =>
+      this.transaction(() => {
+        this.sql("UPDATE vm_disks SET image_id = NULL WHERE image_id = ? AND vm_id IN (SELECT id FROM vms WHERE state = 'DONE')").run(id);
+        this.sql('DELETE FROM images WHERE id = ?').run(id);
+      }),
+    );
   }
 
   /** VMs (not DONE) with a disk of this image. */
@@ -660,6 +668,16 @@ export class Catalog {
    * a live process on this machine: E_BUSY naming it. Held by a process that
    * is gone (a killed ferry): taken over.
    */
+  /** E_BUSY when another live ferry process holds `subject`'s lock (what it runs, since when); undefined when free or ours. */
+  busy(subject: string): FerryError | undefined {
+    const held = this.sql('SELECT * FROM locks WHERE subject = ?').get(subject) as Row | undefined;
+    if (!held || (Number(held.owner_pid) === process.pid && held.owner_host === hostname())) return undefined;
+    if (!ownerAlive(Number(held.owner_pid), String(held.owner_host))) return undefined;
+    return new FerryError('E_BUSY', `${subject} is busy: ferry process ${String(held.owner_pid)} on ${String(held.owner_host)} is running ${String(held.operation)} on it since ${String(held.since)}`, {
+      hint: 'wait for it to finish, then run the command again',
+    });
+  }
+
   lock(subject: string, operation: string): () => void {
     const me = { pid: process.pid, host: hostname() };
     // Already ours (an operation inside another on the same subject): the outer holder releases it.
@@ -671,11 +689,8 @@ export class Catalog {
         nested = true;
         return;
       }
-      if (held && ownerAlive(Number(held.owner_pid), String(held.owner_host))) {
-        throw new FerryError('E_BUSY', `${subject} is busy: ferry process ${String(held.owner_pid)} on ${String(held.owner_host)} is running ${String(held.operation)} on it since ${String(held.since)}`, {
-          hint: 'wait for it to finish, then run the command again',
-        });
-      }
+      const busy = this.busy(subject);
+      if (busy) throw busy;
       this.sql('INSERT OR REPLACE INTO locks (subject, owner_pid, owner_host, operation, since) VALUES (?, ?, ?, ?, ?)').run(subject, me.pid, me.host, operation, now());
     });
     if (nested) return () => undefined;

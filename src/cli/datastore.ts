@@ -185,11 +185,14 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
       withCatalog(command, io, setStatus, async (ctx) => {
         const before = ctx.catalog.datastore(ref);
         const secrets = { ...before.secrets, ...secretsFrom(ctx.io.env, flags.secret) };
+        const template = { ...before.template, ...pairs(flags.attr, '--attr') };
+        // An attribute given as a secret stops being a plain one (it may have been set in clear before).
+        for (const name of flags.secret ?? []) delete template[name];
         const patch = {
           ...(flags.tmMad ? { tmMad: flags.tmMad } : {}),
           ...(flags.dsMad ? { dsMad: flags.dsMad } : {}),
           ...(flags.basePath ? { basePath: flags.basePath } : {}),
-          template: { ...before.template, ...pairs(flags.attr, '--attr') },
+          template,
           secrets,
         };
         await checkDriverConfig(ctx, before.name, { dsMad: patch.dsMad ?? before.dsMad, tmMad: patch.tmMad ?? before.tmMad, basePath: patch.basePath ?? before.basePath, template: patch.template, secrets });

@@ -67,6 +67,8 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
         };
         const action = ctx.orchestrator.checkNewImage(input);
         if (flags.dryRun) {
+          // Recorded in a transaction that is rolled back: a name taken, or all digits, is refused as it would be.
+          ctx.catalog.preview(() => ctx.catalog.addImage({ name, datastoreId: ds.id }));
           const dump = datastoreDump(ds, { id: -1, name, ...(path ? { path } : {}), ...(sizeMb ? { sizeMb } : {}), ...(flags.fs ? { fs: flags.fs } : {}), persistent: Boolean(flags.persistent) });
           print(ctx, { plan: [{ kind: 'datastore', action, driver: ds.dsMad, dump: dump.xml }] }, () => `${ctx.orchestrator.imagePlan(action, ds, path ?? `${sizeMb} MB ${flags.fs ?? 'raw'}`)}\n${dump.xml}\n`);
           return;
@@ -185,6 +187,7 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
         const image = ctx.catalog.image(ref);
         const ds = ctx.catalog.datastore(image.datastoreId);
         if (flags.dryRun) {
+          ctx.orchestrator.checkImageFree(image, 'delete');
           print(ctx, { plan: [{ kind: 'datastore', action: 'rm', driver: ds.dsMad, image: image.id }] }, () => `${ctx.orchestrator.imagePlan('rm', ds, image.source ?? '(no source)')}\n`);
           return;
         }

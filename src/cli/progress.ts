@@ -39,7 +39,13 @@ export class GrowthWatcher {
 }
 
 function sizeOf(path: string, depth: number): number {
-  const info = statSync(path, { throwIfNoEntry: false });
+  let info;
+  try {
+    info = statSync(path, { throwIfNoEntry: false });
+  } catch {
+    // Not ours to read (EACCES …): progress is best effort, never a reason to fail a copy.
+    return 0;
+  }
   if (!info) return 0;
   if (info.isFile()) return info.size;
   if (!info.isDirectory() || depth === 0) return 0;

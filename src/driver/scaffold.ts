@@ -122,13 +122,20 @@ ${actions.map((action) => `| \`${action}\` | ${(CONTRACT[kind] as Record<string,
 function copyDriver(source: string, target: string, kind: Kind, name: string, from: string): void {
   cpSync(source, target, { recursive: true, dereference: true });
   rmSync(join(target, 'README.md'), { force: true });
-  // Scripts that reach their own lib/ through the driver's name (../shared/lib/tm_lib.sh, so tm/qcow2 can share it) reach the copy's.
-  const ownLib = `../${from}/lib/`;
+  // Scripts that reach a lib/ through a driver's name (../shared/lib/tm_lib.sh: tm/shared's own, which tm/qcow2
+  // uses too) get that lib/ copied into the new driver's and reach it there, so the copy stands alone.
+  const LIB = /\.\.\/([A-Za-z0-9_][A-Za-z0-9_.-]*)\/lib\//g;
   for (const file of readdirSync(target)) {
     const path = join(target, file);
     if (!statSync(path).isFile()) continue;
     const text = readFileSync(path, 'utf8');
-    if (text.includes(ownLib)) writeFileSync(path, text.split(ownLib).join('lib/'));
+    const drivers = new Set([...text.matchAll(LIB)].map((match) => match[1] as string));
+    if (drivers.size === 0) continue;
+    for (const driver of drivers) {
+      const lib = join(source, '..', driver, 'lib');
+      if (driver !== from && existsSync(lib)) cpSync(lib, join(target, 'lib'), { recursive: true, dereference: true, force: false });
+    }
+    writeFileSync(path, text.replace(LIB, 'lib/'));
   }
   const manifest = join(target, MANIFEST_FILE);
   if (existsSync(manifest)) {

@@ -15,7 +15,6 @@ import { envName } from '../dump/env.js';
 import type { ActionResult, Runner } from '../driver/runner.js';
 import type { LogRecord } from '../driver/stderr.js';
 import { FerryError, toFerryError } from '../errors.js';
-import { diskPath } from '../catalog/layout.js';
 import { planFor, TRANSITIONS, transferLine, vmFolder, diskHost, type OperationArgs, type PlanContext, type VmOperation } from './plan.js';
 
 /** Reported before and after each driver action, for the CLI's progress lines. */
@@ -245,14 +244,24 @@ export class Orchestrator {
   }
 
   /** Removes an image (rm in its datastore, then the record); refused while a VM uses it. */
-  async deleteImage(image: Image): Promise<void> {
+  /** The VMs (not DONE) with a disk of `image`, refused with the way out. */
+  checkImageFree(image: Image, what: string): void {
     const users = this.catalog.vmsUsingImage(image.id);
-    if (users.length > 0) throw new FerryError('E_CONFLICT', `image ${image.name} is used by VM(s) ${users.join(', ')}`, { hint: 'shut those VMs down first' });
+    if (users.length > 0) throw new FerryError('E_CONFLICT', `image ${image.name} is used by VM(s) ${users.join(', ')}; cannot ${what} it`, { hint: 'shut those VMs down (or recover and shut down a FAILED or PENDING one) first' });
+  }
+
+  async deleteImage(image: Image): Promise<void> {
     const ds = this.catalog.datastore(image.datastoreId);
-    const unlock = this.catalog.lock(`image:${image.id}`, 'rm');
+    // Checked, locked and marked in one transaction: no VM can take the image between the check and the rm.
+    const unlock = this.catalog.transaction(() => {
+      const current = this.catalog.image(image.id);
+      this.checkImageFree(current, 'delete');
+      const unlock = this.catalog.lock(`image:${image.id}`, 'rm');
+      if (current.source && ds.dsMad) this.catalog.updateImage(image.id, { state: 'DELETING' });
+      return unlock;
+    });
     try {
       if (image.source && ds.dsMad) {
-        this.catalog.updateImage(image.id, { state: 'DELETING' });
         try {
           await this.datastoreAction(ds, 'rm', image);
         } catch (error) {
@@ -292,10 +301,12 @@ export class Orchestrator {
    * with the file).
    */
   async cloneImage(ref: string | number, input: { name: string; persistent?: boolean }): Promise<Image> {
-    const { original, ds } = this.checkClone(ref, input.name);
+    const found = this.checkClone(ref, input.name);
     // The original stays as it is while it is copied: no rm, revert or flatten meanwhile.
-    const unlockOriginal = this.catalog.lock(`image:${original.id}`, 'clone');
+    const unlockOriginal = this.catalog.lock(`image:${found.original.id}`, 'clone');
     try {
+      // Read again under the lock: another ferry may have changed it before we got it.
+      const { original, ds } = this.checkClone(found.original.id, input.name);
       const record = (): Image =>
         this.catalog.addImage({
           name: input.name,
@@ -325,11 +336,12 @@ export class Orchestrator {
    * state and the unlock share one too.
    */
   private async imageAction(image: Image | (() => Image), what: string, work: (image: Image) => Promise<Parameters<Catalog['updateImage']>[1]>, keepState = false): Promise<Image> {
-    const { current, release } = this.catalog.transaction(() => {
+    const { current, unlock } = this.catalog.transaction(() => {
       const target = typeof image === 'function' ? image() : image;
-      const release = once(this.catalog.lock(`image:${target.id}`, what));
-      return { current: this.catalog.image(target.id), release };
+      const unlock = this.catalog.lock(`image:${target.id}`, what);
+      return { current: this.catalog.image(target.id), unlock };
     });
+    const release = once(unlock);
     try {
       const patch = await work(current);
       return this.catalog.transaction(() => {
@@ -345,7 +357,8 @@ export class Orchestrator {
       });
       throw failure;
     } finally {
-      release();
+      // Always, even when a release inside a transaction was rolled back with it: the DELETE is idempotent.
+      unlock();
     }
   }
 
@@ -375,6 +388,7 @@ export class Orchestrator {
   /** Checks an image snapshot operation before anything runs (also for --dry-run). */
   checkImageSnapshot(ref: string | number, snapshot: number): { image: Image; ds: Datastore } {
     const image = this.catalog.image(ref);
+    if (image.state === 'READY' && this.catalog.vmsUsingImage(image.id).length > 0) this.checkImageFree(image, 'change the snapshots of');
     if (image.state !== 'READY') {
       const users = this.catalog.vmsUsingImage(image.id);
       throw new FerryError('E_CONFLICT', `image ${image.name} is ${image.state}${users.length ? ` (VM ${users.join(', ')})` : ''}; its snapshots change only while it is READY`, {
@@ -501,6 +515,9 @@ export class Orchestrator {
         if (image.state !== 'READY' && image.state !== 'USED') {
           throw new FerryError('E_CONFLICT', `image ${image.name} is ${image.state}${image.error ? ` (${image.error})` : ''}`, { hint: 'use a READY image: ferry image list' });
         }
+        // Another ferry is changing the image (a snapshot revert or flatten, a clone): not while a VM takes it.
+        const busy = this.catalog.busy(`image:${image.id}`);
+        if (busy) throw busy;
         if (image.persistent) {
           const users = this.catalog.vmsUsingImage(image.id);
           if (users.length > 0 || claimed.has(image.id)) {
@@ -521,21 +538,13 @@ export class Orchestrator {
 
   /** The plan of a new VM as it would run (its id is the next free one). */
   planNewVm(input: NewVmInput): PlanStep[] {
-    const checked = this.checkVm(input);
-    const systemDs = this.catalog.datastore(checked.systemDsId);
-    const id = this.catalog.listVms().reduce((max, vm) => Math.max(max, vm.id), 0) + 1;
-    const vm: Vm = {
-      id,
-      name: checked.name,
-      host: checked.host,
-      systemDsId: checked.systemDsId,
-      state: 'PENDING',
-      ...IDLE,
-      disks: checked.disks.map((disk) => ({ ...disk, snapshots: disk.snapshots ?? [], target: diskPath(systemDs.basePath, id, disk.diskId) })),
-      createdAt: '',
-      updatedAt: '',
-    };
-    return planFor('create', this.planContext(vm));
+    // Recorded and planned in a transaction that is rolled back: refused exactly as a real create would be (a name taken
+    // included), with the id it would get.
+    return this.catalog.preview(() => {
+      const checked = this.checkVm(input);
+      const vm = this.catalog.addVm(checked, this.catalog.datastore(checked.systemDsId).basePath);
+      return this.plan(vm, 'create');
+    });
   }
 
   /** Records a new VM (PENDING) and deploys it. */
@@ -558,11 +567,11 @@ export class Orchestrator {
       this.catalog.updateVm(current.id, { operation, plan: steps, step: 0, previousState: current.state, targetHost: args.target ?? null, error: null });
       return { id: current.id, unlock, steps };
     });
-    const release = once(unlock);
     try {
-      return await this.runFrom(id, 0, steps, operation, release);
+      return await this.runFrom(id, 0, steps, operation, once(unlock));
     } finally {
-      release();
+      // Always, even when a release inside a transaction was rolled back with it: the DELETE is idempotent.
+      unlock();
     }
   }
 
@@ -573,6 +582,7 @@ export class Orchestrator {
    */
   private async runFrom(id: number, from: number, steps: readonly PlanStep[], operation: string, release: () => void): Promise<Vm> {
     let done: Vm | undefined;
+    let unfinished: unknown;
     for (let index = from; index < steps.length; index++) {
       const planStep = steps[index] as PlanStep;
       this.options.onStep?.({ subject: `vm:${id}`, operation, index, total: steps.length, step: planStep });
@@ -587,8 +597,15 @@ export class Orchestrator {
           {
             ok: () => {
               this.catalog.setVmStep(id, index + 1);
-              // The last step's journal entry, the end state and the unlock: one commit.
-              if (index === steps.length - 1) done = this.finish(id, release);
+              // The last step's journal entry, the end state and the unlock: one commit. The end state goes in a
+              // savepoint of its own: should it fail, the step stays journaled as done and the error is reported.
+              if (index === steps.length - 1) {
+                try {
+                  done = this.finish(id, release);
+                } catch (error) {
+                  unfinished = error;
+                }
+              }
             },
             failed: (failure) => {
               this.catalog.updateVm(id, { state: 'FAILED', step: index, error: `${operation} step ${index + 1}/${steps.length} (${transferLine(planStep)}): ${failure.message}` });
@@ -603,6 +620,7 @@ export class Orchestrator {
       }
       this.options.onStep?.({ subject: `vm:${id}`, operation, index, total: steps.length, step: planStep, outcome: { ok: true, durationMs: performance.now() - started } });
     }
+    if (unfinished !== undefined) throw toFerryError(unfinished);
     return done ?? this.finish(id, release);
   }
 
@@ -611,20 +629,28 @@ export class Orchestrator {
     const vm = this.catalog.vm(id);
     const operation = vm.operation ?? '';
     return this.catalog.transaction(() => {
+      const done = this.endState(vm, operation);
+      // Last: nothing after it can fail and roll the unlock back while `release` counts it as done.
       release();
-      if (operation.endsWith('-rollback')) {
-        return this.catalog.updateVm(id, { ...IDLE, state: vm.previousState ?? 'PENDING' });
-      }
-      const transition = TRANSITIONS[operation as VmOperation]?.to ?? 'same';
-      const to = transition === 'same' ? (vm.previousState ?? vm.state) : transition;
-      if (operation === 'create') {
-        for (const disk of vm.disks) if (disk.imageId !== null) this.catalog.updateImage(disk.imageId, { state: 'USED' });
-      }
-      for (const planStep of vm.plan ?? []) this.recordSnapshot(vm, planStep);
-      const done = this.catalog.updateVm(id, { ...IDLE, state: to, host: operation === 'migrate' && vm.targetHost ? vm.targetHost : vm.host });
-      if (operation === 'shutdown') this.releaseImages(done);
       return done;
     });
+  }
+
+  /** The records an operation's end changes: the VM's state and host, its images' states, snapshot ids. */
+  private endState(vm: Vm, operation: string): Vm {
+    const id = vm.id;
+    if (operation.endsWith('-rollback')) {
+      return this.catalog.updateVm(id, { ...IDLE, state: vm.previousState ?? 'PENDING' });
+    }
+    const transition = TRANSITIONS[operation as VmOperation]?.to ?? 'same';
+    const to = transition === 'same' ? (vm.previousState ?? vm.state) : transition;
+    if (operation === 'create') {
+      for (const disk of vm.disks) if (disk.imageId !== null) this.catalog.updateImage(disk.imageId, { state: 'USED' });
+    }
+    for (const planStep of vm.plan ?? []) this.recordSnapshot(vm, planStep);
+    const done = this.catalog.updateVm(id, { ...IDLE, state: to, host: operation === 'migrate' && vm.targetHost ? vm.targetHost : vm.host });
+    if (operation === 'shutdown') this.releaseImages(done);
+    return done;
   }
 
   /**
@@ -735,7 +761,8 @@ export class Orchestrator {
     };
     const found = recoverable(this.catalog.vm(ref));
     if (dryRun) return mode === 'retry' ? found.plan.slice(found.step ?? 0) : mode === 'failure' ? this.rollbackPlan(found) : [];
-    const release = once(this.catalog.lock(`vm:${found.id}`, `${found.operation}-recover`));
+    const unlock = this.catalog.lock(`vm:${found.id}`, `${found.operation}-recover`);
+    const release = once(unlock);
     try {
       // Read again under the lock: another ferry may have recovered it meanwhile.
       const vm = recoverable(this.catalog.vm(found.id));
@@ -746,7 +773,7 @@ export class Orchestrator {
       this.catalog.updateVm(vm.id, { operation, plan: undo, step: 0, error: null });
       return await this.runFrom(vm.id, 0, undo, operation, release);
     } finally {
-      release();
+      unlock();
     }
   }
 

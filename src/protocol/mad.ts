@@ -127,7 +127,14 @@ export async function serveMad(options: MadOptions): Promise<void> {
         const system = monitor && dump.get('DATASTORE/TYPE') === '1';
         const driver = system ? dump.get('DATASTORE/TM_MAD') : dump.get('DATASTORE/DS_MAD');
         const allowed = system ? (systemTm ?? null) : enabled;
-        if (!driver || (allowed !== null && !allowed.has(driver))) {
+        let available: boolean;
+        try {
+          available = Boolean(driver) && (allowed === null || allowed.has(driver as string));
+        } catch (error) {
+          // The remotes folder could not be read (EACCES …): say so, never leave the core without a reply.
+          return reply(false, toFerryError(error).message);
+        }
+        if (!available) {
           return write(`${action} FAILURE ${id} ${oneLine(`Datastore driver '${driver ?? ''}' not available`)}`);
         }
         const each = call(id);

@@ -363,3 +363,32 @@ t.test('several processes write the same catalog', async (t) => {
   t.same(catalog.journal('parent').map((e) => e.step), Array.from({ length: 50 }, (_, i) => i), 'parent rows in order');
   t.equal(new Set(catalog.journal().map((e) => e.id)).size, 150, 'ids are unique');
 });
+
+t.test('two ferries opening an older catalog at once: one migrates, the other finds it done', async (t) => {
+  // Real processes on the built catalog module: the race is between two connections' reads of the schema version.
+  const built = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../dist/catalog/catalog.js');
+  t.ok(existsSync(built), `${built} is missing: run npm run build (node scripts/build.mjs) before the tests`);
+  const path = join(tmpDir(t, 'ferry-catalog-'), 'catalog.db');
+  const old = new Database(path);
+  old.pragma('journal_mode = WAL');
+  old.exec(MIGRATIONS[0] as string);
+  old.pragma('user_version = 1');
+  // Hold the write lock, so both children read version 1 before either can migrate.
+  old.prepare('BEGIN IMMEDIATE').run();
+  const script = `import(${JSON.stringify(built)}).then(({ Catalog }) => { const c = Catalog.open(process.argv[1]); process.stdout.write(String(c.version)); c.close(); })`;
+  const children = [0, 1].map(() => {
+    const child = spawn(process.execPath, ['-e', script, path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // 'close', not 'exit': the output is all read by then.
+    const out = { closed: new Promise((done) => child.once('close', (status) => done(status))), stdout: '', stderr: '' };
+    child.stdout?.on('data', (chunk) => (out.stdout += String(chunk)));
+    child.stderr?.on('data', (chunk) => (out.stderr += String(chunk)));
+    return out;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  old.prepare('COMMIT').run();
+  old.close();
+  for (const out of children) {
+    t.equal(await out.closed, 0, `opened: ${out.stderr}`);
+    t.equal(out.stdout, String(MIGRATIONS.length), 'at the last version');
+  }
+});

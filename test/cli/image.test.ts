@@ -176,3 +176,29 @@ t.test('image snapshots of an image in use are refused, pointing at the VM', asy
   t.match(refused.stderr, /vm disk-snapshot/);
   t.ok(existsSync(w.catalog().image('pdata').source as string));
 });
+
+t.test('an image a finished VM came from can be deleted; one a FAILED or PENDING VM holds cannot, nor its snapshots changed', async (t) => {
+  const w = world(t);
+  await stage(t, w, 'flaky');
+  await w.json(['vm', 'create', vmYaml(w)]);
+  await w.json(['vm', 'shutdown', 'vm01']);
+  const base = w.catalog().image('base');
+  const deleted = await w.cli(['image', 'delete', 'base']);
+  t.equal(deleted.status, 0, `deleted: ${deleted.stderr}`);
+  t.notOk(existsSync(base.source as string), 'its file is gone');
+  t.notOk(w.catalog().findImage('base'), 'and its record');
+  t.equal(w.catalog().vm('vm01').disks[0]?.imageId, null, 'the finished VM keeps its disk row, with no image');
+
+  // A create that failed holds its images: a retry would link or clone them.
+  await snapshotted(t, w);
+  writeFileSync(join(w.markers, 'fail-ln'), '');
+  writeFileSync(join(w.root, 'q.yaml'), 'name: vmq\nhost: host01\nsystem_datastore: system\ndisks:\n  - image: pdata\n');
+  t.equal((await w.cli(['vm', 'create', join(w.root, 'q.yaml')])).status, 1);
+  t.equal(w.catalog().image('pdata').state, 'READY', 'the image is still READY (the create did not finish)');
+  for (const argv of [['image', 'delete', 'pdata'], ['image', 'delete', 'pdata', '--dry-run'], ['image', 'snapshot-delete', 'pdata', '0']]) {
+    const refused = await w.cli(argv);
+    t.equal(refused.status, 2, `${argv.join(' ')}: refused`);
+    t.match(refused.stderr, /image pdata is used by VM\(s\) \d+/);
+  }
+  t.same(w.catalog().image('pdata').snapshots, [0, 1], 'snapshots untouched');
+});

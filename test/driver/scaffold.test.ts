@@ -91,3 +91,14 @@ t.test('scaffoldDriver writes into a temporary folder and renames it: the librar
   t.same(readdirSync(join(remotes, 'tm')), ['copy'], 'nothing but the driver');
   t.notOk(statSync(join(remotes, 'tm', 'copy', 'clone')).isSymbolicLink(), 'links resolved');
 });
+
+t.test('a copy of a driver that uses another driver\'s lib/ (qcow2 uses shared\'s) gets that lib/ and stands alone', async (t) => {
+  const remotes = tmpDir(t);
+  const made = await runCli(['--remotes', bundledRemotes, 'drivers', 'new', 'mine', '--kind', 'tm', '--from', 'qcow2', '--dir', remotes]);
+  t.equal(made.status, 0, made.stderr);
+  const dir = join(remotes, 'tm', 'mine');
+  t.ok(existsSync(join(dir, 'lib', 'tm_lib.sh')), 'shared\'s lib/ came along');
+  t.notMatch(readFileSync(join(dir, 'clone'), 'utf8'), /\.\.\/shared\//, 'and the scripts source it from their own folder');
+  const validate = await runCli(['--remotes', remotes, 'drivers', 'validate', 'tm/mine']);
+  t.equal(validate.status, 0, `no source-missing: ${validate.stdout}`);
+});
