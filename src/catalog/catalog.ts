@@ -694,8 +694,11 @@ export class Catalog {
       this.sql('INSERT OR REPLACE INTO locks (subject, owner_pid, owner_host, operation, since) VALUES (?, ?, ?, ?, ?)').run(subject, me.pid, me.host, operation, now());
     });
     if (nested) return () => undefined;
+    // Idempotent, and a read when there is nothing to release: callers unlock again at the end, whatever happened.
     return () => {
-      this.sql('DELETE FROM locks WHERE subject = ? AND owner_pid = ? AND owner_host = ?').run(subject, me.pid, me.host);
+      if (this.sql('SELECT 1 FROM locks WHERE subject = ? AND owner_pid = ? AND owner_host = ?').get(subject, me.pid, me.host)) {
+        this.sql('DELETE FROM locks WHERE subject = ? AND owner_pid = ? AND owner_host = ?').run(subject, me.pid, me.host);
+      }
     };
   }
 }
