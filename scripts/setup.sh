@@ -19,6 +19,7 @@ declare -A PACKAGE_OF=(
     [ssh-keygen]=openssh-client
     [xorriso]=xorriso
     [curl]=curl
+    [openssl]=openssl
     [mkfs.ext4]=e2fsprogs
 )
 

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +34,7 @@ const PACKAGES: Record<string, string> = {
   'qemu-img': 'qemu-utils',
   'qemu-io': 'qemu-utils',
   curl: 'curl',
+  openssl: 'openssl',
   'mkfs.ext4': 'e2fsprogs',
   mkswap: 'util-linux',
   blkid: 'util-linux',
@@ -686,4 +688,34 @@ t.test('snapshot actions refuse raw images, bad ids, unknown snapshots and sourc
   t.equal(firstMiBPattern(t, image), 0xcc);
   t.same(snapshotTags(outside), ['snap-0', 'snap-1'], 'the image outside is unchanged');
   t.same(entries(base), ['d'.repeat(32), 'e'.repeat(32)]);
+});
+
+t.test('cp of an https URL: the certificate is checked (a CA the driver trusts passes, an unknown one fails with curl\'s reason)', async (t) => {
+  if (!need(t, 'curl', 'openssl')) return;
+  const base = tmpDir(t);
+  const dir = tmpDir(t);
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  // A self-signed certificate for the loopback address, made for this test.
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  t.equal(made.status, 0, made.status === 0 ? 'openssl made a certificate' : made.stderr);
+  const body = randomBytes(2 * MiB + 17);
+  const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => bodyRoute(body)(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/img`;
+
+  const trusted = await cp(base, { PATH: url }, { env: { CURL_CA_BUNDLE: cert } });
+  t.match(trusted.source, SOURCE_RE(base), 'copied into BASE_PATH');
+  t.equal(trusted.sizeMb, 3, 'size rounded up to 3 MB');
+  t.equal(sha256(trusted.source), createHash('sha256').update(body).digest('hex'), 'same bytes');
+
+  const before = entries(base);
+  // Trusting another certificate only: the server's is not signed by anything curl trusts.
+  const other = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'other.key'), '-out', join(dir, 'other.pem'), '-days', '1', '-subj', '/CN=other'], { encoding: 'utf8' });
+  t.equal(other.status, 0, other.status === 0 ? 'and another' : other.stderr);
+  const refused = await rejection(cp(base, { PATH: url }, { env: { CURL_CA_BUNDLE: join(dir, 'other.pem') } }));
+  t.equal(refused.code, 'E_DRIVER_FAILED', 'an untrusted certificate fails the copy');
+  t.match(refused.message, /certificate/i, `with curl's reason: ${refused.message}`);
+  t.same(entries(base), before, 'and leaves nothing in the datastore');
 });

@@ -117,7 +117,8 @@ fs_exec() {
     else
         status=$?
     fi
-    err=$(tail -n 5 -- "$FS_ERR_FILE" | tr '\n' ' ' | sed 's/ *$//')
+    # The first lines (curl and most tools say what failed there) and the last ones (where others end up), at most 5.
+    err=$(awk '{ line[NR] = $0 } END { for (i = 1; i <= NR; i++) if (NR <= 5 || i <= 2 || i > NR - 3) printf "%s%s", line[i], (NR > 5 && i == 2 ? " ... " : " ") }' "$FS_ERR_FILE" | sed 's/ *$//')
     log_error "command failed (status $status): $(shell_quote "$@" | tr '\n' ' ')${err:+: $err}"
     msg=${msg:-Error executing $(shell_quote "$@" | tr '\n' ' ')}
     case "$err" in
