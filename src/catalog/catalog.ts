@@ -477,15 +477,21 @@ export class Catalog {
   // --- images
 
   addImage(input: NewImage): Image {
-    checkName(input.name, 'image');
+    this.checkNewImageName(input.name);
     this.datastore(input.datastoreId);
     return guarded(`image ${input.name}`, () => this.transaction(() => this.insertImage(input)));
   }
 
-  private insertImage(input: NewImage): Image {
-    if (this.sql('SELECT 1 FROM images WHERE name = ?').get(input.name)) {
-      throw new FerryError('E_CONFLICT', `an image named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name' });
+  /** Refuses a name a new image cannot take: not a plain name, all digits (read as an id), or taken. */
+  checkNewImageName(name: string): void {
+    checkName(name, 'image');
+    if (this.sql('SELECT 1 FROM images WHERE name = ?').get(name)) {
+      throw new FerryError('E_CONFLICT', `an image named ${JSON.stringify(name)} exists`, { hint: 'pick another --name' });
     }
+  }
+
+  private insertImage(input: NewImage): Image {
+    this.checkNewImageName(input.name);
     const at = now();
     const info = this
       .sql(

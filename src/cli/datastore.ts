@@ -6,6 +6,7 @@ import { isDriverFolder } from '../driver/locate.js';
 import { configProblems } from '../driver/manifest.js';
 import { buildXml, cdata } from '../dump/serialize.js';
 import { FerryError } from '../errors.js';
+import { DS_TYPE_NUMBER } from '../lifecycle/orchestrator.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
 import type { Io } from './io.js';
 
@@ -52,7 +53,7 @@ export function datastoreXml(ds: Datastore): string {
   return `${buildXml('DATASTORE', {
     ID: String(ds.id),
     NAME: ds.name,
-    TYPE: String({ IMAGE: 0, SYSTEM: 1, FILE: 2 }[ds.type]),
+    TYPE: String(DS_TYPE_NUMBER[ds.type]),
     DS_MAD: cdata(ds.dsMad ?? ''),
     TM_MAD: cdata(ds.tmMad),
     BASE_PATH: cdata(ds.basePath),

@@ -4,17 +4,13 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Image } from '../catalog/catalog.js';
 import { FerryError } from '../errors.js';
-import { datastoreDump } from '../lifecycle/orchestrator.js';
+import { datastoreDump, isUrl } from '../lifecycle/orchestrator.js';
 import { print, table, withCatalog } from './catalog-context.js';
 import { parseWhole } from './input.js';
 import type { Io } from './io.js';
 import { withProgress } from './progress.js';
 
 const MiB = 1024 * 1024;
-
-function isUrl(path: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
-}
 
 function absoluteOrUrl(cwd: string, path: string): string {
   return isUrl(path) ? path : resolve(cwd, path);

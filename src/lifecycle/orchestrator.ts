@@ -7,7 +7,7 @@
  * retry from there, mark it done, or roll it back.
  */
 import { existsSync } from 'node:fs';
-import type { Catalog, Datastore, Image, NewVm, PlanStep, Vm } from '../catalog/catalog.js';
+import type { Catalog, Datastore, Image, NewVm, PlanStep, Vm, VmDisk } from '../catalog/catalog.js';
 import type { MonitorResult } from '../contract/parsers.js';
 import type { DsAction } from '../contract/table.js';
 import { buildDump, type ActionDump } from '../dump/dump.js';
@@ -71,10 +71,16 @@ function once(fn: () => void): () => void {
   };
 }
 
+/** A URL (scheme://…) rather than a local path. */
+export function isUrl(path: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
+}
+
 /** A VM with no operation under way. */
 const IDLE = { operation: null, plan: null, step: null, previousState: null, targetHost: null, error: null } as const;
 
-const DS_TYPE_NUMBER = { IMAGE: 0, SYSTEM: 1, FILE: 2 } as const;
+/** DATASTORE/TYPE as OpenNebula numbers it. */
+export const DS_TYPE_NUMBER = { IMAGE: 0, SYSTEM: 1, FILE: 2 } as const;
 
 /** Secret attributes as FERRY_DS_SECRET_<NAME> variables: the only way they reach a driver. */
 export function secretEnv(ds: Datastore): Record<string, string> {
@@ -213,8 +219,8 @@ export class Orchestrator {
     if (ds.type === 'SYSTEM') {
       throw new FerryError('E_CONFLICT', `datastore ${ds.name} is a SYSTEM datastore; images go in an IMAGE (or FILE) datastore`, { hint: 'pick an IMAGE datastore: ferry datastore list' });
     }
-    if (!ds.dsMad) throw new FerryError('E_CONFLICT', `datastore ${ds.name} has no datastore driver (ds_mad)`, { hint: 'ferry datastore update --ds-mad NAME' });
-    if (input.path !== undefined && !/^[a-z][a-z0-9+.-]*:\/\//i.test(input.path) && !existsSync(input.path)) {
+    this.usableDatastore(ds.id);
+    if (input.path !== undefined && !isUrl(input.path) && !existsSync(input.path)) {
       throw new FerryError('E_USAGE', `image file ${input.path} does not exist`, { hint: 'pass an existing file or an http(s) URL to --path' });
     }
     if (input.path === undefined && input.sizeMb === undefined) throw new FerryError('E_USAGE', 'an image needs --path FILE|URL or --size MB', { hint: 'ferry image create --help' });
@@ -243,13 +249,13 @@ export class Orchestrator {
     });
   }
 
-  /** Removes an image (rm in its datastore, then the record); refused while a VM uses it. */
   /** The VMs (not DONE) with a disk of `image`, refused with the way out. */
   checkImageFree(image: Image, what: string): void {
     const users = this.catalog.vmsUsingImage(image.id);
     if (users.length > 0) throw new FerryError('E_CONFLICT', `image ${image.name} is used by VM(s) ${users.join(', ')}; cannot ${what} it`, { hint: 'shut those VMs down (or recover and shut down a FAILED or PENDING one) first' });
   }
 
+  /** Removes an image (rm in its datastore, then the record); refused while a VM uses it. */
   async deleteImage(image: Image): Promise<void> {
     const ds = this.catalog.datastore(image.datastoreId);
     // Checked, locked and marked in one transaction: no VM can take the image between the check and the rm.
@@ -287,9 +293,8 @@ export class Orchestrator {
         hint: 'shut the VM down first, or save its disk: ferry vm disk-saveas VM DISK --name NEW',
       });
     }
-    const ds = this.catalog.datastore(original.datastoreId);
-    if (!ds.dsMad) throw new FerryError('E_CONFLICT', `datastore ${ds.name} has no datastore driver (ds_mad)`, { hint: 'ferry datastore update --ds-mad NAME' });
-    if (this.catalog.findImage(name)) throw new FerryError('E_CONFLICT', `an image named ${JSON.stringify(name)} exists`, { hint: 'pick another --name' });
+    const ds = this.usableDatastore(original.datastoreId);
+    this.catalog.checkNewImageName(name);
     return { original: original as Image & { source: string }, ds };
   }
 
@@ -367,8 +372,7 @@ export class Orchestrator {
     const image = this.catalog.image(ref);
     if (!image.source) throw new FerryError('E_CONFLICT', `image ${image.name} has no SOURCE (${image.state})`, { hint: 'stat a file instead: ferry image stat --datastore DS --path FILE' });
     const ds = this.usableDatastore(image.datastoreId);
-    const result = await this.datastoreAction(ds, 'stat', image, { dumpImage: { ...image, path: null } });
-    return this.catalog.updateImage(image.id, { sizeMb: result.result as number });
+    return this.catalog.updateImage(image.id, { sizeMb: await this.statSource(ds, image) });
   }
 
   /** The size in MB an image made from `path` would have (stat of a file or URL), as cp would see it. */
@@ -381,16 +385,47 @@ export class Orchestrator {
   /** A datastore that has a datastore driver. */
   private usableDatastore(ref: string | number): Datastore {
     const ds = this.catalog.datastore(ref);
-    if (!ds.dsMad) throw new FerryError('E_CONFLICT', `datastore ${ds.name} is a ${ds.type} datastore with no datastore driver (ds_mad)`, { hint: 'use an IMAGE datastore: ferry datastore list' });
+    if (!ds.dsMad) {
+      throw new FerryError('E_CONFLICT', `datastore ${ds.name} is a ${ds.type} datastore with no datastore driver (ds_mad)`, { hint: 'use an IMAGE datastore (ferry datastore list), or give it one: ferry datastore update --ds-mad NAME' });
+    }
     return ds;
+  }
+
+  /** Stat of an image's SOURCE (its PATH left out of the dump: stat measures PATH when it has one). */
+  private async statSource(ds: Datastore, image: Image, operation?: string): Promise<number> {
+    const result = await this.datastoreAction(ds, 'stat', image, { dumpImage: { ...image, path: null }, ...(operation ? { operation } : {}) });
+    return result.result as number;
+  }
+
+  /** Runs a plan step's TM action. */
+  private runStep(planStep: PlanStep): Promise<ActionResult> {
+    return this.options.runner.run({ kind: 'tm', action: planStep.action, driver: planStep.driver, args: planStep.args, ...this.signal() });
+  }
+
+  /** Disk `diskId` of a VM, refused when it has none or (for `what`: snapshots, saving) it is a swap or context disk. */
+  private diskOf(vm: Vm, diskId: number | undefined, what: string): VmDisk {
+    const disk = vm.disks.find((candidate) => candidate.diskId === diskId);
+    if (!disk) {
+      throw new FerryError('E_NOT_FOUND', `VM ${vm.id} has no disk ${diskId ?? '(none given)'} (it has: ${vm.disks.map((candidate) => candidate.diskId).join(', ')})`, { hint: `ferry vm show ${vm.id}` });
+    }
+    if (disk.kind === 'swap' || disk.kind === 'context') throw new FerryError('E_CONFLICT', `disk ${disk.diskId} of VM ${vm.id} is a ${disk.kind} disk; ${what}`, { hint: `ferry vm show ${vm.id}` });
+    return disk;
+  }
+
+  /** Refuses a snapshot id the disk does not have. */
+  private checkDiskSnapshot(vm: Vm, disk: VmDisk, snapshot: number | undefined): asserts snapshot is number {
+    if (snapshot === undefined || !disk.snapshots.includes(snapshot)) {
+      throw new FerryError('E_NOT_FOUND', `disk ${disk.diskId} of VM ${vm.id} has no snapshot ${snapshot ?? '(none given)'} (it has: ${disk.snapshots.join(', ') || 'none'})`, { hint: `ferry vm show ${vm.id}` });
+    }
   }
 
   /** Checks an image snapshot operation before anything runs (also for --dry-run). */
   checkImageSnapshot(ref: string | number, snapshot: number): { image: Image; ds: Datastore } {
     const image = this.catalog.image(ref);
-    if (image.state === 'READY' && this.catalog.vmsUsingImage(image.id).length > 0) this.checkImageFree(image, 'change the snapshots of');
+    const users = this.catalog.vmsUsingImage(image.id);
+    // READY and still held: a FAILED or PENDING VM would link or clone it on --retry or deploy.
+    if (image.state === 'READY' && users.length > 0) this.checkImageFree(image, 'change the snapshots of');
     if (image.state !== 'READY') {
-      const users = this.catalog.vmsUsingImage(image.id);
       throw new FerryError('E_CONFLICT', `image ${image.name} is ${image.state}${users.length ? ` (VM ${users.join(', ')})` : ''}; its snapshots change only while it is READY`, {
         hint: users.length ? `use ferry vm disk-snapshot on the VM, or shut it down first` : 'ferry image show',
       });
@@ -467,13 +502,7 @@ export class Orchestrator {
    * may carry them); revert and delete need one the disk has.
    */
   private snapshotArgs(vm: Vm, operation: VmOperation, args: OperationArgs): OperationArgs {
-    const disk = vm.disks.find((candidate) => candidate.diskId === args.disk);
-    if (!disk) {
-      throw new FerryError('E_NOT_FOUND', `VM ${vm.id} has no disk ${args.disk ?? '(none given)'} (it has: ${vm.disks.map((candidate) => candidate.diskId).join(', ')})`, { hint: `ferry vm show ${vm.id}` });
-    }
-    if (disk.kind === 'swap' || disk.kind === 'context') {
-      throw new FerryError('E_CONFLICT', `disk ${disk.diskId} of VM ${vm.id} is a ${disk.kind} disk; snapshots are for image and volatile disks`, { hint: `ferry vm show ${vm.id}` });
-    }
+    const disk = this.diskOf(vm, args.disk, 'snapshots are for image and volatile disks');
     if (operation === 'disk-snapshot-create') {
       const inherited = disk.mode === 'clone' && disk.imageId !== null ? this.catalog.image(disk.imageId).snapshots : [];
       if (args.snapshot !== undefined && [...disk.snapshots, ...inherited].includes(args.snapshot)) {
@@ -481,11 +510,7 @@ export class Orchestrator {
       }
       return { disk: disk.diskId, snapshot: args.snapshot ?? Math.max(-1, ...disk.snapshots, ...inherited) + 1 };
     }
-    if (args.snapshot === undefined || !disk.snapshots.includes(args.snapshot)) {
-      throw new FerryError('E_NOT_FOUND', `disk ${disk.diskId} of VM ${vm.id} has no snapshot ${args.snapshot ?? '(none given)'} (it has: ${disk.snapshots.join(', ') || 'none'})`, {
-        hint: `ferry vm show ${vm.id}`,
-      });
-    }
+    this.checkDiskSnapshot(vm, disk, args.snapshot);
     return { disk: disk.diskId, snapshot: args.snapshot };
   }
 
@@ -593,7 +618,7 @@ export class Orchestrator {
           operation,
           index,
           planStep,
-          () => this.options.runner.run({ kind: 'tm', action: planStep.action, driver: planStep.driver, args: planStep.args, ...this.signal() }),
+          () => this.runStep(planStep),
           {
             ok: () => {
               this.catalog.setVmStep(id, index + 1);
@@ -668,20 +693,14 @@ export class Orchestrator {
         hint: vm.operation ? `ferry vm recover ${vm.id} --retry|--success|--failure` : `ferry vm show ${vm.id}`,
       });
     }
-    const disk = vm.disks.find((candidate) => candidate.diskId === diskId);
-    if (!disk) throw new FerryError('E_NOT_FOUND', `VM ${vm.id} has no disk ${diskId} (it has: ${vm.disks.map((candidate) => candidate.diskId).join(', ')})`, { hint: `ferry vm show ${vm.id}` });
-    if (disk.kind === 'swap' || disk.kind === 'context') {
-      throw new FerryError('E_CONFLICT', `disk ${diskId} of VM ${vm.id} is a ${disk.kind} disk; only image and volatile disks are saved as images`, { hint: `ferry vm show ${vm.id}` });
-    }
-    if (input.snapshot !== undefined && !disk.snapshots.includes(input.snapshot)) {
-      throw new FerryError('E_NOT_FOUND', `disk ${diskId} of VM ${vm.id} has no snapshot ${input.snapshot} (it has: ${disk.snapshots.join(', ') || 'none'})`, { hint: `ferry vm show ${vm.id}` });
-    }
+    const disk = this.diskOf(vm, diskId, 'only image and volatile disks are saved as images');
+    if (input.snapshot !== undefined) this.checkDiskSnapshot(vm, disk, input.snapshot);
     const image = disk.imageId !== null ? this.catalog.image(disk.imageId) : undefined;
     const dsRef = input.datastore ?? image?.datastoreId;
     if (dsRef === undefined) throw new FerryError('E_USAGE', `disk ${diskId} is a volatile disk: say which datastore gets the new image`, { hint: `ferry vm disk-saveas ${vm.id} ${diskId} --name ${input.name} --datastore DS` });
     const ds = this.usableDatastore(dsRef);
     if (ds.type !== 'IMAGE') throw new FerryError('E_CONFLICT', `datastore ${ds.name} is a ${ds.type} datastore; a saved disk becomes an image in an IMAGE datastore`, { hint: 'ferry datastore list' });
-    if (this.catalog.findImage(input.name)) throw new FerryError('E_CONFLICT', `an image named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name' });
+    this.catalog.checkNewImageName(input.name);
     const ctx = this.planContext(vm);
     // The disk's own TM copies it (its image datastore's, or the system datastore's for a volatile disk); ds_id is the new image's datastore.
     const tm = image ? this.catalog.datastore(image.datastoreId).tmMad : ctx.systemDs.tmMad;
@@ -713,10 +732,8 @@ export class Orchestrator {
         const made = (await this.datastoreAction(ds, 'mkfs', current, { dumpImage: { ...current, fs: 'save_as' }, operation: 'saveas' })).result as { source: string };
         this.catalog.updateImage(current.id, { source: made.source });
         const copy: PlanStep = { ...cpds, args: [cpds.args[0] as string, made.source, ...cpds.args.slice(2)] };
-        await this.act(`image:${current.id}`, 'saveas', null, copy, () => this.options.runner.run({ kind: 'tm', action: 'cpds', driver: copy.driver, args: copy.args, ...this.signal() }));
-        const saved = this.catalog.image(current.id);
-        const size = (await this.datastoreAction(ds, 'stat', saved, { dumpImage: { ...saved, path: null }, operation: 'saveas' })).result as number;
-        return { sizeMb: size, state: 'READY' };
+        await this.act(`image:${current.id}`, 'saveas', null, copy, () => this.runStep(copy));
+        return { sizeMb: await this.statSource(ds, this.catalog.image(current.id), 'saveas'), state: 'READY' };
       });
     } finally {
       unlockVm();
@@ -802,8 +819,8 @@ export class Orchestrator {
         const where = planStep.args[planStep.args.length - 3] as string;
         const rest = planStep.args.slice(-2);
         if (planStep.action === 'ln') {
-          const image = vm.disks.find((disk) => where.endsWith(`:${disk.target}`));
-          const source = image?.imageId !== null && image?.imageId !== undefined ? this.catalog.image(image.imageId).source : null;
+          const disk = vm.disks.find((candidate) => where.endsWith(`:${candidate.target}`));
+          const source = disk?.imageId !== null && disk?.imageId !== undefined ? this.catalog.image(disk.imageId).source : null;
           if (source) {
             undo.push({ ...planStep, action: 'mvds', args: [where, source, ...rest], why: `undo: ${planStep.why}` });
             continue;
