@@ -257,6 +257,12 @@ export class Catalog {
     return statement;
   }
 
+  /** A record by id (a number, or all digits: names never are) or else by name. */
+  private rowByRef(table: 'datastores' | 'images' | 'vms', ref: string | number): Row | undefined {
+    const byId = typeof ref === 'number' || /^\d+$/.test(ref) ? this.sql(`SELECT * FROM ${table} WHERE id = ?`).get(Number(ref)) : undefined;
+    return (byId ?? this.sql(`SELECT * FROM ${table} WHERE name = ?`).get(String(ref))) as Row | undefined;
+  }
+
   /** Opens (creating and migrating as needed) the catalog at `path`. */
   static open(path: string): Catalog {
     let db: Database.Database;
@@ -373,9 +379,8 @@ export class Catalog {
   }
 
   findDatastore(ref: string | number): Datastore | undefined {
-    const row = (typeof ref === 'number' || /^\d+$/.test(ref) ? this.sql('SELECT * FROM datastores WHERE id = ?').get(Number(ref)) : undefined) ??
-      this.sql('SELECT * FROM datastores WHERE name = ?').get(String(ref));
-    return row ? datastoreOf(row as Row) : undefined;
+    const row = this.rowByRef('datastores', ref);
+    return row ? datastoreOf(row) : undefined;
   }
 
   /** A datastore by id or name; E_NOT_FOUND names the known ones. */
@@ -477,7 +482,6 @@ export class Catalog {
   // --- images
 
   addImage(input: NewImage): Image {
-    this.checkNewImageName(input.name);
     this.datastore(input.datastoreId);
     return guarded(`image ${input.name}`, () => this.transaction(() => this.insertImage(input)));
   }
@@ -507,9 +511,8 @@ export class Catalog {
   }
 
   findImage(ref: string | number): Image | undefined {
-    const row = (typeof ref === 'number' || /^\d+$/.test(ref) ? this.sql('SELECT * FROM images WHERE id = ?').get(Number(ref)) : undefined) ??
-      this.sql('SELECT * FROM images WHERE name = ?').get(String(ref));
-    return row ? imageOf(row as Row) : undefined;
+    const row = this.rowByRef('images', ref);
+    return row ? imageOf(row) : undefined;
   }
 
   image(ref: string | number): Image {
@@ -574,8 +577,7 @@ export class Catalog {
   }
 
   findVm(ref: string | number): Vm | undefined {
-    const row = ((typeof ref === 'number' || /^\d+$/.test(ref) ? this.sql('SELECT * FROM vms WHERE id = ?').get(Number(ref)) : undefined) ??
-      this.sql('SELECT * FROM vms WHERE name = ?').get(String(ref))) as Row | undefined;
+    const row = this.rowByRef('vms', ref);
     if (!row) return undefined;
     const disks = (this.sql('SELECT * FROM vm_disks WHERE vm_id = ? ORDER BY disk_id').all(row.id) as Row[]).map(diskOf);
     return {
@@ -616,7 +618,7 @@ export class Catalog {
     this.sql('UPDATE vms SET step = ?, updated_at = ? WHERE id = ?').run(step, now(), id);
   }
 
-    /** Sets the snapshot ids of one disk of a VM. */
+  /** Sets the snapshot ids of one disk of a VM. */
   setDiskSnapshots(vmId: number, diskId: number, snapshots: number[]): void {
     const info = this.sql('UPDATE vm_disks SET snapshots = ? WHERE vm_id = ? AND disk_id = ?').run(JSON.stringify(snapshots), vmId, diskId);
     if (info.changes !== 1) throw new FerryError('E_NOT_FOUND', `VM ${vmId} has no disk ${diskId}`, { hint: `ferry vm show ${vmId}` });
@@ -669,33 +671,28 @@ export class Catalog {
 
   // --- locks
 
+  /** E_BUSY when another live ferry process holds `subject`'s lock (what it runs, since when); undefined when free or ours. */
+  busy(subject: string): FerryError | undefined {
+    const held = this.sql('SELECT * FROM locks WHERE subject = ?').get(subject) as Row | undefined;
+    return held && !ownedByMe(held) ? busyError(subject, held) : undefined;
+  }
+
   /**
    * Takes the lock on `subject` (`vm:7`, `image:3`) for this process. Held by
    * a live process on this machine: E_BUSY naming it. Held by a process that
    * is gone (a killed ferry): taken over.
    */
-  /** E_BUSY when another live ferry process holds `subject`'s lock (what it runs, since when); undefined when free or ours. */
-  busy(subject: string): FerryError | undefined {
-    const held = this.sql('SELECT * FROM locks WHERE subject = ?').get(subject) as Row | undefined;
-    if (!held || (Number(held.owner_pid) === process.pid && held.owner_host === hostname())) return undefined;
-    if (!ownerAlive(Number(held.owner_pid), String(held.owner_host))) return undefined;
-    return new FerryError('E_BUSY', `${subject} is busy: ferry process ${String(held.owner_pid)} on ${String(held.owner_host)} is running ${String(held.operation)} on it since ${String(held.since)}`, {
-      hint: 'wait for it to finish, then run the command again',
-    });
-  }
-
   lock(subject: string, operation: string): () => void {
     const me = { pid: process.pid, host: hostname() };
     // Already ours (an operation inside another on the same subject): the outer holder releases it.
     let nested = false;
     this.transaction(() => {
       const held = this.sql('SELECT * FROM locks WHERE subject = ?').get(subject) as Row | undefined;
-      const mine = held !== undefined && Number(held.owner_pid) === me.pid && held.owner_host === me.host;
-      if (mine) {
+      if (held && ownedByMe(held)) {
         nested = true;
         return;
       }
-      const busy = this.busy(subject);
+      const busy = held && busyError(subject, held);
       if (busy) throw busy;
       this.sql('INSERT OR REPLACE INTO locks (subject, owner_pid, owner_host, operation, since) VALUES (?, ?, ?, ?, ?)').run(subject, me.pid, me.host, operation, now());
     });
@@ -707,6 +704,19 @@ export class Catalog {
       }
     };
   }
+}
+
+/** A lock row of this process. */
+function ownedByMe(held: Row): boolean {
+  return Number(held.owner_pid) === process.pid && held.owner_host === hostname();
+}
+
+/** E_BUSY for a lock row whose owner lives; undefined when it is gone (its lock may be taken over). */
+function busyError(subject: string, held: Row): FerryError | undefined {
+  if (!ownerAlive(Number(held.owner_pid), String(held.owner_host))) return undefined;
+  return new FerryError('E_BUSY', `${subject} is busy: ferry process ${String(held.owner_pid)} on ${String(held.owner_host)} is running ${String(held.operation)} on it since ${String(held.since)}`, {
+    hint: 'wait for it to finish, then run the command again',
+  });
 }
 
 /** A lock owner on another machine cannot be checked: assume it lives. */
