@@ -6,7 +6,7 @@ import { loadYamlFile } from '../config/yaml.js';
 import { buildXml } from '../dump/serialize.js';
 import { FerryError } from '../errors.js';
 import type { NewVmInput } from '../lifecycle/orchestrator.js';
-import { transferLine, type VmOperation } from '../lifecycle/plan.js';
+import { transferLine, type OperationArgs, type VmOperation } from '../lifecycle/plan.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
 import { parseWhole } from './input.js';
 import type { Io } from './io.js';
@@ -65,6 +65,16 @@ function describe(vm: Vm): string {
     lines.push(`  disk.${disk.diskId}  ${what}  ${disk.target}${disk.snapshots.length ? `  snapshots ${disk.snapshots.join(', ')}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Runs a VM operation and prints the VM, or with `dryRun` prints its plan (headed `label`) and runs nothing. */
+async function runOperation(ctx: CatalogContext, vmRef: string, operation: VmOperation, args: OperationArgs, dryRun: boolean, label: string): Promise<void> {
+  if (dryRun) {
+    const vm = ctx.catalog.vm(vmRef);
+    return printPlan(ctx, ctx.orchestrator.plan(vm, operation, args), `${label} ${vm.id} (dry run)`);
+  }
+  const vm = await ctx.orchestrator.operate(vmRef, operation, args);
+  print(ctx, vm, () => describe(vm));
 }
 
 /** Prints a plan as transfer-file lines (what `ferry tm transfer` runs). */
@@ -130,14 +140,7 @@ Examples:
       const target = withTarget ? (rest[0] as string) : undefined;
       const flags = (withTarget ? rest[1] : rest[0]) as { dryRun?: boolean };
       const command = rest[rest.length - 1] as Command;
-      return withCatalog(command, io, setStatus, async (ctx) => {
-        if (flags.dryRun) {
-          const vm = ctx.catalog.vm(vmRef);
-          return printPlan(ctx, ctx.orchestrator.plan(vm, name, target !== undefined ? { target } : {}), `vm ${name} ${vm.id} (dry run)`);
-        }
-        const vm = await ctx.orchestrator.operate(vmRef, name, target !== undefined ? { target } : {});
-        print(ctx, vm, () => describe(vm));
-      });
+      return withCatalog(command, io, setStatus, (ctx) => runOperation(ctx, vmRef, name, target !== undefined ? { target } : {}, flags.dryRun === true, `vm ${name}`));
     });
   };
   operation('create', 'deploy a PENDING VM (one whose create was rolled back) on its host', false, 'deploy');
@@ -189,13 +192,7 @@ Examples:
         return withCatalog(command, io, setStatus, async (ctx) => {
           const text = snapText ?? flags.id;
           const args = { disk: parseWhole(diskText, 'disk id', HINT), ...(text !== undefined ? { snapshot: parseWhole(text, 'snapshot id', HINT) } : {}) };
-          const operation = `disk-snapshot-${action}` as const;
-          if (flags.dryRun) {
-            const vm = ctx.catalog.vm(vmRef);
-            return printPlan(ctx, ctx.orchestrator.plan(vm, operation, args), `vm disk-snapshot ${action} ${vm.id} (dry run)`);
-          }
-          const vm = await ctx.orchestrator.operate(vmRef, operation, args);
-          print(ctx, vm, () => describe(vm));
+          return runOperation(ctx, vmRef, `disk-snapshot-${action}`, args, flags.dryRun === true, `vm disk-snapshot ${action}`);
         });
       });
   }
