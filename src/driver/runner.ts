@@ -347,6 +347,13 @@ export class Runner {
   }
 
   private failureOf(outcome: SpawnOutcome, message: string, located: Located, timeoutSec: number, facts: RunFacts): FerryError | undefined {
+    if (outcome.spawnError?.code === 'ESPAWNHELPER') {
+      return new FerryError('E_SPAWN', outcome.spawnError.message, {
+        hint: 'run it again; if the helper keeps dying, set FERRY_SPAWN=node and report it',
+        cause: outcome.spawnError,
+        ...facts,
+      });
+    }
     if (outcome.spawnError) {
       const errno = outcome.spawnError.code ?? 'unknown error';
       const interpreter = shebangOf(located.path);

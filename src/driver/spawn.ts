@@ -9,6 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { DUMP_ENV_PATTERN } from '../dump/env.js';
+import { helperPath, SpawnHelper, type Closed, type Launcher } from './spawn-helper.js';
 
 /**
  * ferry's environment less the dump variables an outer ferry may have set
@@ -43,6 +44,8 @@ export interface SpawnOptions {
   maxStdoutBytes: number;
   maxStderrBytes: number;
   signal?: AbortSignal;
+  /** How to start the script; default ferry-spawn when built, else Node's spawn (see launcher()). */
+  launcher?: Launcher;
 }
 
 export interface SpawnOutcome {
@@ -133,30 +136,77 @@ export function groupAlive(pgid: number): boolean {
   return signalGroup(pgid, 0 as unknown as NodeJS.Signals);
 }
 
+/** Starts a script with Node's own spawn: the fallback when ferry-spawn is not there. */
+export const launchWithNode: Launcher = (request) => {
+  const subprocess = spawn(request.file, request.args, {
+    detached: true,
+    stdio: [request.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    shell: false,
+    env: request.env,
+    ...(request.cwd ? { cwd: request.cwd } : {}),
+  });
+  // 'close' comes once the script has exited and its output pipes are closed: the one event the usual run waits for.
+  const closed = new Promise<Closed>((resolve) => {
+    subprocess.once('close', (code, signal) => resolve({ code, signal }));
+    subprocess.once('error', (error: NodeJS.ErrnoException) => resolve({ error }));
+  });
+  subprocess.stdout?.on('data', request.onStdout);
+  subprocess.stderr?.on('data', request.onStderr);
+  if (request.input !== undefined && subprocess.stdin) {
+    // A script that exits without reading stdin closes the pipe: EPIPE is expected, not an error.
+    subprocess.stdin.on('error', () => undefined);
+    subprocess.stdin.end(request.input);
+  }
+  let exited = false;
+  subprocess.once('exit', () => (exited = true));
+  return {
+    started: Promise.resolve(subprocess.pid),
+    closed,
+    onExit: (callback) => (exited ? callback() : subprocess.once('exit', callback)),
+    releasePipes: () => {
+      subprocess.stdout?.destroy();
+      subprocess.stderr?.destroy();
+    },
+  };
+};
+
+let helper: SpawnHelper | undefined;
+
+/**
+ * How scripts start: through ferry-spawn when it is built, else Node's spawn.
+ * FERRY_SPAWN=node forces Node's spawn (read once, at the first script).
+ */
+function launcher(): Launcher {
+  if (helper === undefined) {
+    const path = process.env.FERRY_SPAWN === 'node' ? undefined : helperPath();
+    if (path === undefined) return launchWithNode;
+    helper = new SpawnHelper(path, launchWithNode);
+  }
+  return (request) => (helper as SpawnHelper).launch(request);
+}
+
+/** Which way scripts start in this process: 'helper', or 'node' with the reason. */
+export function spawnMode(): { mode: 'helper' | 'node'; reason?: string } {
+  if (process.env.FERRY_SPAWN === 'node') return { mode: 'node', reason: 'FERRY_SPAWN=node' };
+  if (helper?.unusable !== undefined) return { mode: 'node', reason: `ferry-spawn could not start: ${helper.unusable}` };
+  if (helper === undefined && helperPath() === undefined) return { mode: 'node', reason: 'ferry-spawn is not built (npm run build compiles it)' };
+  return { mode: 'helper' };
+}
+
 export async function spawnGroup(options: SpawnOptions): Promise<SpawnOutcome> {
   const started = performance.now();
   const stdout = new Capture(options.maxStdoutBytes, false);
   const stderr = new Capture(options.maxStderrBytes, true);
-  const subprocess = spawn(options.file, options.args, {
-    detached: true,
-    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    shell: false,
+  const launch = (options.launcher ?? launcher())({
+    file: options.file,
+    args: options.args,
+    ...(options.input !== undefined ? { input: options.input } : {}),
     env: inheritedEnv(options.env),
     ...(options.cwd ? { cwd: options.cwd } : {}),
+    onStdout: (chunk) => stdout.push(chunk),
+    onStderr: (chunk) => stderr.push(chunk),
   });
-  const pid = subprocess.pid;
-  // 'close' comes once the script has exited and its output pipes are closed: the one event the usual run waits for.
-  const closed = new Promise<{ code: number | null; signal: string | null } | { error: NodeJS.ErrnoException }>((resolve) => {
-    subprocess.once('close', (code, signal) => resolve({ code, signal }));
-    subprocess.once('error', (error: NodeJS.ErrnoException) => resolve({ error }));
-  });
-  subprocess.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
-  subprocess.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
-  if (options.input !== undefined && subprocess.stdin) {
-    // A script that exits without reading stdin closes the pipe: EPIPE is expected, not an error.
-    subprocess.stdin.on('error', () => undefined);
-    subprocess.stdin.end(options.input);
-  }
+  const pid = await launch.started;
 
   let timedOut = false;
   let cancelled = false;
@@ -164,11 +214,6 @@ export async function spawnGroup(options: SpawnOptions): Promise<SpawnOutcome> {
   let lingered = false;
   let killTimer: NodeJS.Timeout | undefined;
   let lingerTimer: NodeJS.Timeout | undefined;
-  /** Closes the output pipes ourselves when killed processes still hold them (a stopped grandchild, say). */
-  const releasePipes = (): void => {
-    subprocess.stdout?.destroy();
-    subprocess.stderr?.destroy();
-  };
   /** SIGTERM to the group now, SIGKILL after the grace period. */
   const terminate = (): void => {
     if (terminating || pid === undefined) return;
@@ -176,7 +221,8 @@ export async function spawnGroup(options: SpawnOptions): Promise<SpawnOutcome> {
     signalGroup(pid, 'SIGTERM');
     killTimer = setTimeout(() => {
       signalGroup(pid, 'SIGKILL');
-      killTimer = setTimeout(releasePipes, 100);
+      // Killed processes still holding the output (a stopped grandchild, say): stop reading it.
+      killTimer = setTimeout(() => launch.releasePipes(), 100);
     }, options.killGraceMs);
   };
 
@@ -192,7 +238,7 @@ export async function spawnGroup(options: SpawnOptions): Promise<SpawnOutcome> {
   if (options.signal?.aborted) onAbort();
   else options.signal?.addEventListener('abort', onAbort, { once: true });
   // The script exited: its leftovers may hold the output open for lingerMs, then the group is stopped.
-  subprocess.once('exit', () => {
+  launch.onExit(() => {
     clearTimeout(timer);
     if (terminating) return;
     lingerTimer = setTimeout(() => {
@@ -201,7 +247,7 @@ export async function spawnGroup(options: SpawnOptions): Promise<SpawnOutcome> {
     }, options.lingerMs);
   });
 
-  const exit = await closed;
+  const exit = await launch.closed;
   clearTimeout(timer);
   clearTimeout(lingerTimer);
   if (pid !== undefined && !('error' in exit) && (timedOut || cancelled || lingered)) signalGroup(pid, 'SIGKILL');

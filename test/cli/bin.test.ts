@@ -46,6 +46,17 @@ function childrenOf(ppid: number): number[] {
   return children;
 }
 
+/** The scripts ferry started: its children, or its spawn helper's (ferry-spawn starts them when built). */
+function scriptsOf(ferryPid: number): number[] {
+  return childrenOf(ferryPid).flatMap((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'ferry-spawn' ? childrenOf(pid) : [pid];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** On teardown, SIGKILL process group `pgid` in case a failing ferry left it running. */
 function killGroupOnTeardown(t: Tap, pgid: () => number): void {
   t.teardown(() => {
@@ -251,8 +262,8 @@ if (!binBuilt()) {
         ferryPid = pid;
       },
     });
-    t.ok(await waitFor(() => ferryPid > 0 && childrenOf(ferryPid).length > 0, 5000), 'the driver started');
-    const [driverPid] = childrenOf(ferryPid);
+    t.ok(await waitFor(() => ferryPid > 0 && scriptsOf(ferryPid).length > 0, 5000), 'the driver started');
+    const [driverPid] = scriptsOf(ferryPid);
     killGroupOnTeardown(t, () => driverPid ?? 0);
     t.ok(await waitFor(() => ignoresSigterm(driverPid as number), 5000), 'the driver installed its SIGTERM trap');
     process.kill(ferryPid, 'SIGINT');
