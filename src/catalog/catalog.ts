@@ -243,7 +243,12 @@ export class Catalog {
   private constructor(
     readonly path: string,
     private readonly db: Database.Database,
-  ) {}
+  ) {
+    this.immediate = db.transaction((fn: () => unknown) => fn()).immediate;
+  }
+
+  /** One transaction wrapper for every call: better-sqlite3 builds five closures per db.transaction(). */
+  private readonly immediate: (fn: () => unknown) => unknown;
 
   /** Statements by their SQL, prepared once per connection: preparing costs more than running most of them. */
   private readonly statements = new Map<string, Database.Statement>();
@@ -325,7 +330,7 @@ export class Catalog {
 
   /** Runs `fn` in one write transaction (taken at once, so two writers never deadlock on upgrade). */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.immediate(fn) as T;
   }
 
   /** Runs `fn` in a transaction that is always rolled back: what a change would do and whether it is allowed, for --dry-run. */
@@ -604,9 +609,10 @@ export class Catalog {
     throw new FerryError('E_NOT_FOUND', `no VM ${JSON.stringify(String(ref))} in the catalog`, { hint: 'list them: ferry vm list' });
   }
 
-  updateVm(id: number, patch: Partial<Pick<Vm, 'host' | 'state' | 'operation' | 'plan' | 'step' | 'previousState' | 'targetHost' | 'error'>>): Vm {
+  /** `current`: the VM as just read in the same transaction, to spare reading it again. */
+  updateVm(id: number, patch: Partial<Pick<Vm, 'host' | 'state' | 'operation' | 'plan' | 'step' | 'previousState' | 'targetHost' | 'error'>>, current?: Vm): Vm {
     // The record as written, without reading it back: the update changes only these fields.
-    const next = { ...this.vm(id), ...patch, updatedAt: now() };
+    const next = { ...(current?.id === id ? current : this.vm(id)), ...patch, updatedAt: now() };
     this
       .sql('UPDATE vms SET host = ?, state = ?, operation = ?, plan = ?, step = ?, previous_state = ?, target_host = ?, error = ?, updated_at = ? WHERE id = ?')
       .run(next.host, next.state, next.operation, next.plan ? JSON.stringify(next.plan) : null, next.step, next.previousState, next.targetHost, next.error, next.updatedAt, id);
@@ -683,10 +689,12 @@ export class Catalog {
    * is gone (a killed ferry): taken over.
    */
   lock(subject: string, operation: string): () => void {
-    const me = { pid: process.pid, host: hostname() };
+    const me = { pid: process.pid, host: thisHost() };
     // Already ours (an operation inside another on the same subject): the outer holder releases it.
     let nested = false;
-    this.transaction(() => {
+    // Read and insert must not be split; inside a caller's transaction they already are not (no savepoint needed).
+    const atomically = (fn: () => void): void => (this.db.inTransaction ? fn() : this.transaction(fn));
+    atomically(() => {
       const held = this.sql('SELECT * FROM locks WHERE subject = ?').get(subject) as Row | undefined;
       if (held && ownedByMe(held)) {
         nested = true;
@@ -706,9 +714,15 @@ export class Catalog {
   }
 }
 
+let host: string | undefined;
+/** This machine's name, asked once: os.hostname() is a system call, and locks ask on every take and release. */
+function thisHost(): string {
+  return (host ??= hostname());
+}
+
 /** A lock row of this process. */
 function ownedByMe(held: Row): boolean {
-  return Number(held.owner_pid) === process.pid && held.owner_host === hostname();
+  return Number(held.owner_pid) === process.pid && held.owner_host === thisHost();
 }
 
 /** E_BUSY for a lock row whose owner lives; undefined when it is gone (its lock may be taken over). */
@@ -721,7 +735,7 @@ function busyError(subject: string, held: Row): FerryError | undefined {
 
 /** A lock owner on another machine cannot be checked: assume it lives. */
 function ownerAlive(pid: number, host: string): boolean {
-  if (host !== hostname()) return true;
+  if (host !== thisHost()) return true;
   try {
     process.kill(pid, 0);
   } catch (error) {

@@ -462,12 +462,16 @@ export class Orchestrator {
   // --- VMs
 
   planContext(vm: Vm): PlanContext {
+    // One plan asks for the same image and datastore once per disk and step: read each once.
+    const images = new Map<number, Image>();
+    const datastores = new Map<number, Datastore>();
+    const datastore = (id: number): Datastore => datastores.get(id) ?? (datastores.set(id, this.catalog.datastore(id)).get(id) as Datastore);
     return {
       vm,
-      systemDs: this.catalog.datastore(vm.systemDsId),
+      systemDs: datastore(vm.systemDsId),
       frontend: this.options.frontend,
-      image: (id) => this.catalog.image(id),
-      datastore: (id) => this.catalog.datastore(id),
+      image: (id) => images.get(id) ?? (images.set(id, this.catalog.image(id)).get(id) as Image),
+      datastore,
     };
   }
 
@@ -589,7 +593,7 @@ export class Orchestrator {
       const current = typeof ref === 'function' ? ref() : this.catalog.vm(ref);
       const unlock = this.catalog.lock(`vm:${current.id}`, operation);
       const steps = this.plan(current, operation, args);
-      this.catalog.updateVm(current.id, { operation, plan: steps, step: 0, previousState: current.state, targetHost: args.target ?? null, error: null });
+      this.catalog.updateVm(current.id, { operation, plan: steps, step: 0, previousState: current.state, targetHost: args.target ?? null, error: null }, current);
       return { id: current.id, unlock, steps };
     });
     try {
@@ -651,10 +655,9 @@ export class Orchestrator {
 
   /** Applies an operation's end state once all its steps are done (and lets go of the VM's lock with it). */
   private finish(id: number, release: () => void = () => undefined): Vm {
-    const vm = this.catalog.vm(id);
-    const operation = vm.operation ?? '';
     return this.catalog.transaction(() => {
-      const done = this.endState(vm, operation);
+      const vm = this.catalog.vm(id);
+      const done = this.endState(vm, vm.operation ?? '');
       // Last: nothing after it can fail and roll the unlock back while `release` counts it as done.
       release();
       return done;
@@ -665,15 +668,17 @@ export class Orchestrator {
   private endState(vm: Vm, operation: string): Vm {
     const id = vm.id;
     if (operation.endsWith('-rollback')) {
-      return this.catalog.updateVm(id, { ...IDLE, state: vm.previousState ?? 'PENDING' });
+      return this.catalog.updateVm(id, { ...IDLE, state: vm.previousState ?? 'PENDING' }, vm);
     }
     const transition = TRANSITIONS[operation as VmOperation]?.to ?? 'same';
     const to = transition === 'same' ? (vm.previousState ?? vm.state) : transition;
     if (operation === 'create') {
       for (const disk of vm.disks) if (disk.imageId !== null) this.catalog.updateImage(disk.imageId, { state: 'USED' });
     }
-    for (const planStep of vm.plan ?? []) this.recordSnapshot(vm, planStep);
-    const done = this.catalog.updateVm(id, { ...IDLE, state: to, host: operation === 'migrate' && vm.targetHost ? vm.targetHost : vm.host });
+    let disksChanged = false;
+    for (const planStep of vm.plan ?? []) disksChanged = this.recordSnapshot(vm, planStep) || disksChanged;
+    // Read afresh when a snapshot id changed its disks; else the VM in hand is current.
+    const done = this.catalog.updateVm(id, { ...IDLE, state: to, host: operation === 'migrate' && vm.targetHost ? vm.targetHost : vm.host }, disksChanged ? undefined : vm);
     if (operation === 'shutdown') this.releaseImages(done);
     return done;
   }
@@ -741,12 +746,19 @@ export class Orchestrator {
   }
 
   /** Records what a done snapshot step changed in its disk's snapshot ids. */
-  private recordSnapshot(vm: Vm, planStep: PlanStep): void {
+  private recordSnapshot(vm: Vm, planStep: PlanStep): boolean {
     const disk = vm.disks.find((candidate) => candidate.diskId === planStep.refs?.disk);
     const snapshot = planStep.refs?.snapshot;
-    if (!disk || snapshot === undefined) return;
-    if (planStep.action === 'snap_create' && !disk.snapshots.includes(snapshot)) this.catalog.setDiskSnapshots(vm.id, disk.diskId, [...disk.snapshots, snapshot]);
-    if (planStep.action === 'snap_delete') this.catalog.setDiskSnapshots(vm.id, disk.diskId, disk.snapshots.filter((id) => id !== snapshot));
+    if (!disk || snapshot === undefined) return false;
+    if (planStep.action === 'snap_create' && !disk.snapshots.includes(snapshot)) {
+      this.catalog.setDiskSnapshots(vm.id, disk.diskId, [...disk.snapshots, snapshot]);
+      return true;
+    }
+    if (planStep.action === 'snap_delete') {
+      this.catalog.setDiskSnapshots(vm.id, disk.diskId, disk.snapshots.filter((id) => id !== snapshot));
+      return true;
+    }
+    return false;
   }
 
   /**
