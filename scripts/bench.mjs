@@ -7,7 +7,9 @@
 //  3. datastore/fs cp of a 1 GiB sparse image vs `cp --sparse=always`, and
 //     tm/qcow2 clone of 1 GiB and 8 GiB images (time should not grow with size).
 //  4. `ferry mad datastore`: throughput of 2,000 STAT actions at -t 1, 4 and 15
-//     vs a bare spawn loop at the same concurrency; peak RSS with 100,000 queued.
+//     vs a bare spawn loop at the same concurrency, then the same with
+//     FERRY_SPAWN=node (scripts started by Node, not ferry-spawn: what the
+//     helper is worth); peak RSS with 100,000 queued.
 //  5. Lifecycle of 200 VMs with 2 disks each through the catalog vs the same TM
 //     actions run by Runner.run; catalog size (scripts/bench-lifecycle.mjs).
 // Flags: --json, --n N (actions per round, default 50), --rounds R (default 12),
@@ -218,29 +220,46 @@ async function madRun(count, threads, env = {}) {
 
 async function protocolFigures() {
   const COUNT = 2000;
+  const ROUNDS_EACH = 4;
   const rows = [];
   for (const threads of [1, 4, 15]) {
-    const { ms: madMs, cpu } = await madRun(COUNT, threads);
-    // The same, starting scripts with Node's spawn instead of ferry-spawn: what the helper is worth.
-    const { ms: nodeSpawnMs } = await madRun(COUNT, threads, { FERRY_SPAWN: 'node' });
-    const bareCpuBefore = cpuMs(process.pid);
-    const bareMs = await bareLoop(COUNT, threads);
-    const bareCpu = cpuMs(process.pid);
+    // In rounds of COUNT / ROUNDS_EACH, the three sides taking turns going first, so drift in machine load
+    // favours none. FERRY_SPAWN=node starts scripts with Node's spawn instead of ferry-spawn: what the helper is worth.
+    const per = COUNT / ROUNDS_EACH;
+    const total = { mad: 0, node: 0, bare: 0 };
+    const cpu = { mad: 0, madScripts: 0, bare: 0, bareScripts: 0 };
+    const sides = {
+      mad: async () => {
+        const run = await madRun(per, threads);
+        cpu.mad += run.cpu.self * per;
+        cpu.madScripts += run.cpu.children * per;
+        return run.ms;
+      },
+      node: async () => (await madRun(per, threads, { FERRY_SPAWN: 'node' })).ms,
+      bare: async () => {
+        const before = cpuMs(process.pid);
+        const ms = await bareLoop(per, threads);
+        const after = cpuMs(process.pid);
+        cpu.bare += after.self - before.self;
+        cpu.bareScripts += after.children - before.children;
+        return ms;
+      },
+    };
+    for (let round = 0; round < ROUNDS_EACH; round++) {
+      const order = Object.keys(sides);
+      for (let turn = 0; turn < round % order.length; turn++) order.push(order.shift());
+      for (const side of order) total[side] += await sides[side]();
+    }
     rows.push({
       threads,
-      madPerSecond: (COUNT / madMs) * 1000,
-      barePerSecond: (COUNT / bareMs) * 1000,
-      ratio: bareMs / madMs,
-      nodeSpawnPerSecond: (COUNT / nodeSpawnMs) * 1000,
-      nodeSpawnRatio: bareMs / nodeSpawnMs,
+      madPerSecond: (COUNT / total.mad) * 1000,
+      barePerSecond: (COUNT / total.bare) * 1000,
+      ratio: total.bare / total.mad,
+      nodeSpawnPerSecond: (COUNT / total.node) * 1000,
+      nodeSpawnRatio: total.bare / total.node,
       // CPU per action (ms): the processes that spawn (ferry mad and its helper, or the bench's own loop), and
       // the scripts they ran. With fewer cores than scripts in flight, throughput is CPU-bound and these explain the ratio.
-      cpuPerAction: {
-        mad: cpu.self,
-        madScripts: cpu.children,
-        bare: (bareCpu.self - bareCpuBefore.self) / COUNT,
-        bareScripts: (bareCpu.children - bareCpuBefore.children) / COUNT,
-      },
+      cpuPerAction: { mad: cpu.mad / COUNT, madScripts: cpu.madScripts / COUNT, bare: cpu.bare / COUNT, bareScripts: cpu.bareScripts / COUNT },
     });
   }
   // 100,000 actions queued behind one slow action: memory is what the queue costs.

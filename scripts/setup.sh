@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ferry needs, only when a command is missing:
 # a C++ toolchain and python3 for better-sqlite3, which npm ci builds from
-# source here, and the tools the tests and drivers use. Needs root to install; without root it names the command to run.
+# source here, a C compiler for ferry-spawn, and the tools the tests and drivers use. Needs root to install; without root it names the command to run.
 set -euo pipefail
 
 # command -> Debian package that provides it
 declare -A PACKAGE_OF=(
     [g++]=g++
+    [cc]=gcc
     [make]=make
     [python3]=python3
     [shellcheck]=shellcheck

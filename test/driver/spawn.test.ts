@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { groupAlive, launchWithNode, liveGroupCount, signalAllGroups, spawnGroup as spawnWith, spawnMode, type SpawnOptions } from '../../src/driver/spawn.js';
@@ -115,6 +115,32 @@ function suite(t: Test, launcher: Launcher | undefined): void {
     t.equal(pgid, pid, 'pgid equals the pid');
     t.equal(Number(pid), outcome.pid);
     t.not(Number(pgid), process.pid);
+  });
+
+  t.test('the script leads a new session, with no blocked signals and none ignored but glibc\'s own', async (t) => {
+    // Read by the script's own shell with builtins only: a shell blocks every signal for a moment while it forks.
+    const outcome = await sh('read -r sid < /proc/$$/stat; set -- $sid; echo "$6"; while read -r line; do case $line in SigBlk:* | SigIgn:*) echo "$line" ;; esac; done < /proc/$$/status');
+    const [sid, blocked, ignored] = outcome.stdout.trim().split('\n');
+    t.equal(Number(sid), outcome.pid, 'session id is its pid');
+    t.match(blocked, /^SigBlk:\s+0+$/, 'no blocked signals');
+    // posix_spawn leaves the two real-time signals glibc reserves (32, 33) ignored; Node's fork and exec does not.
+    const expected = launcher ? 0n : (1n << 31n) | (1n << 32n);
+    t.equal(BigInt(`0x${ignored?.split(/\s+/)[1] ?? ''}`), expected, `ignored signals: ${ignored} (SIGPIPE, SIGINT at their defaults)`);
+  });
+
+  t.test('descriptors ferry opened do not reach the script', async (t) => {
+    const file = join(tmpDir(t), 'held-open');
+    writeFileSync(file, '');
+    const fd = openSync(file, 'r');
+    t.teardown(() => closeSync(fd));
+    const outcome = await sh('for fd in /proc/$$/fd/*; do readlink "$fd"; done', { input: 'x' });
+    const targets = outcome.stdout.trim().split('\n');
+    t.ok(targets.length >= 3, `stdin, stdout and stderr are there: ${targets.join(', ')}`);
+    t.notOk(targets.includes(file), 'a file ferry holds open is not passed on');
+  });
+
+  t.test('a null byte in an argument is refused before anything starts', async (t) => {
+    await t.rejects(sh('echo never', { args: ['-c', 'echo never', 'a\0b'] }), { code: 'ERR_INVALID_ARG_VALUE' });
   });
 
   t.test('stdout cap keeps the head and marks truncation', async (t) => {
