@@ -34,7 +34,10 @@
  * started that is still known to it, and exits.
  *
  * Exit status: 0 after EOF on stdin, 70 on a malformed request (a bug in
- * ferry), 71 when a system call it cannot do without fails.
+ * ferry), 71 when a system call it cannot do without fails; on 70 and 71 it
+ * first kills every process group it started. It ignores SIGINT, SIGQUIT,
+ * SIGHUP and SIGTERM, which reach it with ferry's process group: ferry
+ * decides, then closes its stdin.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -74,26 +77,42 @@ static char *reply;        /* replies waiting for the next flush */
 static size_t reply_len;
 static size_t reply_cap;
 
-/* die(what): reports a failed system call on stderr and exits 71. */
+/* kill_all(): SIGKILLs every process group the helper started and still knows. */
+static void kill_all(void)
+{
+	for (size_t i = 0; i < nchildren; i++)
+		kill(-children[i].pid, SIGKILL);
+}
+
+/* die(what): reports a failed system call on stderr, stops every script (no one would read them) and exits 71. */
 static void die(const char *what)
 {
 	fprintf(stderr, "ferry-spawn: %s: %s\n", what, strerror(errno));
+	kill_all();
 	exit(EXIT_SYSTEM);
 }
 
-/* grow(buf, cap, need): makes *buf hold at least need bytes. */
-static void grow(char **buf, size_t *cap, size_t need)
+/* bad_request(why): reports a malformed request (a bug in ferry), stops every script and exits 70. */
+static void bad_request(const char *why)
+{
+	fprintf(stderr, "ferry-spawn: %s\n", why);
+	kill_all();
+	exit(EXIT_PROTOCOL);
+}
+
+/* grow(buf, cap, need): buf, reallocated if needed to hold need bytes; *cap is its size. */
+static void *grow(void *buf, size_t *cap, size_t need)
 {
 	if (need <= *cap)
-		return;
+		return buf;
 	size_t next = *cap ? *cap : 65536;
 	while (next < need)
 		next *= 2;
-	char *bigger = realloc(*buf, next);
+	void *bigger = realloc(buf, next);
 	if (!bigger)
 		die("realloc");
-	*buf = bigger;
 	*cap = next;
+	return bigger;
 }
 
 /* put_u32(p, v): writes v little-endian at p. */
@@ -116,7 +135,7 @@ static uint32_t get_u32(const char *p)
 static void send_frame(char type, uint32_t token, const void *a, size_t alen, const void *b, size_t blen)
 {
 	size_t len = 5 + alen + blen;
-	grow(&reply, &reply_cap, reply_len + 4 + len);
+	reply = grow(reply, &reply_cap, reply_len + 4 + len);
 	char *p = reply + reply_len;
 	put_u32(p, (uint32_t)len);
 	p[4] = type;
@@ -195,15 +214,13 @@ static size_t find_token(uint32_t token)
 static void start(uint32_t token, const char *body, size_t len)
 {
 	if (len < 12) {
-		fprintf(stderr, "ferry-spawn: start request too short\n");
-		exit(EXIT_PROTOCOL);
+		bad_request("start request too short");
 	}
 	uint32_t flags = get_u32(body);
 	uint32_t argc = get_u32(body + 4);
 	uint32_t envc = get_u32(body + 8);
 	if (argc < 1 || argc > len || envc > len) {
-		fprintf(stderr, "ferry-spawn: bad start request\n");
-		exit(EXIT_PROTOCOL);
+		bad_request("bad start request");
 	}
 	char **argv = calloc((size_t)argc + 1, sizeof(char *));
 	char **envp = calloc((size_t)envc + 1, sizeof(char *));
@@ -215,8 +232,7 @@ static void start(uint32_t token, const char *body, size_t len)
 	for (uint32_t k = 0; k < argc + envc + 1; k++) {
 		const char *nul = memchr(p, '\0', (size_t)(end - p));
 		if (!nul) {
-			fprintf(stderr, "ferry-spawn: unterminated string in start request\n");
-			exit(EXIT_PROTOCOL);
+			bad_request("unterminated string in start request");
 		}
 		if (k < argc)
 			argv[k] = (char *)p;
@@ -266,7 +282,7 @@ static void start(uint32_t token, const char *body, size_t len)
 	free(argv);
 	free(envp);
 
-	grow((char **)&children, &children_cap, (nchildren + 1) * sizeof(struct child));
+	children = grow(children, &children_cap, (nchildren + 1) * sizeof(struct child));
 	struct child *c = &children[nchildren++];
 	memset(c, 0, sizeof(*c));
 	c->token = token;
@@ -329,8 +345,7 @@ static size_t handle_requests(const char *buf, size_t len)
 	while (len - off >= 4) {
 		uint32_t flen = get_u32(buf + off);
 		if (flen < 5) {
-			fprintf(stderr, "ferry-spawn: request frame too short\n");
-			exit(EXIT_PROTOCOL);
+			bad_request("request frame too short");
 		}
 		if (len - off - 4 < flen)
 			break;
@@ -340,10 +355,8 @@ static size_t handle_requests(const char *buf, size_t len)
 			start(token, frame + 5, flen - 5);
 		else if (frame[0] == 'R')
 			release(token);
-		else {
-			fprintf(stderr, "ferry-spawn: unknown request type %d\n", frame[0]);
-			exit(EXIT_PROTOCOL);
-		}
+		else
+			bad_request("unknown request type");
 		off += 4 + flen;
 	}
 	return off;
@@ -412,10 +425,12 @@ int main(void)
 		die("signalfd");
 	/* A script that closed its stdin early must not kill the helper. */
 	signal(SIGPIPE, SIG_IGN);
-	/* Ctrl-C, Ctrl-\\ and a hang-up reach ferry's whole process group: ferry decides, then closes our stdin. */
+	/* Ctrl-C, Ctrl-Backslash, a hang-up, or a SIGTERM to ferry's whole process group (timeout(1),
+	 * kill -- -PGID) reach the helper too: ferry decides what happens to the scripts, then closes our stdin. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
 	/* The greeting: ferry falls back to Node's spawn if it never comes (a helper built for another machine). */
 	send_ints('H', 0, 1, 1, 0);
 	flush_replies();
@@ -428,7 +443,7 @@ int main(void)
 
 	while (open_stdin) {
 		size_t want = 2 + nchildren * 3;
-		grow((char **)&fds, &fds_cap, want * sizeof(struct pollfd));
+		fds = grow(fds, &fds_cap, want * sizeof(struct pollfd));
 		size_t n = 0;
 		fds[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -463,7 +478,7 @@ int main(void)
 			reap();
 		}
 		if (fds[0].revents) {
-			grow(&req, &req_cap, req_len + READ_CHUNK);
+			req = grow(req, &req_cap, req_len + READ_CHUNK);
 			ssize_t got = read(STDIN_FILENO, req + req_len, READ_CHUNK);
 			if (got > 0) {
 				req_len += (size_t)got;
@@ -477,7 +492,6 @@ int main(void)
 		flush_replies();
 	}
 	/* ferry is gone: nothing will read these scripts' output or stop them. */
-	for (size_t i = 0; i < nchildren; i++)
-		kill(-children[i].pid, SIGKILL);
+	kill_all();
 	return 0;
 }

@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
+import { getSystemErrorName } from 'node:util';
 import { packageRoot } from '../config/paths.js';
 
 /** What the supervisor in spawn.ts needs from a started script, whoever started it. */
@@ -49,8 +50,17 @@ const GREETING_MS = 5000;
 /** The greeting frame's length (9: type, token, version) and type. */
 const GREETING_START = Buffer.from([9, 0, 0, 0, 0x48]);
 
-const signalNames = new Map<number, string>(Object.entries(osConstants.signals).map(([name, number]) => [number, name]));
-const errnoNames = new Map<number, string>(Object.entries(osConstants.errno).map(([name, number]) => [number, name]));
+/** Signal names by number, the first of aliases (SIGABRT, not SIGIOT), as Node names a child's signal. */
+const signalNames = new Map<number, string>();
+for (const [name, number] of Object.entries(osConstants.signals)) if (!signalNames.has(number)) signalNames.set(number, name);
+const errnoNames = new Map<number, string>();
+for (const [name, number] of Object.entries(osConstants.errno)) if (!errnoNames.has(number)) errnoNames.set(number, name);
+
+/** An errno's name as Node's spawn gives it (libuv's, EAGAIN not EWOULDBLOCK); libuv lacks some (ENOEXEC). */
+function errnoName(errno: number): string {
+  const name = getSystemErrorName(-errno);
+  return name.startsWith('Unknown') ? (errnoNames.get(errno) ?? `E${errno}`) : name;
+}
 
 /** The built helper binary, or undefined when this install has none. */
 export function helperPath(): string | undefined {
@@ -140,7 +150,12 @@ class FrameReader {
 class HelperProcess {
   readonly runs = new Map<number, HelperRun>();
   greeted = false;
+  /** The helper process has exited (its last replies may still be unread). */
+  exited = false;
   private ended = false;
+  /** Start requests held until the greeting: nothing is started by a helper that turns out not to be ours. */
+  private held: Buffer[] | undefined = [];
+  private greetingBytes = 0;
   private stderr = '';
   private readonly child: ChildProcess;
   private readonly greetingTimer: NodeJS.Timeout;
@@ -153,9 +168,13 @@ class HelperProcess {
     const reader = new FrameReader((type, token, payload) => this.frame(type, token, payload));
     this.child.stdout?.on('data', (chunk: Buffer) => {
       // Not our greeting's first bytes: not our helper (a binary for another machine run by sh, say). Stop it now.
-      if (!this.greeted && chunk.compare(GREETING_START, 0, Math.min(chunk.length, GREETING_START.length), 0, Math.min(chunk.length, GREETING_START.length)) !== 0) {
-        this.child.kill('SIGKILL');
-        return;
+      if (this.greetingBytes < GREETING_START.length) {
+        const length = Math.min(chunk.length, GREETING_START.length - this.greetingBytes);
+        if (chunk.compare(GREETING_START, this.greetingBytes, this.greetingBytes + length, 0, length) !== 0) {
+          this.child.kill('SIGKILL');
+          return;
+        }
+        this.greetingBytes += length;
       }
       reader.push(chunk);
     });
@@ -170,7 +189,10 @@ class HelperProcess {
     const reason = (code: number | null, signal: string | null): string => (signal ? `killed by ${signal}` : `exited with status ${code}`);
     // A helper that never greeted is done with at its exit (what it left may hold its stdout); ours, at close,
     // once every reply it sent has been read.
-    this.child.once('exit', (code, signal) => this.greeted || this.gone(reason(code, signal)));
+    this.child.once('exit', (code, signal) => {
+      this.exited = true;
+      if (!this.greeted) this.gone(reason(code, signal));
+    });
     this.child.once('close', (code, signal) => this.gone(reason(code, signal)));
     // An idle helper must not keep ferry running: only its replies to runs in flight do (see track).
     this.child.unref();
@@ -198,15 +220,22 @@ class HelperProcess {
   }
 
   write(frame: Buffer): void {
-    this.child.stdin?.write(frame);
+    if (this.held) this.held.push(frame);
+    else this.child.stdin?.write(frame);
   }
 
   private frame(type: number, token: number, payload: Buffer): void {
     if (!this.greeted) {
       // Anything but our greeting first is not our helper talking (a binary for another machine run by sh, say).
       this.greeted = type === 0x48 /* H */ && payload.length >= 4 && payload.readUInt32LE(0) === PROTOCOL;
-      if (this.greeted) clearTimeout(this.greetingTimer);
-      else this.child.kill('SIGKILL');
+      if (!this.greeted) {
+        this.child.kill('SIGKILL');
+        return;
+      }
+      clearTimeout(this.greetingTimer);
+      const held = this.held ?? [];
+      this.held = undefined;
+      if (held.length > 0) this.child.stdin?.write(Buffer.concat(held));
       return;
     }
     const run = this.runs.get(token);
@@ -218,7 +247,7 @@ class HelperProcess {
         return;
       case 0x46 /* F */: {
         const errno = payload.readInt32LE(0);
-        const code = errnoNames.get(errno) ?? `E${errno}`;
+        const code = errnoName(errno);
         this.track(run, false);
         run.resolveStarted(undefined);
         run.resolveClosed({ error: spawnError(code, run.request.file, run.request.args, undefined, errno) });
@@ -272,7 +301,11 @@ class HelperProcess {
       }
       run.resolveStarted(run.pid);
       run.markExited({ code: null, signal: null });
-      run.resolveClosed({ error: spawnError('ESPAWNHELPER', run.request.file, run.request.args, `ferry's spawn helper ${detail} while ${run.request.file} ran; the script was killed`) });
+      const what =
+        run.pid !== undefined
+          ? `while ${run.request.file} ran; the script was killed`
+          : `before it reported starting ${run.request.file}; the script may not have run`;
+      run.resolveClosed({ error: spawnError('ESPAWNHELPER', run.request.file, run.request.args, `ferry's spawn helper ${detail} ${what}`) });
     }
   }
 }
@@ -304,11 +337,13 @@ export class SpawnHelper {
   launch(request: LaunchRequest): Launch {
     if (this.broken !== undefined) return this.fallback(request);
     const frame = encodeStart(0, request);
+    // A helper that exited is not sent more: its close, which settles its runs, may still be coming.
+    if (this.helper?.exited) this.helper = undefined;
     const helper = (this.helper ??= new HelperProcess(this.path, (gone, neverStarted, reason) => this.gone(gone, neverStarted, reason)));
     const token = this.nextToken;
     this.nextToken = this.nextToken >= 0xfffffffe ? 1 : this.nextToken + 1;
     frame.writeUInt32LE(token, 5);
-    const run = new HelperRun(token, request, (releasing) => this.helper?.write(encodeRelease(releasing)));
+    const run = new HelperRun(token, request, (releasing) => helper.write(encodeRelease(releasing)));
     helper.track(run, true);
     helper.write(frame);
     return run;
@@ -320,7 +355,16 @@ export class SpawnHelper {
     // It never started: use Node's spawn from now on, for these runs too.
     this.broken = reason;
     for (const run of neverStarted) {
-      const launch = this.fallback(run.request);
+      let launch: Launch;
+      try {
+        launch = this.fallback(run.request);
+      } catch (error) {
+        // Node's spawn throws for some errors (E2BIG, say) instead of reporting them: this run fails, the others go on.
+        run.resolveStarted(undefined);
+        run.markExited({ code: null, signal: null });
+        run.resolveClosed({ error: error as NodeJS.ErrnoException });
+        continue;
+      }
       void launch.started.then((pid) => run.resolveStarted(pid));
       launch.onExit(() => run.markExited({ code: null, signal: null }));
       void launch.closed.then((closed) => run.resolveClosed(closed));
@@ -333,7 +377,8 @@ export class SpawnHelper {
 function encodeStart(token: number, request: LaunchRequest): Buffer {
   const strings = [request.file, ...request.args];
   for (const name of Object.keys(request.env)) strings.push(`${name}=${request.env[name]}`);
-  strings.push(request.cwd ?? '');
+  // ferry's working folder now, as Node's spawn gives, not the one the helper started in.
+  strings.push(request.cwd ?? process.cwd());
   if (strings.some((value) => value.includes('\0'))) {
     throw Object.assign(new TypeError(`The argument 'args' must be a string without null bytes; one of ${request.file}'s arguments or environment values has one`), {
       code: 'ERR_INVALID_ARG_VALUE',

@@ -6,7 +6,7 @@
  * caps, linger, cancel) is tested for both launchers in spawn.test.ts.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { packageRoot } from '../../src/config/paths.js';
@@ -90,6 +90,17 @@ t.test('200 runs in flight at once each get their own output and exit code', asy
   t.equal(new Set(outcomes.map((outcome) => outcome.pid)).size, 200, '200 distinct processes');
 });
 
+t.test('scripts run in ferry\'s working folder of the moment, as with Node', async (t) => {
+  const helper = new SpawnHelper(built, launchWithNode);
+  await sh(helper, 'true');
+  const before = process.cwd();
+  const dir = tmpDir(t);
+  process.chdir(dir);
+  t.teardown(() => process.chdir(before));
+  const outcome = await sh(helper, 'pwd -P');
+  t.equal(outcome.stdout.trim(), realpathSync(dir));
+});
+
 t.test('a missing working folder is ENOENT, as with Node', async (t) => {
   const helper = new SpawnHelper(built, launchWithNode);
   const outcome = await sh(helper, 'pwd', { cwd: '/nonexistent/folder' });
@@ -160,11 +171,11 @@ t.test('the helper killed mid-run: its scripts are stopped and fail; the next ru
   t.equal(helper.unusable, undefined, 'a helper that had started is not given up on');
 });
 
-t.test('Ctrl-C at the terminal does not take the helper down', async (t) => {
+t.test("signals for ferry's whole process group (Ctrl-C, hang-up, timeout(1)'s SIGTERM) do not take the helper down", async (t) => {
   const helper = new SpawnHelper(built, launchWithNode);
   await sh(helper, 'true');
   const pid = helper.pid as number;
-  for (const signal of ['SIGINT', 'SIGQUIT', 'SIGHUP'] as const) process.kill(pid, signal);
+  for (const signal of ['SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTERM'] as const) process.kill(pid, signal);
   const outcome = await sh(helper, 'echo still');
   t.equal(outcome.stdout, 'still\n');
   t.equal(helper.pid, pid, 'the same helper');

@@ -66,6 +66,10 @@ function suite(t: Test, launcher: Launcher | undefined): void {
     t.equal(outcome.exitCode, null);
     t.equal(outcome.signal, 'SIGKILL');
     t.equal(outcome.timedOut, false);
+    // Named as Node names them: the first of aliases (not SIGIOT, SIGPOLL).
+    for (const [signal, name] of [['ABRT', 'SIGABRT'], ['IO', 'SIGIO']]) {
+      t.equal((await sh(`kill -${signal} $$`)).signal, name);
+    }
   });
 
   t.test('arguments arrive verbatim, never through a shell', async (t) => {
