@@ -310,6 +310,23 @@ if (!binBuilt()) {
     wellFormed(t, mad);
   });
 
+  t.test('scripts start from ferry-spawn; ferry mad killed outright takes them and the helper down', async (t) => {
+    const pidfile = join(tmpDir(t), 'pid');
+    const mad = startMad(t, ['datastore'], { env: { FIXTURE_PIDFILE: pidfile } });
+    mad.send(`STAT 1 ${dsDump('hungslow')}`);
+    t.ok(await waitFor(() => existsSync(pidfile) && readFileSync(pidfile, 'utf8').trim() !== '', 5000), 'the driver started');
+    const grandchild = Number(readFileSync(pidfile, 'utf8'));
+    const script = pgidOf(grandchild);
+    killGroupsOnTeardown(t, () => [script]);
+    const parentOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+    const helper = parentOf(script);
+    t.equal(readFileSync(`/proc/${helper}/comm`, 'utf8').trim(), 'ferry-spawn', "the script's parent is ferry-spawn");
+    t.equal(parentOf(helper), mad.child.pid, "and ferry-spawn's is ferry mad");
+    mad.child.kill('SIGKILL');
+    t.ok(await waitFor(() => liveGroupMembers(script).length === 0, 3000), "the script's process group is gone");
+    t.ok(await waitFor(() => !processAlive(helper), 3000), 'ferry-spawn exited');
+  });
+
   t.test('-w bounds a TRANSFER too', async (t) => {
     const file = join(tmpDir(t), 'transfer');
     writeFileSync(file, 'CLONE slow fe:/a host01:/b/disk.0 7 0\n');
