@@ -19,6 +19,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './bench-lifecycle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { Runner, buildDump } = await import(join(root, 'dist/index.js'));
@@ -29,10 +30,6 @@ const flag = (name, fallback) => {
 };
 const N = flag('--n', 50);
 const ROUNDS = flag('--rounds', 12);
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-};
 
 const remotes = join(root, 'remotes');
 const script = join(remotes, 'datastore/dummy/stat');
