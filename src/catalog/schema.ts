@@ -107,4 +107,29 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE vm_disks ADD COLUMN snapshots TEXT NOT NULL DEFAULT '[]';
   ALTER TABLE images ADD COLUMN cloned_from INTEGER;
   `,
+  // 3: the journal without AUTOINCREMENT. Its rows are never deleted, so ids still only grow (max + 1), and each
+  //    entry no longer rewrites sqlite_sequence: one page less per commit, on the path every driver action takes.
+  `
+  CREATE TABLE journal_v3 (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    step INTEGER,
+    kind TEXT NOT NULL,
+    driver TEXT NOT NULL,
+    action TEXT NOT NULL,
+    args TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    exit_code INTEGER,
+    duration_ms REAL,
+    message TEXT,
+    logs TEXT NOT NULL DEFAULT '[]'
+  );
+  INSERT INTO journal_v3 (id, at, subject, operation, step, kind, driver, action, args, ok, exit_code, duration_ms, message, logs)
+    SELECT id, at, subject, operation, step, kind, driver, action, args, ok, exit_code, duration_ms, message, logs FROM journal;
+  DROP TABLE journal;
+  ALTER TABLE journal_v3 RENAME TO journal;
+  CREATE INDEX journal_subject ON journal(subject, id);
+  `,
 ];

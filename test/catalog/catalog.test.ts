@@ -392,3 +392,29 @@ t.test('two ferries opening an older catalog at once: one migrates, the other fi
     t.equal(out.stdout, String(MIGRATIONS.length), 'at the last version');
   }
 });
+
+t.test('migration 3: the journal keeps its rows and ids, drops AUTOINCREMENT, and new entries follow the last id', async (t) => {
+  const path = join(tmpDir(t, 'ferry-catalog-'), 'catalog.db');
+  const old = new Database(path);
+  old.exec(MIGRATIONS[0] as string);
+  old.exec(MIGRATIONS[1] as string);
+  old.pragma('user_version = 2');
+  const insert = old.prepare(
+    "INSERT INTO journal (id, at, subject, operation, step, kind, driver, action, args, ok, exit_code, duration_ms, message, logs) VALUES (?, '2026-11-22T00:00:00.000Z', ?, 'stop', ?, 'tm', 'dummy', 'mv', '[\"a\",\"b\"]', 1, 0, 1.5, NULL, '[]')",
+  );
+  for (const [id, subject, step] of [[1, 'vm:1', 0], [2, 'vm:1', 1], [5, 'vm:2', 0]] as const) insert.run(id, subject, step);
+  old.close();
+
+  const catalog = Catalog.open(path);
+  t.teardown(() => catalog.close());
+  t.equal(catalog.version, 3);
+  t.same(catalog.journal().map((entry) => [entry.id, entry.subject, entry.step, entry.args]), [[1, 'vm:1', 0, ['a', 'b']], [2, 'vm:1', 1, ['a', 'b']], [5, 'vm:2', 0, ['a', 'b']]], 'rows and ids kept');
+  t.same(catalog.journal('vm:1').map((entry) => entry.id), [1, 2], 'by subject, through the index');
+  catalog.record({ subject: 'vm:3', operation: 'create', step: 0, kind: 'tm', driver: 'dummy', action: 'clone', args: [], ok: true, exitCode: 0, durationMs: 1, message: null, logs: [] });
+  t.equal(catalog.journal('vm:3')[0]?.id, 6, 'the next entry follows the last id');
+  const check = new Database(path, { readonly: true });
+  t.teardown(() => check.close());
+  const sql = (check.prepare("SELECT sql FROM sqlite_master WHERE name = 'journal'").get() as { sql: string }).sql;
+  t.notMatch(sql, /AUTOINCREMENT/i, 'no AUTOINCREMENT');
+  t.ok(check.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'journal_subject'").get(), 'the subject index is back');
+});
