@@ -36,7 +36,7 @@ const helper = join(root, 'dist/libexec/ferry-spawn');
 mkdirSync(join(root, 'dist/libexec'), { recursive: true });
 try {
   const cc = process.env.CC ?? 'cc';
-  execFileSync(cc, ['-O2', '-std=c11', '-Wall', '-Wextra', '-Werror', '-o', `${helper}.tmp`, join(root, 'src/driver/spawn-helper.c')], { stdio: 'inherit' });
+  execFileSync(cc, ['-O2', '-std=c11', '-Wall', '-Wextra', '-o', `${helper}.tmp`, join(root, 'src/driver/spawn-helper.c')], { stdio: 'inherit' });
   renameSync(`${helper}.tmp`, helper);
 } catch (error) {
   if (error.code !== 'ENOENT') throw error;

@@ -199,3 +199,34 @@ t.test('ferry killed outright: the helper stops the scripts it started, then exi
   t.ok(await waitFor(() => !groupAlive(scriptPid), 3000), "the script's group is gone");
   t.ok(await waitFor(() => !processAlive(helperPid), 3000), 'the helper exited');
 });
+
+/** One frame as ferry-spawn reads them: u32 length, u8 type, u32 token, payload. */
+function frame(type: string, token: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUInt32LE(5 + payload.length, 0);
+  head.write(type, 4, 'latin1');
+  head.writeUInt32LE(token, 5);
+  return Buffer.concat([head, payload]);
+}
+
+t.test('a malformed request (a bug in ferry): the helper stops the scripts it started and exits 70', async (t) => {
+  const dir = tmpDir(t);
+  const pidfile = join(dir, 'pid');
+  const helper = spawn(built, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => helper.kill('SIGKILL'));
+  let stderr = '';
+  helper.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  helper.stdout.resume();
+  const closed = new Promise<number | null>((resolve) => helper.once('close', (code) => resolve(code)));
+  // S: flags 0 (stdin /dev/null), argc 3, envc 0, then argv and an empty cwd.
+  const strings = Buffer.from(['/bin/sh', '-c', `echo $$ > "${pidfile}"; exec sleep 600`, ''].join('\0') + '\0');
+  const counts = Buffer.alloc(12);
+  counts.writeUInt32LE(3, 4);
+  helper.stdin.write(frame('S', 1, Buffer.concat([counts, strings])));
+  const script = await pidFrom(pidfile);
+  t.ok(groupAlive(script), 'the script runs');
+  helper.stdin.write(frame('Z', 2));
+  t.equal(await closed, 70, 'exit 70');
+  t.match(stderr, /ferry-spawn: unknown request type/);
+  t.ok(await waitFor(() => !groupAlive(script), 3000), "the script's group is gone");
+});
