@@ -3,9 +3,9 @@
  *
  * Why it exists: Node forks its whole process to start a child. The kernel
  * copies the page tables of a 50-60 MiB heap and the parent then takes a
- * copy-on-write fault on every page it touches afterwards, about 0.9 ms of
- * system time per script on top of the script itself. This helper is a few
- * hundred KiB; it starts scripts with posix_spawn (clone with CLONE_VFORK in
+ * copy-on-write fault on every page it touches afterwards, about 1.5 ms of
+ * CPU per script on top of the script itself. This helper is a 22 KiB
+ * program; it starts scripts with posix_spawn (clone with CLONE_VFORK in
  * glibc, no page tables copied) and passes their output back to ferry over
  * one pipe, so `ferry mad` pays for Node's fork once.
  *

@@ -9,6 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { DUMP_ENV_PATTERN } from '../dump/env.js';
+import { FerryError } from '../errors.js';
 import { helperPath, SpawnHelper, type Closed, type Launcher } from './spawn-helper.js';
 
 /**
@@ -171,23 +172,34 @@ export const launchWithNode: Launcher = (request) => {
 };
 
 let helper: SpawnHelper | undefined;
+let helperLaunch: Launcher | undefined;
 
-/**
- * How scripts start: through ferry-spawn when it is built, else Node's spawn.
- * FERRY_SPAWN=node forces Node's spawn (read once, at the first script).
- */
+/** FERRY_SPAWN, checked: 'node' forces Node's spawn; unset or 'helper' is the default. */
+function spawnSetting(): 'node' | 'helper' {
+  const value = process.env.FERRY_SPAWN;
+  if (value === undefined || value === '' || value === 'helper') return 'helper';
+  if (value === 'node') return 'node';
+  throw new FerryError('E_USAGE', `FERRY_SPAWN=${JSON.stringify(value)} is not a way to start scripts`, {
+    hint: 'FERRY_SPAWN=node starts them with Node\'s spawn; unset it (or FERRY_SPAWN=helper) for ferry-spawn',
+  });
+}
+
+/** How scripts start: through ferry-spawn when it is built, else Node's spawn (and always with FERRY_SPAWN=node). */
 function launcher(): Launcher {
-  if (helper === undefined) {
-    const path = process.env.FERRY_SPAWN === 'node' ? undefined : helperPath();
+  if (spawnSetting() === 'node') return launchWithNode;
+  if (helperLaunch === undefined) {
+    const path = helperPath();
     if (path === undefined) return launchWithNode;
-    helper = new SpawnHelper(path, launchWithNode);
+    const started = new SpawnHelper(path, launchWithNode);
+    helper = started;
+    helperLaunch = (request) => started.launch(request);
   }
-  return (request) => (helper as SpawnHelper).launch(request);
+  return helperLaunch;
 }
 
 /** Which way scripts start in this process: 'helper', or 'node' with the reason. */
 export function spawnMode(): { mode: 'helper' | 'node'; reason?: string } {
-  if (process.env.FERRY_SPAWN === 'node') return { mode: 'node', reason: 'FERRY_SPAWN=node' };
+  if (spawnSetting() === 'node') return { mode: 'node', reason: 'FERRY_SPAWN=node' };
   if (helper?.unusable !== undefined) return { mode: 'node', reason: `ferry-spawn could not start: ${helper.unusable}` };
   if (helper === undefined && helperPath() === undefined) return { mode: 'node', reason: 'ferry-spawn is not built (npm run build compiles it)' };
   return { mode: 'helper' };

@@ -82,6 +82,15 @@ const IDLE = { operation: null, plan: null, step: null, previousState: null, tar
 /** DATASTORE/TYPE as OpenNebula numbers it. */
 export const DS_TYPE_NUMBER = { IMAGE: 0, SYSTEM: 1, FILE: 2 } as const;
 
+/** `read`, calling through once per id and answering from memory after. */
+function readOnce<T>(read: (id: number) => T): (id: number) => T {
+  const known = new Map<number, T>();
+  return (id) => {
+    if (!known.has(id)) known.set(id, read(id));
+    return known.get(id) as T;
+  };
+}
+
 /** Secret attributes as FERRY_DS_SECRET_<NAME> variables: the only way they reach a driver. */
 export function secretEnv(ds: Datastore): Record<string, string> {
   return Object.fromEntries(Object.entries(ds.secrets).map(([name, value]) => [`FERRY_DS_SECRET_${envName(name)}`, value]));
@@ -463,14 +472,12 @@ export class Orchestrator {
 
   planContext(vm: Vm): PlanContext {
     // One plan asks for the same image and datastore once per disk and step: read each once.
-    const images = new Map<number, Image>();
-    const datastores = new Map<number, Datastore>();
-    const datastore = (id: number): Datastore => datastores.get(id) ?? (datastores.set(id, this.catalog.datastore(id)).get(id) as Datastore);
+    const datastore = readOnce((id) => this.catalog.datastore(id));
     return {
       vm,
       systemDs: datastore(vm.systemDsId),
       frontend: this.options.frontend,
-      image: (id) => images.get(id) ?? (images.set(id, this.catalog.image(id)).get(id) as Image),
+      image: readOnce((id) => this.catalog.image(id)),
       datastore,
     };
   }

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { groupAlive, launchWithNode, liveGroupCount, signalAllGroups, spawnGroup as spawnWith, spawnMode, type SpawnOptions } from '../../src/driver/spawn.js';
@@ -21,6 +21,14 @@ async function pidFrom(file: string): Promise<number> {
 /** Every test below, with scripts started by `launcher` (undefined: the default, ferry-spawn). */
 function suite(t: Test, launcher: Launcher | undefined): void {
   const spawnGroup = (options: SpawnOptions) => spawnWith(launcher ? { ...options, launcher } : options);
+
+  /** Writes `text` to a fresh file with `mode` and runs it, without arguments. */
+  const runScript = (t: Test, text: string, mode: number) => {
+    const file = join(tmpDir(t), 'script');
+    writeFileSync(file, text);
+    chmodSync(file, mode);
+    return spawnGroup({ file, args: [], timeoutMs: 1000, killGraceMs: 100, lingerMs: 100, maxStdoutBytes: 1024, maxStderrBytes: 1024 });
+  };
 
   /** Runs `script` with /bin/sh -c, short limits unless overridden. */
   function sh(script: string, options: Partial<SpawnOptions> = {}) {
@@ -321,20 +329,12 @@ function suite(t: Test, launcher: Launcher | undefined): void {
   });
 
   t.test('spawn error: a file without execute permission is EACCES', async (t) => {
-    const dir = tmpDir(t);
-    const file = join(dir, 'script');
-    writeFileSync(file, '#!/bin/sh\necho 1\n');
-    chmodSync(file, 0o644);
-    const outcome = await spawnGroup({ file, args: [], timeoutMs: 1000, killGraceMs: 100, lingerMs: 100, maxStdoutBytes: 1024, maxStderrBytes: 1024 });
+    const outcome = await runScript(t, '#!/bin/sh\necho 1\n', 0o644);
     t.equal(outcome.spawnError?.code, 'EACCES');
   });
 
   t.test('spawn error: a missing interpreter is ENOENT', async (t) => {
-    const dir = tmpDir(t);
-    const file = join(dir, 'script');
-    writeFileSync(file, '#!/nonexistent/interpreter\necho 1\n');
-    chmodSync(file, 0o755);
-    const outcome = await spawnGroup({ file, args: [], timeoutMs: 1000, killGraceMs: 100, lingerMs: 100, maxStdoutBytes: 1024, maxStderrBytes: 1024 });
+    const outcome = await runScript(t, '#!/nonexistent/interpreter\necho 1\n', 0o755);
     t.equal(outcome.spawnError?.code, 'ENOENT');
   });
 
@@ -373,3 +373,20 @@ t.test('through ferry-spawn, the default', async (t) => {
 });
 
 t.test("through Node's spawn (FERRY_SPAWN=node, or no ferry-spawn)", async (t) => suite(t, launchWithNode));
+
+t.test('FERRY_SPAWN with a value that is not a way to start scripts: E_USAGE naming it, nothing started', async (t) => {
+  const before = process.env.FERRY_SPAWN;
+  t.teardown(() => {
+    if (before === undefined) delete process.env.FERRY_SPAWN;
+    else process.env.FERRY_SPAWN = before;
+  });
+  process.env.FERRY_SPAWN = 'nodejs';
+  const marker = join(tmpDir(t), 'ran');
+  await t.rejects(
+    spawnWith({ file: '/bin/sh', args: ['-c', `touch "${marker}"`], timeoutMs: 1000, killGraceMs: 100, lingerMs: 100, maxStdoutBytes: 1024, maxStderrBytes: 1024 }),
+    { code: 'E_USAGE', message: /FERRY_SPAWN="nodejs"/, hint: /FERRY_SPAWN=node/ },
+  );
+  t.notOk(existsSync(marker), 'the script did not run');
+  process.env.FERRY_SPAWN = 'node';
+  t.same(spawnMode(), { mode: 'node', reason: 'FERRY_SPAWN=node' });
+});
