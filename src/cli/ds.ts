@@ -1,6 +1,6 @@
 /** `ferry ds <action> <dump> <id>`: one datastore action. */
 import type { Command } from 'commander';
-import { DATASTORE_CONTRACT } from '../contract/table.js';
+import { actionsOf, specFor } from '../contract/lookup.js';
 import { readDump } from '../dump/dump.js';
 import { flagsOf, makeContext } from './context.js';
 import { readInput } from './input.js';
@@ -8,16 +8,18 @@ import type { Io } from './io.js';
 import { formatValue, reportError, resultJson, writeJson } from './output.js';
 import { withProgress } from './progress.js';
 
-const ACTIONS = Object.entries(DATASTORE_CONTRACT)
-  .map(([name, spec]) => `  ${name.padEnd(13)} ${spec.summary}`)
-  .join('\n');
+/** The contract's datastore actions, read when the program is built. */
+const actionLines = (): string =>
+  actionsOf('datastore')
+    .map((name) => `  ${name.padEnd(13)} ${specFor('datastore', name).summary}`)
+    .join('\n');
 
 export function registerDs(program: Command, io: Io, setStatus: (status: number) => void): void {
   program
     .command('ds')
     .summary('run one datastore action')
     .description('Run remotes/datastore/<ds_mad>/<action> with the base64 dump and the id, and print its parsed result.')
-    .argument('<action>', 'cp, mkfs, rm, stat, clone, monitor, snap_delete, snap_flatten, snap_revert, or any other script of the driver')
+    .argument('<action>', `${actionsOf('datastore').join(', ')}, or any other script of the driver`)
     .argument('<dump>', 'action dump file, XML or base64; - reads stdin')
     .argument('<id>', 'image id (datastore id for monitor)')
     .option('--driver <name>', 'datastore driver (default: the dump\'s DATASTORE/DS_MAD)')
@@ -26,7 +28,7 @@ export function registerDs(program: Command, io: Io, setStatus: (status: number)
       'after',
       `
 Actions:
-${ACTIONS}
+${actionLines()}
 Any other executable in the driver folder (export, restore …) runs too; its stdout is printed as is.
 A system datastore (DATASTORE/TYPE 1) is monitored by remotes/tm/<TM_MAD>/monitor.
 

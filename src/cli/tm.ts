@@ -1,6 +1,6 @@
 /** `ferry tm <action> <tm_mad> <args...>` and `ferry tm transfer <file>`. */
 import type { Command } from 'commander';
-import { TM_CONTRACT } from '../contract/table.js';
+import { actionsOf, specFor } from '../contract/lookup.js';
 import { usageOf } from '../contract/args.js';
 import { runTransfer } from '../driver/transfer.js';
 import type { ActionResult } from '../driver/runner.js';
@@ -11,9 +11,11 @@ import type { Io } from './io.js';
 import { formatValue, reportError, resultJson, writeJson } from './output.js';
 import { withProgress } from './progress.js';
 
-const ACTIONS = Object.entries(TM_CONTRACT)
-  .map(([name, spec]) => `  ${name.padEnd(17)} ${usageOf(spec.args)}`)
-  .join('\n');
+/** The contract's tm actions and their arguments, read when the program is built. */
+const actionLines = (): string =>
+  actionsOf('tm')
+    .map((name) => `  ${name.padEnd(17)} ${usageOf(specFor('tm', name).args)}`)
+    .join('\n');
 
 export function registerTm(program: Command, io: Io, setStatus: (status: number) => void): void {
   program
@@ -27,7 +29,7 @@ export function registerTm(program: Command, io: Io, setStatus: (status: number)
       'after',
       `
 Actions and their arguments (after <tm_mad>):
-${ACTIONS}
+${actionLines()}
 An action with a suffix (clone.ssh) runs that script when it exists, else the plain action.
 
 Examples:

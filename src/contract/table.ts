@@ -1,9 +1,12 @@
 /**
  * The driver contract in one table: for every action of every kind, the
  * arguments its script gets, whether the dump also goes on stdin, how stdout
- * is parsed and the default timeout. Runner code looks rows up; it never
- * names an action. Adding an action is one row here plus a fixture.
+ * is parsed, the default timeout, the id argument and the resource it locks,
+ * its protocol verb and reply encoding, its route, and what validate requires
+ * of a driver (see ActionSpec in spec.ts). Every layer derives from it
+ * through lookup.ts; adding an action is one row here plus a fixture.
  */
+import type { ArgSpec } from './args.js';
 import {
   parseImageSource,
   parseMonitor,
@@ -15,63 +18,67 @@ import {
   type MonitorResult,
   type Parser,
 } from './parsers.js';
-import type { ArgSpec } from './args.js';
+import type { ActionNeed, ActionSpec, DumpFields, Kind, LockOn, Route } from './spec.js';
 
-export const KINDS = ['datastore', 'tm'] as const;
-export type Kind = (typeof KINDS)[number];
+export { KINDS } from './spec.js';
+export type { ActionNeed, ActionSpec, DumpFields, Kind, LockOn, Need, ProtocolSpec, Route } from './spec.js';
 
-export const DS_ACTIONS = ['cp', 'mkfs', 'rm', 'stat', 'clone', 'monitor', 'snap_delete', 'snap_flatten', 'snap_revert'] as const;
-export type DsAction = (typeof DS_ACTIONS)[number];
-
-export const TM_ACTIONS = [
-  'clone', 'ln', 'mvds', 'cpds', 'mv', 'premigrate', 'postmigrate', 'failmigrate', 'snap_create', 'snap_create_live',
-  'snap_delete', 'snap_revert', 'context', 'delete', 'mkimage', 'mkswap', 'monitor', 'resize',
-] as const;
-export type TmAction = (typeof TM_ACTIONS)[number];
-
-/** Where the driver comes from when a row reroutes (monitor of a system datastore). */
-export interface Route {
-  kind: Kind;
-  /** Dump element naming the driver, e.g. DATASTORE/TM_MAD. */
-  driverFrom: string;
-}
-
-/** A reader over the decoded dump, so rows can decide on its content. */
-export interface DumpFields {
-  get(path: string): string | undefined;
-}
-
-export interface ActionSpec<R> {
-  /** One line for --help and `drivers list`. */
-  summary: string;
-  /** The script's arguments, in order. A `dump` argument is the base64 action dump. */
-  args: readonly ArgSpec[];
-  /** Also write the dump on the script's stdin. */
-  dumpOnStdin: boolean;
-  /** stdout to typed result. */
-  parse: Parser<R>;
-  /** Default timeout in seconds, before config, driver.yaml and the caller override it. */
-  timeoutSec: number;
-  /** Another script to run instead, decided by the dump. */
-  route?: (dump: DumpFields) => Route | undefined;
-  /** Whether this action returns a result the caller needs (malformed output is then a failure). */
-  returns: boolean;
-}
+const HOURS = 3600;
+const MINUTES = 60;
 
 const DUMP_ARGS = [
   { name: 'dump', type: 'dump' },
   { name: 'id', type: 'id' },
 ] as const satisfies readonly ArgSpec[];
 
-const HOURS = 3600;
-const MINUTES = 60;
+const need = (level: ActionNeed['need'], breaks: string, ...claimedBy: NonNullable<ActionNeed['claimedBy']>): ActionNeed =>
+  claimedBy.length > 0 ? { need: level, breaks, claimedBy } : { need: level, breaks };
 
-function dsRow<R>(summary: string, parse: Parser<R>, timeoutSec: number, returns: boolean, route?: ActionSpec<R>['route']): ActionSpec<R> {
-  return { summary, args: DUMP_ARGS, dumpOnStdin: true, parse, timeoutSec, returns, ...(route ? { route } : {}) };
+interface DsRowOptions<R> {
+  parse: Parser<R>;
+  timeoutSec: number;
+  returns: boolean;
+  need: ActionNeed;
+  lockOn?: LockOn;
+  route?: ActionSpec<R>['route'];
+  /** The protocol verb; default the action's name in capitals. */
+  verb?: string | null;
+  reply?: 'text' | 'base64';
 }
 
-function tmRow(summary: string, args: readonly ArgSpec[], timeoutSec: number): ActionSpec<undefined> {
-  return { summary, args, dumpOnStdin: false, parse: parseNothing, timeoutSec, returns: false };
+/** A datastore row: `<dump> <id>`, the dump on stdin too, a protocol request of its own named after the action. */
+function dsRow<R>(action: string, summary: string, options: DsRowOptions<R>): ActionSpec<R> {
+  const verb = options.verb === undefined ? action.toUpperCase() : options.verb;
+  return {
+    summary,
+    args: DUMP_ARGS,
+    dumpOnStdin: true,
+    parse: options.parse,
+    timeoutSec: options.timeoutSec,
+    returns: options.returns,
+    idArg: 'id',
+    lockOn: options.lockOn ?? 'image',
+    ...(verb !== null ? { protocol: { verb, reply: options.reply ?? 'text' } } : {}),
+    ...(options.route ? { route: options.route } : {}),
+    need: options.need,
+  };
+}
+
+/** A tm row: its own argument list, nothing on stdin, nothing returned, a TRANSFER line named after the action, serialized per VM. */
+function tmRow(action: string, summary: string, args: readonly ArgSpec[], timeoutSec: number, actionNeed: ActionNeed): ActionSpec<undefined> {
+  const idArg = args.find((arg) => arg.name === 'vm_id' || arg.name === 'vmid')?.name;
+  return {
+    summary,
+    args,
+    dumpOnStdin: false,
+    parse: parseNothing,
+    timeoutSec,
+    returns: false,
+    ...(idArg ? { idArg } : {}),
+    lockOn: 'vm',
+    protocol: { verb: action.toUpperCase(), reply: 'text' },
+    need: actionNeed,
+  };
 }
 
 const src = (name: string): ArgSpec => ({ name, type: 'hostpath' });
@@ -95,59 +102,129 @@ const systemDatastoreRoute = (dump: DumpFields): Route | undefined =>
   dump.get('DATASTORE/TYPE') === '1' ? { kind: 'tm', driverFrom: 'DATASTORE/TM_MAD' } : undefined;
 
 export const DATASTORE_CONTRACT = {
-  cp: dsRow<ImageSourceResult>('copy an image into the datastore; prints "<image_source> <size>"', parseImageSource, 12 * HOURS, true),
-  mkfs: dsRow<ImageSourceResult>('create an empty image; prints "<image_source> <size>"', parseImageSource, 1 * HOURS, true),
-  rm: dsRow('remove an image from the datastore', parseNothing, 1 * HOURS, false),
-  stat: dsRow<number>('print the size of an image in MB', parseSize, 5 * MINUTES, true),
-  clone: dsRow<string>('clone an image; prints the new source', parseSource, 12 * HOURS, true),
-  monitor: dsRow<MonitorResult>('print USED_MB, TOTAL_MB and FREE_MB of the datastore', parseMonitor, 5 * MINUTES, true, systemDatastoreRoute),
-  snap_delete: dsRow('delete snapshot TARGET_SNAPSHOT of a persistent image', parseNothing, 1 * HOURS, false),
-  snap_flatten: dsRow('flatten the image to snapshot TARGET_SNAPSHOT', parseNothing, 1 * HOURS, false),
-  snap_revert: dsRow('revert the image to snapshot TARGET_SNAPSHOT', parseNothing, 1 * HOURS, false),
-} as const satisfies { [A in DsAction]: ActionSpec<unknown> };
+  cp: dsRow<ImageSourceResult>('cp', 'copy an image into the datastore; prints "<image_source> <size>"', {
+    parse: parseImageSource, timeoutSec: 12 * HOURS, returns: true,
+    need: need('required', 'images cannot be registered (nothing copies them into the datastore)', 'url_import', 'checksums'),
+  }),
+  mkfs: dsRow<ImageSourceResult>('mkfs', 'create an empty image; prints "<image_source> <size>"', {
+    parse: parseImageSource, timeoutSec: 1 * HOURS, returns: true,
+    need: need('recommended', 'empty datablocks and save-as targets cannot be created', 'mkfs_raw', 'mkfs_qcow2'),
+  }),
+  rm: dsRow('rm', 'remove an image from the datastore', {
+    parse: parseNothing, timeoutSec: 1 * HOURS, returns: false, need: need('required', 'images cannot be deleted from the datastore'),
+  }),
+  stat: dsRow<number>('stat', 'print the size of an image in MB', {
+    parse: parseSize, timeoutSec: 5 * MINUTES, returns: true, need: need('required', 'the size of an image to register is unknown, so registering it fails'),
+  }),
+  clone: dsRow<string>('clone', 'clone an image; prints the new source', {
+    parse: parseSource, timeoutSec: 12 * HOURS, returns: true, need: need('recommended', 'images cannot be cloned', 'clone_copy', 'clone_overlay'),
+  }),
+  monitor: dsRow<MonitorResult>('monitor', 'print USED_MB, TOTAL_MB and FREE_MB of the datastore', {
+    parse: parseMonitor, timeoutSec: 5 * MINUTES, returns: true, lockOn: 'datastore', reply: 'base64', route: systemDatastoreRoute,
+    need: need('required', 'the datastore reports no capacity, so nothing is placed on it', 'monitor'),
+  }),
+  snap_delete: dsRow('snap_delete', 'delete snapshot TARGET_SNAPSHOT of a persistent image', {
+    parse: parseNothing, timeoutSec: 1 * HOURS, returns: false, need: need('optional', 'image snapshots cannot be deleted', 'snapshots'),
+  }),
+  snap_flatten: dsRow('snap_flatten', 'flatten the image to snapshot TARGET_SNAPSHOT', {
+    parse: parseNothing, timeoutSec: 1 * HOURS, returns: false, need: need('optional', 'an image cannot be flattened to a snapshot', 'snapshots'),
+  }),
+  snap_revert: dsRow('snap_revert', 'revert the image to snapshot TARGET_SNAPSHOT', {
+    parse: parseNothing, timeoutSec: 1 * HOURS, returns: false, need: need('optional', 'an image cannot be reverted to a snapshot', 'snapshots'),
+  }),
+} as const satisfies Record<string, ActionSpec>;
+
+const DISK = src('host:remote_system_ds/disk.i');
+const SOURCE = src('fe:SOURCE');
 
 export const TM_CONTRACT = {
-  clone: tmRow('clone a non-persistent image to a host', [src('fe:SOURCE'), dst('host:remote_system_ds/disk.i'), ...VM_DS], 12 * HOURS),
-  ln: tmRow('link a persistent image to a host', [src('fe:SOURCE'), dst('host:remote_system_ds/disk.i'), ...VM_DS], 12 * HOURS),
-  mvds: tmRow('move a persistent image back to its datastore', [src('host:remote_system_ds/disk.i'), { name: 'fe:SOURCE', type: 'source' }, ...VM_DS], 12 * HOURS),
-  cpds: tmRow('copy a disk back to its datastore (saveas)', [src('host:remote_system_ds/disk.i'), { name: 'fe:SOURCE', type: 'source' }, { name: 'snap_id', type: 'id' }, ...VM_DS], 12 * HOURS),
-  mv: tmRow('move a disk or a VM folder between hosts', [src('hostA:system_ds/path'), dst('hostB:system_ds/path'), ...VM_DS], 12 * HOURS),
-  premigrate: tmRow('run before a live migration', MIGRATE, 10 * MINUTES),
-  postmigrate: tmRow('run after a live migration', MIGRATE, 10 * MINUTES),
-  failmigrate: tmRow('run after a failed live migration', MIGRATE, 10 * MINUTES),
-  snap_create: tmRow('create a disk snapshot', [src('host:remote_system_ds/disk.i'), SNAP, ...VM_DS], 1 * HOURS),
-  snap_create_live: tmRow('create a disk snapshot of a running VM', [src('host:remote_system_ds/disk.i'), SNAP, ...VM_DS], 1 * HOURS),
-  snap_delete: tmRow('delete a disk snapshot', [src('host:remote_system_ds/disk.i'), SNAP, ...VM_DS], 1 * HOURS),
-  snap_revert: tmRow('revert a disk to a snapshot', [src('host:remote_system_ds/disk.i'), SNAP, ...VM_DS], 1 * HOURS),
-  context: tmRow('build a context ISO of the files on a host', [{ name: 'file', type: 'text', variadic: true }, dst('host:remote_system_ds/disk.i'), ...VM_DS], 10 * MINUTES),
-  delete: tmRow('delete a disk or a VM folder', [dst('host:remote_system_ds/path'), ...VM_DS], 1 * HOURS),
-  mkimage: tmRow('create a volatile disk', [{ name: 'size', type: 'uint' }, { name: 'format', type: 'word' }, dst('host:remote_system_ds/disk.i'), ...VM_DS], 1 * HOURS),
-  mkswap: tmRow('create a swap disk', [{ name: 'size', type: 'uint' }, dst('host:remote_system_ds/disk.i'), ...VM_DS], 1 * HOURS),
-  monitor: {
-    summary: 'print USED_MB, TOTAL_MB and FREE_MB of a shared system datastore',
-    args: DUMP_ARGS,
-    dumpOnStdin: true,
-    parse: parseMonitor,
-    timeoutSec: 5 * MINUTES,
-    returns: true,
-  } satisfies ActionSpec<MonitorResult>,
-  resize: tmRow('resize a disk', [src('host:remote_system_ds/disk.i'), { name: 'size', type: 'uint' }, { name: 'vm_id', type: 'id' }, { name: 'ds_id', type: 'id', optional: true }], 1 * HOURS),
-} as const satisfies { [A in TmAction]: ActionSpec<unknown> };
+  clone: tmRow('clone', 'clone a non-persistent image to a host', [SOURCE, dst('host:remote_system_ds/disk.i'), ...VM_DS], 12 * HOURS,
+    need('required', 'VMs with non-persistent disks cannot be deployed', 'clone_copy', 'clone_overlay', 'image_datastore')),
+  ln: tmRow('ln', 'link a persistent image to a host', [SOURCE, dst('host:remote_system_ds/disk.i'), ...VM_DS], 12 * HOURS,
+    need('required', 'VMs with persistent disks cannot be deployed', 'persistent_link', 'image_datastore')),
+  mvds: tmRow('mvds', 'move a persistent image back to its datastore', [DISK, { name: 'fe:SOURCE', type: 'source' }, ...VM_DS], 12 * HOURS,
+    need('required', 'persistent disks are not saved back to their datastore when a VM shuts down', 'image_datastore')),
+  cpds: tmRow('cpds', 'copy a disk back to its datastore (saveas)', [DISK, { name: 'fe:SOURCE', type: 'source' }, { name: 'snap_id', type: 'id' }, ...VM_DS], 12 * HOURS,
+    need('recommended', 'disks cannot be saved as new images (saveas)', 'saveas', 'image_datastore')),
+  mv: tmRow('mv', 'move a disk or a VM folder between hosts', [src('hostA:system_ds/path'), dst('hostB:system_ds/path'), ...VM_DS], 12 * HOURS,
+    need('required', 'VMs cannot be stopped, resumed or migrated cold')),
+  premigrate: tmRow('premigrate', 'run before a live migration', MIGRATE, 10 * MINUTES, need('system', 'live migration fails before it starts', 'system_datastore')),
+  postmigrate: tmRow('postmigrate', 'run after a live migration', MIGRATE, 10 * MINUTES, need('system', 'live migration fails after the VM moved', 'system_datastore')),
+  failmigrate: tmRow('failmigrate', 'run after a failed live migration', MIGRATE, 10 * MINUTES, need('optional', 'a failed live migration is not cleaned up')),
+  snap_create: tmRow('snap_create', 'create a disk snapshot', [DISK, SNAP, ...VM_DS], 1 * HOURS, need('optional', 'disk snapshots cannot be taken', 'snapshots')),
+  snap_create_live: tmRow('snap_create_live', 'create a disk snapshot of a running VM', [DISK, SNAP, ...VM_DS], 1 * HOURS,
+    need('optional', 'snapshots of a running VM\'s disks cannot be taken', 'live_snapshots')),
+  snap_delete: tmRow('snap_delete', 'delete a disk snapshot', [DISK, SNAP, ...VM_DS], 1 * HOURS, need('optional', 'disk snapshots cannot be deleted', 'snapshots')),
+  snap_revert: tmRow('snap_revert', 'revert a disk to a snapshot', [DISK, SNAP, ...VM_DS], 1 * HOURS, need('optional', 'disks cannot be reverted to a snapshot', 'snapshots')),
+  context: tmRow('context', 'build a context ISO of the files on a host', [{ name: 'file', type: 'text', variadic: true }, dst('host:remote_system_ds/disk.i'), ...VM_DS], 10 * MINUTES,
+    need('system', 'VMs with a CONTEXT section cannot start', 'context', 'system_datastore')),
+  delete: tmRow('delete', 'delete a disk or a VM folder', [dst('host:remote_system_ds/path'), ...VM_DS], 1 * HOURS,
+    need('required', 'VMs cannot be shut down: their disks and folders are never removed')),
+  mkimage: tmRow('mkimage', 'create a volatile disk', [{ name: 'size', type: 'uint' }, { name: 'format', type: 'word' }, dst('host:remote_system_ds/disk.i'), ...VM_DS], 1 * HOURS,
+    need('system', 'VMs with volatile disks cannot start', 'system_datastore')),
+  mkswap: tmRow('mkswap', 'create a swap disk', [{ name: 'size', type: 'uint' }, dst('host:remote_system_ds/disk.i'), ...VM_DS], 1 * HOURS,
+    need('system', 'VMs with swap disks cannot start', 'system_datastore')),
+  // Reached from a datastore MONITOR of a system datastore (the route above), never from a TRANSFER line.
+  monitor: dsRow<MonitorResult>('monitor', 'print USED_MB, TOTAL_MB and FREE_MB of a shared system datastore', {
+    parse: parseMonitor, timeoutSec: 5 * MINUTES, returns: true, lockOn: 'datastore', verb: null,
+    need: need('optional', 'a shared system datastore reports no capacity', 'monitor'),
+  }),
+  resize: tmRow('resize', 'resize a disk', [DISK, { name: 'size', type: 'uint' }, { name: 'vm_id', type: 'id' }, { name: 'ds_id', type: 'id', optional: true }], 1 * HOURS,
+    need('optional', 'disks cannot be resized', 'resize')),
+} as const satisfies Record<string, ActionSpec>;
 
-/** Actions a driver folder holds that the contract does not name (export, restore …): run as given, stdout raw. */
-export const GENERIC_CONTRACT = {
-  datastore: dsRow<string>('driver-specific action; stdout returned as printed', parseRaw, 1 * HOURS, false),
+const genericDs = (action: string, summary: string, verb: string | null = null): ActionSpec<string> =>
+  dsRow<string>(action, summary, { parse: parseRaw, timeoutSec: 1 * HOURS, returns: false, verb, need: need('optional', `${summary} is not available`) });
+
+const genericTm = (summary: string): ActionSpec<string> => ({
+  summary,
+  args: [{ name: 'arg', type: 'text', variadic: true, optional: true }],
+  dumpOnStdin: false,
+  parse: parseRaw,
+  timeoutSec: 1 * HOURS,
+  returns: false,
+  lockOn: 'vm',
+  need: need('optional', `${summary} is not available`),
+});
+
+/**
+ * Actions a driver folder may hold that ferry's contract does not define but
+ * OpenNebula knows (backups, exports): run as given, stdout raw, and known to
+ * validate (information, not a typo). RESTORE and INCREMENT_FLATTEN are
+ * requests of OpenNebula's datastore driver process.
+ */
+export const EXTRA_ACTIONS = {
+  datastore: {
+    export: genericDs('export', 'export an image (marketplace)'),
+    restore: genericDs('restore', 'restore a backup into images', 'RESTORE'),
+    increment_flatten: genericDs('increment_flatten', 'flatten backup increments', 'INCREMENT_FLATTEN'),
+    ls: genericDs('ls', 'list a backup datastore'),
+  },
   tm: {
-    summary: 'driver-specific action; arguments passed as given, stdout returned as printed',
-    args: [{ name: 'arg', type: 'text', variadic: true, optional: true }],
-    dumpOnStdin: false,
-    parse: parseRaw,
-    timeoutSec: 1 * HOURS,
-    returns: false,
-  } satisfies ActionSpec<string>,
-} as const;
+    prebackup: genericTm('prepare a backup of a VM\'s disks'),
+    prebackup_live: genericTm('prepare a backup of a running VM\'s disks'),
+    postbackup: genericTm('clean up after a backup'),
+    postbackup_live: genericTm('clean up after a backup of a running VM'),
+    restore: genericTm('restore a VM\'s disks from a backup'),
+  },
+} as const satisfies { [K in Kind]: Record<string, ActionSpec> };
 
-export const CONTRACT = { datastore: DATASTORE_CONTRACT, tm: TM_CONTRACT } as const satisfies { [K in Kind]: Record<string, ActionSpec<unknown>> };
+/** Actions a driver folder holds that neither table names: run as given, stdout raw. */
+export const GENERIC_CONTRACT = {
+  datastore: genericDs('', 'driver-specific action; stdout returned as printed'),
+  tm: genericTm('driver-specific action; arguments passed as given, stdout returned as printed'),
+} as const satisfies { [K in Kind]: ActionSpec<string> };
+
+export const CONTRACT = { datastore: DATASTORE_CONTRACT, tm: TM_CONTRACT } as const satisfies { [K in Kind]: Record<string, ActionSpec> };
+
+/** OpenNebula's TM driver process takes one request, a transfer file whose lines carry the tm rows' verbs, serialized per VM. */
+export const TRANSFER_REQUEST = { verb: 'TRANSFER', lockOn: 'vm' } as const satisfies { verb: string; lockOn: LockOn };
+
+export type DsAction = keyof typeof DATASTORE_CONTRACT;
+export type TmAction = keyof typeof TM_CONTRACT;
+/** The actions the table defines (a snapshot taken when ferry loads; layers read the table through lookup.ts). */
+export const DS_ACTIONS = Object.keys(DATASTORE_CONTRACT) as readonly DsAction[];
+export const TM_ACTIONS = Object.keys(TM_CONTRACT) as readonly TmAction[];
 
 export type ContractOf<K extends Kind> = (typeof CONTRACT)[K];
 export type ActionOf<K extends Kind> = keyof ContractOf<K> & string;
@@ -156,22 +233,4 @@ export type ResultOf<K extends Kind, A extends string> = A extends ActionOf<K>
   ? ContractOf<K>[A] extends ActionSpec<infer R> ? R : never
   : string;
 
-/** The action a script name stands for: `clone.ssh` is a `clone`. */
-export function baseAction(action: string): string {
-  const dot = action.indexOf('.');
-  return dot > 0 ? action.slice(0, dot) : action;
-}
-
-/** The row for an action, or the generic row when the contract does not name it. */
-export function specFor(kind: Kind, action: string): ActionSpec<unknown> {
-  const table: Record<string, ActionSpec<unknown>> = CONTRACT[kind];
-  return Object.hasOwn(table, baseAction(action)) ? (table[baseAction(action)] as ActionSpec<unknown>) : GENERIC_CONTRACT[kind];
-}
-
-export function isKnownAction(kind: Kind, action: string): boolean {
-  return Object.hasOwn(CONTRACT[kind], baseAction(action));
-}
-
-export function isKind(value: unknown): value is Kind {
-  return typeof value === 'string' && (KINDS as readonly string[]).includes(value);
-}
+export { baseAction, isKind, isKnownAction, specFor } from './lookup.js';

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { packageRoot } from '../config/paths.js';
 import { dumpEnv } from '../dump/env.js';
 import { checkArgs, type BoundArg } from '../contract/args.js';
-import { specFor, type ActionSpec, type Kind, type ResultOf } from '../contract/table.js';
+import { resolveRoute, specFor } from '../contract/lookup.js';
+import type { ActionSpec, Kind, ResultOf } from '../contract/table.js';
 import { buildDump, dumpFromBase64, readDump, type ActionDump, type DumpInput } from '../dump/dump.js';
 import { FerryError, type RunFacts } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
@@ -177,51 +178,25 @@ export class Runner {
   }
 
   async runAny(request: ActionRequest): Promise<ActionResult> {
-    let kind: Kind = request.kind;
     const action = request.action;
     if (request.timeoutSec !== undefined && !(Number.isFinite(request.timeoutSec) && request.timeoutSec > 0)) {
       throw new FerryError('E_USAGE', `timeout ${request.timeoutSec} is not a positive number of seconds`, { hint: 'pass timeoutSec > 0, e.g. 30 or 0.5' });
     }
     checkName(action, 'action');
-    let spec = specFor(kind, action);
+    const asked = specFor(request.kind, action);
     let dump: ActionDump | undefined;
     let bound: BoundArg[];
-    let driver: string | undefined;
-    let id: string | undefined;
-    const label = `${kind === 'datastore' ? 'ds' : 'tm'} ${action}`;
+    const label = `${request.kind === 'datastore' ? 'ds' : 'tm'} ${action}`;
     if (request.kind === 'datastore') {
       dump = toDump(request.dump);
-      id = String(request.id);
-      bound = checkArgs(spec.args, [dump.base64, id], label);
-      driver = request.driver ?? dump.get('DATASTORE/DS_MAD');
-      if (!driver) {
-        throw new FerryError('E_BAD_DUMP', 'dump has no DATASTORE/DS_MAD, so the datastore driver is unknown', {
-          hint: 'add <DS_MAD> to the dump\'s DATASTORE section, or name the driver (--driver NAME)',
-          kind,
-          action,
-        });
-      }
+      bound = checkArgs(asked.args, [dump.base64, String(request.id)], label);
     } else {
-      driver = request.driver;
-      bound = checkArgs(spec.args, request.args, `${label} ${driver}`);
+      bound = checkArgs(asked.args, request.args, `${label} ${request.driver}`);
       const dumpArg = bound.find((arg) => arg.spec.type === 'dump');
       if (dumpArg) dump = dumpFromBase64(dumpArg.value);
-      id = bound.find((arg) => arg.spec.name === 'vm_id' || arg.spec.name === 'vmid' || arg.spec.name === 'id')?.value;
     }
-    const route = dump ? spec.route?.(dump) : undefined;
-    if (route) {
-      const routed = dump?.get(route.driverFrom);
-      if (!routed) {
-        throw new FerryError('E_BAD_DUMP', `dump has no ${route.driverFrom}, needed to run ${action} through the ${route.kind} driver`, {
-          hint: `add ${route.driverFrom} to the dump`,
-          kind,
-          action,
-        });
-      }
-      kind = route.kind;
-      driver = routed;
-      spec = specFor(kind, action);
-    }
+    const id = asked.idArg === undefined ? undefined : bound.find((arg) => arg.spec.name === asked.idArg)?.value;
+    const { kind, driver, spec } = resolveRoute(request.kind, action, dump, request.driver);
     const located = await this.locate(kind, driver, action);
     const manifest = await this.manifest(located.driverDir);
     if (manifest.api !== undefined && (manifest.api < API_VERSIONS.min || manifest.api > API_VERSIONS.max)) {

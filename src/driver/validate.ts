@@ -11,7 +11,8 @@ import { access, lstat, open, readdir, readFile, realpath, stat } from 'node:fs/
 import { basename, delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import * as v from 'valibot';
 import type { Document, LineCounter } from 'yaml';
-import { CONTRACT, KINDS, baseAction, isKind, type Kind } from '../contract/table.js';
+import { KINDS, type Kind } from '../contract/table.js';
+import { actionsOf, baseAction, isKind, isKnownAction, knownActionsOf, isExtraAction, rowsOf, specFor } from '../contract/lookup.js';
 import { FerryError } from '../errors.js';
 import { API_VERSIONS, CAPABILITIES, MANIFEST_FILE, MANIFEST_KEYS, ManifestSchema, type Capability } from './manifest.js';
 import { looksLikeMessage, stdoutWrites } from './shellscan.js';
@@ -104,64 +105,6 @@ export interface ValidateOptions {
   /** PATH to look `requires` and `#!/usr/bin/env` commands up in (default: this process's). */
   path?: string;
 }
-
-/** What a kind's actions are to a driver: how much it needs each, and what breaks without it. */
-export type Need = 'required' | 'recommended' | 'system' | 'optional';
-
-export interface ActionNeed {
-  need: Need;
-  /** What fails when the action is missing. */
-  breaks: string;
-  /** Capabilities whose claim makes the action required. */
-  claimedBy?: readonly Capability[];
-}
-
-/**
- * Which actions a driver must have. Required: the everyday life of an image
- * or a VM fails without them (error). Recommended: a common operation fails
- * (warning). System: needed when a TM serves a system datastore, an error
- * when driver.yaml claims system_datastore, a warning otherwise. Optional:
- * listed as info, unless a claimed capability needs them (then an error).
- */
-export const ACTION_NEEDS = {
-  datastore: {
-    cp: { need: 'required', breaks: 'images cannot be registered (nothing copies them into the datastore)', claimedBy: ['url_import', 'checksums'] },
-    rm: { need: 'required', breaks: 'images cannot be deleted from the datastore' },
-    stat: { need: 'required', breaks: 'the size of an image to register is unknown, so registering it fails' },
-    monitor: { need: 'required', breaks: 'the datastore reports no capacity, so nothing is placed on it', claimedBy: ['monitor'] },
-    mkfs: { need: 'recommended', breaks: 'empty datablocks and save-as targets cannot be created', claimedBy: ['mkfs_raw', 'mkfs_qcow2'] },
-    clone: { need: 'recommended', breaks: 'images cannot be cloned', claimedBy: ['clone_copy', 'clone_overlay'] },
-    snap_delete: { need: 'optional', breaks: 'image snapshots cannot be deleted', claimedBy: ['snapshots'] },
-    snap_flatten: { need: 'optional', breaks: 'an image cannot be flattened to a snapshot', claimedBy: ['snapshots'] },
-    snap_revert: { need: 'optional', breaks: 'an image cannot be reverted to a snapshot', claimedBy: ['snapshots'] },
-  },
-  tm: {
-    clone: { need: 'required', breaks: 'VMs with non-persistent disks cannot be deployed', claimedBy: ['clone_copy', 'clone_overlay', 'image_datastore'] },
-    ln: { need: 'required', breaks: 'VMs with persistent disks cannot be deployed', claimedBy: ['persistent_link', 'image_datastore'] },
-    mv: { need: 'required', breaks: 'VMs cannot be stopped, resumed or migrated cold' },
-    mvds: { need: 'required', breaks: 'persistent disks are not saved back to their datastore when a VM shuts down', claimedBy: ['image_datastore'] },
-    delete: { need: 'required', breaks: 'VMs cannot be shut down: their disks and folders are never removed' },
-    cpds: { need: 'recommended', breaks: 'disks cannot be saved as new images (saveas)', claimedBy: ['saveas', 'image_datastore'] },
-    context: { need: 'system', breaks: 'VMs with a CONTEXT section cannot start', claimedBy: ['context', 'system_datastore'] },
-    mkimage: { need: 'system', breaks: 'VMs with volatile disks cannot start', claimedBy: ['system_datastore'] },
-    mkswap: { need: 'system', breaks: 'VMs with swap disks cannot start', claimedBy: ['system_datastore'] },
-    premigrate: { need: 'system', breaks: 'live migration fails before it starts', claimedBy: ['system_datastore'] },
-    postmigrate: { need: 'system', breaks: 'live migration fails after the VM moved', claimedBy: ['system_datastore'] },
-    failmigrate: { need: 'optional', breaks: 'a failed live migration is not cleaned up' },
-    monitor: { need: 'optional', breaks: 'a shared system datastore reports no capacity', claimedBy: ['monitor'] },
-    snap_create: { need: 'optional', breaks: 'disk snapshots cannot be taken', claimedBy: ['snapshots'] },
-    snap_create_live: { need: 'optional', breaks: 'snapshots of a running VM\'s disks cannot be taken', claimedBy: ['live_snapshots'] },
-    snap_delete: { need: 'optional', breaks: 'disk snapshots cannot be deleted', claimedBy: ['snapshots'] },
-    snap_revert: { need: 'optional', breaks: 'disks cannot be reverted to a snapshot', claimedBy: ['snapshots'] },
-    resize: { need: 'optional', breaks: 'disks cannot be resized', claimedBy: ['resize'] },
-  },
-} as const satisfies { [K in Kind]: { [A in keyof (typeof CONTRACT)[K]]: ActionNeed } };
-
-/** OpenNebula actions outside ferry's contract table: valid names, run as driver-specific actions. */
-export const KNOWN_EXTRA_ACTIONS: { readonly [K in Kind]: readonly string[] } = {
-  datastore: ['export', 'restore', 'increment_flatten', 'ls'],
-  tm: ['prebackup', 'prebackup_live', 'postbackup', 'postbackup_live', 'restore'],
-};
 
 /** Files that are documentation, not actions. */
 const DOC = /^(README|LICENSE|LICENCE|COPYING|CHANGELOG|NOTICE|AUTHORS)([.-].*)?$|\.(md|txt|rst|adoc)$/i;
@@ -501,14 +444,12 @@ type Verdict =
   | { kind: 'typo'; message: string; fix: string }
   | { kind: 'backup' };
 
-function isContractAction(kind: Kind, name: string): boolean {
-  return Object.hasOwn(CONTRACT[kind], baseAction(name));
-}
+const isContractAction = isKnownAction;
 
 /** What a file name in a driver folder of `kind` is. */
 function classify(kind: Kind, name: string): Verdict {
   if (BACKUP.test(name)) return { kind: 'backup' };
-  const names = [...Object.keys(CONTRACT[kind]), ...KNOWN_EXTRA_ACTIONS[kind]];
+  const names = knownActionsOf(kind);
   const ext = SCRIPT_EXT.exec(name);
   if (ext) {
     const stem = name.slice(0, ext.index);
@@ -523,13 +464,13 @@ function classify(kind: Kind, name: string): Verdict {
     return { kind: 'extra', known: false, nearest: undefined };
   }
   if (isContractAction(kind, name)) return { kind: 'action', action: baseAction(name) };
-  if (KNOWN_EXTRA_ACTIONS[kind].includes(baseAction(name))) return { kind: 'extra', known: true, nearest: undefined };
+  if (isExtraAction(kind, name)) return { kind: 'extra', known: true, nearest: undefined };
   const close = nearest(name, names);
   if (close !== undefined) {
     return {
       kind: 'typo',
       message: `${name} is not a ${kind} action; did you mean ${close}?`,
-      fix: `rename ${name} to ${close}${isContractAction(kind, close) ? ` (${(CONTRACT[kind] as Record<string, { summary: string }>)[close]?.summary})` : ''}`,
+      fix: `rename ${name} to ${close}${isContractAction(kind, close) ? ` (${specFor(kind, close).summary})` : ''}`,
     };
   }
   return { kind: 'extra', known: false, nearest: undefined };
@@ -682,7 +623,7 @@ async function checkSources(entry: Entry, add: (...args: Parameters<typeof findi
 }
 
 async function checkStdout(kind: Kind, entry: Entry, entries: readonly Entry[], add: (...args: Parameters<typeof finding>) => void): Promise<void> {
-  const table = CONTRACT[kind] as Record<string, { returns: boolean; summary: string }>;
+  const table = rowsOf(kind);
   // Driver-specific actions print what they like; a script linked under several names is read once, for all of them.
   const sharing = entries.filter((other) => other.real === entry.real && Object.hasOwn(table, baseAction(other.name)));
   if (sharing[0] !== entry) return;
@@ -715,10 +656,10 @@ async function checkStdout(kind: Kind, entry: Entry, entries: readonly Entry[], 
 }
 
 function checkMissing(kind: Kind, dir: string, files: ReadonlySet<string>, capabilities: readonly string[], add: (...args: Parameters<typeof finding>) => void): void {
-  const needs = ACTION_NEEDS[kind] as Record<string, ActionNeed>;
   const claimed = new Set(capabilities);
   const optional: string[] = [];
-  for (const [action, need] of Object.entries(needs)) {
+  for (const action of actionsOf(kind)) {
+    const need = specFor(kind, action).need;
     // Only the exact name serves the action: asked for `clone`, ferry never runs `clone.ssh`.
     if (files.has(action)) continue;
     const claim = need.claimedBy?.find((capability) => claimed.has(capability));
@@ -733,7 +674,7 @@ function checkMissing(kind: Kind, dir: string, files: ReadonlySet<string>, capab
     }
   }
   if (optional.length > 0) {
-    add('info', 'optional-missing', dir, `optional actions not implemented: ${optional.join(', ')} (${optional.map((action) => needs[action]?.breaks).join('; ')})`, 'nothing to do unless the driver should support them; claim them in capabilities when it does');
+    add('info', 'optional-missing', dir, `optional actions not implemented: ${optional.join(', ')} (${optional.map((action) => specFor(kind, action).need.breaks).join('; ')})`, 'nothing to do unless the driver should support them; claim them in capabilities when it does');
   }
 }
 
@@ -867,7 +808,7 @@ async function checkManifest(
   }
   const kind = target.kind ?? facts.kind;
   if (isPlainObject(raw.timeouts) && kind !== undefined) {
-    const known = [...Object.keys(CONTRACT[kind]), ...KNOWN_EXTRA_ACTIONS[kind]];
+    const known = knownActionsOf(kind);
     for (const action of Object.keys(raw.timeouts)) {
       if (action === 'default' || known.includes(baseAction(action)) || files.has(action)) continue;
       const at = where(['timeouts', action], true);

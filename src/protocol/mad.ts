@@ -6,7 +6,8 @@
  * scripts, never two on one image (datastore) or one VM (tm).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { Kind } from '../contract/table.js';
+import { actionForVerb, lockKey, resolveRoute, specFor, type Target } from '../contract/lookup.js';
+import { TRANSFER_REQUEST, type Kind } from '../contract/table.js';
 import { readDump, type ActionDump } from '../dump/dump.js';
 import type { ActionResult, Runner } from '../driver/runner.js';
 import { isDriverFolder } from '../driver/locate.js';
@@ -14,9 +15,6 @@ import { parseTransfer, runTransfer } from '../driver/transfer.js';
 import type { LogRecord } from '../driver/stderr.js';
 import { toFerryError } from '../errors.js';
 import { KeyedPool } from './queue.js';
-
-export const DATASTORE_ACTIONS = ['CP', 'MKFS', 'RM', 'STAT', 'CLONE', 'MONITOR', 'SNAP_DELETE', 'SNAP_FLATTEN', 'SNAP_REVERT', 'RESTORE', 'INCREMENT_FLATTEN'] as const;
-export const TM_PROTOCOL_ACTIONS = ['TRANSFER'] as const;
 
 export interface MadOptions {
   kind: Kind;
@@ -101,45 +99,51 @@ export async function serveMad(options: MadOptions): Promise<void> {
     };
   };
 
-  const datastore = (action: string, id: string, payload: string | undefined): void => {
-    const monitor = action === 'MONITOR';
+  /** A datastore request: `verb` is a protocol verb of the contract table (CP, MONITOR, RESTORE …), `action` its row. */
+  const datastore = (verb: string, action: string, id: string, payload: string | undefined): void => {
+    const spec = specFor('datastore', action);
     const reply = (ok: boolean, info: string): void => {
-      const field = monitor ? Buffer.from(info === '' ? '-' : info).toString('base64') : oneLine(info);
-      write(`${action} ${ok ? 'SUCCESS' : 'FAILURE'} ${id} ${field}`);
+      const field = spec.protocol?.reply === 'base64' ? Buffer.from(info === '' ? '-' : info).toString('base64') : oneLine(info);
+      write(`${verb} ${ok ? 'SUCCESS' : 'FAILURE'} ${id} ${field}`);
     };
-    if (!payload) return write(`${action} FAILURE ${id} ${oneLine('missing payload: the base64 action dump')}`);
+    if (!payload) return write(`${verb} FAILURE ${id} ${oneLine('missing payload: the base64 action dump')}`);
     // Only the base64 text waits in the queue, so a long queue costs its payloads; the dump is read once, when the
     // action starts (as the anchor's driver checks the driver inside the action, not on arrival).
     const entry = enqueue(id);
     pool.push({
-      // MONITOR's id is a datastore's, not an image's.
-      key: monitor ? `datastore:${id}` : `image:${id}`,
+      // The row says what the id names (MONITOR's is a datastore's, not an image's).
+      key: lockKey(spec, id),
       run: async () => {
         entry.started();
         if (entry.ticket.cancelled) return reply(false, 'cancelled (DRIVER_CANCEL) before it started');
         if (stopping) return reply(false, 'ferry mad is stopping; the action did not start');
         let dump: ActionDump;
+        let target: Target | undefined;
         try {
           dump = readDump(payload);
         } catch (error) {
           return reply(false, toFerryError(error).message);
         }
-        const system = monitor && dump.get('DATASTORE/TYPE') === '1';
-        const driver = system ? dump.get('DATASTORE/TM_MAD') : dump.get('DATASTORE/DS_MAD');
-        const allowed = system ? (systemTm ?? null) : enabled;
+        try {
+          target = resolveRoute('datastore', action, dump);
+        } catch {
+          // No driver named in the dump: answered below as OpenNebula's driver process does.
+        }
+        // A routed action (a system datastore's MONITOR) runs a TM driver, allowed by -s; the others by -d.
+        const allowed = target?.kind === 'tm' ? (systemTm ?? null) : enabled;
         let available: boolean;
         try {
-          available = Boolean(driver) && (allowed === null || allowed.has(driver as string));
+          available = target !== undefined && (allowed === null || allowed.has(target.driver));
         } catch (error) {
           // The remotes folder could not be read (EACCES …): say so, never leave the core without a reply.
           return reply(false, toFerryError(error).message);
         }
         if (!available) {
-          return write(`${action} FAILURE ${id} ${oneLine(`Datastore driver '${driver ?? ''}' not available`)}`);
+          return write(`${verb} FAILURE ${id} ${oneLine(`Datastore driver '${target?.driver ?? dump.get('DATASTORE/DS_MAD') ?? ''}' not available`)}`);
         }
         const each = call(id);
         try {
-          const result = await options.runner.runAny({ kind: 'datastore', action: action.toLowerCase(), dump, id, parse: false, signal: each.signal, ...(each.timeoutSec ? { timeoutSec: each.timeoutSec } : {}) });
+          const result = await options.runner.runAny({ kind: 'datastore', action, dump, id, parse: false, signal: each.signal, ...(each.timeoutSec ? { timeoutSec: each.timeoutSec } : {}) });
           logLines(id, result.logs);
           reply(true, result.stdout);
         } catch (error) {
@@ -166,7 +170,7 @@ export async function serveMad(options: MadOptions): Promise<void> {
     }
     const entry = enqueue(id);
     pool.push({
-      key: `vm:${id}`,
+      key: `${TRANSFER_REQUEST.lockOn}:${id}`,
       run: async () => {
         entry.started();
         if (entry.ticket.cancelled) return fail('cancelled (DRIVER_CANCEL) before it started');
@@ -224,17 +228,17 @@ export async function serveMad(options: MadOptions): Promise<void> {
       for (const ticket of waiting ?? []) ticket.cancelled = true;
       continue;
     }
-    const known = options.kind === 'datastore' ? (DATASTORE_ACTIONS as readonly string[]).includes(action) : (TM_PROTOCOL_ACTIONS as readonly string[]).includes(action);
+    const known = options.kind === 'datastore' ? actionForVerb('datastore', action) : action === TRANSFER_REQUEST.verb ? TRANSFER_REQUEST.verb : undefined;
     const shownAction = /^[A-Z_]{1,40}$/.test(action) ? action : 'UNKNOWN';
     if (id === undefined || !ID.test(id)) {
       write(`LOG E - ${oneLine(`${shownAction}: missing or non-integer id ${JSON.stringify((id ?? '').slice(0, 40))}`)}`);
       continue;
     }
-    if (!known) {
+    if (known === undefined) {
       write(`${shownAction} FAILURE ${id} ${oneLine(`Unknown action ${JSON.stringify(action.slice(0, 40))} for the ${options.kind} driver`)}`);
       continue;
     }
-    if (options.kind === 'datastore') datastore(action, id, payload);
+    if (options.kind === 'datastore') datastore(action, known, id, payload);
     else transfer(id, payload);
   }
   // Let go of stdin (a core may keep its end open after FINALIZE).

@@ -5,6 +5,7 @@ import ts from 'typescript';
 import {
   CONTRACT,
   DATASTORE_CONTRACT,
+  EXTRA_ACTIONS,
   DS_ACTIONS,
   GENERIC_CONTRACT,
   KINDS,
@@ -204,7 +205,10 @@ t.test('specFor and isKnownAction', async (t) => {
   t.equal(specFor('tm', 'clone'), TM_CONTRACT.clone);
   t.equal(specFor('datastore', 'clone'), DATASTORE_CONTRACT.clone, 'same name, kind decides');
   t.equal(specFor('tm', 'clone.ssh'), TM_CONTRACT.clone, 'a suffixed script is its base action');
-  t.equal(specFor('datastore', 'export'), GENERIC_CONTRACT.datastore, 'unknown datastore action: generic row');
+  t.equal(specFor('datastore', 'frobnicate'), GENERIC_CONTRACT.datastore, 'unknown datastore action: generic row');
+  t.equal(specFor('datastore', 'export'), EXTRA_ACTIONS.datastore.export, 'an action OpenNebula knows: its extras row');
+  t.equal(specFor('datastore', 'restore').protocol?.verb, 'RESTORE', 'an extra with a protocol verb');
+  t.equal(specFor('datastore', 'export').parse, parseRaw, 'extras run as given: stdout raw');
   t.equal(specFor('tm', 'frobnicate'), GENERIC_CONTRACT.tm, 'unknown tm action: generic row');
   t.equal(specFor('tm', 'stat'), GENERIC_CONTRACT.tm, 'a datastore-only action is unknown to tm');
   t.equal(specFor('datastore', 'toString'), GENERIC_CONTRACT.datastore, 'prototype names are not rows');
