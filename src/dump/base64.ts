@@ -1,5 +1,6 @@
 /** Strict base64, as the action dump travels: standard alphabet, padding, line breaks tolerated. */
 import { FerryError } from '../errors.js';
+import { checkDumpSize, MAX_DUMP_BYTES } from './xml.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -14,6 +15,8 @@ export function isBase64(text: string): boolean {
 }
 
 export function decodeBase64(text: string, what = 'dump'): string {
+  // Refused before the copy without line breaks is made: base64 is 4/3 of the bytes it carries.
+  if (text.length > (MAX_DUMP_BYTES * 4) / 3 + 1024) checkDumpSize((text.length * 3) / 4, what, 'base64-encoded XML');
   const compact = text.replace(/\s+/g, '');
   if (!isBase64(compact)) {
     throw new FerryError('E_BAD_DUMP', `${what} is not base64 (${describe(compact)})`, {

@@ -42,6 +42,11 @@ const xmlEntities = {
       : text,
 };
 
+/** Largest dump ferry reads: real ones are kilobytes; past this, parsing alone would cost gigabytes of memory. */
+export const MAX_DUMP_BYTES = 8 * 1024 * 1024;
+/** Deepest element nesting ferry reads: a dump or VM template nests about five deep. */
+export const MAX_DUMP_DEPTH = 64;
+
 const parser = new XMLParser({
   ignoreAttributes: true,
   parseTagValue: false,
@@ -51,7 +56,17 @@ const parser = new XMLParser({
   entityDecoder: xmlEntities,
   ignoreDeclaration: true,
   ignorePiTags: true,
+  maxNestedTags: MAX_DUMP_DEPTH,
 });
+
+/** Refuses text over MAX_DUMP_BYTES before any work is done on it. */
+export function checkDumpSize(length: number, what: string, form: string): void {
+  if (length > MAX_DUMP_BYTES) {
+    throw new FerryError('E_BAD_DUMP', `${what} is ${(length / 1024 / 1024).toFixed(1)} MiB of ${form}, over ferry's ${MAX_DUMP_BYTES / 1024 / 1024} MiB limit for an action dump`, {
+      hint: 'an action dump is a few kilobytes: pass the dump itself, not an image or a log',
+    });
+  }
+}
 
 export function isCdata(value: unknown): value is XmlCdata {
   // `in` first: most nodes are elements without CDATA, and Object.keys allocates.
@@ -64,6 +79,7 @@ export function isElement(value: unknown): value is XmlElement {
 
 /** Parses one XML document, refusing anything that is not a single well-formed element. */
 export function parseXml(text: string, what = 'XML'): { root: string; body: XmlElement } {
+  checkDumpSize(text.length, what, 'XML');
   if (/<!DOCTYPE/i.test(text)) {
     throw new FerryError('E_BAD_DUMP', `${what} has a DOCTYPE; action dumps never do, and entity declarations are refused`, {
       hint: 'remove the <!DOCTYPE ...> declaration',
@@ -75,7 +91,16 @@ export function parseXml(text: string, what = 'XML'): { root: string; body: XmlE
       hint: 'pass the XML action dump, or its base64 encoding',
     });
   }
-  const doc: unknown = parser.parse(text);
+  let doc: unknown;
+  try {
+    doc = parser.parse(text);
+  } catch (error) {
+    const deep = /nested/i.test((error as Error).message);
+    throw new FerryError('E_BAD_DUMP', deep ? `${what} nests elements more than ${MAX_DUMP_DEPTH} deep; action dumps nest about five` : `${what} cannot be read: ${(error as Error).message}`, {
+      hint: 'pass the XML action dump, or its base64 encoding',
+      cause: error,
+    });
+  }
   const roots = isElement(doc) ? Object.keys(doc) : [];
   const repeated = roots.length === 1 && Array.isArray((doc as XmlElement)[roots[0] as string]);
   if (roots.length !== 1 || repeated) {
