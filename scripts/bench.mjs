@@ -14,11 +14,17 @@
 //     actions run by Runner.run; catalog size (scripts/bench-lifecycle.mjs).
 // Flags: --json, --n N (actions per round, default 50), --rounds R (default 12),
 // --no-drivers (skip 3), --no-protocol (skip 4), --no-lifecycle (skip 5).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+// The measured baselines (the bare spawn of the dummy stat, the one-shot runs)
+// and `ferry mad`, a protocol peer read line by line while timed, stay on
+// node:child_process: they are what is measured, and execa's own work per
+// process would change it. The tools around them (truncate to build the
+// fixtures, the `cp` baseline) run through execa.
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execaSync } from 'execa';
 import { median } from './bench-lifecycle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,6 +45,7 @@ const dump = buildDump({
 });
 const runner = new Runner({ remotes });
 
+/** The baseline: Node's own spawn, nothing around it (child_process on purpose, see the top). */
 function bareSpawn() {
   return new Promise((resolve, reject) => {
     const child = spawn(script, [dump.base64, '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -92,6 +99,7 @@ const ONE_SHOTS = 21;
 for (let i = 0; i < ONE_SHOTS; i++) {
   for (const [name, [file, argv]] of Object.entries(commands)) {
     const started = performance.now();
+    // spawnSync, not execa: these timings are process start-up, and execa would add its own to each.
     const run = spawnSync(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     if (run.status !== 0) throw new Error(`${name} failed: ${run.stderr}`);
     wall[name].push(performance.now() - started);
@@ -105,7 +113,7 @@ function sparseImage(path, gib, everyMib) {
   const chunk = Buffer.alloc(1024 * 1024, 0x5a);
   for (let offset = 0; offset < gib * 1024 ** 3; offset += everyMib * 1024 ** 2) writeSync(fd, chunk, 0, chunk.length, offset);
   closeSync(fd);
-  execFileSync('truncate', ['-s', `${gib}G`, path]);
+  execaSync('truncate', ['-s', `${gib}G`, path]);
 }
 const allocated = (path) => statSync(path).blocks * 512;
 
@@ -126,7 +134,8 @@ async function driverFigures() {
     for (let round = 0; round < 5; round++) {
       const target = join(dir, `plain-${round}`);
       let started = performance.now();
-      execFileSync('cp', ['--sparse=always', image, target]);
+      // execaSync costs about 0.5 ms more than execFileSync per run: noise beside a copy of 512 MiB.
+      execaSync('cp', ['--sparse=always', image, target]);
       plain.push(performance.now() - started);
       plainBlocks = allocated(target);
       rmSync(target);
@@ -172,7 +181,7 @@ async function bareLoop(count, limit) {
   return performance.now() - started;
 }
 
-/** Starts `ferry mad datastore` and returns a small client over its stdin/stdout. */
+/** Starts `ferry mad datastore` and returns a small client over its stdin/stdout (child_process: its replies are timed, see the top). */
 function startMad(args, env = {}) {
   const child = spawn(process.execPath, [ferry, 'mad', 'datastore', ...args], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, ...env } });
   let buffer = '';

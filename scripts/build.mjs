@@ -3,13 +3,13 @@
 // for the `ferry` command (dist/bin/), since loading hundreds of small modules
 // dominated start-up time, then ferry-spawn, the fork server scripts start
 // from (dist/libexec/; see src/driver/spawn-helper.c).
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execaSync } from 'execa';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+execaSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
 
 const esbuild = await import('esbuild');
 rmSync(join(root, 'dist/bin'), { recursive: true, force: true });
@@ -36,7 +36,7 @@ const helper = join(root, 'dist/libexec/ferry-spawn');
 mkdirSync(join(root, 'dist/libexec'), { recursive: true });
 try {
   const cc = process.env.CC ?? 'cc';
-  execFileSync(cc, ['-O2', '-std=c11', '-Wall', '-Wextra', '-o', `${helper}.tmp`, join(root, 'src/driver/spawn-helper.c')], { stdio: 'inherit' });
+  execaSync(cc, ['-O2', '-std=c11', '-Wall', '-Wextra', '-o', `${helper}.tmp`, join(root, 'src/driver/spawn-helper.c')], { stdio: 'inherit' });
   renameSync(`${helper}.tmp`, helper);
 } catch (error) {
   if (error.code !== 'ENOENT') throw error;

@@ -8,11 +8,11 @@
 // STOP, RESUME, MIGRATE host01 -> host02 and SHUTDOWN, each driver action
 // printed as it runs. It ends with the datastores' monitor figures.
 // Flags: --keep (leave the temporary folder), --tm shared|qcow2 (default qcow2).
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execaSync } from 'execa';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ferry = join(root, 'dist/bin/ferry.js');
@@ -26,11 +26,11 @@ const started = performance.now();
 /** Runs `ferry ...argv` against the demo's home and config; its step lines go to our stderr as they happen. */
 function run(...argv) {
   say(`$ ferry ${argv.join(' ')}`);
-  const out = execFileSync(process.execPath, [ferry, '--config', join(dir, 'ferry.yaml'), ...argv], {
+  const { stdout: out } = execaSync(process.execPath, [ferry, '--config', join(dir, 'ferry.yaml'), ...argv], {
     cwd: dir,
-    env: { ...process.env, FERRY_HOME: join(dir, 'home') },
-    stdio: ['ignore', 'pipe', 'inherit'],
-    encoding: 'utf8',
+    env: { FERRY_HOME: join(dir, 'home') },
+    stdin: 'ignore',
+    stderr: 'inherit',
   });
   if (out.trim() !== '') process.stdout.write(`${out.trimEnd().replace(/^/gm, '  ')}\n`);
 }
@@ -39,7 +39,7 @@ try {
   mkdirSync(join(dir, 'datastores', '1'), { recursive: true });
   mkdirSync(join(dir, 'datastores', '0'), { recursive: true });
   writeFileSync(join(dir, 'ferry.yaml'), 'frontend: fe\nlog_level: warn\n');
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'ttylinux.qcow2'), '64M']);
+  execaSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'ttylinux.qcow2'), '64M']);
   say(`ferry demo: the spec's example VM, catalog in ${join(dir, 'home')}, tm/${tm}`);
   say();
   run('host', 'create', 'host01', '--local');

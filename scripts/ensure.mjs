@@ -3,6 +3,9 @@
 // packages (scripts/setup.sh installs them as root; npm ci needs its compiler
 // for better-sqlite3), then installs node modules when missing or stale, and
 // builds when src/ changed since the last build.
+// node:child_process, not execa, on purpose: on a fresh clone this runs before
+// node_modules exists (it runs npm ci itself), and one runner for every step
+// keeps it simple.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';

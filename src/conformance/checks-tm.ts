@@ -193,7 +193,7 @@ export const TM_CHECKS: Check[] = [
   {
     id: 'tm.mkimage',
     kind: 'tm',
-    needs: 'system_datastore',
+    needs: ['system_datastore'],
     title: `mkimage ${VOLATILE} raw makes a ${VOLATILE} MB raw volatile disk on the host`,
     async run(t) {
       const s = t.suite;
@@ -211,7 +211,7 @@ export const TM_CHECKS: Check[] = [
   {
     id: 'tm.mkswap',
     kind: 'tm',
-    needs: 'system_datastore',
+    needs: ['system_datastore'],
     title: `mkswap ${VOLATILE} makes a ${VOLATILE} MB swap disk (with a swap signature) on the host`,
     async run(t) {
       const s = t.suite;
@@ -231,7 +231,7 @@ export const TM_CHECKS: Check[] = [
   {
     id: 'tm.context',
     kind: 'tm',
-    needs: 'context',
+    needs: ['context', 'system_datastore'],
     title: 'context file path:\'name\' makes an ISO 9660 image labelled CONTEXT holding both files',
     async run(t) {
       const s = t.suite;
@@ -258,7 +258,7 @@ export const TM_CHECKS: Check[] = [
   {
     id: 'tm.monitor',
     kind: 'tm',
-    needs: 'monitor',
+    needs: ['monitor', 'system_datastore'],
     title: 'monitor of the system datastore prints USED_MB, TOTAL_MB and FREE_MB that add up',
     async run(t) {
       const s = t.suite;
@@ -270,7 +270,7 @@ export const TM_CHECKS: Check[] = [
   {
     id: 'tm.snapshots',
     kind: 'tm',
-    needs: 'snapshots',
+    needs: ['snapshots'],
     title: 'snap_create, snap_revert and snap_delete on a qcow2 disk: revert restores the snapshot\'s bytes, delete removes it',
     async run(t) {
       const s = t.suite;
@@ -315,7 +315,7 @@ export const TM_CHECKS: Check[] = [
   {
     id: 'tm.dump.no-base-path',
     kind: 'tm',
-    needs: 'monitor',
+    needs: ['monitor', 'system_datastore'],
     title: 'monitor with a dump that has no BASE_PATH fails with a message',
     async run(t) {
       const s = t.suite;

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Datastore, Image } from '../catalog/catalog.js';
+import type { Capability } from '../contract/capabilities.js';
 import { specFor, type Kind } from '../contract/table.js';
 import type { ActionResult, Runner } from '../driver/runner.js';
 import type { Manifest } from '../driver/manifest.js';
@@ -17,7 +18,7 @@ import { envName } from '../dump/env.js';
 import { datastoreDump, secretEnv } from '../lifecycle/orchestrator.js';
 import type { HostView } from './hosts.js';
 import { convertToQcow2, makeRawImage, sha256 } from './tools.js';
-import { CheckFailure, CheckSkip, SetupFailure, type Capability, type CheckResult } from './types.js';
+import { CheckFailure, CheckSkip, SetupFailure, type CheckResult } from './types.js';
 
 /** One action the suite ran, kept for the timeout and stdout checks. */
 export interface RunRecord {
@@ -85,27 +86,12 @@ export interface SuiteSetup {
 }
 
 /**
- * True when the manifest claims the capability. The names follow driver.yaml's
- * vocabulary (src/driver/manifest.ts CAPABILITIES), with the spellings the
- * bundled drivers used before it: `snapshots-qcow2-internal` is a snapshots
- * claim, any name with a `qcow2` word (mkfs_qcow2) a qcow2 one, and a TM
- * serving system datastores claims context and monitor too.
+ * True when the manifest claims one of the capabilities (names of
+ * src/contract/capabilities.ts, exactly as driver.yaml writes them: an
+ * unknown spelling counts for nothing here, as `ferry drivers validate` warns).
  */
-export function capabilityClaimed(manifest: Manifest, capability: Capability): boolean {
-  const claimed = (manifest.capabilities ?? []).map((name) => name.replace(/-/g, '_'));
-  const has = (name: string): boolean => claimed.includes(name);
-  switch (capability) {
-    case 'snapshots':
-      return claimed.some((name) => name === 'snapshots' || name.startsWith('snapshots_'));
-    case 'qcow2':
-      return claimed.some((name) => /(^|_)qcow2($|_)/.test(name));
-    case 'system_datastore':
-      return has('system_datastore');
-    case 'context':
-      return has('context') || has('context_iso') || has('system_datastore');
-    case 'monitor':
-      return has('monitor') || has('system_datastore');
-  }
+export function capabilityClaimed(manifest: Manifest, anyOf: readonly Capability[]): boolean {
+  return anyOf.some((capability) => manifest.capabilities?.includes(capability) === true);
 }
 
 export class Suite {

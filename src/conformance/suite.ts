@@ -79,6 +79,7 @@ function pairedDriver(found: readonly DriverInfo[], kind: Kind, name: string, fl
   return name;
 }
 
+// TODO(merge): shared inside()
 function inside(path: string, dir: string): boolean {
   const rel = relative(dir, path);
   return rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..';
@@ -239,7 +240,8 @@ async function runCheck(suite: Suite, check: Check): Promise<CheckResult> {
   });
   const { manifest, tmDriver } = suite.setup;
   if (check.needs && !capabilityClaimed(manifest, check.needs)) {
-    return end('skip', manifest.capabilities ? `no ${check.needs} capability in driver.yaml` : `no ${check.needs} capability (the driver has no driver.yaml capabilities)`);
+    const named = check.needs.join(' or ');
+    return end('skip', manifest.capabilities ? `no ${named} capability in driver.yaml` : `no ${named} capability (the driver has no driver.yaml capabilities)`);
   }
   if (check.needsTm && !tmDriver) return end('skip', 'no TM to deploy with (pass --tm NAME)');
   try {

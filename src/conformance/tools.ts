@@ -1,12 +1,13 @@
 /**
  * The image tools the suite itself uses to make and inspect test images:
- * qemu-img and qemu-io (qemu-utils). Commands run from argument arrays; a
- * missing tool fails the check that needs it with the package to install.
+ * qemu-img and qemu-io (qemu-utils). Commands run through execa from
+ * argument arrays (never a shell string); a missing tool fails the check that
+ * needs it with the package to install.
  */
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 
 export const MiB = 1024 * 1024;
 
@@ -27,25 +28,22 @@ export interface ToolOutput {
 /** The PATH tools run with: ferry's own, then the sbin folders. */
 const PATH = `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin`;
 
-/** Runs a command; resolves with its output whatever the status; rejects (ToolError) when it cannot start. */
-export function exec(cmd: string, args: readonly string[], options: { input?: Buffer; signal?: AbortSignal } = {}): Promise<ToolOutput> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PATH }, ...(options.signal ? { signal: options.signal } : {}) });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err = (err + chunk).slice(-8000)));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === 'ENOENT'
-          ? new ToolError(`${cmd} is not installed: the conformance suite needs it (apt-get install ${PACKAGE[cmd] ?? cmd})`)
-          : new ToolError(`${cmd} could not run: ${error.message}`),
-      );
-    });
-    child.once('close', (status) => resolve({ status: status ?? 1, stdout: Buffer.concat(out), stderr: err.trim() }));
-  });
+/**
+ * Runs a command (execa, from an argument array); resolves with its output
+ * whatever the exit status; rejects (ToolError) when it cannot start or ends
+ * without one (killed by a signal).
+ */
+export async function exec(cmd: string, args: readonly string[], options: { input?: Buffer } = {}): Promise<ToolOutput> {
+  const result = await execa(cmd, args, { input: options.input ?? '', env: { PATH }, encoding: 'buffer', stripFinalNewline: false, reject: false });
+  if (result.exitCode === undefined) {
+    throw new ToolError(
+      result.code === 'ENOENT'
+        ? `${cmd} is not installed: the conformance suite needs it (apt-get install ${PACKAGE[cmd] ?? cmd})`
+        : `${cmd} could not run: ${result.shortMessage ?? 'no exit status'}`,
+    );
+  }
+  const stderr = Buffer.from(result.stderr).toString('utf8').slice(-8000).trim();
+  return { status: result.exitCode, stdout: Buffer.from(result.stdout), stderr };
 }
 
 /** Runs a command that must succeed; returns its stdout. */

@@ -1,11 +1,9 @@
 /** The conformance suite's vocabulary: checks as data, their results, and how a check ends. */
+import type { Capability } from '../contract/capabilities.js';
 import type { Kind } from '../contract/table.js';
 import type { CheckContext } from './context.js';
 
 export type Status = 'ok' | 'fail' | 'skip';
-
-/** A capability a check needs the manifest to claim (see capabilityClaimed for the names that count). */
-export type Capability = 'snapshots' | 'qcow2' | 'system_datastore' | 'context' | 'monitor';
 
 export interface Check {
   /** Stable id, e.g. `ds.cp`: what TAP, JUnit and --json name it by. */
@@ -14,8 +12,12 @@ export interface Check {
   kind: Kind;
   /** One line: what passing proves. */
   title: string;
-  /** Skipped, saying so, unless the driver's manifest claims this. */
-  needs?: Capability;
+  /**
+   * Skipped, saying so, unless the driver's manifest claims one of these
+   * (names of src/contract/capabilities.ts; more than one where another
+   * claim implies it, as the contract table's claimedBy lists).
+   */
+  needs?: readonly Capability[];
   /** Skipped when no TM is in play (datastore checks that use one). */
   needsTm?: boolean;
   run(t: CheckContext): Promise<void>;
