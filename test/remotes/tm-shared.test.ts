@@ -245,6 +245,27 @@ t.test('cpds: the current state keeps holes; a link to SOURCE needs no copy; sna
   t.match(missing.message, /disk\.7 does not exist/);
 });
 
+t.test('snapshot ids are decimal: 010 is snap-10, 08 is snap-8, whatever the action', async (t) => {
+  const w = world(t);
+  const disk = join(w.vm, 'disk.0');
+  await tm('mkimage', '1', 'qcow2', `host01:${disk}`, '7', '0');
+  const fill = (pattern: string) => run('qemu-io', ['-f', 'qcow2', '-c', `write -P ${pattern} 0 65536`, disk]);
+  const head = (path: string) => guestBytes(t, path).subarray(0, 4).toString('hex');
+  fill('0x10');
+  await tm('snap_create', `host01:${disk}`, '010', '7', '0');
+  fill('0x08');
+  await tm('snap_create_live', `host01:${disk}`, '08', '7', '0');
+  fill('0xff');
+  t.same(snapshotTags(disk), ['snap-10', 'snap-8'], '010 and 08 are tagged snap-10 and snap-8');
+  t.match((await rejection(tm('snap_create', `host01:${disk}`, '10', '7', '0'))).message, /already has a snapshot 10 \(snap-10,/);
+  await tm('snap_revert', `host01:${disk}`, '0010', '7', '0');
+  t.equal(head(disk), '10101010', 'revert 0010 restores snap-10');
+  await tm('cpds', `host01:${disk}`, `fe:${w.images}/s8`, '008', '7', '1');
+  t.equal(head(join(w.images, 's8')), '08080808', 'cpds 008 saves snap-8');
+  await tm('snap_delete', `host01:${disk}`, '08', '7', '0');
+  t.same(snapshotTags(disk), ['snap-10'], 'delete 08 removes snap-8');
+});
+
 t.test('snapshots of a qcow2 disk: create, revert (never by qemu id), save, delete; a linked image gets them itself', async (t) => {
   const w = world(t);
   const disk = join(w.vm, 'disk.0');
