@@ -151,9 +151,9 @@ tm_vm_layout() {
 
 # tm_query HOST CMD ARG...: runs the command on HOST and sets TM_OUT to its stdout; dies with its stderr when it fails or HOST cannot be reached (host_query, in scripts_common.sh).
 tm_query() {
-    # The query runs in $(...); `|| exit` ends the action even where set -e is off (if tm_same_file ...).
     _tq_host=$1
     shift
+    # The query runs in $(...); `|| exit` ends the action even where set -e is off (if tm_same_file ...).
     TM_OUT=$(host_query "$_tq_host" "Cannot run $1" "$@") || exit
 }
 
