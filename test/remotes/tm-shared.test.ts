@@ -245,27 +245,6 @@ t.test('cpds: the current state keeps holes; a link to SOURCE needs no copy; sna
   t.match(missing.message, /disk\.7 does not exist/);
 });
 
-t.test('snapshot ids are decimal: 010 is snap-10, 08 is snap-8, whatever the action', async (t) => {
-  const w = world(t);
-  const disk = join(w.vm, 'disk.0');
-  await tm('mkimage', '1', 'qcow2', `host01:${disk}`, '7', '0');
-  const fill = (pattern: string) => run('qemu-io', ['-f', 'qcow2', '-c', `write -P ${pattern} 0 65536`, disk]);
-  const head = (path: string) => guestBytes(t, path).subarray(0, 4).toString('hex');
-  fill('0x10');
-  await tm('snap_create', `host01:${disk}`, '010', '7', '0');
-  fill('0x08');
-  await tm('snap_create_live', `host01:${disk}`, '08', '7', '0');
-  fill('0xff');
-  t.same(snapshotTags(disk), ['snap-10', 'snap-8'], '010 and 08 are tagged snap-10 and snap-8');
-  t.match((await rejection(tm('snap_create', `host01:${disk}`, '10', '7', '0'))).message, /already has a snapshot 10 \(snap-10,/);
-  await tm('snap_revert', `host01:${disk}`, '0010', '7', '0');
-  t.equal(head(disk), '10101010', 'revert 0010 restores snap-10');
-  await tm('cpds', `host01:${disk}`, `fe:${w.images}/s8`, '008', '7', '1');
-  t.equal(head(join(w.images, 's8')), '08080808', 'cpds 008 saves snap-8');
-  await tm('snap_delete', `host01:${disk}`, '08', '7', '0');
-  t.same(snapshotTags(disk), ['snap-10'], 'delete 08 removes snap-8');
-});
-
 t.test('snapshots of a qcow2 disk: create, revert (never by qemu id), save, delete; a linked image gets them itself', async (t) => {
   const w = world(t);
   const disk = join(w.vm, 'disk.0');
@@ -308,6 +287,20 @@ t.test('snapshots of a qcow2 disk: create, revert (never by qemu id), save, dele
   t.match(repeat.logs, [{ level: 'warn', message: /has no snapshot 1/ }], 'deleting it again succeeds with a warning');
   const none = await rejection(tm('snap_revert', `host01:${disk}`, '5', '7', '0'));
   t.match(none.message, /has no snapshot 5/);
+
+  // Ids are decimal, whatever the action: 010 is snap-10 and 08 is snap-8 (not octal 8, nor an error).
+  fill('0x10');
+  await tm('snap_create', `host01:${disk}`, '010', '7', '0');
+  fill('0x08');
+  await tm('snap_create_live', `host01:${disk}`, '08', '7', '0');
+  t.same(snapshotTags(disk), ['snap-0', 'snap-2', 'snap-10', 'snap-8'], '010 and 08 are tagged snap-10 and snap-8');
+  t.match((await rejection(tm('snap_create', `host01:${disk}`, '10', '7', '0'))).message, /already has a snapshot 10 \(snap-10,/);
+  await tm('snap_revert', `host01:${disk}`, '0010', '7', '0');
+  t.equal(head(disk), '10101010', 'revert 0010 restores snap-10');
+  await tm('cpds', `host01:${disk}`, `fe:${w.images}/s8`, '008', '7', '1');
+  t.equal(head(join(w.images, 's8')), '08080808', 'cpds 008 saves snap-8');
+  await tm('snap_delete', `host01:${disk}`, '08', '7', '0');
+  t.same(snapshotTags(disk), ['snap-0', 'snap-2', 'snap-10'], 'delete 08 removes snap-8');
 
   // A persistent qcow2 image linked as disk.3: its snapshots land in the image, for the datastore's snap_* actions.
   const pers = join(w.images, 'persistent');
