@@ -10,6 +10,11 @@
 # only: every log line goes to stderr, as `LEVEL: <script>: message`, which
 # ferry turns into log records.
 #
+# The TM drivers' shared host work lives here too (host_query, die_on_host,
+# qemu_snapshot_tag), not in a lib/ of one driver: tm/shared (sh) and tm/ssh
+# (bash) both source this file already, `ferry drivers new` copies it into a
+# remotes folder that lacks it, and a copied driver needs no lib/ of another.
+#
 # Environment ferry sets for drivers (see README "Driver environment"):
 #   FERRY_SSH_CONFIG   ssh_config rendered from ferry.yaml `hosts:` (-F)
 #   FERRY_LOCAL_HOSTS  space-separated host names that run locally
@@ -234,6 +239,28 @@ ssh_exec_and_log() {
     die "${_se_msg:-Error executing $(shell_quote "$@")} on ${_se_host:-localhost}${ERROR:+: $ERROR}"
 }
 
+# die_on_host HOST STATUS MSG STDERR: dies for a command that failed on HOST: "Cannot reach host HOST over ssh" when ssh itself failed (255 from a remote host), else MSG with HOST, STATUS and STDERR.
+die_on_host() {
+    if [ "$2" -eq 255 ] && ! host_is_local "$1"; then
+        die "Cannot reach host $1 over ssh (ssh exit 255)${4:+: $4}"
+    fi
+    die "$3 (on ${1:-localhost}, status $2)${4:+: $4}"
+}
+
+# host_query HOST MSG CMD ARG...: runs CMD ARG... on HOST (locally or over ssh) with stdin from /dev/null, its stdout on ours; on failure dies with die_on_host. The tm drivers ask their hosts through it.
+host_query() {
+    _hq_host=$1
+    _hq_msg=$2
+    shift 2
+    if exec_and_set_error on_host "$_hq_host" "$@" </dev/null; then
+        [ -z "$ERROR" ] || log_debug "${_hq_host:-localhost} said: $ERROR"
+        return 0
+    else
+        _hq_status=$?
+    fi
+    die_on_host "$_hq_host" "$_hq_status" "$_hq_msg" "$ERROR"
+}
+
 # ssh_make_path HOST PATH: creates folder PATH (and parents) on HOST.
 ssh_make_path() {
     ssh_exec_and_log "$1" -m "Cannot create folder $2 on ${1:-localhost}" mkdir -p -- "$2"
@@ -372,15 +399,17 @@ qemu_virtual_size() {
     qemu-img info -U -- "$1" | sed -n 's/^virtual size: .*(\([0-9][0-9]*\) bytes).*/\1/p' | head -n 1
 }
 
-# qemu_snapshot_tag ID: prints the qcow2 snapshot tag for snapshot ID (snap-ID, leading zeros dropped): qemu-img -a/-l would read a bare number as its own internal id.
+# qemu_snapshot_tag ID [NAME]: prints the qcow2 tag of snapshot ID, "snap-N" with N the decimal value of ID (010 is snap-10): qemu-img -a/-l would read a bare number as its own internal id. A non-number fails, naming NAME (default "snapshot id").
 qemu_snapshot_tag() {
     case "$1" in
         '' | *[!0-9]*)
-            error_message "snapshot id '$1' is not a whole number"
+            error_message "${2:-snapshot id} '$1' is not a snapshot id (a whole number, 0 or more)"
             return 1
             ;;
     esac
-    printf 'snap-%s\n' "$(($1 + 0))"
+    # Leading zeros go by hand: $((...)) would read 010 as octal 8 and refuse 08.
+    _st_id=${1#"${1%%[!0]*}"}
+    printf 'snap-%s\n' "${_st_id:-0}"
 }
 
 # inside_dir PATH DIR: succeeds when PATH (resolved, need not exist) lies strictly inside DIR.

@@ -641,6 +641,11 @@ t.test('snap_revert, snap_delete and snap_flatten work on qcow2 internal snapsho
   t.equal(firstMiBPattern(t, image), 0xbb, 'delete leaves the content alone');
   const gone = await rejection(ds('snap_delete', base, { SOURCE: image }, { TARGET_SNAPSHOT: 0 }));
   t.match(gone.message, /Snapshot 0 not found in .*snap-0 \(it has: snap-1\)/, 'deleting it again names what is there');
+  // Ids are decimal: 01 is snap-1, and 08 asks for snap-8 (not an octal error).
+  await ds('snap_revert', base, { SOURCE: image }, { TARGET_SNAPSHOT: '01' });
+  t.equal(firstMiBPattern(t, image), 0xbb, 'revert to 01 restores snap-1');
+  const eight = await rejection(ds('snap_revert', base, { SOURCE: image }, { TARGET_SNAPSHOT: '08' }));
+  t.match(eight.message, /Snapshot 08 not found in .*tagged snap-8 /, '08 is snapshot 8');
   // qemu-img numbers snapshots itself (snap-1 is its ID 2): id 2 must not reach snap-1.
   const byQemuId = await rejection(ds('snap_revert', base, { SOURCE: image }, { TARGET_SNAPSHOT: 2 }));
   t.match(byQemuId.message, /Snapshot 2 not found/, 'ids are snapshot tags, never qemu-img IDs');

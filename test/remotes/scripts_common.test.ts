@@ -139,6 +139,51 @@ t.test('ferry_ssh to an unreachable host fails fast instead of hanging', async (
   t.match(run.stderr, /Cannot reach host nowhere over ssh \(ssh exit 255\)/, 'the message names the host and says it could not be reached');
 });
 
+t.test('host_query passes stdout through and dies naming the host, or saying ssh could not reach it', async (t) => {
+  const dir = tmpDir(t);
+  const config = join(dir, 'ssh_config');
+  writeFileSync(config, 'Host nowhere\n    HostName 127.0.0.1\n    Port 1\n    BatchMode yes\n    ConnectTimeout 3\n');
+  for (const shell of SHELLS) {
+    const ok = lib(shell, 'out=$(host_query host01 "Cannot look" sh -c "echo \\"\\$1\\"; echo note >&2" sh "a b"); printf "[%s]" "$out"', [], { FERRY_LOCAL_HOSTS: 'host01' });
+    t.equal(ok.stdout, '[a b]', `${shell}: the command's stdout, its argument intact`);
+    t.match(ok.stderr, /^DEBUG: test\/action: host01 said: note$/m, `${shell}: stderr of a success is a debug record`);
+    const failed = lib(shell, 'host_query host01 "Cannot look at /x" sh -c "echo gone >&2; exit 3"; echo after', [], { FERRY_LOCAL_HOSTS: 'host01' });
+    t.equal(failed.status, 1, `${shell}: dies`);
+    t.equal(failed.stdout, '', `${shell}: nothing after`);
+    t.match(failed.stderr, /Cannot look at \/x \(on host01, status 3\): gone/);
+    const local = lib(shell, 'host_query "" "Cannot look" false');
+    t.match(local.stderr, /Cannot look \(on localhost, status 1\)/, `${shell}: an empty host is localhost`);
+    const unreachable = lib(shell, 'host_query nowhere "Cannot look" true', [], { FERRY_SSH_CONFIG: config });
+    t.equal(unreachable.status, 1);
+    t.match(unreachable.stderr, /Cannot reach host nowhere over ssh \(ssh exit 255\): /, `${shell}: ssh's failure names the host`);
+  }
+});
+
+t.test('qemu_snapshot_tag: a decimal snapshot id (leading zeros are not octal); anything else refused', async (t) => {
+  const tags: Array<[string, string]> = [
+    ['0', 'snap-0'],
+    ['7', 'snap-7'],
+    ['010', 'snap-10'],
+    ['08', 'snap-8'],
+    ['09', 'snap-9'],
+    ['000', 'snap-0'],
+    ['0100', 'snap-100'],
+    ['123456789012345678901234567890', 'snap-123456789012345678901234567890'],
+  ];
+  for (const shell of SHELLS) {
+    for (const [id, tag] of tags) {
+      const run = lib(shell, 'qemu_snapshot_tag "$1"', [id]);
+      t.same([run.status, run.stdout, run.stderr], [0, `${tag}\n`, ''], `${shell}: ${id} -> ${tag}`);
+    }
+    for (const id of ['', 'abc', '-1', '1.5', ' 1', '1 ', '0x10', '+3']) {
+      const run = lib(shell, 'qemu_snapshot_tag "$1" snap_id', [id]);
+      t.not(run.status, 0, `${shell}: ${JSON.stringify(id)} refused`);
+      t.equal(run.stdout, '', `${shell}: ${JSON.stringify(id)}: no tag printed`);
+      t.match(run.stderr, `snap_id '${id}' is not a snapshot id (a whole number, 0 or more)`, `${shell}: ${JSON.stringify(id)}: says why`);
+    }
+  }
+});
+
 t.test('retry runs until success or COUNT tries', async (t) => {
   const dir = tmpDir(t);
   for (const shell of SHELLS) {

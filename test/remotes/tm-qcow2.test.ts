@@ -268,6 +268,17 @@ t.test('snapshots live in the overlay: create, revert, delete; the image never c
   t.equal(qemuInfo(disk)['backing-filename'], image, 'still an overlay of the image');
   t.equal(sha256(image), imageSha, 'the image never changed');
 
+  // Snapshot ids are decimal: 010 is snap-10 and 08 is snap-8 (not octal 8, nor an error).
+  guestWrite(disk, 0x04, 0, 4096);
+  await tm('snap_create', `host01:${disk}`, '010', '7', '0');
+  guestWrite(disk, 0x05, 0, 4096);
+  await tm('snap_create_live', `host01:${disk}`, '08', '7', '0');
+  t.same(snapshotTags(disk), ['snap-1', 'snap-10', 'snap-8'], '010 and 08 are tagged snap-10 and snap-8');
+  await tm('snap_revert', `host01:${disk}`, '10', '7', '0');
+  t.equal(sha256Of(guestBytes(t, disk)), sha256Of(patched(bytes, 0x04, 0, 4096)), 'revert 10 restores what 010 took');
+  await tm('snap_delete', `host01:${disk}`, '008', '7', '0');
+  t.same(snapshotTags(disk), ['snap-1', 'snap-10'], 'delete 008 removes snap-8');
+
   await tm('resize', `host01:${disk}`, '16', '7', '0');
   t.equal(qemuInfo(disk)['virtual-size'], 16 * MiB, 'resize grows the overlay past its 4 MB backing file');
   t.equal(sha256(image), imageSha, 'without touching the image');

@@ -288,6 +288,20 @@ t.test('snapshots of a qcow2 disk: create, revert (never by qemu id), save, dele
   const none = await rejection(tm('snap_revert', `host01:${disk}`, '5', '7', '0'));
   t.match(none.message, /has no snapshot 5/);
 
+  // Ids are decimal, whatever the action: 010 is snap-10 and 08 is snap-8 (not octal 8, nor an error).
+  fill('0x10');
+  await tm('snap_create', `host01:${disk}`, '010', '7', '0');
+  fill('0x08');
+  await tm('snap_create_live', `host01:${disk}`, '08', '7', '0');
+  t.same(snapshotTags(disk), ['snap-0', 'snap-2', 'snap-10', 'snap-8'], '010 and 08 are tagged snap-10 and snap-8');
+  t.match((await rejection(tm('snap_create', `host01:${disk}`, '10', '7', '0'))).message, /already has a snapshot 10 \(snap-10,/);
+  await tm('snap_revert', `host01:${disk}`, '0010', '7', '0');
+  t.equal(head(disk), '10101010', 'revert 0010 restores snap-10');
+  await tm('cpds', `host01:${disk}`, `fe:${w.images}/s8`, '008', '7', '1');
+  t.equal(head(join(w.images, 's8')), '08080808', 'cpds 008 saves snap-8');
+  await tm('snap_delete', `host01:${disk}`, '08', '7', '0');
+  t.same(snapshotTags(disk), ['snap-0', 'snap-2', 'snap-10'], 'delete 08 removes snap-8');
+
   // A persistent qcow2 image linked as disk.3: its snapshots land in the image, for the datastore's snap_* actions.
   const pers = join(w.images, 'persistent');
   run('qemu-img', ['create', '-q', '-f', 'qcow2', pers, '1M']);

@@ -3,6 +3,7 @@
 // test/helpers/sshd.ts). The test process is the front-end. What a host holds
 // is read through its bind source folder; contents by sha256, holes by
 // allocated blocks (stat -c %b), qcow2 by qemu-img info.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
@@ -81,7 +82,12 @@ const env = hostsEnv({ frontend: 'fe', hosts }, lab.root);
 const runner = new Runner({ remotes, env });
 
 function tm(action: string, ...args: string[]) {
-  return runner.run({ kind: 'tm', action, driver: 'ssh', args, timeoutSec: 60 });
+  return tmOf('ssh', action, ...args);
+}
+
+/** An action of a bundled TM driver (ssh, or shared, which reaches its hosts over ssh too) against the lab. */
+function tmOf(driver: 'ssh' | 'shared', action: string, ...args: string[]) {
+  return runner.run({ kind: 'tm', action, driver, args, timeoutSec: 60 });
 }
 
 t.test('the harness gives each host its own folder at the same path', async (t) => {
@@ -240,6 +246,57 @@ t.test('qcow2 snapshots: create, revert, delete, and cpds of a snapshot or the c
   sparseImageSha(at('host01', raw), MiB, [[0, 4096]]);
   const refused = await rejection(tm('snap_create', `host01:${raw}`, '0', '15', '0'));
   t.match(refused.message, /raw.*snapshots need a qcow2 disk/);
+});
+
+t.test('snapshot ids are decimal: 010 is snap-10, 08 is snap-8; a non-number is refused', async (t) => {
+  const disk = join(DS, '16', 'disk.0');
+  mkdirSync(dirname(at('host01', disk)), { recursive: true });
+  run('qemu-img', ['create', '-q', '-f', 'qcow2', at('host01', disk), '1M']);
+  const write = (pattern: number): string => {
+    run('qemu-io', ['-f', 'qcow2', '-c', `write -q -P ${pattern} 0 64k`, at('host01', disk)]);
+    return contentSha(at('host01', disk));
+  };
+  const ten = write(0x10);
+  await tm('snap_create', `host01:${disk}`, '010', '16', '0');
+  const eight = write(0x08);
+  await tm('snap_create', `host01:${disk}`, '08', '16', '0');
+  write(0xff);
+  t.same(snapshotTags(at('host01', disk)), ['snap-10', 'snap-8'], '010 and 08 are tagged snap-10 and snap-8');
+  t.match((await rejection(tm('snap_create', `host01:${disk}`, '10', '16', '0'))).message, /snap-10 already exists/, '10 is the snapshot 010 took');
+
+  await tm('snap_revert', `host01:${disk}`, '0010', '16', '0');
+  t.equal(contentSha(at('host01', disk)), ten, 'revert 0010 restores snap-10');
+  await tm('cpds', `host01:${disk}`, `fe:${IMAGES}/saved-08`, '008', '16', '1');
+  t.equal(contentSha(`${IMAGES}/saved-08`), eight, 'cpds 008 saves snap-8');
+  await tm('snap_delete', `host01:${disk}`, '08', '16', '0');
+  t.same(snapshotTags(at('host01', disk)), ['snap-10'], 'delete 08 removes snap-8');
+
+  // ferry refuses these before a driver runs; the script itself, run directly, refuses them too.
+  for (const id of ['x', '1.5', '-1']) {
+    const refused = spawnSync(join(remotes, 'tm', 'ssh', 'snap_create'), [`host01:${disk}`, id, '16', '0'], { encoding: 'utf8', env: { ...process.env, ...env } });
+    t.equal(refused.status, 1, `snap_create ${id} fails`);
+    t.match(refused.stderr, `snap_id '${id}' is not a snapshot id`, `snap_create ${id} says why`);
+  }
+  t.same(snapshotTags(at('host01', disk)), ['snap-10'], 'no snapshot made for a bad id');
+});
+
+t.test('tm/shared and tm/ssh ask a host through the same helper: same tags, same unreachable-host message', async (t) => {
+  const disk = join(DS, '17', 'disk.0');
+  mkdirSync(dirname(at('host01', disk)), { recursive: true });
+  run('qemu-img', ['create', '-q', '-f', 'qcow2', at('host01', disk), '1M']);
+  await tmOf('shared', 'snap_create', `host01:${disk}`, '010', '17', '0');
+  await tmOf('ssh', 'snap_create', `host01:${disk}`, '08', '17', '0');
+  t.same(snapshotTags(at('host01', disk)), ['snap-10', 'snap-8'], 'shared and ssh tag ids the same way');
+  await tmOf('ssh', 'snap_revert', `host01:${disk}`, '10', '17', '0');
+  await tmOf('shared', 'snap_delete', `host01:${disk}`, '8', '17', '0');
+  t.same(snapshotTags(at('host01', disk)), ['snap-10'], 'each finds the snapshot the other took');
+
+  const gone = `host03:${DS}/17/disk.0`;
+  const shared = await rejection(tmOf('shared', 'snap_create', gone, '0', '17', '0'));
+  const ssh = await rejection(tmOf('ssh', 'snap_create', gone, '0', '17', '0'));
+  const reason = (message: string) => /Cannot reach host .*/.exec(message)?.[0];
+  t.match(reason(shared.message), /^Cannot reach host host03 over ssh \(ssh exit 255\): ssh: connect to host/, 'shared names the host');
+  t.equal(reason(shared.message), reason(ssh.message), 'ssh says the same');
 });
 
 t.test('mkimage and mkswap create disks on the host', async (t) => {

@@ -210,14 +210,11 @@ fs_verify_checksums() {
     done
 }
 
-# fs_snapshot_tag: prints the qcow2 snapshot tag (snap-N) of TARGET_SNAPSHOT N; dies when it is not a whole number.
+# fs_snapshot_tag: prints the qcow2 snapshot tag (snap-N, qemu_snapshot_tag) of TARGET_SNAPSHOT N; dies when it is not a whole number.
 fs_snapshot_tag() {
     local id=${FERRY_TARGET_SNAPSHOT:-}
-    case "$id" in
-        '') die "The dump has no TARGET_SNAPSHOT: which snapshot?" ;;
-        *[!0-9]*) die "TARGET_SNAPSHOT '$id' is not a snapshot id (a whole number)" ;;
-    esac
-    printf 'snap-%s\n' "$((10#$id))"
+    [ -n "$id" ] || die "The dump has no TARGET_SNAPSHOT: which snapshot?"
+    qemu_snapshot_tag "$id" TARGET_SNAPSHOT || exit
 }
 
 # fs_snapshot_tags FILE: prints the tags of FILE's internal qcow2 snapshots, one a line.

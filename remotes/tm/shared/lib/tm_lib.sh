@@ -15,7 +15,9 @@
 # failed or killed action never leaves a half-written disk behind.
 #
 # Functions that answer set a TM_* variable instead of printing, so that
-# their `die` ends the action itself rather than a $(...) subshell.
+# their `die` ends the action itself rather than a $(...) subshell. Asking a
+# host (host_query, die_on_host) and the snapshot tag (qemu_snapshot_tag)
+# come from scripts_common.sh, shared with tm/ssh (bash).
 #
 # The host scripts below are single-quoted on purpose: they expand their
 # positional arguments on the host, not here (SC2016). The TM_* answers are
@@ -147,28 +149,12 @@ tm_vm_layout() {
     die "Refusing $1 '$2': it is neither the folder of VM $3 (<system_ds>/$3) nor a file in it"
 }
 
-# tm_query HOST CMD ARG...: runs the command on HOST and sets TM_OUT to its stdout; dies with its stderr when it fails or HOST cannot be reached.
+# tm_query HOST CMD ARG...: runs the command on HOST and sets TM_OUT to its stdout; dies with its stderr when it fails or HOST cannot be reached (host_query, in scripts_common.sh).
 tm_query() {
     _tq_host=$1
     shift
-    # stderr goes to a file that is unlinked at once and read back through a
-    # second descriptor, so a driver killed mid-query leaves no file behind.
-    _tq_err=$(mktemp "${TMPDIR:-/tmp}/ferry-err.XXXXXX")
-    # shellcheck disable=SC2094 # one descriptor writes the file, the other reads it back afterwards
-    exec 4>"$_tq_err" 5<"$_tq_err"
-    rm -f -- "$_tq_err"
-    if TM_OUT=$(on_host "$_tq_host" "$@" 2>&4 4>&- 5<&-); then
-        exec 4>&- 5<&-
-        return 0
-    else
-        _tq_status=$?
-    fi
-    _tq_msg=$(cat <&5)
-    exec 4>&- 5<&-
-    if [ "$_tq_status" -eq 255 ] && ! host_is_local "$_tq_host"; then
-        die "Cannot reach $_tq_host over ssh${_tq_msg:+: $_tq_msg}"
-    fi
-    die "Cannot run $1 on ${_tq_host:-localhost} (status $_tq_status)${_tq_msg:+: $_tq_msg}"
+    # The query runs in $(...); `|| exit` ends the action even where set -e is off (if tm_same_file ...).
+    TM_OUT=$(host_query "$_tq_host" "Cannot run $1" "$@") || exit
 }
 
 # tm_kind HOST PATH: sets TM_KIND to what PATH is on HOST: link, dir, file or missing.
@@ -259,14 +245,7 @@ tm_snapshot() {
     # the snapshot whose qemu id is 1, which is tagged "0". tm/ssh and
     # datastore/fs use the same tags, so snapshots a VM took of a persistent
     # disk are the image's snapshots for the datastore's snap_* actions.
-    _sn_id=$3
-    while :; do
-        case "$_sn_id" in
-            0?*) _sn_id=${_sn_id#0} ;;
-            *) break ;;
-        esac
-    done
-    TM_SNAP_TAG="snap-$_sn_id"
+    TM_SNAP_TAG=$(qemu_snapshot_tag "$3" snap_id) || exit
     tm_query "$1" qemu-img snapshot -U -l "$2"
     TM_SNAP=$(printf '%s\n' "$TM_OUT" | awk -v tag="$TM_SNAP_TAG" 'NR > 2 && $2 == tag { print $1 }')
     case "$TM_SNAP" in

@@ -11,7 +11,9 @@
 # name beside the target and renamed into place. Commands are built from
 # argument lists; remote ones are quoted by the library's shell_quote, so
 # paths with spaces or quotes arrive intact. Nothing here writes to stdout
-# unless asked (host_query): stdout is the action's result.
+# unless asked (host_query): stdout is the action's result. Asking a host
+# (host_query, die_on_host) and the snapshot tag (qemu_snapshot_tag) come
+# from scripts_common.sh, shared with tm/shared and tm/qcow2 (POSIX sh).
 
 # shellcheck source=SCRIPTDIR/../../../scripts_common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../../scripts_common.sh"
@@ -40,40 +42,9 @@ host_label() {
     if [ -n "$1" ]; then printf '%s\n' "$1"; else echo "the front-end"; fi
 }
 
-# one_line TEXT: prints TEXT with its lines joined by "; " (for log records, which are one line each).
-one_line() {
-    printf '%s' "$1" | tr '\n' '\r' | sed 's/\r/; /g'
-}
-
-# die_on_host HOST STATUS MSG STDERR: dies with MSG and STDERR, or saying HOST could not be reached when ssh itself failed (status 255).
-die_on_host() {
-    local host=$1 status=$2 msg=$3 err=$4
-    if [ "$status" -eq 255 ] && ! host_is_local "$host"; then
-        die "Cannot reach host $host over ssh (ssh exit 255)${err:+: $err}"
-    fi
-    die "$msg (on $(host_label "$host"), status $status)${err:+: $err}"
-}
-
-# host_query HOST MSG CMD ARG...: runs CMD ARG... on HOST (here when local, else over ssh) with its stdout on ours; dies naming HOST on failure.
-host_query() {
-    local host=$1 msg=$2 status err
-    shift 2
-    log_debug "on $(host_label "$host"): $(shell_quote "$@")"
-    if on_host "$host" "$@" 2>"$TM_TMP/query.err" </dev/null; then
-        status=0
-    else
-        status=$?
-    fi
-    err=$(cat "$TM_TMP/query.err")
-    if [ "$status" -ne 0 ]; then
-        die_on_host "$host" "$status" "$msg" "$err"
-    fi
-    if [ -n "$err" ]; then log_debug "$(host_label "$host") said: $(one_line "$err")"; fi
-    return 0
-}
-
-# host_run HOST MSG CMD ARG...: host_query with the command's stdout sent to stderr (stdout is the action's result).
+# host_run HOST MSG CMD ARG...: host_query (scripts_common.sh) with the command logged and its stdout sent to stderr (stdout is the action's result).
 host_run() {
+    log_debug "on $(host_label "$1"): $(shell_quote "${@:3}")"
     host_query "$@" >&2
 }
 
@@ -229,17 +200,13 @@ export)
 esac
 EOF
 
-# snap_tag SNAP_ID: prints the qcow2 snapshot tag for a snapshot id ("snap-ID": a bare number would also match qemu's own numeric snapshot ids).
-snap_tag() {
-    printf 'snap-%s\n' "$1"
-}
-
-# disk_snapshot HOST PATH OP SNAP_ID [OUT]: runs SNAPSHOT_SH's OP for snapshot SNAP_ID of the qcow2 disk PATH on HOST; prints its stdout.
+# disk_snapshot HOST PATH OP SNAP_ID [OUT]: runs SNAPSHOT_SH's OP for snapshot SNAP_ID (tag from qemu_snapshot_tag) of the qcow2 disk PATH on HOST; prints its stdout.
 disk_snapshot() {
-    local host=$1 path=$2 op=$3 snap=$4
+    local host=$1 path=$2 op=$3 snap=$4 tag
     shift 4
+    tag=$(qemu_snapshot_tag "$snap" snap_id) || exit
     host_query "$host" "Cannot $op snapshot $snap of $(host_label "$host"):$path" \
-        sh -c "$SNAPSHOT_SH" sh "$path" "$op" "$(snap_tag "$snap")" "$@"
+        sh -c "$SNAPSHOT_SH" sh "$path" "$op" "$tag" "$@"
 }
 
 # check_count EXPECTED ACTUAL USAGE: dies with USAGE unless the argument count matches.
