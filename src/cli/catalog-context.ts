@@ -6,9 +6,10 @@ import type { FerryConfig } from '../config/config.js';
 import type { HostConfig } from '../config/hosts.js';
 import { Orchestrator, type StepEvent } from '../lifecycle/orchestrator.js';
 import { transferLine } from '../lifecycle/plan.js';
+import { run, type SetStatus } from './command.js';
 import { flagsOf, makeContext, type Context } from './context.js';
 import type { Io } from './io.js';
-import { reportError, writeJson } from './output.js';
+import { writeJson } from './output.js';
 
 export interface CatalogContext extends Context {
   catalog: Catalog;
@@ -17,9 +18,12 @@ export interface CatalogContext extends Context {
 }
 
 /** Opens the catalog for one command, runs `work`, closes it; failures become the exit status. */
-export async function withCatalog(command: Command, io: Io, setStatus: (status: number) => void, work: (ctx: CatalogContext) => Promise<void> | void): Promise<void> {
+export function withCatalog(command: Command, io: Io, setStatus: SetStatus, work: (ctx: CatalogContext) => Promise<void> | void): Promise<void> {
+  return run(command, io, setStatus, ({ json }) => openAndWork(command, io, json, work));
+}
+
+async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: CatalogContext) => Promise<void> | void): Promise<void> {
   let catalog: Catalog | undefined;
-  let json = flagsOf(command).json === true;
   try {
     // Loaded here, not at start-up: the native SQLite module is only for catalog commands.
     const { Catalog, catalogPath } = await import('../catalog/catalog.js');
@@ -37,7 +41,6 @@ export async function withCatalog(command: Command, io: Io, setStatus: (status: 
       };
     }
     const base = await makeContext(command, io, { hosts });
-    json = base.json;
     const frontend = base.config.frontend ?? hostname();
     const runner = base.runner;
     const orchestrator = new Orchestrator({
@@ -49,9 +52,6 @@ export async function withCatalog(command: Command, io: Io, setStatus: (status: 
     });
     syncConfigDatastores(catalog, base.config.datastores);
     await work({ ...base, runner, catalog, orchestrator, frontend });
-    setStatus(0);
-  } catch (error) {
-    setStatus(reportError(io, { json }, error));
   } finally {
     catalog?.close();
   }

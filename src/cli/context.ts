@@ -25,12 +25,16 @@ export interface Context {
   timeoutSec: number | undefined;
 }
 
+export interface ContextOptions {
+  /** More hosts for the drivers (the catalog's); ferry.yaml's win for a name in both. */
+  hosts?: Record<string, HostConfig>;
+}
+
 export function flagsOf(command: Command): GlobalFlags {
   return command.optsWithGlobals<GlobalFlags>();
 }
 
-/** `hosts`: more hosts for the drivers (the catalog's); ferry.yaml's win for a name in both. */
-export async function makeContext(command: Command, io: Io, options: { hosts?: Record<string, HostConfig> } = {}): Promise<Context> {
+export async function makeContext(command: Command, io: Io, options: ContextOptions = {}): Promise<Context> {
   const flags = flagsOf(command);
   const config = await loadConfig(flags.config, io.cwd);
   const level = flags.logLevel ?? config.log_level ?? 'info';

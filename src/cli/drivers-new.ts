@@ -4,9 +4,9 @@ import { Option, type Command } from 'commander';
 import { bundledRemotes } from '../config/paths.js';
 import type { Kind } from '../contract/table.js';
 import { scaffoldDriver } from '../driver/scaffold.js';
-import { flagsOf, makeContext } from './context.js';
+import { run, type SetStatus } from './command.js';
 import type { Io } from './io.js';
-import { reportError, writeJson } from './output.js';
+import { writeJson } from './output.js';
 
 interface NewFlags {
   kind: Kind;
@@ -14,7 +14,7 @@ interface NewFlags {
   dir?: string;
 }
 
-export function registerDriversNew(drivers: Command, io: Io, setStatus: (status: number) => void): void {
+export function registerDriversNew(drivers: Command, io: Io, setStatus: SetStatus): void {
   drivers
     .command('new')
     .summary('make a new driver folder: every action as a commented script, or a copy of a driver')
@@ -38,12 +38,9 @@ Examples:
   $ ferry drivers new lvm --kind tm --from shared --dir ./my-remotes
 `,
     )
-    .action(async (name: string, flags: NewFlags, command: Command) => {
-      let json = flagsOf(command).json === true;
-      try {
-        const context = await makeContext(command, io);
-        json = context.json;
-        const inUse = await context.runner.remotesPath();
+    .action((name: string, flags: NewFlags, command: Command) =>
+      run(command, io, setStatus, async ({ json, makeContext }) => {
+        const inUse = await (await makeContext()).runner.remotesPath();
         const remotes = flags.dir ? resolve(io.cwd, flags.dir) : inUse;
         const made = scaffoldDriver({
           remotes,
@@ -57,9 +54,6 @@ Examples:
           io.stdout.write(`made ${flags.kind} driver ${name} in ${made.dir}:\n${made.files.map((file) => `  ${file}\n`).join('')}`);
           io.stdout.write(`next: ferry${flags.dir ? ` --remotes ${remotes}` : ''} drivers validate ${flags.kind}/${name}\n`);
         }
-        setStatus(0);
-      } catch (error) {
-        setStatus(reportError(io, { json }, error));
-      }
-    });
+      }),
+    );
 }

@@ -6,9 +6,10 @@ import { Option, type Command } from 'commander';
 import type { Kind } from '../contract/table.js';
 import { FerryError } from '../errors.js';
 import { silentLogger } from '../log/logger.js';
-import { flagsOf, makeContext } from './context.js';
+import { run, type SetStatus } from './command.js';
+import { flagsOf } from './context.js';
 import type { Io } from './io.js';
-import { reportError, writeJson } from './output.js';
+import { writeJson } from './output.js';
 
 interface TestFlags {
   kind?: Kind;
@@ -66,7 +67,7 @@ Examples:
   $ ferry drivers test fs --only ds.cp,ds.rm --verbose
 `;
 
-export function registerDriversTest(drivers: Command, io: Io, setStatus: (status: number) => void): void {
+export function registerDriversTest(drivers: Command, io: Io, setStatus: SetStatus): void {
   drivers
     .command('test')
     .summary('run the conformance suite against a driver')
@@ -81,17 +82,15 @@ export function registerDriversTest(drivers: Command, io: Io, setStatus: (status
     .option('--only <ids>', 'run only the checks whose ids start with these (comma-separated), plus the clean-up')
     .option('-v, --verbose', 'show what every check saw, not only failures')
     .addHelpText('after', HELP)
-    .action(async (name: string, flags: TestFlags, command: Command) => {
-      let json = flagsOf(command).json === true;
-      try {
+    .action((name: string, flags: TestFlags, command: Command) =>
+      run(command, io, setStatus, async ({ json, makeContext }) => {
         // Loaded when the command runs: the suite is a chunk of its own in the bundle, kept off every other command's start-up.
         const [{ loadDatastoreFile }, { jsonReport, junitReport, tapReport, textHeader, textResult, textSummary }, { runSuite }] = await Promise.all([
           import('../conformance/datastore-file.js'),
           import('../conformance/report.js'),
           import('../conformance/suite.js'),
         ]);
-        const context = await makeContext(command, io);
-        json = context.json;
+        const context = await makeContext();
         if (json && flags.tap) throw new FerryError('E_USAGE', '--json and --tap both ask for stdout', { hint: 'pick one; --junit FILE can go with either' });
         const junit = flags.junit === undefined ? undefined : resolve(io.cwd, flags.junit);
         if (junit !== undefined && !statSync(dirname(junit), { throwIfNoEntry: false })?.isDirectory()) {
@@ -123,9 +122,7 @@ export function registerDriversTest(drivers: Command, io: Io, setStatus: (status
             throw new FerryError('E_USAGE', `cannot write the JUnit report to ${junit}: ${(error as Error).message}`, { hint: 'pass a writable path to --junit' });
           }
         }
-        setStatus(report.ok ? 0 : 1);
-      } catch (error) {
-        setStatus(reportError(io, { json }, error));
-      }
-    });
+        return report.ok ? 0 : 1;
+      }),
+    );
 }

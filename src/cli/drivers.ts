@@ -6,11 +6,11 @@ import { isKind } from '../contract/table.js';
 import { listDrivers } from '../driver/inventory.js';
 import { describeCounts, resolveTargets, validateTargets, type DriverReport, type Finding, type ValidationReport } from '../driver/validate.js';
 import { EXIT_STATUS, FerryError } from '../errors.js';
-import { flagsOf, makeContext } from './context.js';
+import { run, type SetStatus } from './command.js';
 import type { Io } from './io.js';
 import { registerDriversNew } from './drivers-new.js';
 import { registerDriversTest } from './drivers-test.js';
-import { reportError, writeJson } from './output.js';
+import { writeJson } from './output.js';
 
 /** Validation found errors (or warnings, with --strict): a failure, like a driver that failed. */
 const VALIDATION_FAILED = EXIT_STATUS.E_DRIVER_FAILED;
@@ -22,7 +22,7 @@ interface ValidateFlags {
   quiet?: boolean;
 }
 
-export function registerDrivers(program: Command, io: Io, setStatus: (status: number) => void): void {
+export function registerDrivers(program: Command, io: Io, setStatus: SetStatus): void {
   const drivers = program.command('drivers').summary('drivers in the remotes folder: list, validate, test (conformance suite), new').description('Inspect the drivers of the remotes folder in use.');
   registerDriversTest(drivers, io, setStatus);
   registerDriversNew(drivers, io, setStatus);
@@ -37,12 +37,9 @@ Examples:
   $ ferry drivers list --remotes ./my-remotes --json
 `,
     )
-    .action(async (_options: unknown, command: Command) => {
-      let json = flagsOf(command).json === true;
-      try {
-        const context = await makeContext(command, io);
-        json = context.json;
-        const remotes = await context.runner.remotesPath();
+    .action((_options: unknown, command: Command) =>
+      run(command, io, setStatus, async ({ json, makeContext }) => {
+        const remotes = await (await makeContext()).runner.remotesPath();
         const found = await listDrivers(remotes);
         if (json) {
           writeJson(io, { ok: true, remotes, drivers: found });
@@ -58,11 +55,8 @@ Examples:
             io.stdout.write(`${parts.join('\n')}\n`);
           }
         }
-        setStatus(0);
-      } catch (error) {
-        setStatus(reportError(io, { json }, error));
-      }
-    });
+      }),
+    );
   drivers
     .command('validate')
     .description(
@@ -93,12 +87,10 @@ Examples:
   $ ferry drivers validate --strict --json ceph > findings.json
 `,
     )
-    .action(async (args: string[], _options: unknown, command: Command) => {
-      let json = flagsOf(command).json === true;
-      try {
+    .action((args: string[], _options: unknown, command: Command) =>
+      run(command, io, setStatus, async ({ json, makeContext }) => {
         const flags = command.opts<ValidateFlags>();
-        const context = await makeContext(command, io);
-        json = context.json;
+        const context = await makeContext();
         if (flags.kind !== undefined && !isKind(flags.kind)) {
           throw new FerryError('E_USAGE', `--kind ${JSON.stringify(flags.kind)} is not a driver kind`, { hint: 'use --kind datastore or --kind tm' });
         }
@@ -120,11 +112,9 @@ Examples:
         } else {
           printValidation(io, report, { strict, quiet: flags.quiet === true, failed });
         }
-        setStatus(ok ? 0 : VALIDATION_FAILED);
-      } catch (error) {
-        setStatus(reportError(io, { json }, error));
-      }
-    });
+        return ok ? 0 : VALIDATION_FAILED;
+      }),
+    );
 }
 
 function printValidation(io: Io, report: ValidationReport, options: { strict: boolean; quiet: boolean; failed(counts: DriverReport['counts']): boolean }): void {

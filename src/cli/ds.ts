@@ -2,10 +2,10 @@
 import type { Command } from 'commander';
 import { actionsOf, specFor } from '../contract/lookup.js';
 import { readDump } from '../dump/dump.js';
-import { flagsOf, makeContext } from './context.js';
+import { run, type SetStatus } from './command.js';
 import { readInput } from './input.js';
 import type { Io } from './io.js';
-import { formatValue, reportError, resultJson, writeJson } from './output.js';
+import { formatValue, resultJson, writeJson } from './output.js';
 import { withProgress } from './progress.js';
 
 /** The contract's datastore actions, read when the program is built. */
@@ -14,7 +14,7 @@ const actionLines = (): string =>
     .map((name) => `  ${name.padEnd(13)} ${specFor('datastore', name).summary}`)
     .join('\n');
 
-export function registerDs(program: Command, io: Io, setStatus: (status: number) => void): void {
+export function registerDs(program: Command, io: Io, setStatus: SetStatus): void {
   program
     .command('ds')
     .summary('run one datastore action')
@@ -38,27 +38,22 @@ Examples:
   $ ferry dump encode image.xml | ferry ds monitor - 1 --driver fs
 `,
     )
-    .action(async (action: string, dumpFile: string, id: string, options: { driver?: string }, command: Command) => {
-      let json = flagsOf(command).json === true;
-      try {
-        const context = await makeContext(command, io);
-        json = context.json;
+    .action((action: string, dumpFile: string, id: string, options: { driver?: string }, command: Command) =>
+      run(command, io, setStatus, async ({ json, makeContext }) => {
+        const { runner, timeoutSec } = await makeContext();
         const dump = readDump(await readInput(io, dumpFile, 'dump'));
-        const run = context.runner.runAny({
+        const running = runner.runAny({
           kind: 'datastore',
           action,
           dump,
           id,
           ...(options.driver ? { driver: options.driver } : {}),
-          ...(context.timeoutSec !== undefined ? { timeoutSec: context.timeoutSec } : {}),
+          ...(timeoutSec !== undefined ? { timeoutSec } : {}),
           ...(io.signal ? { signal: io.signal } : {}),
         });
-        const result = await withProgress(io, `ds ${action}`, run);
+        const result = await withProgress(io, `ds ${action}`, running);
         if (json) writeJson(io, resultJson(result));
         else io.stdout.write(formatValue(result.result));
-        setStatus(0);
-      } catch (error) {
-        setStatus(reportError(io, { json }, error));
-      }
-    });
+      }),
+    );
 }

@@ -2,12 +2,12 @@
 import type { Command } from 'commander';
 import { dumpFromBase64, dumpFromXml } from '../dump/dump.js';
 import { FerryError } from '../errors.js';
-import { flagsOf } from './context.js';
+import { run, type SetStatus } from './command.js';
 import { readInput } from './input.js';
 import type { Io } from './io.js';
-import { reportError, writeJson } from './output.js';
+import { writeJson } from './output.js';
 
-export function registerDump(program: Command, io: Io, setStatus: (status: number) => void): void {
+export function registerDump(program: Command, io: Io, setStatus: SetStatus): void {
   program
     .command('dump')
     .summary('encode or decode an action dump')
@@ -23,9 +23,8 @@ Examples:
   $ echo "$DRV_ACTION" | ferry dump decode -
 `,
     )
-    .action(async (direction: string, file: string, _options: unknown, command: Command) => {
-      const json = flagsOf(command).json === true;
-      try {
+    .action((direction: string, file: string, _options: unknown, command: Command) =>
+      run(command, io, setStatus, async ({ json }) => {
         if (direction !== 'encode' && direction !== 'decode') {
           throw new FerryError('E_USAGE', `dump ${JSON.stringify(direction)}: expected encode or decode`, { hint: 'ferry dump encode FILE | ferry dump decode FILE' });
         }
@@ -33,9 +32,6 @@ Examples:
         const dump = direction === 'encode' ? dumpFromXml(text.trim(), null) : dumpFromBase64(text, null);
         if (json) writeJson(io, { ok: true, root: dump.root, base64: dump.base64, xml: dump.xml });
         else io.stdout.write(direction === 'encode' ? `${dump.base64}\n` : `${dump.xml.replace(/\n?$/, '\n')}`);
-        setStatus(0);
-      } catch (error) {
-        setStatus(reportError(io, { json }, error));
-      }
-    });
+      }),
+    );
 }

@@ -3,10 +3,9 @@ import type { Command } from 'commander';
 import { isKind } from '../contract/table.js';
 import { FerryError } from '../errors.js';
 import { driverFolders, serveMad } from '../protocol/mad.js';
-import { makeContext } from './context.js';
+import { run, type CommandRun, type SetStatus } from './command.js';
 import { parseSeconds } from './input.js';
 import type { Io } from './io.js';
-import { reportError } from './output.js';
 
 function list(value: string | undefined): string[] | undefined {
   return value === undefined ? undefined : value.split(',').map((name) => name.trim()).filter(Boolean);
@@ -47,7 +46,7 @@ function batchedLines(stream: Io['stdout']): { write(line: string): void; flush(
   };
 }
 
-export function registerMad(program: Command, io: Io, setStatus: (status: number) => void): void {
+export function registerMad(program: Command, io: Io, setStatus: SetStatus): void {
   program
     .command('mad')
     .summary('serve the driver protocol on stdin/stdout (a drop-in for one_datastore / one_tm)')
@@ -68,37 +67,45 @@ Examples:
   $ printf 'INIT\\nFINALIZE\\n' | ferry mad tm
 `,
     )
-    .action(async (kind: string, flags: { threads: string; wait?: string; drivers?: string; systemTm?: string }, command: Command) => {
-      try {
-        if (!isKind(kind)) throw new FerryError('E_USAGE', `mad ${JSON.stringify(kind)}: expected datastore or tm`, { hint: 'ferry mad datastore | ferry mad tm' });
-        const threads = Number(flags.threads);
-        if (!Number.isInteger(threads) || threads < 1) throw new FerryError('E_USAGE', `-t ${JSON.stringify(flags.threads)} is not a positive whole number`, { hint: '-t 15' });
-        const context = await makeContext(command, io);
-        const remotes = await context.runner.remotesPath();
-        const named = list(flags.drivers);
-        const enabled = named ? new Set(named) : driverFolders(remotes, kind);
-        const systemNamed = list(flags.systemTm);
-        const systemTm = systemNamed ? new Set(systemNamed) : driverFolders(remotes, 'tm');
-        const replies = batchedLines(io.stdout);
-        try {
-          await serveMad({
-            kind,
-            runner: context.runner,
-            concurrency: threads,
-            ...(flags.wait !== undefined ? { timeoutSec: parseSeconds(flags.wait, '-w') } : {}),
-            enabled,
-            systemTm,
-            lines: splitLines(io),
-            write: replies.write,
-            ...(io.signal ? { signal: io.signal } : {}),
-          });
-        } finally {
-          replies.flush();
-        }
-        io.closeStdin?.();
-        setStatus(0);
-      } catch (error) {
-        setStatus(reportError(io, { json: false }, error));
-      }
+    .action((kind: string, flags: MadFlags, command: Command) =>
+      // stdout carries the protocol: a failure is told on stderr, --json or not.
+      run(command, io, setStatus, ({ makeContext }) => serve(io, kind, flags, makeContext), { json: false }),
+    );
+}
+
+interface MadFlags {
+  threads: string;
+  wait?: string;
+  drivers?: string;
+  systemTm?: string;
+}
+
+/** Answers requests from stdin until FINALIZE or EOF, then lets stdin go so the process can exit. */
+async function serve(io: Io, kind: string, flags: MadFlags, makeContext: CommandRun['makeContext']): Promise<void> {
+  if (!isKind(kind)) throw new FerryError('E_USAGE', `mad ${JSON.stringify(kind)}: expected datastore or tm`, { hint: 'ferry mad datastore | ferry mad tm' });
+  const threads = Number(flags.threads);
+  if (!Number.isInteger(threads) || threads < 1) throw new FerryError('E_USAGE', `-t ${JSON.stringify(flags.threads)} is not a positive whole number`, { hint: '-t 15' });
+  const { runner } = await makeContext();
+  const remotes = await runner.remotesPath();
+  const named = list(flags.drivers);
+  const enabled = named ? new Set(named) : driverFolders(remotes, kind);
+  const systemNamed = list(flags.systemTm);
+  const systemTm = systemNamed ? new Set(systemNamed) : driverFolders(remotes, 'tm');
+  const replies = batchedLines(io.stdout);
+  try {
+    await serveMad({
+      kind,
+      runner,
+      concurrency: threads,
+      ...(flags.wait !== undefined ? { timeoutSec: parseSeconds(flags.wait, '-w') } : {}),
+      enabled,
+      systemTm,
+      lines: splitLines(io),
+      write: replies.write,
+      ...(io.signal ? { signal: io.signal } : {}),
     });
+  } finally {
+    replies.flush();
+  }
+  io.closeStdin?.();
 }

@@ -18,6 +18,7 @@ import { registerVm } from './vm.js';
 import { registerDs } from './ds.js';
 import { registerDump } from './dump.js';
 import { registerMad } from './mad.js';
+import type { SetStatus } from './command.js';
 import type { Io } from './io.js';
 import { registerTm } from './tm.js';
 import { XPATH_HELP, runXpath } from './xpath.js';
@@ -45,7 +46,7 @@ Examples:
   $ ferry drivers list --json
 `;
 
-export function buildProgram(io: Io, setStatus: (status: number) => void): Command {
+export function buildProgram(io: Io, setStatus: SetStatus): Command {
   const program = new Command('ferry')
     .description('Run storage drivers written as plain executable scripts, on OpenNebula\'s datastore and transfer-manager contract.')
     .version(version(), '-V, --version')

@@ -5,10 +5,10 @@ import { usageOf } from '../contract/args.js';
 import { runTransfer } from '../driver/transfer.js';
 import type { ActionResult } from '../driver/runner.js';
 import { FerryError } from '../errors.js';
-import { flagsOf, makeContext } from './context.js';
+import { FailureWithFields, run, type SetStatus } from './command.js';
 import { readInput } from './input.js';
 import type { Io } from './io.js';
-import { formatValue, reportError, resultJson, writeJson } from './output.js';
+import { formatValue, resultJson, writeJson } from './output.js';
 import { withProgress } from './progress.js';
 
 /** The contract's tm actions and their arguments, read when the program is built. */
@@ -17,7 +17,7 @@ const actionLines = (): string =>
     .map((name) => `  ${name.padEnd(17)} ${usageOf(specFor('tm', name).args)}`)
     .join('\n');
 
-export function registerTm(program: Command, io: Io, setStatus: (status: number) => void): void {
+export function registerTm(program: Command, io: Io, setStatus: SetStatus): void {
   program
     .command('tm')
     .summary('run one transfer-manager action, or a transfer file')
@@ -39,13 +39,11 @@ Examples:
   $ ferry tm transfer deploy.tm --json
 `,
     )
-    .action(async (action: string, rest: string[], _options: unknown, command: Command) => {
-      let json = flagsOf(command).json === true;
-      try {
-        const context = await makeContext(command, io);
-        json = context.json;
+    .action((action: string, rest: string[], _options: unknown, command: Command) =>
+      run(command, io, setStatus, async ({ json, makeContext }) => {
+        const { runner, timeoutSec } = await makeContext();
         const call = {
-          ...(context.timeoutSec !== undefined ? { timeoutSec: context.timeoutSec } : {}),
+          ...(timeoutSec !== undefined ? { timeoutSec } : {}),
           ...(io.signal ? { signal: io.signal } : {}),
         };
         if (action === 'transfer') {
@@ -53,7 +51,7 @@ Examples:
           const text = await readInput(io, rest[0] as string, 'transfer');
           const steps: ActionResult[] = [];
           try {
-            await runTransfer(context.runner, text, {
+            await runTransfer(runner, text, {
               ...call,
               onStep: (line, result) => {
                 steps.push(result);
@@ -62,23 +60,18 @@ Examples:
             });
           } catch (error) {
             const failedLine = (error as { transferLine?: number }).transferLine ?? null;
-            setStatus(reportError(io, { json }, error, { steps: steps.map(resultJson), failedLine }));
-            return;
+            throw new FailureWithFields(error, { steps: steps.map(resultJson), failedLine });
           }
           if (json) writeJson(io, { ok: true, steps: steps.map(resultJson) });
-          setStatus(0);
           return;
         }
         const [driver, ...args] = rest;
         if (driver === undefined) {
           throw new FerryError('E_USAGE', `tm ${action} needs the TM driver name and the action's arguments`, { hint: `ferry tm ${action} <tm_mad> <args...>; see ferry tm --help` });
         }
-        const result = await withProgress(io, `tm ${action}`, context.runner.runAny({ kind: 'tm', action, driver, args, ...call }));
+        const result = await withProgress(io, `tm ${action}`, runner.runAny({ kind: 'tm', action, driver, args, ...call }));
         if (json) writeJson(io, resultJson(result));
         else io.stdout.write(formatValue(result.result));
-        setStatus(0);
-      } catch (error) {
-        setStatus(reportError(io, { json }, error));
-      }
-    });
+      }),
+    );
 }

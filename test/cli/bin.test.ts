@@ -10,7 +10,7 @@ import {
   base64Of,
   binBuilt,
   binMissingMessage,
-  dumpXmlFor,
+  dumpFor,
   fixturesRemotes,
   fixturesRemotesReal,
   jsonOf,
@@ -27,7 +27,7 @@ type Tap = Parameters<typeof tmpDir>[0];
 /** Dumps for the fixture behaviours, written once per test. */
 function dumps(t: Tap, ...drivers: string[]): Record<string, string> {
   const dir = tmpDir(t, 'ferry-bin-');
-  return Object.fromEntries(drivers.map((driver) => [driver, writeFileIn(dir, `${driver}.xml`, dumpXmlFor(driver))]));
+  return Object.fromEntries(drivers.map((driver) => [driver, writeFileIn(dir, `${driver}.xml`, dumpFor(driver))]));
 }
 
 /** Pids whose parent is `ppid`, from /proc. */
@@ -111,7 +111,7 @@ if (!binBuilt()) {
   });
 
   t.test('the dump on stdin (-), XML and base64', async (t) => {
-    const xml = dumpXmlFor('dummy');
+    const xml = dumpFor('dummy');
     const fromXml = await runBin(['ds', 'monitor', '-', '1'], { stdin: xml });
     t.equal(fromXml.status, 0, fromXml.stderr);
     t.equal(fromXml.stdout, 'usedMb   9720\ntotalMb  20480\nfreeMb   10760\n');
@@ -191,7 +191,7 @@ if (!binBuilt()) {
 
   t.test('FERRY_REMOTES, ./ferry.yaml and --config work in the real executable', async (t) => {
     const dir = tmpDir(t, 'ferry-bin-cwd-');
-    writeFileIn(dir, 'image.xml', dumpXmlFor('ok'));
+    writeFileIn(dir, 'image.xml', dumpFor('ok'));
     const env = await runBin(['ds', 'stat', 'image.xml', '0'], { cwd: dir, env: { FERRY_REMOTES: fixturesRemotes } });
     t.equal(env.status, 0, `FERRY_REMOTES: ${env.stderr}`);
     t.equal(env.stdout, '40\n');

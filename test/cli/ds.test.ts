@@ -7,7 +7,7 @@ import { tmpDir } from '../helpers/fixtures.js';
 import {
   base64Of,
   bundledRemotes,
-  dumpXmlFor,
+  dumpFor,
   fixturesRemotes,
   fixturesRemotesReal,
   jsonOf,
@@ -59,7 +59,7 @@ const DUMMY_STDOUT: Record<string, string> = {
 /** A temp folder holding the dump for `driver` as XML and as base64. */
 function dumpFiles(t: Tap, driver: string): { dir: string; xml: string; b64: string; xmlText: string } {
   const dir = tmpDir(t, 'ferry-ds-');
-  const xmlText = dumpXmlFor(driver);
+  const xmlText = dumpFor(driver);
   return { dir, xmlText, xml: writeFileIn(dir, 'image.xml', xmlText), b64: writeFileIn(dir, 'image.b64', `${base64Of(xmlText)}\n`) };
 }
 
@@ -409,7 +409,7 @@ t.test('FERRY_REMOTES picks the remotes folder', async (t) => {
 
 t.test('remotes: in ./ferry.yaml (cwd) picks the remotes folder', async (t) => {
   const dir = tmpDir(t, 'ferry-cwd-');
-  writeFileIn(dir, 'image.xml', dumpXmlFor('ok'));
+  writeFileIn(dir, 'image.xml', dumpFor('ok'));
   writeFileIn(dir, 'ferry.yaml', `remotes: ${relative(dir, fixturesRemotes)}\n`);
   const { status, stdout, stderr } = await runCli(['ds', 'stat', 'image.xml', '0'], { cwd: dir });
   t.equal(status, 0, stderr);
@@ -423,9 +423,9 @@ t.test('--config FILE: remotes relative to the file, timeouts and log_level appl
   const confDir = join(dir, 'etc');
   mkdirSync(confDir);
   const config = writeFileIn(confDir, 'custom.yaml', `remotes: ${relative(confDir, fixturesRemotes)}\nlog_level: silent\ntimeouts:\n  datastore:\n    stat: 0.3\n`);
-  writeFileIn(dir, 'ok.xml', dumpXmlFor('ok'));
-  writeFileIn(dir, 'slow.xml', dumpXmlFor('slow'));
-  writeFileIn(dir, 'fail.xml', dumpXmlFor('fail'));
+  writeFileIn(dir, 'ok.xml', dumpFor('ok'));
+  writeFileIn(dir, 'slow.xml', dumpFor('slow'));
+  writeFileIn(dir, 'fail.xml', dumpFor('fail'));
   const ok = await runCli(['--config', config, 'ds', 'stat', 'ok.xml', '0'], { cwd: dir });
   t.equal(ok.status, 0, ok.stderr);
   t.equal(ok.stdout, '40\n');
@@ -444,7 +444,7 @@ t.test('--config FILE: remotes relative to the file, timeouts and log_level appl
 t.test('a config with an unknown key: exit 2, names the key and the file, nothing run', async (t) => {
   const dir = tmpDir(t, 'ferry-badconf-');
   const record = recordFile(t);
-  writeFileIn(dir, 'image.xml', dumpXmlFor('ok'));
+  writeFileIn(dir, 'image.xml', dumpFor('ok'));
   const top = writeFileIn(dir, 'top.yaml', `remotes: ${fixturesRemotes}\nbogus_key: 1\n`);
   const nested = writeFileIn(dir, 'nested.yaml', `remotes: ${fixturesRemotes}\ntimeouts:\n  default: 5\n  sloww: 3\n`);
   for (const [file, key] of [
@@ -468,7 +468,7 @@ t.test('a config with an unknown key: exit 2, names the key and the file, nothin
 
 t.test('--json also reports errors found before anything runs (config, flags) as one JSON object', async (t) => {
   const dir = tmpDir(t, 'ferry-badconf-');
-  writeFileIn(dir, 'image.xml', dumpXmlFor('ok'));
+  writeFileIn(dir, 'image.xml', dumpFor('ok'));
   const top = writeFileIn(dir, 'top.yaml', `remotes: ${fixturesRemotes}\nbogus_key: 1\n`);
   const cases = [
     { name: 'unknown config key', argv: ['--json', '--config', top, 'ds', 'stat', 'image.xml', '0'], error: { code: 'E_CONFIG', exitStatus: 2, message: /bogus_key/ } },
@@ -501,7 +501,7 @@ t.test('a config value of the wrong type: exit 2, names the key', async (t) => {
 });
 
 t.test('on a terminal: logs are pretty lines, not JSON, and a long action shows a ticker that is cleared', async (t) => {
-  const xml = dumpXmlFor('noisy');
+  const xml = dumpFor('noisy');
   const dir = tmpDir(t as Tap);
   const file = writeFileIn(dir, 'image.xml', xml);
   const noisy = await runCli(['--remotes', fixturesRemotes, 'ds', 'stat', file, '0'], { stderrIsTTY: true });
@@ -512,7 +512,7 @@ t.test('on a terminal: logs are pretty lines, not JSON, and a long action shows 
   const plain = await runCli(['--remotes', fixturesRemotes, 'ds', 'stat', file, '0']);
   t.match(plain.stderr, /^\{"level":30,.*"msg":"progress 0"\}$/m, 'JSON lines when stderr is not a terminal');
 
-  const slow = writeFileIn(dir, 'slow.xml', dumpXmlFor('slow'));
+  const slow = writeFileIn(dir, 'slow.xml', dumpFor('slow'));
   const ticking = await withProcessEnv({ FIXTURE_SLEEP: '1.4' }, () => runCli(['--remotes', fixturesRemotes, 'ds', 'stat', slow, '0'], { stderrIsTTY: true }));
   t.equal(ticking.status, 0);
   t.equal(ticking.stdout, '40\n');

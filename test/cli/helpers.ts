@@ -1,22 +1,24 @@
 /**
  * Helpers for the command-line tests: an in-memory Io, `runCli` (main()
  * in-process), `runBin` (the built executable as a real process), and the
- * paths and dumps the tests share.
+ * paths and dumps the tests share (the fixtures' own re-exported from
+ * test/helpers/fixtures.ts).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.js';
 import type { Io, OutStream } from '../../src/cli/io.js';
+import { dumpFor, fixturesRemotes } from '../helpers/fixtures.js';
+
+export { dumpFor, fixturesRemotes, specExamplePath, specExampleXml } from '../helpers/fixtures.js';
 
 /** The repository root, found from this file's location. */
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
-export const fixturesRemotes = join(repoRoot, 'fixtures', 'remotes');
 /** Real path of fixtures/remotes, as ferry prints it in messages. */
 export const fixturesRemotesReal = realpathSync(fixturesRemotes);
 export const bundledRemotes = join(repoRoot, 'remotes');
-export const specExamplePath = join(repoRoot, 'fixtures', 'dumps', 'spec-example.xml');
 /** The built executable (`npm run build` / scripts/build.mjs). */
 export const binPath = join(repoRoot, 'dist', 'bin', 'ferry.js');
 export const binMissingMessage = `${binPath} is missing: run npm run build (node scripts/build.mjs) before the tests`;
@@ -25,23 +27,9 @@ export function binBuilt(): boolean {
   return existsSync(binPath);
 }
 
-/** The spec's example dump (DS_MAD fs, TM_MAD shared). */
-export function specExampleXml(): string {
-  return readFileSync(specExamplePath, 'utf8');
-}
-
-/** The spec example with every DS_MAD (plain and CDATA) set to `driver`. */
-export function dumpXmlFor(driver: string): string {
-  const xml = specExampleXml()
-    .replace(/<DS_MAD>fs<\/DS_MAD>/g, `<DS_MAD>${driver}</DS_MAD>`)
-    .replace(/<DS_MAD><!\[CDATA\[fs\]\]><\/DS_MAD>/g, `<DS_MAD><![CDATA[${driver}]]></DS_MAD>`);
-  if (!xml.includes(`<DS_MAD>${driver}</DS_MAD>`)) throw new Error('spec-example.xml no longer has <DS_MAD>fs</DS_MAD>');
-  return xml;
-}
-
-/** The spec example as a system datastore (DATASTORE/TYPE 1) whose TM_MAD is `tmMad`. */
-export function systemDumpXml(tmMad: string): string {
-  const before = specExampleXml();
+/** The spec example as a system datastore (DATASTORE/TYPE 1) whose TM_MAD is `tmMad` (and DS_MAD `dsMad`). */
+export function systemDumpXml(tmMad: string, dsMad = 'fs'): string {
+  const before = dumpFor(dsMad);
   const xml = before.replace(/<TM_MAD>shared<\/TM_MAD>(\s*)<TYPE>0<\/TYPE>/, `<TM_MAD>${tmMad}</TM_MAD>$1<TYPE>1</TYPE>`);
   if (xml === before) throw new Error('spec-example.xml no longer has DATASTORE TM_MAD followed by TYPE');
   return xml;
@@ -270,9 +258,9 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === realpath
     t.notOk(Object.keys(env).some((name) => name.startsWith('TAP')));
   });
   t.test('dump helpers', async (t) => {
-    t.match(dumpXmlFor('dummy'), '<DS_MAD>dummy</DS_MAD>');
-    t.match(dumpXmlFor('dummy'), '<DS_MAD><![CDATA[dummy]]></DS_MAD>');
-    t.notMatch(dumpXmlFor('dummy'), '>fs<');
+    t.match(dumpFor('dummy'), '<DS_MAD>dummy</DS_MAD>');
+    t.match(dumpFor('dummy'), '<DS_MAD><![CDATA[dummy]]></DS_MAD>');
+    t.notMatch(dumpFor('dummy'), '>fs<');
     t.match(systemDumpXml('dummy'), /<TM_MAD>dummy<\/TM_MAD>\s*<TYPE>1<\/TYPE>/);
     t.equal(Buffer.from(base64Of('é'), 'base64').toString('utf8'), 'é');
   });

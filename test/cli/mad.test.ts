@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { liveGroupMembers, processAlive, tmpDir, waitFor, pgidOf } from '../helpers/fixtures.js';
 import { intervalsOf, maxOverlap, overlapsPerId, prng } from '../helpers/intervals.js';
-import { base64Of, binBuilt, binMissingMessage, binPath, cleanEnv, dumpXmlFor, fixturesRemotes, repoRoot, systemDumpXml } from './helpers.js';
+import { base64Of, binBuilt, binMissingMessage, binPath, cleanEnv, dumpFor, fixturesRemotes, repoRoot, systemDumpXml } from './helpers.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -16,13 +16,13 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** Base64 dump of an image datastore with DS_MAD `driver` and, when given, IMAGE/NAME `name`. */
 function dsDump(driver: string, name?: string): string {
-  const xml = dumpXmlFor(driver);
+  const xml = dumpFor(driver);
   return base64Of(name === undefined ? xml : xml.replace('<NAME>ttylinux</NAME>', `<NAME>${name}</NAME>`));
 }
 
 /** Base64 dump of a system datastore (TYPE 1): DS_MAD `ds`, TM_MAD `tm`. */
 function systemDump(ds: string, tm: string): string {
-  return base64Of(systemDumpXml(tm).replace(/<DS_MAD>fs<\/DS_MAD>/g, `<DS_MAD>${ds}</DS_MAD>`));
+  return base64Of(systemDumpXml(tm, ds));
 }
 
 interface Mad {

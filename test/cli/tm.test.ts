@@ -5,11 +5,11 @@ import t from 'tap';
 import { usageOf, type ArgSpec } from '../../src/contract/args.js';
 import { TM_ACTIONS, TM_CONTRACT } from '../../src/contract/table.js';
 import { tmpDir } from '../helpers/fixtures.js';
-import { base64Of, dumpXmlFor, fixturesRemotes, jsonOf, runCli, withProcessEnv, writeFileIn } from './helpers.js';
+import { base64Of, dumpFor, fixturesRemotes, jsonOf, runCli, withProcessEnv, writeFileIn } from './helpers.js';
 
 type Tap = Parameters<typeof tmpDir>[0];
 
-const DUMP_B64 = base64Of(dumpXmlFor('dummy'));
+const DUMP_B64 = base64Of(dumpFor('dummy'));
 const TEMPLATE_B64 = base64Of('<VM><ID>7</ID></VM>');
 
 /** A valid value (or values, for a variadic argument) for one TM argument, from its ArgSpec. */

@@ -10,6 +10,7 @@ import { existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import t from 'tap';
 import { waitFor } from '../helpers/fixtures.js';
+import { snapshotTags } from '../helpers/images.js';
 import { stage, vmYaml, world } from '../helpers/catalog-world.js';
 import { binPath, cleanEnv, jsonOf, runBin, runCli } from './helpers.js';
 
@@ -288,12 +289,6 @@ t.test('vm show names the failed step and the way out; --journal lists actions',
   t.match(shown.stdout, /FAIL create LN flaky/);
   t.ok(existsSync(join(w.home, 'catalog.db')), 'the catalog is a file under FERRY_HOME');
 });
-
-/** The snapshot tags qemu-img lists for a qcow2 file. */
-function snapshotTags(file: string): string[] {
-  const listing = execFileSync('qemu-img', ['snapshot', '-l', file], { encoding: 'utf8' });
-  return [...listing.matchAll(/^\s*\d+\s+(\S+)/gm)].map((match) => match[1] as string);
-}
 
 for (const tm of ['shared', 'qcow2']) {
   t.test(`vm disk-snapshot create, revert, delete with tm/${tm}: ids, files and refusals`, async (t) => {

@@ -5,7 +5,8 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_FILE, loadConfig, resolveRemotesPath, type FerryConfig } from '../../src/config/config.js';
 import { bundledRemotes, packageRoot } from '../../src/config/paths.js';
-import { FerryError } from '../../src/errors.js';
+import type { FerryError } from '../../src/errors.js';
+import { checkRefusal, rejection } from '../helpers/fixtures.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -23,18 +24,9 @@ function write(dir: string, name: string, text: string): string {
   return path;
 }
 
+/** The refusal loading a config ends in: E_CONFIG, exit status 2, with a hint. */
 async function refused(t: Test, load: Promise<unknown>): Promise<FerryError> {
-  try {
-    await load;
-  } catch (error) {
-    t.type(error, FerryError);
-    t.equal((error as FerryError).code, 'E_CONFIG', 'code E_CONFIG');
-    t.equal((error as FerryError).exitStatus, 2);
-    t.type((error as FerryError).hint, 'string', 'has a hint');
-    return error as FerryError;
-  }
-  t.fail('expected the config to be refused');
-  return new FerryError('E_INTERNAL', 'not refused');
+  return checkRefusal(t, await rejection(load), { code: 'E_CONFIG', exitStatus: 2 });
 }
 
 t.test('no file: defaults', async (t) => {

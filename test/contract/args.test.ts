@@ -1,24 +1,16 @@
 import t, { type Test } from 'tap';
 import { checkArgs, isHostPath, usageOf, type ArgSpec, type ArgType } from '../../src/contract/args.js';
 import { TM_CONTRACT, DATASTORE_CONTRACT, GENERIC_CONTRACT } from '../../src/contract/table.js';
-import { FerryError } from '../../src/errors.js';
+import type { FerryError } from '../../src/errors.js';
+import { checkRefusal, thrown } from '../helpers/fixtures.js';
 import { encodeBase64 } from '../../src/dump/base64.js';
 
 /** checkArgs must refuse; returns the error for further checks. */
+/** The refusal of `values`: E_BAD_ARGS, exit status 2, the usage line as hint, the label leading the message. */
 function refused(t: Test, specs: readonly ArgSpec[], values: readonly string[], label: string): FerryError {
-  try {
-    checkArgs(specs, values, label);
-  } catch (error) {
-    t.type(error, FerryError, 'a FerryError');
-    const e = error as FerryError;
-    t.equal(e.code, 'E_BAD_ARGS', 'code E_BAD_ARGS');
-    t.equal(e.exitStatus, 2);
-    t.equal(e.hint, `usage: ${label} ${usageOf(specs)}`, 'hint is the usage line');
-    t.ok(e.message.startsWith(`${label}: `), 'message starts with the label');
-    return e;
-  }
-  t.fail(`expected ${JSON.stringify(values)} to be refused`);
-  return new FerryError('E_INTERNAL', 'not refused');
+  const e = checkRefusal(t, thrown(() => checkArgs(specs, values, label)), { code: 'E_BAD_ARGS', exitStatus: 2, hint: `usage: ${label} ${usageOf(specs)}` });
+  t.ok(e.message.startsWith(`${label}: `), 'message starts with the label');
+  return e;
 }
 
 const accepted = (t: Test, specs: readonly ArgSpec[], values: readonly string[], label: string, msg?: string): void => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { Runner } from '../../src/driver/runner.js';
 import { FerryError } from '../../src/errors.js';
-import { fixturesRoot, specExampleXml, tmpDir } from '../helpers/fixtures.js';
+import { dumpFor, fixturesRoot, tmpDir } from '../helpers/fixtures.js';
 import { runCli } from '../cli/helpers.js';
 
 const defects = realpathSync(join(fixturesRoot, 'defects'));
@@ -17,10 +17,8 @@ const BROKEN = ['unknownkey', 'wrongtype', 'futureapi'] as const;
 
 /** The spec example for DS_MAD `driver`, its IMAGE/PATH set to `image`. */
 function dumpXml(driver: string, image: string): string {
-  const xml = specExampleXml()
-    .replace(/<DS_MAD>fs<\/DS_MAD>/g, `<DS_MAD>${driver}</DS_MAD>`)
-    .replace('<PATH>/tmp/ttylinux.img</PATH>', `<PATH>${image}</PATH>`);
-  if (!xml.includes(`<DS_MAD>${driver}</DS_MAD>`) || !xml.includes(image)) throw new Error('spec-example.xml changed shape');
+  const xml = dumpFor(driver).replace('<PATH>/tmp/ttylinux.img</PATH>', `<PATH>${image}</PATH>`);
+  if (!xml.includes(image)) throw new Error('spec-example.xml changed shape');
   return xml;
 }
 

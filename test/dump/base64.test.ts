@@ -3,22 +3,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeBase64, encodeBase64, isBase64 } from '../../src/dump/base64.js';
-import { FerryError } from '../../src/errors.js';
+import { checkRefusal, thrown } from '../helpers/fixtures.js';
 
 const EXAMPLE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'dumps', 'spec-example.xml');
 const exampleText = readFileSync(EXAMPLE, 'utf8');
 
+/** The message of decodeBase64's refusal of `text`: E_BAD_DUMP, the hint saying how to encode. */
 function refused(t: Test, text: string, what?: string): string {
-  try {
-    decodeBase64(text, what);
-  } catch (error) {
-    t.type(error, FerryError);
-    t.equal((error as FerryError).code, 'E_BAD_DUMP', 'code E_BAD_DUMP');
-    t.match((error as FerryError).hint, /base64/, 'the hint says how to encode');
-    return (error as FerryError).message;
-  }
-  t.fail(`expected ${JSON.stringify(text.slice(0, 40))} to be refused`);
-  return '';
+  return checkRefusal(t, thrown(() => decodeBase64(text, what)), { code: 'E_BAD_DUMP', hint: /base64/ }).message;
 }
 
 /** Breaks base64 into lines of `width` characters, as `base64` and OpenNebula do. */

@@ -12,24 +12,16 @@ import {
   type DumpInput,
 } from '../../src/dump/dump.js';
 import { decodeBase64, encodeBase64 } from '../../src/dump/base64.js';
-import { FerryError } from '../../src/errors.js';
+import { checkRefusal, thrown } from '../helpers/fixtures.js';
 
 const EXAMPLE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'dumps', 'spec-example.xml');
 const exampleText = readFileSync(EXAMPLE, 'utf8');
 const exampleBase64 = encodeBase64(exampleText);
 const wrap76 = (text: string, eol = '\n'): string => (text.match(/.{1,76}/g) ?? []).join(eol) + eol;
 
+/** The message of the refusal `read` throws: E_BAD_DUMP, with a hint. */
 function refused(t: Test, read: () => unknown): string {
-  try {
-    read();
-  } catch (error) {
-    t.type(error, FerryError);
-    t.equal((error as FerryError).code, 'E_BAD_DUMP', 'code E_BAD_DUMP');
-    t.type((error as FerryError).hint, 'string', 'has a hint');
-    return (error as FerryError).message;
-  }
-  t.fail('expected the dump to be refused');
-  return '';
+  return checkRefusal(t, thrown(read), { code: 'E_BAD_DUMP' }).message;
 }
 
 const PERMISSIONS = (group: 0 | 1, other: 0 | 1) => ({

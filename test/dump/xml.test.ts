@@ -4,23 +4,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CDATA, isCdata, isElement, parseXml, textOf, type XmlElement } from '../../src/dump/xml.js';
 import { buildXml, cdata } from '../../src/dump/serialize.js';
-import { FerryError } from '../../src/errors.js';
+import { checkRefusal, thrown } from '../helpers/fixtures.js';
 
 const EXAMPLE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'dumps', 'spec-example.xml');
 const exampleText = readFileSync(EXAMPLE, 'utf8');
 
 /** parseXml must refuse with E_BAD_DUMP; returns the message. */
+/** The message of parseXml's refusal of `text`: E_BAD_DUMP, with a hint. */
 function refused(t: Test, text: string, what?: string): string {
-  try {
-    parseXml(text, what);
-  } catch (error) {
-    t.type(error, FerryError);
-    t.equal((error as FerryError).code, 'E_BAD_DUMP', 'code E_BAD_DUMP');
-    t.type((error as FerryError).hint, 'string', 'has a hint');
-    return (error as FerryError).message;
-  }
-  t.fail(`expected ${JSON.stringify(text.slice(0, 60))} to be refused`);
-  return '';
+  return checkRefusal(t, thrown(() => parseXml(text, what)), { code: 'E_BAD_DUMP' }).message;
 }
 
 t.test('the spec example round-trips byte for byte', async (t) => {

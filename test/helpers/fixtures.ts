@@ -6,7 +6,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FerryError } from '../../src/errors.js';
+import type { Test } from 'tap';
+import { FerryError, type ErrorCode } from '../../src/errors.js';
 
 /** Absolute path of fixtures/ at the repository root. */
 export const fixturesRoot = fileURLToPath(new URL('../../fixtures/', import.meta.url)).replace(/\/$/, '');
@@ -14,16 +15,20 @@ export const fixturesRoot = fileURLToPath(new URL('../../fixtures/', import.meta
 /** Absolute path of fixtures/remotes (datastore/<behaviour>/, tm/<behaviour>/, fixture.sh). */
 export const fixturesRemotes = join(fixturesRoot, 'remotes');
 
-/** The spec's decoded example action dump (DS_MAD fs, TM_MAD shared). */
+/** The spec's example action dump, decoded (DS_MAD fs, TM_MAD shared). */
+export const specExamplePath = join(fixturesRoot, 'dumps', 'spec-example.xml');
+
 export function specExampleXml(): string {
-  return readFileSync(join(fixturesRoot, 'dumps', 'spec-example.xml'), 'utf8');
+  return readFileSync(specExamplePath, 'utf8');
 }
 
 /** The spec example with every DS_MAD (plain and CDATA) replaced by `driver`. */
 export function dumpFor(driver: string): string {
-  return specExampleXml()
+  const xml = specExampleXml()
     .replace(/<DS_MAD>fs<\/DS_MAD>/g, `<DS_MAD>${driver}</DS_MAD>`)
     .replace(/<DS_MAD><!\[CDATA\[fs\]\]><\/DS_MAD>/g, `<DS_MAD><![CDATA[${driver}]]></DS_MAD>`);
+  if (!xml.includes(`<DS_MAD>${driver}</DS_MAD>`)) throw new Error('spec-example.xml no longer has <DS_MAD>fs</DS_MAD>');
+  return xml;
 }
 
 /** Anything with tap's teardown hook. */
@@ -100,6 +105,26 @@ export function thrown(fn: () => unknown): FerryError {
     return error;
   }
   throw new Error('expected a FerryError to be thrown');
+}
+
+/** What a refusal must carry: its code, its exit status when given, and a hint (any string unless given). */
+export interface Refusal {
+  code: ErrorCode;
+  exitStatus?: number;
+  /** The hint equals this string, or matches this pattern. */
+  hint?: string | RegExp;
+}
+
+/** Checks that `error` is the refusal `expected` describes, and returns it. */
+export function checkRefusal(t: Test, error: unknown, expected: Refusal): FerryError {
+  t.type(error, FerryError, 'a FerryError');
+  const refusal = error as FerryError;
+  t.equal(refusal.code, expected.code, `code ${expected.code}`);
+  if (expected.exitStatus !== undefined) t.equal(refusal.exitStatus, expected.exitStatus, `exit status ${expected.exitStatus}`);
+  if (expected.hint === undefined) t.type(refusal.hint, 'string', 'has a hint');
+  else if (typeof expected.hint === 'string') t.equal(refusal.hint, expected.hint, 'the hint');
+  else t.match(refusal.hint, expected.hint, 'the hint');
+  return refusal;
 }
 
 /** Pids of the running (not zombie) processes in process group `pgid`, read from /proc. */

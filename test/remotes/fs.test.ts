@@ -16,6 +16,7 @@ import { ManifestCache } from '../../src/driver/manifest.js';
 import { Runner, type ActionResult, type CallOptions } from '../../src/driver/runner.js';
 import { buildDump, type ImageFields } from '../../src/dump/dump.js';
 import { rejection, tmpDir, waitFor } from '../helpers/fixtures.js';
+import { snapshotTags } from '../helpers/images.js';
 
 type Tap = Parameters<typeof tmpDir>[0];
 type Image = Omit<ImageFields, 'ID'> & { ID?: number };
@@ -116,11 +117,6 @@ function run(file: string, args: string[]): string {
 
 function qemuInfo(file: string): { format: string; 'virtual-size': number; snapshots?: Array<{ name: string }>; 'backing-filename'?: string } {
   return JSON.parse(run('qemu-img', ['info', '--output=json', file])) as ReturnType<typeof qemuInfo>;
-}
-
-/** Tags of the internal snapshots of a qcow2 image. */
-function snapshotTags(file: string): string[] {
-  return (qemuInfo(file).snapshots ?? []).map((snapshot) => snapshot.name).sort();
 }
 
 /** The first `length` bytes of an image's guest view (qcow2 or raw), through a raw conversion. */
