@@ -18,10 +18,10 @@ if (check.error) {
   failed = true;
 } else failed ||= check.status !== 0;
 // Stricter than the build (which must not fail on a newer compiler's new warning): conversions and shadowing too.
-const cc = spawnSync(process.env.CC ?? 'cc', ['-fsyntax-only', '-std=c11', '-Wall', '-Wextra', '-Wpedantic', '-Wshadow', '-Wconversion', '-Wsign-conversion', '-Werror', join(root, 'src/driver/spawn-helper.c')], { stdio: 'inherit' });
+const cc = spawnSync(process.env.CC ?? 'cc', ['-fsyntax-only', '-std=c11', '-Wall', '-Wextra', '-Wpedantic', '-Wshadow', '-Wconversion', '-Wsign-conversion', '-Werror', join(root, 'src/driver/launch/ferry-spawn.c')], { stdio: 'inherit' });
 if (cc.error) {
-  console.error('lint: no C compiler (cc) for src/driver/spawn-helper.c; install it with: apt-get install gcc (scripts/setup.sh does, as root)');
+  console.error('lint: no C compiler (cc) for src/driver/launch/ferry-spawn.c; install it with: apt-get install gcc (scripts/setup.sh does, as root)');
   failed = true;
 } else failed ||= cc.status !== 0;
-console.error(`lint: ${files.length} shell scripts and spawn-helper.c checked; ${failed ? 'findings above' : 'clean'}`);
+console.error(`lint: ${files.length} shell scripts and ferry-spawn.c checked; ${failed ? 'findings above' : 'clean'}`);
 process.exitCode = failed ? 1 : 0;

@@ -11,7 +11,7 @@ export { API_VERSIONS, ManifestSchema, MANIFEST_FILE } from './driver/manifest.j
 export type { Manifest } from './driver/manifest.js';
 export { splitStderr } from './driver/stderr.js';
 export type { LogLevel, LogRecord } from './driver/stderr.js';
-export { signalAllGroups } from './driver/spawn.js';
+export { signalAllGroups } from './driver/launch/spawn-group.js';
 export {
   CONTRACT,
   DATASTORE_CONTRACT,
