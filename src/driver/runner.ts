@@ -17,7 +17,8 @@ import { silentLogger, type Logger } from '../log/logger.js';
 import { checkName, locate, resolveRemotes, type Located } from './locate.js';
 import { API_VERSIONS, ManifestCache, type Manifest } from './manifest.js';
 import { spawnGroup, type SpawnOutcome } from './launch/spawn-group.js';
-import { splitStderr, type LogRecord } from './stderr.js';
+import type { LogRecord } from '../log/record.js';
+import { splitStderr } from './stderr.js';
 
 /** The kernel refuses one argument longer than this (MAX_ARG_STRLEN, 32 pages), with E2BIG. */
 export const MAX_ARG_BYTES = 128 * 1024;
