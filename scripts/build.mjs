@@ -2,7 +2,7 @@
 // Builds ferry: tsc for the library (dist/, with .d.ts), then one esbuild bundle
 // for the `ferry` command (dist/bin/), since loading hundreds of small modules
 // dominated start-up time, then ferry-spawn, the fork server scripts start
-// from (dist/libexec/; see src/driver/spawn-helper.c).
+// from (dist/libexec/; see src/driver/launch/ferry-spawn.c).
 import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +36,7 @@ const helper = join(root, 'dist/libexec/ferry-spawn');
 mkdirSync(join(root, 'dist/libexec'), { recursive: true });
 try {
   const cc = process.env.CC ?? 'cc';
-  execaSync(cc, ['-O2', '-std=c11', '-Wall', '-Wextra', '-o', `${helper}.tmp`, join(root, 'src/driver/spawn-helper.c')], { stdio: 'inherit' });
+  execaSync(cc, ['-O2', '-std=c11', '-Wall', '-Wextra', '-o', `${helper}.tmp`, join(root, 'src/driver/launch/ferry-spawn.c')], { stdio: 'inherit' });
   renameSync(`${helper}.tmp`, helper);
 } catch (error) {
   if (error.code !== 'ENOENT') throw error;

@@ -21,8 +21,8 @@ const passed = [
   passes(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--noEmit'], 'npm ci'),
   passes('shellcheck', ['--external-sources', ...files], 'install it with: apt-get install shellcheck (scripts/setup.sh does, as root)', { cwd: root }),
   // Stricter than the build (which must not fail on a newer compiler's new warning): conversions and shadowing too.
-  passes(cc, ['-fsyntax-only', '-std=c11', '-Wall', '-Wextra', '-Wpedantic', '-Wshadow', '-Wconversion', '-Wsign-conversion', '-Werror', join(root, 'src/driver/spawn-helper.c')], 'install it with: apt-get install gcc (scripts/setup.sh does, as root)'),
+  passes(cc, ['-fsyntax-only', '-std=c11', '-Wall', '-Wextra', '-Wpedantic', '-Wshadow', '-Wconversion', '-Wsign-conversion', '-Werror', join(root, 'src/driver/launch/ferry-spawn.c')], 'install it with: apt-get install gcc (scripts/setup.sh does, as root)'),
 ];
 const failed = passed.includes(false);
-console.error(`lint: ${files.length} shell scripts and spawn-helper.c checked; ${failed ? 'findings above' : 'clean'}`);
+console.error(`lint: ${files.length} shell scripts and ferry-spawn.c checked; ${failed ? 'findings above' : 'clean'}`);
 process.exitCode = failed ? 1 : 0;

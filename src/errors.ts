@@ -2,7 +2,7 @@
  * One error class for everything ferry refuses or a driver fails at. The
  * `code` is stable API; `EXIT_STATUS` maps each code to the CLI exit status.
  */
-import type { LogRecord } from './driver/stderr.js';
+import type { LogRecord } from './log/record.js';
 
 export const EXIT_STATUS = {
   /** ferry.yaml, driver.yaml or a flag is wrong: nothing was run. */

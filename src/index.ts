@@ -10,8 +10,8 @@ export type { Located } from './driver/locate.js';
 export { API_VERSIONS, ManifestSchema, MANIFEST_FILE } from './driver/manifest.js';
 export type { Manifest } from './driver/manifest.js';
 export { splitStderr } from './driver/stderr.js';
-export type { LogLevel, LogRecord } from './driver/stderr.js';
-export { signalAllGroups } from './driver/spawn.js';
+export type { LogLevel, LogRecord } from './log/record.js';
+export { signalAllGroups } from './driver/launch/spawn-group.js';
 export {
   CONTRACT,
   DATASTORE_CONTRACT,

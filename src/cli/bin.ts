@@ -12,7 +12,7 @@ async function run(): Promise<number> {
     const { runXpath } = await import('./xpath.js');
     return runXpath(argv.slice(1), processIo());
   }
-  const { signalAllGroups } = await import('../driver/spawn.js');
+  const { signalAllGroups } = await import('../driver/launch/spawn-group.js');
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals): void => {

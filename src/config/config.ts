@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import * as v from 'valibot';
+import { NameSchema } from '../contract/names.js';
 import { LEVELS } from '../log/logger.js';
 import { FerryError } from '../errors.js';
 import { bundledRemotes } from './paths.js';
@@ -34,11 +35,11 @@ export const ConfigSchema = v.strictObject({
   /** Folder for the lock files of the helper library's `exclusive`. */
   lock_dir: v.optional(v.pipe(v.string(), v.minLength(1))),
   /** This machine's name in host:path arguments (the spec's `fe`); default its host name. */
-  frontend: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/))),
+  frontend: v.optional(NameSchema),
   /** How to reach each host: `transport: local`, or ssh settings rendered into an ssh_config. */
   hosts: v.optional(
     v.record(
-      v.pipe(v.string(), v.regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/)),
+      NameSchema,
       v.strictObject({
         transport: v.optional(v.picklist(['ssh', 'local'])),
         address: v.optional(v.pipe(v.string(), v.minLength(1))),
@@ -53,7 +54,7 @@ export const ConfigSchema = v.strictObject({
   /** Datastores synced into the catalog (by name) whenever a catalog command runs. */
   datastores: v.optional(
     v.record(
-      v.pipe(v.string(), v.regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/)),
+      NameSchema,
       v.strictObject({
         id: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
         type: v.optional(v.picklist(['IMAGE', 'SYSTEM', 'FILE'])),

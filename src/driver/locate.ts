@@ -5,11 +5,11 @@
  * versions' thread-pool round trips cost more than the spawn budget allows.
  */
 import { accessSync, constants, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
+import { isName } from '../contract/names.js';
 import { baseAction, type Kind } from '../contract/table.js';
 import { FerryError } from '../errors.js';
-
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+import { inside } from '../fs/inside.js';
 
 export interface Located {
   kind: Kind;
@@ -28,7 +28,7 @@ export interface Located {
 
 /** Refuses a driver or action name that is not a plain file name. */
 export function checkName(value: string, what: string): void {
-  if (!NAME.test(value) || value === '.' || value === '..') {
+  if (!isName(value)) {
     throw new FerryError('E_USAGE', `${what} name ${JSON.stringify(value)} is not allowed`, {
       hint: `${what} names use letters, digits, _ . and - (not starting with . or -), and never contain /`,
     });
@@ -37,7 +37,7 @@ export function checkName(value: string, what: string): void {
 
 /** Whether `remotes/<kind>/<name>` is a driver folder right now (no throw: a name that is not allowed is simply not one). */
 export function isDriverFolder(remotes: string, kind: Kind, name: string): boolean {
-  if (!NAME.test(name) || name === '.' || name === '..') return false;
+  if (!isName(name)) return false;
   return statSync(join(remotes, kind, name), { throwIfNoEntry: false })?.isDirectory() === true;
 }
 
@@ -54,13 +54,9 @@ export async function resolveRemotes(remotes: string): Promise<string> {
   }
 }
 
-function inside(root: string, path: string): boolean {
-  return path.startsWith(root + sep);
-}
-
 function listDir(dir: string): string[] {
   try {
-    return readdirSync(dir).filter((name) => NAME.test(name)).sort();
+    return readdirSync(dir).filter(isName).sort();
   } catch {
     return [];
   }

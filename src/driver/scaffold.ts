@@ -9,6 +9,7 @@
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
+import { NAME_BODY } from '../contract/names.js';
 import { CONTRACT, type ActionSpec, type Kind } from '../contract/table.js';
 import { FerryError } from '../errors.js';
 import { checkName } from './locate.js';
@@ -124,7 +125,7 @@ function copyDriver(source: string, target: string, kind: Kind, name: string, fr
   rmSync(join(target, 'README.md'), { force: true });
   // Scripts that reach a lib/ through a driver's name (../shared/lib/tm_lib.sh: tm/shared's own, which tm/qcow2
   // uses too) get that lib/ copied into the new driver's and reach it there, so the copy stands alone.
-  const LIB = /\.\.\/([A-Za-z0-9_][A-Za-z0-9_.-]*)\/lib\//g;
+  const LIB = new RegExp(`\\.\\./(${NAME_BODY})/lib/`, 'g');
   for (const file of readdirSync(target)) {
     const path = join(target, file);
     if (!statSync(path).isFile()) continue;

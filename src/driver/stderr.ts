@@ -3,14 +3,10 @@
  * INFO: or DEBUG:) and the failure message (every other line, in order, or
  * the text inside OpenNebula's error_message separators when present).
  */
+import type { LogLevel, LogRecord } from '../log/record.js';
 
-export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-export interface LogRecord {
-  level: LogLevel;
-  message: string;
-}
+// Until src/protocol/mad.ts and src/lifecycle/orchestrator.ts import it from log/record.ts.
+export type { LogLevel, LogRecord } from '../log/record.js';
 
 const PREFIX: Record<string, LogLevel> = { ERROR: 'error', WARN: 'warn', INFO: 'info', DEBUG: 'debug' };
 const LOG_LINE = /^(ERROR|WARN|INFO|DEBUG):\s?(.*)$/;

@@ -4,7 +4,7 @@
  * pays for it; pino-pretty is used only when stderr is a terminal.
  */
 import { createRequire } from 'node:module';
-import type { LogLevel } from '../driver/stderr.js';
+import type { LogLevel } from './record.js';
 
 export interface Logger {
   child(bindings: Record<string, unknown>): Logger;

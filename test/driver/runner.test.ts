@@ -6,7 +6,7 @@ import type { ArgSpec } from '../../src/contract/args.js';
 import { DS_ACTIONS, TM_ACTIONS, TM_CONTRACT, type TmAction } from '../../src/contract/table.js';
 import { buildDump, readDump, type DumpInput } from '../../src/dump/dump.js';
 import { MAX_ARG_BYTES, Runner, type ActionRequest, type RunnerOptions } from '../../src/driver/runner.js';
-import { liveGroupCount } from '../../src/driver/spawn.js';
+import { liveGroupCount } from '../../src/driver/launch/spawn-group.js';
 import { FerryError } from '../../src/errors.js';
 import { dumpFor, fixturesRemotes, processAlive, rejection, specExampleXml, tmpDir, waitFor } from '../helpers/fixtures.js';
 

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, sy
 import { join } from 'node:path';
 import t from 'tap';
 import { Runner, type RunnerOptions } from '../../src/driver/runner.js';
-import { liveGroupCount } from '../../src/driver/spawn.js';
+import { liveGroupCount } from '../../src/driver/launch/spawn-group.js';
 import { driverFolders, serveMad, type DriverSet, type MadOptions } from '../../src/protocol/mad.js';
 import { maxOverlap, intervalsOf, overlapsPerId } from '../helpers/intervals.js';
 import { dumpFor, fixturesRemotes, liveGroupMembers, processAlive, specExampleXml, tmpDir, waitFor, pgidOf } from '../helpers/fixtures.js';

@@ -1,5 +1,5 @@
 /**
- * The client of ferry-spawn (spawn-helper.c), ferry's fork server: one helper
+ * The client of ferry-spawn (ferry-spawn.c), ferry's fork server: one helper
  * process per ferry, started on the first script, which starts every script
  * after it and passes back their output. Node forks its whole heap for each
  * child; the helper does not (see the C file and README, Performance).
@@ -14,34 +14,8 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { getSystemErrorName } from 'node:util';
-import { packageRoot } from '../config/paths.js';
-
-/** What the supervisor in spawn.ts needs from a started script, whoever started it. */
-export interface Launch {
-  /** The script's pid, or undefined when it could not start (closed then carries the error). */
-  started: Promise<number | undefined>;
-  /** The script exited and its output pipes are closed, or it could not start. */
-  closed: Promise<Closed>;
-  /** Calls back once the script has exited (at once if it already has). */
-  onExit(callback: () => void): void;
-  /** Stops reading output that killed leftovers still hold open. */
-  releasePipes(): void;
-}
-
-export type Closed = { code: number | null; signal: string | null } | { error: NodeJS.ErrnoException };
-
-export interface LaunchRequest {
-  file: string;
-  args: readonly string[];
-  input?: string;
-  env: Record<string, string>;
-  cwd?: string;
-  onStdout(chunk: Buffer): void;
-  onStderr(chunk: Buffer): void;
-}
-
-/** Starts a script with Node's own spawn. */
-export type Launcher = (request: LaunchRequest) => Launch;
+import { packageRoot } from '../../config/paths.js';
+import type { Closed, Launch, Launcher, LaunchRequest } from './types.js';
 
 /** The protocol version the helper greets with: both sides are built from one tree. */
 const PROTOCOL = 1;

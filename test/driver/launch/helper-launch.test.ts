@@ -3,16 +3,17 @@
  * used, scripts see exactly what Node's spawn would give them, many runs at
  * once keep their own output, and every way the helper can be missing, wrong
  * or killed leaves no script running unseen. The shared behaviour (timeouts,
- * caps, linger, cancel) is tested for both launchers in spawn.test.ts.
+ * caps, linger, cancel) is tested for both launchers in spawn-group.test.ts.
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { packageRoot } from '../../src/config/paths.js';
-import { helperPath, SpawnHelper } from '../../src/driver/spawn-helper.js';
-import { groupAlive, launchWithNode, spawnGroup, type SpawnOptions } from '../../src/driver/spawn.js';
-import { processAlive, tmpDir, waitFor } from '../helpers/fixtures.js';
+import { packageRoot } from '../../../src/config/paths.js';
+import { helperPath, SpawnHelper } from '../../../src/driver/launch/helper-launch.js';
+import { launchWithNode } from '../../../src/driver/launch/node-launch.js';
+import { groupAlive, spawnGroup, type SpawnOptions } from '../../../src/driver/launch/spawn-group.js';
+import { processAlive, tmpDir, waitFor } from '../../helpers/fixtures.js';
 
 const built = join(packageRoot(), 'dist', 'libexec', 'ferry-spawn');
 
@@ -41,7 +42,7 @@ async function pidFrom(file: string): Promise<number> {
 const commOf = (pid: number): string => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
 
 t.test('the build made ferry-spawn and ferry finds it', async (t) => {
-  t.ok(existsSync(built), `${built} exists (npm run build compiles src/driver/spawn-helper.c with cc: apt-get install gcc)`);
+  t.ok(existsSync(built), `${built} exists (npm run build compiles src/driver/launch/ferry-spawn.c with cc: apt-get install gcc)`);
   t.equal(helperPath(), built);
 });
 
@@ -184,7 +185,7 @@ t.test("signals for ferry's whole process group (Ctrl-C, hang-up, timeout(1)'s S
 t.test('ferry killed outright: the helper stops the scripts it started, then exits', async (t) => {
   const dir = tmpDir(t);
   const pidfile = join(dir, 'pid');
-  const spawnModule = join(packageRoot(), 'dist', 'driver', 'spawn.js');
+  const spawnModule = join(packageRoot(), 'dist', 'driver', 'launch', 'spawn-group.js');
   t.ok(existsSync(spawnModule), 'dist is built');
   const program = `
     import { spawnGroup } from ${JSON.stringify(spawnModule)};

@@ -1,9 +1,11 @@
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { groupAlive, launchWithNode, liveGroupCount, signalAllGroups, spawnGroup as spawnWith, spawnMode, type SpawnOptions } from '../../src/driver/spawn.js';
-import type { Launcher } from '../../src/driver/spawn-helper.js';
-import { liveGroupMembers, processAlive, tmpDir, waitFor } from '../helpers/fixtures.js';
+import { spawnMode } from '../../../src/driver/launch/choose.js';
+import { launchWithNode } from '../../../src/driver/launch/node-launch.js';
+import { groupAlive, liveGroupCount, signalAllGroups, spawnGroup as spawnWith, type SpawnOptions } from '../../../src/driver/launch/spawn-group.js';
+import type { Launcher } from '../../../src/driver/launch/types.js';
+import { liveGroupMembers, processAlive, tmpDir, waitFor } from '../../helpers/fixtures.js';
 
 
 /** Waits for a pid file written by a script and returns the pid in it. */

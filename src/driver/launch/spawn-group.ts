@@ -3,14 +3,15 @@
  * cancel can kill the whole group, grandchildren included. Output is captured
  * up to a cap; the rest is counted and dropped.
  *
- * node:child_process.spawn with an argument array and no shell: execa cost
- * about 2 ms of CPU per action here, doubling the parent's cost of a spawn
- * (see README, Performance), for features this module does itself.
+ * Started by a launcher (choose.ts: ferry-spawn, else Node's spawn, an
+ * argument array and no shell): execa cost about 2 ms of CPU per action here,
+ * doubling the parent's cost of a spawn (see README, Performance), for
+ * features this module does itself.
  */
-import { spawn } from 'node:child_process';
-import { DUMP_ENV_PATTERN } from '../dump/env.js';
-import { FerryError } from '../errors.js';
-import { helperPath, SpawnHelper, type Closed, type Launcher } from './spawn-helper.js';
+import { DUMP_ENV_PATTERN } from '../../dump/env.js';
+import { Capture } from './capture.js';
+import { launcher } from './choose.js';
+import type { Launcher } from './types.js';
 
 /**
  * ferry's environment less the dump variables an outer ferry may have set
@@ -65,52 +66,6 @@ export interface SpawnOutcome {
   durationMs: number;
 }
 
-/** Keeps the first half and the last half of a capped stream. */
-class Capture {
-  private readonly head: Buffer[] = [];
-  private headBytes = 0;
-  private tail: Buffer[] = [];
-  private tailBytes = 0;
-  total = 0;
-
-  constructor(
-    private readonly cap: number,
-    private readonly keepTail: boolean,
-  ) {}
-
-  push(chunk: Buffer): void {
-    this.total += chunk.length;
-    const headCap = this.keepTail ? Math.floor(this.cap / 2) : this.cap;
-    if (this.headBytes < headCap) {
-      const take = chunk.subarray(0, headCap - this.headBytes);
-      this.head.push(take);
-      this.headBytes += take.length;
-      chunk = chunk.subarray(take.length);
-    }
-    if (!this.keepTail || chunk.length === 0) return;
-    const tailCap = this.cap - headCap;
-    this.tail.push(chunk);
-    this.tailBytes += chunk.length;
-    while (this.tailBytes - (this.tail[0]?.length ?? 0) >= tailCap && this.tail.length > 1) {
-      this.tailBytes -= (this.tail.shift() as Buffer).length;
-    }
-  }
-
-  get truncated(): boolean {
-    return this.total > this.cap;
-  }
-
-  text(): string {
-    const head = Buffer.concat(this.head).toString('utf8');
-    if (!this.keepTail || this.tail.length === 0) return head;
-    let tail = Buffer.concat(this.tail);
-    const tailCap = this.cap - Math.floor(this.cap / 2);
-    const cut = this.total - this.headBytes - Math.min(tail.length, tailCap);
-    if (tail.length > tailCap) tail = tail.subarray(tail.length - tailCap);
-    return cut > 0 ? `${head}\n[... ${cut} bytes cut ...]\n${tail.toString('utf8')}` : head + tail.toString('utf8');
-  }
-}
-
 /** Process groups still running, so ferry can take them down when it exits. */
 const liveGroups = new Set<number>();
 
@@ -135,74 +90,6 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
 /** True while any process of the group is alive. */
 export function groupAlive(pgid: number): boolean {
   return signalGroup(pgid, 0 as unknown as NodeJS.Signals);
-}
-
-/** Starts a script with Node's own spawn: the fallback when ferry-spawn is not there. */
-export const launchWithNode: Launcher = (request) => {
-  const subprocess = spawn(request.file, request.args, {
-    detached: true,
-    stdio: [request.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    shell: false,
-    env: request.env,
-    ...(request.cwd ? { cwd: request.cwd } : {}),
-  });
-  // 'close' comes once the script has exited and its output pipes are closed: the one event the usual run waits for.
-  const closed = new Promise<Closed>((resolve) => {
-    subprocess.once('close', (code, signal) => resolve({ code, signal }));
-    subprocess.once('error', (error: NodeJS.ErrnoException) => resolve({ error }));
-  });
-  subprocess.stdout?.on('data', request.onStdout);
-  subprocess.stderr?.on('data', request.onStderr);
-  if (request.input !== undefined && subprocess.stdin) {
-    // A script that exits without reading stdin closes the pipe: EPIPE is expected, not an error.
-    subprocess.stdin.on('error', () => undefined);
-    subprocess.stdin.end(request.input);
-  }
-  let exited = false;
-  subprocess.once('exit', () => (exited = true));
-  return {
-    started: Promise.resolve(subprocess.pid),
-    closed,
-    onExit: (callback) => (exited ? callback() : subprocess.once('exit', callback)),
-    releasePipes: () => {
-      subprocess.stdout?.destroy();
-      subprocess.stderr?.destroy();
-    },
-  };
-};
-
-let helper: SpawnHelper | undefined;
-let helperLaunch: Launcher | undefined;
-
-/** FERRY_SPAWN, checked: 'node' forces Node's spawn; unset or 'helper' is the default. */
-function spawnSetting(): 'node' | 'helper' {
-  const value = process.env.FERRY_SPAWN;
-  if (value === undefined || value === '' || value === 'helper') return 'helper';
-  if (value === 'node') return 'node';
-  throw new FerryError('E_USAGE', `FERRY_SPAWN=${JSON.stringify(value)} is not a way to start scripts`, {
-    hint: 'FERRY_SPAWN=node starts them with Node\'s spawn; unset it (or FERRY_SPAWN=helper) for ferry-spawn',
-  });
-}
-
-/** How scripts start: through ferry-spawn when it is built, else Node's spawn (and always with FERRY_SPAWN=node). */
-function launcher(): Launcher {
-  if (spawnSetting() === 'node') return launchWithNode;
-  if (helperLaunch === undefined) {
-    const path = helperPath();
-    if (path === undefined) return launchWithNode;
-    const started = new SpawnHelper(path, launchWithNode);
-    helper = started;
-    helperLaunch = (request) => started.launch(request);
-  }
-  return helperLaunch;
-}
-
-/** Which way scripts start in this process: 'helper', or 'node' with the reason. */
-export function spawnMode(): { mode: 'helper' | 'node'; reason?: string } {
-  if (spawnSetting() === 'node') return { mode: 'node', reason: 'FERRY_SPAWN=node' };
-  if (helper?.unusable !== undefined) return { mode: 'node', reason: `ferry-spawn could not start: ${helper.unusable}` };
-  if (helper === undefined && helperPath() === undefined) return { mode: 'node', reason: 'ferry-spawn is not built (npm run build compiles it)' };
-  return { mode: 'helper' };
 }
 
 export async function spawnGroup(options: SpawnOptions): Promise<SpawnOutcome> {

@@ -9,7 +9,7 @@
  * glibc, no page tables copied) and passes their output back to ferry over
  * one pipe, so `ferry mad` pays for Node's fork once.
  *
- * It is started by src/driver/spawn-helper.ts and speaks only to it, over its
+ * It is started by src/driver/launch/helper-launch.ts and speaks only to it, over its
  * stdin (requests) and stdout (replies). Every frame, both ways, is
  *   u32 length (of what follows, little-endian), u8 type, u32 token, payload
  * where token is ferry's number for one script run.
