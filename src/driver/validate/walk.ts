@@ -37,7 +37,6 @@ export interface Entry {
   path: string;
   /** Where it resolves (itself unless a link). */
   real: string;
-  isLink: boolean;
 }
 
 /** The driver folder itself; false when it is no folder (nothing more to check). */
@@ -62,9 +61,8 @@ export async function readEntries(dir: string, root: string, add: Add): Promise<
   const dirents: Dirent[] = (await readdir(dir, { withFileTypes: true })).filter((dirent) => !dirent.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const dirent of dirents) {
     const path = join(dir, dirent.name);
-    const link = (await lstat(path)).isSymbolicLink();
     let real = path;
-    if (link) {
+    if ((await lstat(path)).isSymbolicLink()) {
       try {
         real = await realpath(path);
       } catch {
@@ -76,7 +74,7 @@ export async function readEntries(dir: string, root: string, add: Add): Promise<
         continue;
       }
     }
-    entries.push({ name: dirent.name, path, real, isLink: link });
+    entries.push({ name: dirent.name, path, real });
   }
   return entries;
 }
