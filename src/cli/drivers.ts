@@ -4,7 +4,7 @@ import { relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import { isKind } from '../contract/table.js';
 import { listDrivers } from '../driver/inventory.js';
-import { describeCounts, resolveTargets, validateTargets, type DriverReport, type Finding, type ValidationReport } from '../driver/validate.js';
+import { describeCounts, resolveTargets, validateTargets, type DriverReport, type Finding, type ValidationReport } from '../driver/validate/index.js';
 import { EXIT_STATUS, FerryError } from '../errors.js';
 import { run, type SetStatus } from './command.js';
 import type { Io } from './io.js';
