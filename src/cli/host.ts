@@ -1,11 +1,11 @@
 /** `ferry host create|list|show|delete`: the hosts VMs run on, and how ferry reaches them. */
+import { isName } from '../contract/names.js';
 import type { Command } from 'commander';
 import type { Host } from '../catalog/catalog.js';
 import { FerryError } from '../errors.js';
 import { print, table, withCatalog } from './catalog-context.js';
 import type { Io } from './io.js';
 
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 interface HostFlags {
   local?: boolean;
@@ -54,7 +54,7 @@ export function registerHost(program: Command, io: Io, setStatus: (status: numbe
     .addHelpText('after', '\nExamples:\n  $ ferry host create host01 --local\n  $ ferry host create host02 --ssh 10.0.0.12 --user oneadmin --identity ~/.ssh/id_ed25519\n')
     .action((name: string, flags: HostFlags, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
-        if (!NAME.test(name)) throw new FerryError('E_USAGE', `host name ${JSON.stringify(name)} has characters a host:path argument cannot take`, { hint: 'letters, digits, . _ -' });
+        if (!isName(name)) throw new FerryError('E_USAGE', `host name ${JSON.stringify(name)} has characters a host:path argument cannot take`, { hint: 'letters, digits, . _ -' });
         if (Boolean(flags.local) === Boolean(flags.ssh)) throw new FerryError('E_USAGE', 'say how to reach the host: --local or --ssh ADDRESS (one of them)', { hint: `ferry host create ${name} --local` });
         const input = { name, transport: flags.local ? ('local' as const) : ('ssh' as const), ...sshSettings(flags) };
         const host = flags.dryRun ? ctx.catalog.preview(() => ctx.catalog.addHost(input)) : ctx.catalog.addHost(input);

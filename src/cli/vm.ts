@@ -1,4 +1,5 @@
 /** `ferry vm create|stop|resume|migrate|shutdown|recover|show|list`: VM storage lifecycles from the catalog. */
+import { NameSchema } from '../contract/names.js';
 import type { Command } from 'commander';
 import * as v from 'valibot';
 import type { PlanStep, Vm } from '../catalog/catalog.js';
@@ -17,7 +18,7 @@ const size = v.pipe(v.number(), v.integer(), v.minValue(1));
 
 /** vm.yaml: name, host, system datastore, and disks (image, volatile, swap, context). */
 export const VmFileSchema = v.strictObject({
-  name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/)),
+  name: NameSchema,
   host: v.pipe(v.string(), v.minLength(1)),
   system_datastore: ref,
   disks: v.pipe(

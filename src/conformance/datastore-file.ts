@@ -21,9 +21,10 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import * as v from 'valibot';
 import type { HostConfig } from '../config/hosts.js';
 import { loadYamlFile } from '../config/yaml.js';
+import { NameSchema } from '../contract/names.js';
 import { FerryError } from '../errors.js';
 
-const NAME = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/));
+const NAME = NameSchema;
 const ENV_VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ATTRIBUTE = v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/));
 const path = v.pipe(v.string(), v.minLength(1));

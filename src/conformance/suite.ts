@@ -7,7 +7,8 @@
  */
 import { mkdtemp, mkdir, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
+import { inside } from '../fs/inside.js';
 import type { Datastore } from '../catalog/catalog.js';
 import { hostsEnv, localHosts } from '../config/hosts.js';
 import type { Kind } from '../contract/table.js';
@@ -77,12 +78,6 @@ function pairedDriver(found: readonly DriverInfo[], kind: Kind, name: string, fl
     throw new FerryError('E_USAGE', `${flag} ${name}: no ${kind} driver ${name} in the remotes folder`, { hint: `${kind} drivers found: ${known}` });
   }
   return name;
-}
-
-// TODO(merge): shared inside()
-function inside(path: string, dir: string): boolean {
-  const rel = relative(dir, path);
-  return rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..';
 }
 
 export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
@@ -322,7 +317,7 @@ async function cleanUp(suite: Suite | undefined, what: Made): Promise<CheckResul
       }
       const still = await view.exists(entry.folder).catch(() => true);
       if (!still) folders += 1;
-      else if (!(view.local && what.made.some((dir) => inside(entry.folder, dir)))) problems.push(`VM folder ${entry.host}:${entry.folder} is still there`);
+      else if (!(view.local && what.made.some((dir) => inside(dir, entry.folder)))) problems.push(`VM folder ${entry.host}:${entry.folder} is still there`);
     }
     let sources = 0;
     for (const [source, entry] of suite.sources) {
@@ -336,7 +331,7 @@ async function cleanUp(suite: Suite | undefined, what: Made): Promise<CheckResul
         sources += 1;
       } catch (error) {
         const local = await suite.localSource(source);
-        if (local && !(what.temporary && inside(local, what.basePath))) problems.push(`could not remove image ${source}: ${describe(error)}`);
+        if (local && !(what.temporary && inside(what.basePath, local))) problems.push(`could not remove image ${source}: ${describe(error)}`);
         else details.push(`rm of ${source} failed (${describe(error)}); it goes with the temporary datastore folder`);
       }
     }
@@ -351,7 +346,7 @@ async function cleanUp(suite: Suite | undefined, what: Made): Promise<CheckResul
   }
   // System datastore folders made inside a given system base path: removed when empty, never otherwise.
   for (const dir of what.systemMade) {
-    if (!what.made.some((base) => inside(dir, base))) await rmdir(dir).catch(() => undefined);
+    if (!what.made.some((base) => inside(base, dir))) await rmdir(dir).catch(() => undefined);
   }
   for (const dir of [...what.made].reverse()) {
     try {

@@ -12,7 +12,7 @@ import { readDump, type ActionDump } from '../dump/dump.js';
 import type { ActionResult, Runner } from '../driver/runner.js';
 import { isDriverFolder } from '../driver/locate.js';
 import { parseTransfer, runTransfer } from '../driver/transfer.js';
-import type { LogRecord } from '../driver/stderr.js';
+import type { LogRecord } from '../log/record.js';
 import { toFerryError } from '../errors.js';
 import { KeyedPool } from './queue.js';
 

@@ -9,7 +9,7 @@ import t from 'tap';
 import { DATASTORE_CONTRACT, TM_CONTRACT, type ActionSpec } from '../../src/contract/table.js';
 import { parseSize } from '../../src/contract/parsers.js';
 import { Runner } from '../../src/driver/runner.js';
-import { validateDriver } from '../../src/driver/validate.js';
+import { validateDriver } from '../../src/driver/validate/index.js';
 import { serveMad } from '../../src/protocol/mad.js';
 import { runCli } from '../cli/helpers.js';
 import { dumpFor, tmpDir } from '../helpers/fixtures.js';

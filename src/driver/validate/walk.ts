@@ -6,22 +6,19 @@
  */
 import type { Dirent } from 'node:fs';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
-import { basename, join, sep } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Kind } from '../../contract/table.js';
+import { isName } from '../../contract/names.js';
+import { inside } from '../../fs/inside.js';
 import { isExtraAction, isKnownAction, knownActionsOf, specFor } from '../../contract/lookup.js';
 import { MANIFEST_FILE } from '../manifest.js';
 import type { Add } from './findings.js';
 import { nearest } from './match.js';
 import { isExecutable } from './scripts.js';
 
-/** What locate.ts accepts as a driver or action name. */
-// TODO(merge): use src/contract/names.ts NAME_PATTERN
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-
-/** `path` is `root` or inside it. */
-// TODO(merge): use src/contract/names.ts inside()
-export function inside(root: string, path: string): boolean {
-  return path === root || path.startsWith(root + sep);
+/** `path` is `root` or inside it (a link to the remotes folder itself stays in). */
+function within(root: string, path: string): boolean {
+  return path === root || inside(root, path);
 }
 
 /** Files that are documentation, not actions. */
@@ -46,10 +43,10 @@ export async function checkFolder(dir: string, root: string, add: Add): Promise<
     add('error', 'not-a-file', dir, `${dir} is not a folder`, 'a driver is a folder holding one executable per action');
     return false;
   }
-  if (!NAME.test(basename(dir))) {
+  if (!isName(basename(dir))) {
     add('error', 'bad-name', dir, `driver name '${basename(dir)}' is not one ferry runs`, 'rename the folder to letters, digits, _ . and - (not starting with . or -)');
   }
-  if (root !== dir && !inside(root, dir)) {
+  if (root !== dir && !within(root, dir)) {
     add('error', 'link-outside', dir, `the driver folder resolves to ${dir}, outside the remotes folder ${root}`, 'drivers must live inside the remotes folder; copy the folder in instead of linking out');
   }
   return true;
@@ -69,7 +66,7 @@ export async function readEntries(dir: string, root: string, add: Add): Promise<
         add('error', 'broken-link', path, `${dirent.name} is a link to something that does not exist`, `fix the link (ls -l ${path}) or remove it`);
         continue;
       }
-      if (!inside(root, real)) {
+      if (!within(root, real)) {
         add('error', 'link-outside', path, `${dirent.name} resolves to ${real}, outside the remotes folder ${root}: ferry refuses to run it`, `copy the script into ${root}, or link to a file inside it (links between drivers and to remotes/scripts_common.sh are fine)`);
         continue;
       }
