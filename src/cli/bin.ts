@@ -7,6 +7,15 @@ import { processIo } from './io.js';
 
 const argv = process.argv.slice(2);
 
+// A reader that went away (`ferry ... | head -1`) ends the output, not the command: an operation under way still
+// finishes and records its outcome; what it would have printed is dropped, without an EPIPE stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    stream.write = (() => true) as typeof stream.write;
+  });
+}
+
 async function run(): Promise<number> {
   if (argv[0] === 'xpath') {
     const { runXpath } = await import('./xpath.js');
