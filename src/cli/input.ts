@@ -1,4 +1,5 @@
 /** Reading the files and dumps commands are given. */
+import { NO_TIMEOUT } from '../config/timeout.js';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { FerryError } from '../errors.js';
@@ -21,9 +22,10 @@ export async function readInput(io: Io, file: string, what: string): Promise<str
 
 /** A number of seconds from a flag. */
 export function parseSeconds(value: string, flag: string): number {
+  if (value === NO_TIMEOUT) return Number.POSITIVE_INFINITY;
   const seconds = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || !(seconds > 0)) {
-    throw new FerryError('E_USAGE', `${flag} ${JSON.stringify(value)} is not a number of seconds`, { hint: `${flag} 30, or ${flag} 0.5` });
+    throw new FerryError('E_USAGE', `${flag} ${JSON.stringify(value)} is not a number of seconds`, { hint: `${flag} 30, ${flag} 0.5, or ${flag} ${NO_TIMEOUT} for no timeout` });
   }
   return seconds;
 }

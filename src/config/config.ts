@@ -9,12 +9,13 @@ import { NameSchema } from '../contract/names.js';
 import { LEVELS } from '../log/logger.js';
 import { FerryError } from '../errors.js';
 import { bundledRemotes } from './paths.js';
+import { TimeoutSchema } from './timeout.js';
 import { loadYamlFile } from './yaml.js';
 
 export const CONFIG_FILE = 'ferry.yaml';
 
 const seconds = v.pipe(v.number(), v.minValue(0.001));
-const perAction = v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/)), seconds);
+const perAction = v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/)), TimeoutSchema);
 
 export const ConfigSchema = v.strictObject({
   /** Folder holding datastore/<ds_mad>/ and tm/<tm_mad>/ drivers; relative to this file. */
@@ -22,7 +23,7 @@ export const ConfigSchema = v.strictObject({
   /** Timeouts in seconds: `default` for every action, or per kind and action. */
   timeouts: v.optional(
     v.strictObject({
-      default: v.optional(seconds),
+      default: v.optional(TimeoutSchema),
       datastore: v.optional(perAction),
       tm: v.optional(perAction),
     }),

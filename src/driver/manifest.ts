@@ -2,6 +2,7 @@
  * driver.yaml: what a driver folder says about itself. Optional; a driver
  * without one runs with defaults, as the seed's drivers do.
  */
+import { TimeoutSchema } from '../config/timeout.js';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
@@ -11,7 +12,6 @@ export const MANIFEST_FILE = 'driver.yaml';
 /** Driver API versions this ferry runs. */
 export const API_VERSIONS = { min: 1, max: 1 } as const;
 
-const seconds = v.pipe(v.number(), v.minValue(0.001));
 
 const ConfigAttribute = v.strictObject({
   type: v.optional(v.picklist(['string', 'integer', 'number', 'boolean', 'path'])),
@@ -28,7 +28,7 @@ export const ManifestSchema = v.strictObject({
   /** `argv` (default): dump as argument 1 and on stdin. `stdin`: dump on stdin only, arguments `<id>`. */
   dump: v.optional(v.picklist(['argv', 'stdin'])),
   /** Seconds: `default` for every action, or per action name. */
-  timeouts: v.optional(v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/)), seconds)),
+  timeouts: v.optional(v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/)), TimeoutSchema)),
   capabilities: v.optional(v.array(v.string())),
   config: v.optional(v.record(v.string(), ConfigAttribute)),
   requires: v.optional(v.array(v.string())),

@@ -97,7 +97,7 @@ t.test('wrong types are named', async (t) => {
     ['max_output: 10\n', /max_output: expected >=1024, got 10/],
     ['log_level: loud\n', /log_level: expected .*"debug".*, got "loud"/],
     ['timeouts: 30\n', /timeouts: expected Object/],
-    ['timeouts:\n  datastore:\n    cp: fast\n', /timeouts\.datastore\.cp: expected number, got "fast"/],
+    ['timeouts:\n  datastore:\n    cp: fast\n', /timeouts\.datastore\.cp: expected \(number \| "none"\), got "fast"/],
     ['timeouts:\n  tm:\n    "bad/name": 3\n', /timeouts\.tm/],
     ['just a string\n', /top level.*string/],
     ['- remotes\n- kill_grace\n', /top level.*list/],

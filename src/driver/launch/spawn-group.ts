@@ -8,6 +8,7 @@
  * doubling the parent's cost of a spawn (see README, Performance), for
  * features this module does itself.
  */
+import { setLongTimeout } from './timer.js';
 import { DUMP_ENV_PATTERN } from '../../dump/env.js';
 import { Capture } from './capture.js';
 import { launcher } from './choose.js';
@@ -126,7 +127,7 @@ export async function spawnGroup(options: SpawnOptions): Promise<SpawnOutcome> {
   };
 
   if (pid !== undefined) liveGroups.add(pid);
-  const timer = setTimeout(() => {
+  const cancelTimeout = setLongTimeout(() => {
     timedOut = true;
     terminate();
   }, options.timeoutMs);
@@ -138,7 +139,7 @@ export async function spawnGroup(options: SpawnOptions): Promise<SpawnOutcome> {
   else options.signal?.addEventListener('abort', onAbort, { once: true });
   // The script exited: its leftovers may hold the output open for lingerMs, then the group is stopped.
   launch.onExit(() => {
-    clearTimeout(timer);
+    cancelTimeout();
     if (terminating) return;
     lingerTimer = setTimeout(() => {
       lingered = true;
@@ -147,7 +148,7 @@ export async function spawnGroup(options: SpawnOptions): Promise<SpawnOutcome> {
   });
 
   const exit = await launch.closed;
-  clearTimeout(timer);
+  cancelTimeout();
   clearTimeout(lingerTimer);
   if (pid !== undefined && !('error' in exit) && (timedOut || cancelled || lingered)) signalGroup(pid, 'SIGKILL');
   if (killTimer) clearTimeout(killTimer);

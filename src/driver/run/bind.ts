@@ -31,8 +31,9 @@ function toDump(input: ActionDump | DumpInput | string): ActionDump {
 
 /** Checks a request against its row; E_USAGE, E_BAD_ARGS or E_BAD_DUMP before anything runs. */
 export function bind(request: ActionRequest): Bound {
-  if (request.timeoutSec !== undefined && !(Number.isFinite(request.timeoutSec) && request.timeoutSec > 0)) {
-    throw new FerryError('E_USAGE', `timeout ${request.timeoutSec} is not a positive number of seconds`, { hint: 'pass timeoutSec > 0, e.g. 30 or 0.5' });
+  // Infinity is "no timeout" (`--timeout none`); NaN, zero and negatives are mistakes.
+  if (request.timeoutSec !== undefined && !(request.timeoutSec > 0)) {
+    throw new FerryError('E_USAGE', `timeout ${request.timeoutSec} is not a positive number of seconds`, { hint: 'pass timeoutSec > 0, e.g. 30 or 0.5, or Infinity for none' });
   }
   const action = request.action;
   checkName(action, 'action');

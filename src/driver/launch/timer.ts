@@ -20,6 +20,3 @@ export function setLongTimeout(fn: () => void, ms: number): () => void {
   arm(ms);
   return () => clearTimeout(timer);
 }
-
-/** The documented spelling of "no timeout" on the command line and in ferry.yaml. */
-export const NO_TIMEOUT = 'none';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { setLongTimeout } from '../../src/driver/timer.js';
+import { setLongTimeout } from '../../../src/driver/launch/timer.js';
 
 t.test('a timeout over 24.8 days does not fire at once', async (t) => {
   let warned = false;
