@@ -6,6 +6,7 @@
  * holds what outlives a run: located scripts, manifests, the fixed
  * environment.
  */
+import { secretsOf } from '../log/mask.js';
 import { lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveRoute } from '../contract/lookup.js';
@@ -87,7 +88,10 @@ export class Runner {
     const prepared = prepare(located, spec, manifest, bound, this.options.timeouts, request.timeoutSec);
     const logger = (request.logger ?? this.logger).child({ kind, driver, action: request.action, ...(bound.id !== undefined ? { id: bound.id } : {}) });
     const outcome = await this.launch(located, prepared, bound, request);
-    return settle(outcome, located, spec, bound.id, prepared, request.parse, logger);
+    // A driver that echoes a secret (in a log line, its message or its output) never has ferry repeat it anywhere.
+    const secrets = secretsOf(request.env);
+    const seen = secrets ? { ...outcome, stdout: secrets.text(outcome.stdout), stderr: secrets.text(outcome.stderr) } : outcome;
+    return settle(seen, located, spec, bound.id, prepared, request.parse, logger);
   }
 
   /** Starts the script in its own process group and waits for it (and its output) to finish. */

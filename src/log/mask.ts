@@ -5,6 +5,17 @@
  */
 export const MASK = '***';
 
+/** The environment variables that carry a datastore's secret attributes to its driver (never argv, never the dump). */
+export const SECRET_ENV_PREFIX = 'FERRY_DS_SECRET_';
+
+/** The secret values among a script's extra environment; undefined when there are none (the common case costs nothing). */
+export function secretsOf(env: Readonly<Record<string, string>> | undefined): SecretMask | undefined {
+  if (!env) return undefined;
+  const values: string[] = [];
+  for (const name in env) if (name.startsWith(SECRET_ENV_PREFIX) && env[name]) values.push(env[name] as string);
+  return values.length > 0 ? new SecretMask(values) : undefined;
+}
+
 export class SecretMask {
   /** Longest first, so a secret that contains another is masked whole. */
   private readonly values: string[];
