@@ -22,8 +22,8 @@ await esbuild.build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // pino and pino-pretty are loaded on the first log record only, from node_modules; better-sqlite3 is native.
-  external: ['pino', 'pino-pretty', 'better-sqlite3'],
+  // pino is loaded on the first log record only, from node_modules; better-sqlite3 is native.
+  external: ['pino', 'better-sqlite3'],
   banner: { js: "import { createRequire as __ferryCreateRequire } from 'node:module'; const require = __ferryCreateRequire(import.meta.url);" },
   sourcemap: true,
   minify: true,

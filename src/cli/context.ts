@@ -4,7 +4,7 @@ import { loadConfig, resolveRemotesPath, type FerryConfig } from '../config/conf
 import { Runner } from '../driver/runner.js';
 import { hostsEnv, type HostConfig } from '../config/hosts.js';
 import { FerryError } from '../errors.js';
-import { createLogger, lazyLogger, LEVELS, type Level, type Logger } from '../log/logger.js';
+import { createLogger, lazyLogger, LEVELS, LOG_FORMATS, type Level, type LogFormat, type Logger, type LoggerOptions } from '../log/logger.js';
 import { parseSeconds } from './input.js';
 import type { Io } from './io.js';
 
@@ -14,6 +14,7 @@ export interface GlobalFlags {
   json?: boolean;
   timeout?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 export interface Context {
@@ -34,14 +35,29 @@ export function flagsOf(command: Command): GlobalFlags {
   return command.optsWithGlobals<GlobalFlags>();
 }
 
-export async function makeContext(command: Command, io: Io, options: ContextOptions = {}): Promise<Context> {
-  const flags = flagsOf(command);
-  const config = await loadConfig(flags.config, io.cwd);
-  const level = flags.logLevel ?? config.log_level ?? 'info';
+/**
+ * Operators see warnings and errors (--log-level info adds drivers' INFO
+ * lines), one line each, coloured only on a terminal without NO_COLOR; JSON
+ * lines only when asked (--log-format json, or log_format: in ferry.yaml).
+ */
+export function loggerOptions(flags: GlobalFlags, config: FerryConfig, io: Io): LoggerOptions {
+  const level = flags.logLevel ?? config.log_level ?? 'warn';
   if (!(LEVELS as readonly string[]).includes(level)) {
     throw new FerryError('E_USAGE', `--log-level ${JSON.stringify(level)} is not a level`, { hint: `one of ${LEVELS.join(', ')}` });
   }
-  const logger = lazyLogger(() => createLogger({ level: level as Level, pretty: io.stderr.isTTY === true, destination: io.stderr }));
+  const format = flags.logFormat ?? config.log_format ?? 'text';
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) {
+    throw new FerryError('E_USAGE', `--log-format ${JSON.stringify(format)} is not a log format`, { hint: `one of ${LOG_FORMATS.join(', ')}` });
+  }
+  const colour = io.stderr.isTTY === true && !io.env.NO_COLOR;
+  return { level: level as Level, format: format as LogFormat, colour, destination: io.stderr };
+}
+
+export async function makeContext(command: Command, io: Io, options: ContextOptions = {}): Promise<Context> {
+  const flags = flagsOf(command);
+  const config = await loadConfig(flags.config, io.cwd);
+  const logOptions = loggerOptions(flags, config, io);
+  const logger = lazyLogger(() => createLogger(logOptions));
   const runner = new Runner({
     remotes: resolveRemotesPath(flags.remotes, io.env, config, io.cwd),
     logger,

@@ -9,7 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../config/paths.js';
 import { API_VERSIONS } from '../driver/manifest.js';
 import { EXIT_STATUS } from '../errors.js';
-import { LEVELS } from '../log/logger.js';
+import { LEVELS, LOG_FORMATS } from '../log/logger.js';
 import { registerDatastore } from './datastore.js';
 import { registerDrivers } from './drivers.js';
 import { registerHost } from './host.js';
@@ -55,7 +55,8 @@ export function buildProgram(io: Io, setStatus: SetStatus): Command {
     .option('--catalog <file>', 'catalog database (default: $FERRY_HOME/catalog.db, else ./.ferry/catalog.db)')
     .option('--json', 'print one JSON object on stdout')
     .option('--timeout <seconds>', 'timeout for each action, overriding driver and config defaults')
-    .addOption(new Option('--log-level <level>', 'log level on stderr').choices(LEVELS))
+    .addOption(new Option('--log-level <level>', 'log level on stderr (default warn)').choices(LEVELS))
+    .addOption(new Option('--log-format <format>', 'log lines as text for a person (default) or JSON lines').choices(LOG_FORMATS))
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .showHelpAfterError('(run with --help for usage)')

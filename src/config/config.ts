@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import * as v from 'valibot';
 import { NameSchema } from '../contract/names.js';
-import { LEVELS } from '../log/logger.js';
+import { LEVELS, LOG_FORMATS } from '../log/logger.js';
 import { FerryError } from '../errors.js';
 import { bundledRemotes } from './paths.js';
 import { TimeoutSchema } from './timeout.js';
@@ -33,6 +33,8 @@ export const ConfigSchema = v.strictObject({
   /** Bytes of stdout (and of stderr) kept per action; the rest is dropped and the result says so. */
   max_output: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024))),
   log_level: v.optional(v.picklist(LEVELS)),
+  /** text (one line per record) or json (JSON lines). */
+  log_format: v.optional(v.picklist(LOG_FORMATS)),
   /** Folder for the lock files of the helper library's `exclusive`. */
   lock_dir: v.optional(v.pipe(v.string(), v.minLength(1))),
   /** This machine's name in host:path arguments (the spec's `fe`); default its host name. */

@@ -1,10 +1,11 @@
 /**
  * The logger interface ferry passes around (pino's shape), and its factory.
  * pino is loaded on the first record, so a command that logs nothing never
- * pays for it; pino-pretty is used only when stderr is a terminal.
+ * pays for it; records are text lines (log/text.ts) unless JSON is asked for.
  */
 import { createRequire } from 'node:module';
 import type { LogLevel } from './record.js';
+import { textDestination } from './text.js';
 
 export interface Logger {
   child(bindings: Record<string, unknown>): Logger;
@@ -17,12 +18,17 @@ export interface Logger {
 export const LEVELS = ['silent', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type Level = (typeof LEVELS)[number];
 
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export interface LoggerOptions {
   level?: Level;
-  /** Where JSON lines go; default stderr. */
+  /** Where records go; default stderr. */
   destination?: { write(line: string): unknown };
-  /** Human-readable lines instead of JSON (pino-pretty). */
-  pretty?: boolean;
+  /** `text` (default): one line per record for a person; `json`: pino's JSON lines. */
+  format?: LogFormat;
+  /** Colour the level word of text lines (the caller decides: a terminal, and NO_COLOR unset). */
+  colour?: boolean;
 }
 
 const load = createRequire(import.meta.url);
@@ -32,30 +38,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const pino = load('pino') as typeof import('pino');
   const level = options.level ?? 'info';
   const base = { base: undefined, level, timestamp: pino.stdTimeFunctions.isoTime };
-  if (options.pretty) {
-    const pretty = load('pino-pretty') as typeof import('pino-pretty');
-    const stream = pretty({
-      colorize: true,
-      ignore: 'pid,hostname',
-      translateTime: 'HH:MM:ss.l',
-      destination: options.destination ? asWritable(options.destination) : 2,
-      sync: true,
-    });
-    return pino.default(base, stream);
-  }
-  const destination = options.destination ?? pino.destination({ dest: 2, sync: true });
+  const target = options.destination ?? pino.destination({ dest: 2, sync: true });
+  const destination = options.format === 'json' ? target : textDestination(target, options.colour === true);
   return pino.default(base, destination as import('pino').DestinationStream);
-}
-
-/** pino-pretty writes to a stream; any `{ write }` becomes one. */
-function asWritable(target: { write(line: string): unknown }): NodeJS.WritableStream {
-  const { Writable } = load('node:stream') as typeof import('node:stream');
-  return new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      target.write(chunk.toString());
-      done();
-    },
-  });
 }
 
 /** A logger built on its first record: `make` runs at most once, children keep their bindings. */

@@ -101,7 +101,7 @@ if (!binBuilt()) {
     t.equal(stat.status, 0, stat.stderr);
     t.equal(stat.stdout, '1024\n');
     t.equal(stat.stderr, '');
-    const noisy = await runBin(['--remotes', fixturesRemotes, 'ds', 'stat', files.noisy as string, '0']);
+    const noisy = await runBin(['--remotes', fixturesRemotes, '--log-format', 'json', '--log-level', 'info', 'ds', 'stat', files.noisy as string, '0']);
     t.equal(noisy.status, 0);
     t.equal(noisy.stdout, '40\n', '200 log lines, none on stdout');
     t.equal(splitLogLines(noisy.stderr).records.length, 200, 'the driver\'s logs as JSON lines on stderr');
@@ -133,7 +133,7 @@ if (!binBuilt()) {
 
   t.test('driver failure: exit 1, message and logs on stderr, nothing on stdout', async (t) => {
     const files = dumps(t, 'fail', 'garbage');
-    const fail = await runBin(['--remotes', fixturesRemotes, 'ds', 'stat', files.fail as string, '0']);
+    const fail = await runBin(['--remotes', fixturesRemotes, '--log-format', 'json', '--log-level', 'info', 'ds', 'stat', files.fail as string, '0']);
     t.equal(fail.status, 1);
     t.equal(fail.stdout, '');
     const { records, other } = splitLogLines(fail.stderr);

@@ -192,9 +192,9 @@ t.test('a driver-specific action (export) runs and prints its stdout as is', asy
   t.equal(stdout, 'raw export output\n');
 });
 
-t.test('a failing driver: exit 1, its message on stderr, its logs as JSON lines', async (t) => {
+t.test('a failing driver: exit 1, its message on stderr, its logs as JSON lines with --log-format json --log-level info', async (t) => {
   const { xml } = dumpFiles(t, 'fail');
-  const { status, stdout, stderr } = await runCli(['--remotes', fixturesRemotes, 'ds', 'stat', xml, '0']);
+  const { status, stdout, stderr } = await runCli(['--remotes', fixturesRemotes, '--log-format', 'json', '--log-level', 'info', 'ds', 'stat', xml, '0']);
   t.equal(status, 1);
   t.equal(stdout, '', 'nothing on stdout');
   const { records, other } = splitLogLines(stderr);
@@ -217,7 +217,7 @@ t.test('a failing driver: exit 1, its message on stderr, its logs as JSON lines'
 
 t.test('--log-level debug shows the driver\'s DEBUG lines', async (t) => {
   const { xml } = dumpFiles(t, 'fail');
-  const { status, stderr } = await runCli(['--remotes', fixturesRemotes, '--log-level', 'debug', 'ds', 'stat', xml, '0']);
+  const { status, stderr } = await runCli(['--remotes', fixturesRemotes, '--log-format', 'json', '--log-level', 'debug', 'ds', 'stat', xml, '0']);
   t.equal(status, 1);
   const { records } = splitLogLines(stderr);
   t.ok(records.some((r) => r.msg === 'tried twice' && r.level === 20), 'the DEBUG line is logged at debug');
@@ -239,7 +239,7 @@ t.test('--log-level silent suppresses the log lines', async (t) => {
 
 t.test('a noisy driver: logs on stderr, only the result on stdout', async (t) => {
   const { xml } = dumpFiles(t, 'noisy');
-  const { status, stdout, stderr } = await runCli(['--remotes', fixturesRemotes, 'ds', 'stat', xml, '0']);
+  const { status, stdout, stderr } = await runCli(['--remotes', fixturesRemotes, '--log-format', 'json', '--log-level', 'info', 'ds', 'stat', xml, '0']);
   t.equal(status, 0);
   t.equal(stdout, '40\n');
   const { records, other } = splitLogLines(stderr);
@@ -434,7 +434,7 @@ t.test('--config FILE: remotes relative to the file, timeouts and log_level appl
   const fail = await runCli(['--config', config, 'ds', 'stat', 'fail.xml', '0'], { cwd: dir });
   t.equal(fail.status, 1);
   t.same(splitLogLines(fail.stderr).records, [], 'log_level: silent from the config');
-  const flagWins = await runCli(['--config', config, '--log-level', 'info', 'ds', 'stat', 'fail.xml', '0'], { cwd: dir });
+  const flagWins = await runCli(['--config', config, '--log-format', 'json', '--log-level', 'info', 'ds', 'stat', 'fail.xml', '0'], { cwd: dir });
   t.equal(splitLogLines(flagWins.stderr).records.length, 3, '--log-level wins over log_level:');
   const missing = await runCli(['--config', join(dir, 'absent.yaml'), 'ds', 'stat', 'ok.xml', '0'], { cwd: dir });
   t.equal(missing.status, 2, 'a missing --config file exits 2');
@@ -500,23 +500,31 @@ t.test('a config value of the wrong type: exit 2, names the key', async (t) => {
   t.match(broken.stderr, notYaml);
 });
 
-t.test('on a terminal: logs are pretty lines, not JSON, and a long action shows a ticker that is cleared', async (t) => {
+t.test('logs: warnings by default, one line per record, colour only on a terminal without NO_COLOR, JSON when asked; a long action shows a ticker that is cleared', async (t) => {
   const xml = dumpFor('noisy');
   const dir = tmpDir(t as Tap);
   const file = writeFileIn(dir, 'image.xml', xml);
-  const noisy = await runCli(['--remotes', fixturesRemotes, 'ds', 'stat', file, '0'], { stderrIsTTY: true });
-  t.equal(noisy.status, 0);
-  t.equal(noisy.stdout, '40\n', 'stdout carries only the result');
-  t.match(noisy.stderr, /progress 199/, 'driver records are shown');
+  const quietByDefault = await runCli(['--remotes', fixturesRemotes, 'ds', 'stat', file, '0'], { stderrIsTTY: true });
+  t.equal(quietByDefault.status, 0);
+  t.equal(quietByDefault.stdout, '40\n', 'stdout carries only the result');
+  t.equal(quietByDefault.stderr, '', "the driver's INFO lines are below the default level (warn)");
+  const noisy = await runCli(['--remotes', fixturesRemotes, '--log-level', 'info', 'ds', 'stat', file, '0'], { stderrIsTTY: true });
+  t.match(noisy.stderr, /^\x1b\[32mINFO \x1b\[39m datastore noisy\/stat 0: progress 199$/m, 'one coloured line per record on a terminal');
   t.notMatch(noisy.stderr, /^\{"level"/m, 'no JSON lines on a terminal');
-  const plain = await runCli(['--remotes', fixturesRemotes, 'ds', 'stat', file, '0']);
-  t.match(plain.stderr, /^\{"level":30,.*"msg":"progress 0"\}$/m, 'JSON lines when stderr is not a terminal');
+  const noColour = await runCli(['--remotes', fixturesRemotes, '--log-level', 'info', 'ds', 'stat', file, '0'], { stderrIsTTY: true, env: { NO_COLOR: '1' } });
+  t.match(noColour.stderr, /^INFO {2}datastore noisy\/stat 0: progress 0$/m, 'NO_COLOR: plain text');
+  t.notMatch(noColour.stderr, /\x1b/, 'NO_COLOR: no escape at all');
+  const plain = await runCli(['--remotes', fixturesRemotes, '--log-level', 'info', 'ds', 'stat', file, '0']);
+  t.match(plain.stderr, /^INFO {2}datastore noisy\/stat 0: progress 0$/m, 'plain text lines when stderr is not a terminal');
+  t.notMatch(plain.stderr, /\x1b/);
+  const json = await runCli(['--remotes', fixturesRemotes, '--log-level', 'info', '--log-format', 'json', 'ds', 'stat', file, '0']);
+  t.match(json.stderr, /^\{"level":30,.*"msg":"progress 0"\}$/m, 'JSON lines when asked');
 
   const slow = writeFileIn(dir, 'slow.xml', dumpFor('slow'));
   const ticking = await withProcessEnv({ FIXTURE_SLEEP: '1.4' }, () => runCli(['--remotes', fixturesRemotes, 'ds', 'stat', slow, '0'], { stderrIsTTY: true }));
   t.equal(ticking.status, 0);
   t.equal(ticking.stdout, '40\n');
-  t.match(ticking.stderr, /\r\x1b\[2Kds stat … 1 s/, 'the ticker shows the elapsed time');
+  t.match(ticking.stderr, /\r\x1b\[2Kds stat … \d+ s/, 'the ticker shows the elapsed time');
   t.ok(ticking.stderr.endsWith('\r\x1b[2K'), 'and clears its line at the end');
   const quiet = await withProcessEnv({ FIXTURE_SLEEP: '1.4' }, () => runCli(['--remotes', fixturesRemotes, 'ds', 'stat', slow, '0']));
   t.equal(quiet.stderr, '', 'no ticker when stderr is not a terminal');

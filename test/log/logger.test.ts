@@ -17,7 +17,7 @@ t.test('LEVELS', async (t) => {
 
 t.test('createLogger writes JSON lines', async (t) => {
   const mem = memory();
-  const log = createLogger({ destination: mem.destination, level: 'debug' });
+  const log = createLogger({ destination: mem.destination, level: 'debug', format: 'json' });
   log.info({ driver: 'fs' }, 'hello');
   log.error({ code: 'E_TIMEOUT' }, 'bad');
   log.warn({}, 'careful');
@@ -39,27 +39,27 @@ t.test('createLogger writes JSON lines', async (t) => {
 
 t.test('level filters records; info by default', async (t) => {
   const mem = memory();
-  const log = createLogger({ destination: mem.destination });
+  const log = createLogger({ destination: mem.destination, format: 'json' });
   log.debug({}, 'hidden');
   log.info({}, 'shown');
   t.same(mem.records().map((r) => r.msg), ['shown']);
 
   const quiet = memory();
-  const errorsOnly = createLogger({ destination: quiet.destination, level: 'error' });
+  const errorsOnly = createLogger({ destination: quiet.destination, level: 'error', format: 'json' });
   errorsOnly.warn({}, 'no');
   errorsOnly.info({}, 'no');
   errorsOnly.error({}, 'yes');
   t.same(quiet.records().map((r) => r.msg), ['yes']);
 
   const none = memory();
-  const silent = createLogger({ destination: none.destination, level: 'silent' });
+  const silent = createLogger({ destination: none.destination, level: 'silent', format: 'json' });
   silent.error({}, 'no');
   t.same(none.lines, [], 'silent writes nothing');
 });
 
 t.test('child() adds bindings', async (t) => {
   const mem = memory();
-  const log = createLogger({ destination: mem.destination });
+  const log = createLogger({ destination: mem.destination, format: 'json' });
   const child = log.child({ kind: 'datastore', driver: 'fs' });
   const grandchild = child.child({ action: 'cp' });
   grandchild.info({ id: '7' }, 'run');
@@ -77,7 +77,7 @@ t.test('lazyLogger', async (t) => {
   let made = 0;
   const log = lazyLogger(() => {
     made += 1;
-    return createLogger({ destination: mem.destination, level: 'debug' });
+    return createLogger({ destination: mem.destination, level: 'debug', format: 'json' });
   });
   t.equal(made, 0, 'not made when created');
   const child = log.child({ driver: 'fs' });
@@ -157,7 +157,7 @@ t.test('silentLogger drops records', async (t) => {
 
 t.test('logAt calls the method of the level', async (t) => {
   const mem = memory();
-  const log = createLogger({ destination: mem.destination, level: 'debug' });
+  const log = createLogger({ destination: mem.destination, level: 'debug', format: 'json' });
   logAt(log, 'error', { a: 1 }, 'e');
   logAt(log, 'warn', {}, 'w');
   logAt(log, 'info', {}, 'i');
@@ -171,4 +171,17 @@ t.test('logAt calls the method of the level', async (t) => {
       [20, 'd'],
     ],
   );
+});
+
+t.test('text format: one line per record for a person, colour only when asked, control characters escaped', async (t) => {
+  const lines: string[] = [];
+  const log = createLogger({ destination: { write: (line: string) => void lines.push(line) }, level: 'info' });
+  const child = log.child({ kind: 'datastore', driver: 'fs', action: 'cp', id: '7' });
+  child.warn({ source: 'driver' }, 'low space');
+  child.info({ source: 'driver', bytes: 42 }, 'copied \u001b[2Jall');
+  log.error({}, 'plain');
+  t.same(lines, ['WARN  datastore fs/cp 7: low space\n', 'INFO  datastore fs/cp 7: copied \\x1b[2Jall (bytes=42)\n', 'ERROR plain\n']);
+  const coloured: string[] = [];
+  createLogger({ destination: { write: (line: string) => void coloured.push(line) }, colour: true }).warn({}, 'x');
+  t.equal(coloured[0], '\u001b[33mWARN \u001b[39m x\n', 'only the level word is coloured');
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { hasControl, printable } from '../../src/cli/terminal.js';
+import { hasControl, printable } from '../../src/log/printable.js';
 
 t.test('control characters become visible escapes; text, tabs and newlines stay', async (t) => {
   t.equal(printable('plain name\twith tab\nand line'), 'plain name\twith tab\nand line');
