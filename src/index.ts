@@ -41,7 +41,29 @@ export type { ErrorCode, RunFacts } from './errors.js';
 export { main } from './cli/main.js';
 export type { Io } from './cli/io.js';
 export { Catalog, catalogPath } from './catalog/catalog.js';
-export type { Datastore, DatastoreType, DiskKind, Host, Image, ImageState, JournalEntry, NewDatastore, NewHost, NewImage, NewVm, PlanStep, Vm, VmDisk, VmState } from './catalog/catalog.js';
+export type { CatalogStore, CatalogTx } from './catalog/store.js';
+export type {
+  Datastore,
+  DatastorePatch,
+  DatastoreType,
+  DiskKind,
+  Host,
+  HostPatch,
+  Image,
+  ImagePatch,
+  ImageState,
+  JournalEntry,
+  NewDatastore,
+  NewHost,
+  NewImage,
+  NewVm,
+  PlanStep,
+  StepRefs,
+  Vm,
+  VmDisk,
+  VmPatch,
+  VmState,
+} from './model.js';
 export { Orchestrator, datastoreDump, secretEnv } from './lifecycle/orchestrator.js';
 export type { NewImageInput, NewVmInput, OrchestratorOptions, StepEvent } from './lifecycle/orchestrator.js';
 export { planFor, transferLine, TRANSITIONS, VM_OPERATIONS } from './lifecycle/plan.js';

@@ -1,7 +1,7 @@
 /** The catalog, the runner (with the catalog's hosts) and the orchestrator, for the catalog commands. */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import type { Catalog } from '../catalog/catalog.js';
+import type { CatalogStore } from '../catalog/store.js';
 import type { FerryConfig } from '../config/config.js';
 import type { HostConfig } from '../config/hosts.js';
 import { Orchestrator, type StepEvent } from '../lifecycle/orchestrator.js';
@@ -11,14 +11,14 @@ import type { Io } from './io.js';
 import { reportError, writeJson } from './output.js';
 
 export interface CatalogContext extends Context {
-  catalog: Catalog;
+  catalog: CatalogStore;
   orchestrator: Orchestrator;
   frontend: string;
 }
 
 /** Opens the catalog for one command, runs `work`, closes it; failures become the exit status. */
 export async function withCatalog(command: Command, io: Io, setStatus: (status: number) => void, work: (ctx: CatalogContext) => Promise<void> | void): Promise<void> {
-  let catalog: Catalog | undefined;
+  let catalog: CatalogStore | undefined;
   let json = flagsOf(command).json === true;
   try {
     // Loaded here, not at start-up: the native SQLite module is only for catalog commands.
@@ -65,7 +65,7 @@ function printStep(io: Io, event: StepEvent): void {
 }
 
 /** Datastores declared in ferry.yaml are created, or updated, in the catalog. */
-function syncConfigDatastores(catalog: Catalog, declared: Record<string, ConfigDatastore> | undefined): void {
+function syncConfigDatastores(catalog: CatalogStore, declared: Record<string, ConfigDatastore> | undefined): void {
   for (const [name, ds] of Object.entries(declared ?? {})) {
     const existing = catalog.findDatastore(name);
     const fields = {

@@ -1,7 +1,7 @@
 /** `ferry datastore create|list|show|update|delete`: datastores in the catalog, checked by their own monitor. */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { Datastore } from '../catalog/catalog.js';
+import type { Datastore } from '../model.js';
 import { isDriverFolder } from '../driver/locate.js';
 import { configProblems } from '../driver/manifest.js';
 import { buildXml, cdata } from '../dump/serialize.js';

@@ -1,6 +1,6 @@
 /** `ferry host create|list|show|delete`: the hosts VMs run on, and how ferry reaches them. */
 import type { Command } from 'commander';
-import type { Host } from '../catalog/catalog.js';
+import type { Host } from '../model.js';
 import { FerryError } from '../errors.js';
 import { print, table, withCatalog } from './catalog-context.js';
 import type { Io } from './io.js';

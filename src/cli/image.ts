@@ -2,7 +2,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { Image } from '../catalog/catalog.js';
+import type { Image } from '../model.js';
 import { FerryError } from '../errors.js';
 import { datastoreDump, isUrl } from '../lifecycle/orchestrator.js';
 import { print, table, withCatalog } from './catalog-context.js';

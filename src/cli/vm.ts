@@ -1,7 +1,7 @@
 /** `ferry vm create|stop|resume|migrate|shutdown|recover|show|list`: VM storage lifecycles from the catalog. */
 import type { Command } from 'commander';
 import * as v from 'valibot';
-import type { PlanStep, Vm } from '../catalog/catalog.js';
+import type { PlanStep, Vm } from '../model.js';
 import { loadYamlFile } from '../config/yaml.js';
 import { buildXml } from '../dump/serialize.js';
 import { FerryError } from '../errors.js';

@@ -7,7 +7,8 @@
  * retry from there, mark it done, or roll it back.
  */
 import { existsSync } from 'node:fs';
-import type { Catalog, Datastore, Image, NewVm, PlanStep, Vm, VmDisk } from '../catalog/catalog.js';
+import type { CatalogStore, CatalogTx } from '../catalog/store.js';
+import type { Datastore, Image, ImagePatch, NewVm, PlanStep, Vm, VmDisk } from '../model.js';
 import type { MonitorResult } from '../contract/parsers.js';
 import type { DsAction } from '../contract/table.js';
 import { buildDump, type ActionDump } from '../dump/dump.js';
@@ -28,7 +29,8 @@ export interface StepEvent {
 }
 
 export interface OrchestratorOptions {
-  catalog: Catalog;
+  /** The catalog, through the store interface (the SQLite Catalog, or another store). */
+  catalog: CatalogStore;
   runner: Runner;
   /** The frontend's name in host:path arguments. */
   frontend: string;
@@ -133,7 +135,7 @@ export function datastoreDump(ds: Datastore, image?: Partial<Image> & { id: numb
 export class Orchestrator {
   constructor(private readonly options: OrchestratorOptions) {}
 
-  private get catalog(): Catalog {
+  private get catalog(): CatalogStore {
     return this.options.catalog;
   }
 
@@ -149,7 +151,7 @@ export class Orchestrator {
     stepIndex: number | null,
     planStep: PlanStep,
     run: () => Promise<ActionResult>,
-    after: { ok?: () => void; failed?: (failure: FerryError) => void } = {},
+    after: { ok?: (tx: CatalogTx) => void; failed?: (tx: CatalogTx, failure: FerryError) => void } = {},
   ): Promise<ActionResult> {
     const started = performance.now();
     const entry = { subject, operation, step: stepIndex, kind: planStep.kind, action: planStep.action, args: planStep.args };
@@ -159,8 +161,8 @@ export class Orchestrator {
       result = await run();
     } catch (error) {
       const failure = toFerryError(error);
-      this.catalog.transaction(() => {
-        this.catalog.record({
+      this.catalog.transaction((tx) => {
+        tx.record({
           ...entry,
           driver: failure.driver ?? planStep.driver,
           ok: false,
@@ -169,13 +171,13 @@ export class Orchestrator {
           message: failure.message,
           logs: logsOf(failure.logs),
         });
-        after.failed?.(failure);
+        after.failed?.(tx, failure);
       });
       throw failure;
     }
-    this.catalog.transaction(() => {
-      this.catalog.record({ ...entry, driver: result.driver, ok: true, exitCode: 0, durationMs: result.durationMs, message: null, logs: logsOf(result.logs) });
-      after.ok?.();
+    this.catalog.transaction((tx) => {
+      tx.record({ ...entry, driver: result.driver, ok: true, exitCode: 0, durationMs: result.durationMs, message: null, logs: logsOf(result.logs) });
+      after.ok?.(tx);
     });
     return result;
   }
@@ -349,7 +351,7 @@ export class Orchestrator {
    * one: it runs in the same transaction as taking the lock, and the end
    * state and the unlock share one too.
    */
-  private async imageAction(image: Image | (() => Image), what: string, work: (image: Image) => Promise<Parameters<Catalog['updateImage']>[1]>, keepState = false): Promise<Image> {
+  private async imageAction(image: Image | (() => Image), what: string, work: (image: Image) => Promise<ImagePatch>, keepState = false): Promise<Image> {
     const { current, unlock } = this.catalog.transaction(() => {
       const target = typeof image === 'function' ? image() : image;
       const unlock = this.catalog.lock(`image:${target.id}`, what);
@@ -631,8 +633,8 @@ export class Orchestrator {
           planStep,
           () => this.runStep(planStep),
           {
-            ok: () => {
-              this.catalog.setVmStep(id, index + 1);
+            ok: (tx) => {
+              tx.setVmStep(id, index + 1);
               // The last step's journal entry, the end state and the unlock: one commit. The end state goes in a
               // savepoint of its own: should it fail, the step stays journaled as done and the error is reported.
               if (index === steps.length - 1) {
@@ -643,8 +645,8 @@ export class Orchestrator {
                 }
               }
             },
-            failed: (failure) => {
-              this.catalog.updateVm(id, { state: 'FAILED', step: index, error: `${operation} step ${index + 1}/${steps.length} (${transferLine(planStep)}): ${failure.message}` });
+            failed: (tx, failure) => {
+              tx.updateVm(id, { state: 'FAILED', step: index, error: `${operation} step ${index + 1}/${steps.length} (${transferLine(planStep)}): ${failure.message}` });
               release();
             },
           },

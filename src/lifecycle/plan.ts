@@ -6,7 +6,7 @@
  * system datastore's.
  */
 import { FerryError } from '../errors.js';
-import type { Datastore, Image, PlanStep, Vm, VmDisk } from '../catalog/catalog.js';
+import type { Datastore, Image, PlanStep, Vm, VmDisk } from '../model.js';
 import { vmPath } from '../catalog/layout.js';
 
 export const VM_OPERATIONS = ['create', 'stop', 'resume', 'migrate', 'shutdown', 'disk-snapshot-create', 'disk-snapshot-revert', 'disk-snapshot-delete'] as const;
