@@ -64,7 +64,20 @@ export type {
   VmPatch,
   VmState,
 } from './model.js';
-export { Orchestrator, datastoreDump, secretEnv } from './lifecycle/orchestrator.js';
-export type { NewImageInput, NewVmInput, OrchestratorOptions, StepEvent } from './lifecycle/orchestrator.js';
-export { planFor, transferLine, TRANSITIONS, VM_OPERATIONS } from './lifecycle/plan.js';
-export type { OperationArgs, PlanContext, VmOperation } from './lifecycle/plan.js';
+export { Orchestrator } from './lifecycle/orchestrator.js';
+export type { OrchestratorOptions, StepEvent } from './lifecycle/orchestrator.js';
+export { datastoreDump, secretEnv } from './dump/from-catalog.js';
+export { planFor, rollbackPlan, transferLine, TRANSITIONS, VM_OPERATIONS } from './lifecycle/plan.js';
+export type {
+  DatastorePlan,
+  ImagePlan,
+  NewImageInput,
+  NewVmInput,
+  OperationArgs,
+  Plan,
+  PlanContext,
+  RecoverPlan,
+  SaveAsPlan,
+  VmOperation,
+  VmPlan,
+} from './lifecycle/plan.js';

@@ -85,8 +85,12 @@ export interface StepRefs {
   at?: string;
   /** Where a move or copy takes it from: host:path, or an image's SOURCE. */
   from?: string;
-  /** The SOURCE of the image a disk is linked to (ln): where its undo moves it back. */
+  /** The SOURCE of the image a disk is linked to (ln, mvds): where its undo moves it back. */
   source?: string;
+  /** The datastore id the step runs for (a TM action's last argument). */
+  ds?: number;
+  /** The image a datastore action is for. */
+  image?: number;
 }
 
 /** One step of a plan: a transfer-file line, run with `driver` of `kind`. */

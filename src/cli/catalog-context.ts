@@ -64,20 +64,24 @@ function printStep(io: Io, event: StepEvent): void {
   io.stderr.write(`  ${mark} [${event.index + 1}/${event.total}] ${transferLine(event.step)}  (${Math.round(event.outcome.durationMs)} ms)  ${event.step.why}\n`);
 }
 
-/** Datastores declared in ferry.yaml are created, or updated, in the catalog. */
+/** Datastores declared in ferry.yaml are created, or updated, in the catalog: all of them in one transaction. */
 function syncConfigDatastores(catalog: CatalogStore, declared: Record<string, ConfigDatastore> | undefined): void {
-  for (const [name, ds] of Object.entries(declared ?? {})) {
-    const existing = catalog.findDatastore(name);
-    const fields = {
-      dsMad: ds.ds_mad ?? null,
-      tmMad: ds.tm_mad,
-      basePath: ds.base_path,
-      template: ds.template ?? {},
-      secrets: ds.secrets ?? {},
-    };
-    if (!existing) catalog.addDatastore({ name, type: ds.type ?? 'IMAGE', ...fields, origin: 'config', ...(ds.id !== undefined ? { id: ds.id } : {}) });
-    else if (existing.origin === 'config') catalog.updateDatastore(existing.id, fields);
-  }
+  const entries = Object.entries(declared ?? {});
+  if (entries.length === 0) return;
+  catalog.transaction((tx) => {
+    for (const [name, ds] of entries) {
+      const existing = tx.findDatastore(name);
+      const fields = {
+        dsMad: ds.ds_mad ?? null,
+        tmMad: ds.tm_mad,
+        basePath: ds.base_path,
+        template: ds.template ?? {},
+        secrets: ds.secrets ?? {},
+      };
+      if (!existing) tx.addDatastore({ name, type: ds.type ?? 'IMAGE', ...fields, origin: 'config', ...(ds.id !== undefined ? { id: ds.id } : {}) });
+      else if (existing.origin === 'config') tx.updateDatastore(existing.id, fields);
+    }
+  });
 }
 
 type ConfigDatastore = NonNullable<FerryConfig['datastores']>[string];

@@ -1,7 +1,8 @@
 /**
- * The orchestrator's bookkeeping when the catalog itself fails at the end of
- * an operation: the step that ran stays journaled, the VM's lock is let go,
- * and the error reaches the caller. Library-level, on the dummy drivers.
+ * vm-run.ts: the bookkeeping when the catalog itself fails at the end of an
+ * operation: the step that ran stays journaled, the VM's lock is let go,
+ * and the error reaches the caller. Library-level, through the Orchestrator
+ * facade, on the dummy drivers.
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
