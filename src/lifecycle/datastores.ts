@@ -8,7 +8,7 @@ import type { MonitorResult } from '../contract/parsers.js';
 import { FerryError } from '../errors.js';
 import type { Datastore, DatastorePatch, NewDatastore } from '../model.js';
 import { datastoreAction, type LifecycleOptions } from './journal.js';
-import { monitorStep, type DatastorePlan } from './plan.js';
+import { datastorePlan, monitorStep, type DatastorePlan } from './plan.js';
 
 /** Runs the datastore's monitor (a system datastore's TM monitor) and stores the figures. */
 export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<MonitorResult> {
@@ -25,21 +25,19 @@ export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<Mo
 
 /** The plan of a new datastore (checked by recording it in a transaction rolled back); `check`: its monitor runs first. */
 export function planDatastoreCreate(life: LifecycleOptions, input: NewDatastore, check: boolean): DatastorePlan {
-  const ds = life.catalog.preview((tx) => tx.addDatastore(input));
-  return { kind: 'datastore', operation: 'create', input, datastore: ds, steps: check ? [monitorStep(ds)] : [] };
+  return datastorePlan(life.catalog.preview((tx) => tx.addDatastore(input)), { operation: 'create', input, check });
 }
 
 /** The plan of a datastore change: the datastore as it would be, and its monitor. */
 export function planDatastoreUpdate(life: LifecycleOptions, id: number, patch: DatastorePatch): DatastorePlan {
-  const ds = life.catalog.preview((tx) => tx.updateDatastore(id, patch));
-  return { kind: 'datastore', operation: 'update', patch, datastore: ds, steps: [monitorStep(ds)] };
+  return datastorePlan(life.catalog.preview((tx) => tx.updateDatastore(id, patch)), { operation: 'update', patch });
 }
 
 /** The plan of a datastore's removal from the catalog (no driver runs; its files stay). */
 export function planDatastoreDelete(life: LifecycleOptions, ref: string | number): DatastorePlan {
   const ds = life.catalog.datastore(ref);
   life.catalog.preview((tx) => tx.deleteDatastore(ds.id));
-  return { kind: 'datastore', operation: 'delete', datastore: ds, steps: [] };
+  return datastorePlan(ds, { operation: 'delete' });
 }
 
 /** Runs a datastore plan; the datastore as it is after (a deleted one: as it was). */

@@ -6,11 +6,10 @@
  */
 import { existsSync } from 'node:fs';
 import type { CatalogTx } from '../catalog/store.js';
-import { datastoreDump } from '../dump/from-catalog.js';
 import { FerryError, toFerryError } from '../errors.js';
 import type { Datastore, Image, ImagePatch } from '../model.js';
 import { datastoreAction, once, type LifecycleOptions } from './journal.js';
-import { imageStep, type ImagePlan, type ImageSnapshotOperation, type NewImageInput } from './plan.js';
+import { imageClonePlan, imageCreatePlan, imageDeletePlan, imageSnapshotPlan, imageStep, newImageRecord, type ImagePlan, type ImageSnapshotOperation, type NewImageInput } from './plan.js';
 
 /** A URL (scheme://…) rather than a local path. */
 export function isUrl(path: string): boolean {
@@ -46,29 +45,13 @@ function checkNewImage(tx: CatalogTx, input: NewImageInput): 'cp' | 'mkfs' {
   return input.path !== undefined ? 'cp' : 'mkfs';
 }
 
-/** The record of a new image, as the operator asked for it. */
-function newImageRecord(input: NewImageInput) {
-  return {
-    name: input.name,
-    datastoreId: input.datastore.id,
-    ...(input.path !== undefined ? { path: input.path } : {}),
-    ...(input.sizeMb !== undefined ? { sizeMb: input.sizeMb } : {}),
-    ...(input.fs !== undefined ? { fs: input.fs } : {}),
-    ...(input.format !== undefined ? { format: input.format } : {}),
-    ...(input.persistent !== undefined ? { persistent: input.persistent } : {}),
-    ...(input.type !== undefined ? { type: input.type } : {}),
-  };
-}
-
 /** The plan of a new image: cp from a path or URL, or mkfs; checked (a name taken refused) and its dump as the driver gets it. */
 export function planCreate(life: LifecycleOptions, input: NewImageInput): ImagePlan {
   // Recorded in a transaction that is rolled back: a name taken, or all digits, is refused as it would be.
   return life.catalog.preview((tx) => {
     const action = checkNewImage(tx, input);
     tx.addImage({ name: input.name, datastoreId: input.datastore.id });
-    const image = { id: -1, ...newImageRecord(input), persistent: Boolean(input.persistent) };
-    const what = input.path ?? `${input.sizeMb} MB ${input.fs ?? 'raw'}`;
-    return { kind: 'image', operation: 'create', input, datastore: input.datastore, image, steps: [imageStep(input.datastore, action, -1, what)], dump: datastoreDump(input.datastore, image).xml };
+    return imageCreatePlan(input, action);
   });
 }
 
@@ -91,9 +74,7 @@ function checkClone(tx: CatalogTx, ref: string | number, name: string): { origin
 /** The plan of an image clone within its datastore. */
 export function planClone(life: LifecycleOptions, ref: string | number, input: { name: string; persistent?: boolean }): Extract<ImagePlan, { operation: 'clone' }> {
   const { original, ds } = life.catalog.transaction((tx) => checkClone(tx, ref, input.name));
-  const image = { id: -1, name: input.name, datastoreId: ds.id, path: original.source, persistent: input.persistent ?? original.persistent, clonedFrom: original.id };
-  const step = imageStep(ds, 'clone', -1, `${original.source} -> new image ${input.name}`, { from: original.source });
-  return { kind: 'image', operation: 'clone', original, ...(input.persistent !== undefined ? { persistent: input.persistent } : {}), datastore: ds, image, steps: [step] };
+  return imageClonePlan(original, ds, input);
 }
 
 /** The plan of an image's removal: rm of its SOURCE (none when it has none), then its record; refused while a VM uses it. */
@@ -102,8 +83,7 @@ export function planDelete(life: LifecycleOptions, ref: string | number): ImageP
     const image = tx.image(ref);
     const ds = tx.datastore(image.datastoreId);
     checkImageFree(tx, image, 'delete');
-    const steps = image.source && ds.dsMad ? [imageStep(ds, 'rm', image.id, image.source, { source: image.source })] : [];
-    return { kind: 'image', operation: 'delete', datastore: ds, image, steps };
+    return imageDeletePlan(image, ds);
   });
 }
 
@@ -127,8 +107,7 @@ function checkImageSnapshot(tx: CatalogTx, ref: string | number, snapshot: numbe
 /** The plan of an image snapshot revert, delete or flatten. */
 export function planSnapshot(life: LifecycleOptions, ref: string | number, operation: ImageSnapshotOperation, snapshot: number): ImagePlan {
   const { image, ds } = life.catalog.transaction((tx) => checkImageSnapshot(tx, ref, snapshot));
-  const step = imageStep(ds, `snap_${operation}`, image.id, `${image.source} snapshot ${snapshot}`, { snapshot });
-  return { kind: 'image', operation: `snapshot-${operation}`, snapshot, datastore: ds, image, steps: [step] };
+  return imageSnapshotPlan(image, ds, operation, snapshot);
 }
 
 /** Runs an image plan; the image as it is after (a deleted one: as it was). */
@@ -205,18 +184,20 @@ async function cloneImage(life: LifecycleOptions, plan: ImagePlan & { operation:
 async function deleteImage(life: LifecycleOptions, plan: ImagePlan & { operation: 'delete' }): Promise<Image> {
   const { datastore: ds } = plan;
   const id = plan.image.id;
-  // Checked, locked and marked in one transaction: no VM can take the image between the check and the rm.
-  const { image, unlock } = life.catalog.transaction((tx) => {
+  // Checked, locked, planned again from the record and marked in one transaction: no VM can take the image between
+  // the check and the rm.
+  const { image, rm, unlock } = life.catalog.transaction((tx) => {
     const current = tx.image(id);
     checkImageFree(tx, current, 'delete');
     const unlock = tx.lock(`image:${id}`, 'rm');
-    if (current.source && ds.dsMad) tx.updateImage(id, { state: 'DELETING' });
-    return { image: current, unlock };
+    const [rm] = imageDeletePlan(current, ds).steps;
+    if (rm) tx.updateImage(id, { state: 'DELETING' });
+    return { image: current, rm, unlock };
   });
   try {
-    if (image.source && ds.dsMad) {
+    if (rm) {
       try {
-        await datastoreAction(life, ds, imageStep(ds, 'rm', id, image.source, { source: image.source }), { image });
+        await datastoreAction(life, ds, rm, { image });
       } catch (error) {
         const failure = toFerryError(error);
         life.catalog.updateImage(id, { state: 'ERROR', error: `rm: ${failure.message}` });

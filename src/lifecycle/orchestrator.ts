@@ -85,10 +85,22 @@ export class Orchestrator {
     }
   }
 
-  // --- shortcuts: plan and execute in one call (the library's API, scripts/bench-lifecycle.mjs)
+  // --- shortcuts: plan and execute in one call (the library's API, as before plans; scripts/bench-lifecycle.mjs)
 
   createImage(input: NewImageInput): Promise<Image> {
     return this.execute(this.planImageCreate(input));
+  }
+  cloneImage(ref: string | number, input: { name: string; persistent?: boolean }): Promise<Image> {
+    return this.execute(this.planImageClone(ref, input));
+  }
+  deleteImage(image: Image): Promise<Image> {
+    return this.execute(this.planImageDelete(image.id));
+  }
+  imageSnapshot(ref: string | number, operation: ImageSnapshotOperation, snapshot: number): Promise<Image> {
+    return this.execute(this.planImageSnapshot(ref, operation, snapshot));
+  }
+  saveDisk(vmRef: string | number, diskId: number, input: SaveAsInput): Promise<Image> {
+    return this.execute(this.planSaveAs(vmRef, diskId, input));
   }
   createVm(input: NewVmInput): Promise<Vm> {
     return createVm(this.options, input);

@@ -7,9 +7,10 @@
  * argument positions. A disk's steps use its image datastore's TM; volatile,
  * swap and context disks and the VM folder use the system datastore's.
  */
-import { FerryError } from '../errors.js';
-import type { Datastore, DatastorePatch, Image, NewDatastore, PlanStep, StepRefs, Vm, VmDisk } from '../model.js';
 import { vmPath } from '../catalog/layout.js';
+import { datastoreDump } from '../dump/from-catalog.js';
+import { FerryError } from '../errors.js';
+import type { Datastore, DatastorePatch, Image, NewDatastore, NewImage, PlanStep, StepRefs, Vm, VmDisk } from '../model.js';
 
 export const VM_OPERATIONS = ['create', 'stop', 'resume', 'migrate', 'shutdown', 'disk-snapshot-create', 'disk-snapshot-revert', 'disk-snapshot-delete'] as const;
 export type VmOperation = (typeof VM_OPERATIONS)[number];
@@ -298,7 +299,7 @@ export const TRANSITIONS: Record<VmOperation, { from: readonly string[]; to: 'RU
   'disk-snapshot-delete': { from: ['RUNNING', 'STOPPED'], to: 'same' },
 };
 
-// --- datastore actions (images, monitor, save-as)
+// --- datastore actions: images, monitor, save-as
 
 /** A datastore action on image `imageId` (-1: one not recorded yet); `why` is what it does, shown with --dry-run. */
 export function imageStep(ds: Datastore, action: string, imageId: number, why: string, refs: StepRefs = {}): PlanStep {
@@ -318,6 +319,50 @@ export function monitorDriver(ds: Datastore): { kind: 'tm' | 'datastore'; driver
 /** The monitor action of a datastore (run as a datastore action; the runner finds a SYSTEM datastore's TM monitor). */
 export function monitorStep(ds: Datastore): PlanStep {
   return { kind: 'datastore', action: 'monitor', driver: monitorDriver(ds).driver ?? '', args: [String(ds.id)], why: 'monitor' };
+}
+
+/** A datastore created (`check`: its monitor must accept it), changed (its monitor must accept the change) or removed (no driver runs). */
+export function datastorePlan(ds: Datastore, change: { operation: 'create'; input: NewDatastore; check: boolean } | { operation: 'update'; patch: DatastorePatch } | { operation: 'delete' }): DatastorePlan {
+  const steps = change.operation === 'delete' || (change.operation === 'create' && !change.check) ? [] : [monitorStep(ds)];
+  if (change.operation === 'create') return { kind: 'datastore', operation: 'create', input: change.input, datastore: ds, steps };
+  return { kind: 'datastore', datastore: ds, steps, ...change };
+}
+
+/** The record of a new image, as the operator asked for it. */
+export function newImageRecord(input: NewImageInput): NewImage {
+  const { datastore, path, sizeMb, fs, format, persistent, type } = input;
+  return { name: input.name, datastoreId: datastore.id, ...defined({ path, sizeMb, fs, format, persistent, type }) };
+}
+
+/** The fields of `values` that are set. */
+function defined<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+/** A new image: cp from a path or URL, or mkfs of an empty one; with the dump its driver gets (id -1 until recorded). */
+export function imageCreatePlan(input: NewImageInput, action: 'cp' | 'mkfs'): ImagePlan {
+  const image = { id: -1, ...newImageRecord(input), persistent: Boolean(input.persistent) };
+  const step = imageStep(input.datastore, action, -1, input.path ?? `${input.sizeMb} MB ${input.fs ?? 'raw'}`);
+  return { kind: 'image', operation: 'create', input, datastore: input.datastore, image, steps: [step], dump: datastoreDump(input.datastore, image).xml };
+}
+
+/** A copy of `original` in its datastore (clone); the copy is persistent as asked, else as the original. */
+export function imageClonePlan(original: Image & { source: string }, ds: Datastore, input: { name: string; persistent?: boolean }): Extract<ImagePlan, { operation: 'clone' }> {
+  const image = { id: -1, name: input.name, datastoreId: ds.id, path: original.source, persistent: input.persistent ?? original.persistent, clonedFrom: original.id };
+  const step = imageStep(ds, 'clone', -1, `${original.source} -> new image ${input.name}`, { from: original.source });
+  return { kind: 'image', operation: 'clone', original, ...defined({ persistent: input.persistent }), datastore: ds, image, steps: [step] };
+}
+
+/** An image removed: rm of its SOURCE (no step when it has none, or its datastore no driver), then its record. */
+export function imageDeletePlan(image: Image, ds: Datastore): ImagePlan {
+  const steps = image.source && ds.dsMad ? [imageStep(ds, 'rm', image.id, image.source, { source: image.source })] : [];
+  return { kind: 'image', operation: 'delete', datastore: ds, image, steps };
+}
+
+/** An image snapshot reverted, deleted or flattened (snap_revert, snap_delete, snap_flatten). */
+export function imageSnapshotPlan(image: Image, ds: Datastore, operation: ImageSnapshotOperation, snapshot: number): ImagePlan {
+  const step = imageStep(ds, `snap_${operation}`, image.id, `${image.source} snapshot ${snapshot}`, { snapshot });
+  return { kind: 'image', operation: `snapshot-${operation}`, snapshot, datastore: ds, image, steps: [step] };
 }
 
 /** Where a disk save-as copies from and with what: the disk at host:path, its own TM, the new image's datastore. */

@@ -1,7 +1,22 @@
 /** plan.ts: the steps of every plan, the refs each step records, and undo built from those refs. Pure: records in, steps out. */
 import t from 'tap';
 import type { Datastore, Image, PlanStep, Vm, VmDisk } from '../../src/model.js';
-import { imageStep, monitorDriver, monitorStep, planFor, rollbackPlan, saveAsSource, saveAsSteps, transferLine, type PlanContext } from '../../src/lifecycle/plan.js';
+import {
+  datastorePlan,
+  imageClonePlan,
+  imageCreatePlan,
+  imageDeletePlan,
+  imageSnapshotPlan,
+  imageStep,
+  monitorDriver,
+  monitorStep,
+  planFor,
+  rollbackPlan,
+  saveAsSource,
+  saveAsSteps,
+  transferLine,
+  type PlanContext,
+} from '../../src/lifecycle/plan.js';
 import { thrown } from '../helpers/fixtures.js';
 
 const AT = '2026-01-01T00:00:00.000Z';
@@ -181,4 +196,36 @@ t.test('disk save-as: mkfs then cpds from where the disk rests, by its own TM; t
   t.same(lines([copied]), ['CPDS qcow2 fe:/sys/7/disk.0 /img/new 2 7 1']);
   t.same(copied.refs, { disk: 0, from: 'fe:/sys/7/disk.0', ds: 1, source: '/img/new' });
   t.equal(saveAsSource(ctx(vm({ state: 'RUNNING' })), DISKS[2] as VmDisk, images).tm, 'shared', 'a volatile disk: the system datastore\'s TM');
+});
+
+t.test('image plans: one datastore action each, what it acts on recorded, a new image with id -1 and its dump', async (t) => {
+  const create = imageCreatePlan({ datastore: images, name: 'deb', path: '/tmp/deb.qcow2', format: 'qcow2', persistent: true }, 'cp');
+  t.match(create, { kind: 'image', operation: 'create', image: { id: -1, name: 'deb', datastoreId: 1, path: '/tmp/deb.qcow2', format: 'qcow2', persistent: true } });
+  t.same(create.steps, [{ kind: 'datastore', action: 'cp', driver: 'fs', args: ['-1'], why: '/tmp/deb.qcow2' }]);
+  t.match(create.dump, /<ID>-1<\/ID>/);
+  t.match(create.dump, /<PATH>\/tmp\/deb.qcow2<\/PATH>/);
+  t.match(create.dump, /<PERSISTENT>1<\/PERSISTENT>/);
+  t.equal(imageCreatePlan({ datastore: images, name: 'blank', sizeMb: 64 }, 'mkfs').steps[0]?.why, '64 MB raw', 'an empty one: its size');
+
+  const base = IMAGES[1] as Image & { source: string };
+  const clone = imageClonePlan(base, images, { name: 'copy' });
+  t.match(clone, { operation: 'clone', original: { id: 1 }, image: { id: -1, name: 'copy', path: '/img/base', clonedFrom: 1, persistent: false } });
+  t.same(clone.steps, [{ kind: 'datastore', action: 'clone', driver: 'fs', args: ['-1'], why: '/img/base -> new image copy', refs: { from: '/img/base' } }]);
+  t.equal(imageClonePlan(base, images, { name: 'p', persistent: true }).image.persistent, true, 'persistent as asked');
+
+  t.same(imageDeletePlan(base, images).steps, [{ kind: 'datastore', action: 'rm', driver: 'fs', args: ['1'], why: '/img/base', refs: { image: 1, source: '/img/base' } }]);
+  t.same(imageDeletePlan(IMAGES[3] as Image, images).steps, [], 'no SOURCE: only the record goes');
+  t.same(imageDeletePlan(base, { ...images, dsMad: null }).steps, [], 'no datastore driver: only the record goes');
+
+  const snapshot = imageSnapshotPlan(base, images, 'flatten', 2);
+  t.match(snapshot, { operation: 'snapshot-flatten', snapshot: 2 });
+  t.same(snapshot.steps, [{ kind: 'datastore', action: 'snap_flatten', driver: 'fs', args: ['1'], why: '/img/base snapshot 2', refs: { image: 1, snapshot: 2 } }]);
+});
+
+t.test('datastore plans: a monitor that must accept a new or changed datastore; none for a removal or --no-monitor', async (t) => {
+  const input = { name: 'images', type: 'IMAGE' as const, dsMad: 'fs', tmMad: 'qcow2', basePath: '/img' };
+  t.same(datastorePlan(images, { operation: 'create', input, check: true }).steps, [monitorStep(images)]);
+  t.same(datastorePlan(images, { operation: 'create', input, check: false }).steps, []);
+  t.match(datastorePlan(system, { operation: 'update', patch: { basePath: '/sys' } }), { operation: 'update', patch: { basePath: '/sys' }, steps: [{ action: 'monitor', driver: 'shared' }] });
+  t.same(datastorePlan(images, { operation: 'delete' }).steps, []);
 });
