@@ -41,8 +41,43 @@ export type { ErrorCode, RunFacts } from './errors.js';
 export { main } from './cli/main.js';
 export type { Io } from './cli/io.js';
 export { Catalog, catalogPath } from './catalog/catalog.js';
-export type { Datastore, DatastoreType, DiskKind, Host, Image, ImageState, JournalEntry, NewDatastore, NewHost, NewImage, NewVm, PlanStep, Vm, VmDisk, VmState } from './catalog/catalog.js';
-export { Orchestrator, datastoreDump, secretEnv } from './lifecycle/orchestrator.js';
-export type { NewImageInput, NewVmInput, OrchestratorOptions, StepEvent } from './lifecycle/orchestrator.js';
-export { planFor, transferLine, TRANSITIONS, VM_OPERATIONS } from './lifecycle/plan.js';
-export type { OperationArgs, PlanContext, VmOperation } from './lifecycle/plan.js';
+export type { CatalogStore, CatalogTx } from './catalog/store.js';
+export type {
+  Datastore,
+  DatastorePatch,
+  DatastoreType,
+  DiskKind,
+  Host,
+  HostPatch,
+  Image,
+  ImagePatch,
+  ImageState,
+  JournalEntry,
+  NewDatastore,
+  NewHost,
+  NewImage,
+  NewVm,
+  PlanStep,
+  StepRefs,
+  Vm,
+  VmDisk,
+  VmPatch,
+  VmState,
+} from './model.js';
+export { Orchestrator } from './lifecycle/orchestrator.js';
+export type { OrchestratorOptions, StepEvent } from './lifecycle/orchestrator.js';
+export { datastoreDump, secretEnv } from './dump/from-catalog.js';
+export { planFor, rollbackPlan, transferLine, TRANSITIONS, VM_OPERATIONS } from './lifecycle/plan.js';
+export type {
+  DatastorePlan,
+  ImagePlan,
+  NewImageInput,
+  NewVmInput,
+  OperationArgs,
+  Plan,
+  PlanContext,
+  RecoverPlan,
+  SaveAsPlan,
+  VmOperation,
+  VmPlan,
+} from './lifecycle/plan.js';

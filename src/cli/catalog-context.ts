@@ -1,7 +1,7 @@
 /** The catalog, the runner (with the catalog's hosts) and the orchestrator, for the catalog commands. */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import type { Catalog } from '../catalog/catalog.js';
+import type { CatalogStore } from '../catalog/store.js';
 import type { FerryConfig } from '../config/config.js';
 import type { HostConfig } from '../config/hosts.js';
 import { Orchestrator, type StepEvent } from '../lifecycle/orchestrator.js';
@@ -12,7 +12,7 @@ import type { Io } from './io.js';
 import { writeJson } from './output.js';
 
 export interface CatalogContext extends Context {
-  catalog: Catalog;
+  catalog: CatalogStore;
   orchestrator: Orchestrator;
   frontend: string;
 }
@@ -23,7 +23,7 @@ export function withCatalog(command: Command, io: Io, setStatus: SetStatus, work
 }
 
 async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: CatalogContext) => Promise<void> | void): Promise<void> {
-  let catalog: Catalog | undefined;
+  let catalog: CatalogStore | undefined;
   try {
     // Loaded here, not at start-up: the native SQLite module is only for catalog commands.
     const { Catalog, catalogPath } = await import('../catalog/catalog.js');
@@ -64,20 +64,24 @@ function printStep(io: Io, event: StepEvent): void {
   io.stderr.write(`  ${mark} [${event.index + 1}/${event.total}] ${transferLine(event.step)}  (${Math.round(event.outcome.durationMs)} ms)  ${event.step.why}\n`);
 }
 
-/** Datastores declared in ferry.yaml are created, or updated, in the catalog. */
-function syncConfigDatastores(catalog: Catalog, declared: Record<string, ConfigDatastore> | undefined): void {
-  for (const [name, ds] of Object.entries(declared ?? {})) {
-    const existing = catalog.findDatastore(name);
-    const fields = {
-      dsMad: ds.ds_mad ?? null,
-      tmMad: ds.tm_mad,
-      basePath: ds.base_path,
-      template: ds.template ?? {},
-      secrets: ds.secrets ?? {},
-    };
-    if (!existing) catalog.addDatastore({ name, type: ds.type ?? 'IMAGE', ...fields, origin: 'config', ...(ds.id !== undefined ? { id: ds.id } : {}) });
-    else if (existing.origin === 'config') catalog.updateDatastore(existing.id, fields);
-  }
+/** Datastores declared in ferry.yaml are created, or updated, in the catalog: all of them in one transaction. */
+function syncConfigDatastores(catalog: CatalogStore, declared: Record<string, ConfigDatastore> | undefined): void {
+  const entries = Object.entries(declared ?? {});
+  if (entries.length === 0) return;
+  catalog.transaction((tx) => {
+    for (const [name, ds] of entries) {
+      const existing = tx.findDatastore(name);
+      const fields = {
+        dsMad: ds.ds_mad ?? null,
+        tmMad: ds.tm_mad,
+        basePath: ds.base_path,
+        template: ds.template ?? {},
+        secrets: ds.secrets ?? {},
+      };
+      if (!existing) tx.addDatastore({ name, type: ds.type ?? 'IMAGE', ...fields, origin: 'config', ...(ds.id !== undefined ? { id: ds.id } : {}) });
+      else if (existing.origin === 'config') tx.updateDatastore(existing.id, fields);
+    }
+  });
 }
 
 type ConfigDatastore = NonNullable<FerryConfig['datastores']>[string];

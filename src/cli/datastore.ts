@@ -1,12 +1,13 @@
 /** `ferry datastore create|list|show|update|delete`: datastores in the catalog, checked by their own monitor. */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { Datastore } from '../catalog/catalog.js';
+import type { Datastore } from '../model.js';
 import { isDriverFolder } from '../driver/locate.js';
 import { configProblems } from '../driver/manifest.js';
 import { buildXml, cdata } from '../dump/serialize.js';
 import { FerryError } from '../errors.js';
-import { DS_TYPE_NUMBER } from '../lifecycle/orchestrator.js';
+import { DS_TYPE_NUMBER } from '../dump/from-catalog.js';
+import { monitorDriver, type DatastorePlan } from '../lifecycle/plan.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
 import type { Io } from './io.js';
 
@@ -97,10 +98,13 @@ async function checkDriverConfig(ctx: CatalogContext, name: string, ds: { dsMad:
 }
 
 /** --dry-run of create and update: the datastore as it would be and the monitor action that would check it. */
-function printMonitorPlan(ctx: CatalogContext, ds: Datastore, monitor: boolean): void {
-  const driver = ds.type === 'SYSTEM' ? `tm ${ds.tmMad}` : `ds ${ds.dsMad ?? '?'}`;
-  const plan = monitor ? [{ kind: ds.type === 'SYSTEM' ? 'tm' : 'datastore', action: 'monitor', driver: ds.type === 'SYSTEM' ? ds.tmMad : ds.dsMad }] : [];
-  print(ctx, { plan, datastore: shownDatastore(ds) }, () => `${monitor ? `# ferry ${driver} monitor of datastore ${ds.name}, then record it\n` : '# record it without a monitor check\n'}${describe(ds)}`);
+function printMonitorPlan(ctx: CatalogContext, plan: DatastorePlan): void {
+  const ds = plan.datastore;
+  const route = monitorDriver(ds);
+  const driver = `${route.kind === 'tm' ? 'tm' : 'ds'} ${route.driver ?? '?'}`;
+  const monitor = plan.steps.length > 0;
+  const steps = plan.steps.map((step) => ({ kind: route.kind, action: step.action, driver: route.driver }));
+  print(ctx, { plan: steps, datastore: shownDatastore(ds) }, () => `${monitor ? `# ferry ${driver} monitor of datastore ${ds.name}, then record it\n` : '# record it without a monitor check\n'}${describe(ds)}`);
 }
 
 export function registerDatastore(program: Command, io: Io, setStatus: (status: number) => void): void {
@@ -128,18 +132,9 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
         const secrets = secretsFrom(ctx.io.env, flags.secret);
         const input = { name, type, tmMad: flags.tmMad, basePath: flags.basePath, dsMad: flags.dsMad ?? null, template: pairs(flags.attr, '--attr'), secrets } as const;
         await checkDriverConfig(ctx, name, input);
-        if (flags.dryRun) return printMonitorPlan(ctx, ctx.catalog.preview(() => ctx.catalog.addDatastore(input)), flags.monitor);
-        const ds = ctx.catalog.transaction(() => ctx.catalog.addDatastore(input));
-        if (flags.monitor) {
-          try {
-            await ctx.orchestrator.monitor(ds);
-          } catch (error) {
-            // Refused: unreachable or misconfigured, with the driver's reason; nothing stays behind.
-            ctx.catalog.deleteDatastore(ds.id);
-            throw error;
-          }
-        }
-        const made = ctx.catalog.datastore(ds.id);
+        const plan = ctx.orchestrator.planDatastoreCreate(input, flags.monitor);
+        if (flags.dryRun) return printMonitorPlan(ctx, plan);
+        const made = await ctx.orchestrator.execute(plan);
         print(ctx, shownDatastore(made), () => describe(made));
       }),
     );
@@ -197,15 +192,9 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
           secrets,
         };
         await checkDriverConfig(ctx, before.name, { dsMad: patch.dsMad ?? before.dsMad, tmMad: patch.tmMad ?? before.tmMad, basePath: patch.basePath ?? before.basePath, template: patch.template, secrets });
-        if (flags.dryRun) return printMonitorPlan(ctx, ctx.catalog.preview(() => ctx.catalog.updateDatastore(before.id, patch)), true);
-        const after = ctx.catalog.updateDatastore(before.id, patch);
-        try {
-          await ctx.orchestrator.monitor(after);
-        } catch (error) {
-          ctx.catalog.updateDatastore(before.id, before);
-          throw error;
-        }
-        const made = ctx.catalog.datastore(before.id);
+        const plan = ctx.orchestrator.planDatastoreUpdate(before.id, patch);
+        if (flags.dryRun) return printMonitorPlan(ctx, plan);
+        const made = await ctx.orchestrator.execute(plan);
         print(ctx, shownDatastore(made), () => describe(made));
       }),
     );
@@ -216,13 +205,11 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
     .argument('<datastore>', 'id or name')
     .option('--dry-run', 'check that it can go; remove nothing')
     .action((ref: string, flags: { dryRun?: boolean }, command: Command) =>
-      withCatalog(command, io, setStatus, (ctx) => {
-        const ds = ctx.catalog.datastore(ref);
-        if (flags.dryRun) {
-          ctx.catalog.preview(() => ctx.catalog.deleteDatastore(ds.id));
-          return print(ctx, { plan: [], deleted: ds.id }, () => `# would delete datastore ${ds.id} (${ds.name}) from the catalog; no driver runs, its files stay\n`);
-        }
-        ctx.catalog.deleteDatastore(ds.id);
+      withCatalog(command, io, setStatus, async (ctx) => {
+        const plan = ctx.orchestrator.planDatastoreDelete(ref);
+        const ds = plan.datastore;
+        if (flags.dryRun) return print(ctx, { plan: plan.steps, deleted: ds.id }, () => `# would delete datastore ${ds.id} (${ds.name}) from the catalog; no driver runs, its files stay\n`);
+        await ctx.orchestrator.execute(plan);
         print(ctx, { deleted: ds.id }, () => `deleted datastore ${ds.id} (${ds.name})\n`);
       }),
     );

@@ -1,7 +1,7 @@
 /** `ferry host create|list|show|delete`: the hosts VMs run on, and how ferry reaches them. */
 import { isName } from '../contract/names.js';
 import type { Command } from 'commander';
-import type { Host } from '../catalog/catalog.js';
+import type { Host } from '../model.js';
 import { FerryError } from '../errors.js';
 import { print, table, withCatalog } from './catalog-context.js';
 import type { Io } from './io.js';
@@ -57,7 +57,7 @@ export function registerHost(program: Command, io: Io, setStatus: (status: numbe
         if (!isName(name)) throw new FerryError('E_USAGE', `host name ${JSON.stringify(name)} has characters a host:path argument cannot take`, { hint: 'letters, digits, . _ -' });
         if (Boolean(flags.local) === Boolean(flags.ssh)) throw new FerryError('E_USAGE', 'say how to reach the host: --local or --ssh ADDRESS (one of them)', { hint: `ferry host create ${name} --local` });
         const input = { name, transport: flags.local ? ('local' as const) : ('ssh' as const), ...sshSettings(flags) };
-        const host = flags.dryRun ? ctx.catalog.preview(() => ctx.catalog.addHost(input)) : ctx.catalog.addHost(input);
+        const host = flags.dryRun ? ctx.catalog.preview((tx) => tx.addHost(input)) : ctx.catalog.addHost(input);
         print(ctx, flags.dryRun ? { plan: [], host } : host, () => `${flags.dryRun ? '# would record ' : ''}host ${host.name} (${host.transport}${host.address ? ` ${host.address}` : ''})\n`);
       }),
     );
@@ -77,7 +77,7 @@ export function registerHost(program: Command, io: Io, setStatus: (status: numbe
         const settings = sshSettings(flags);
         if (!flags.local && Object.keys(settings).length === 0) throw new FerryError('E_USAGE', 'nothing to change', { hint: `ferry host update ${name} --ssh ADDRESS | --port N | --user U | --identity FILE | --known-hosts FILE | --local` });
         const patch = { ...(flags.local ? { transport: 'local' as const } : {}), ...(flags.ssh ? { transport: 'ssh' as const } : {}), ...settings };
-        const host = flags.dryRun ? ctx.catalog.preview(() => ctx.catalog.updateHost(name, patch)) : ctx.catalog.updateHost(name, patch);
+        const host = flags.dryRun ? ctx.catalog.preview((tx) => tx.updateHost(name, patch)) : ctx.catalog.updateHost(name, patch);
         print(ctx, flags.dryRun ? { plan: [], host } : host, () => `${flags.dryRun ? '# would set ' : ''}host ${host.name} (${host.transport}${host.address ? ` ${host.address}${host.port ? `:${host.port}` : ''}` : ''})\n`);
       }),
     );
@@ -111,7 +111,7 @@ export function registerHost(program: Command, io: Io, setStatus: (status: numbe
     .action((name: string, flags: { dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         if (flags.dryRun) {
-          ctx.catalog.preview(() => ctx.catalog.deleteHost(name));
+          ctx.catalog.preview((tx) => tx.deleteHost(name));
           return print(ctx, { plan: [], deleted: name }, () => `# would delete host ${name}\n`);
         }
         ctx.catalog.deleteHost(name);

@@ -2,10 +2,12 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { Image } from '../catalog/catalog.js';
+import type { Image } from '../model.js';
 import { FerryError } from '../errors.js';
-import { datastoreDump, isUrl } from '../lifecycle/orchestrator.js';
-import { print, table, withCatalog } from './catalog-context.js';
+import { datastoreDump } from '../dump/from-catalog.js';
+import { isUrl } from '../lifecycle/images.js';
+import type { ImagePlan } from '../lifecycle/plan.js';
+import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
 import { parseWhole } from './input.js';
 import type { Io } from './io.js';
 import { withProgress } from './progress.js';
@@ -27,6 +29,26 @@ function describe(image: Image, datastore: string): string {
     ...(image.clonedFrom !== null ? [`  cloned from image ${image.clonedFrom}`] : image.path ? [`  from        ${image.path}`] : []),
     ...(image.error ? [`  error       ${image.error}`] : []),
   ].join('\n')}\n`;
+}
+
+/** --dry-run: the plan's datastore action, as `ferry ds` would run it (a new image: with its dump). */
+function printPlan(ctx: CatalogContext, plan: ImagePlan): void {
+  const ds = plan.datastore;
+  const shown = (operation: ImagePlan) => {
+    switch (operation.operation) {
+      case 'create':
+        return { dump: operation.dump };
+      case 'clone':
+        return { image: operation.original.id };
+      case 'delete':
+        return { image: operation.image.id };
+      default:
+        return { image: operation.image.id, snapshot: operation.snapshot };
+    }
+  };
+  const text = plan.steps.map((step) => `# ferry ds ${step.action} (datastore ${ds.id} ${ds.name}, driver ${ds.dsMad ?? '?'}): ${step.why}\n`).join('');
+  const none = `# no driver action: image ${plan.image.id} (${plan.image.name}) has no SOURCE; only its record goes\n`;
+  print(ctx, { plan: plan.steps.map((step) => ({ kind: step.kind, action: step.action, driver: ds.dsMad, ...shown(plan) })) }, () => (text || none) + (plan.dump ? `${plan.dump}\n` : ''));
 }
 
 export function registerImage(program: Command, io: Io, setStatus: (status: number) => void): void {
@@ -61,16 +83,10 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
           ...(flags.format ? { format: flags.format } : {}),
           ...(flags.persistent ? { persistent: true } : {}),
         };
-        const action = ctx.orchestrator.checkNewImage(input);
-        if (flags.dryRun) {
-          // Recorded in a transaction that is rolled back: a name taken, or all digits, is refused as it would be.
-          ctx.catalog.preview(() => ctx.catalog.addImage({ name, datastoreId: ds.id }));
-          const dump = datastoreDump(ds, { id: -1, name, ...(path ? { path } : {}), ...(sizeMb ? { sizeMb } : {}), ...(flags.fs ? { fs: flags.fs } : {}), persistent: Boolean(flags.persistent) });
-          print(ctx, { plan: [{ kind: 'datastore', action, driver: ds.dsMad, dump: dump.xml }] }, () => `${ctx.orchestrator.imagePlan(action, ds, path ?? `${sizeMb} MB ${flags.fs ?? 'raw'}`)}\n${dump.xml}\n`);
-          return;
-        }
+        const plan = ctx.orchestrator.planImageCreate(input);
+        if (flags.dryRun) return printPlan(ctx, plan);
         const total = path !== undefined && !isUrl(path) ? Math.ceil(statSync(path).size / MiB) : sizeMb;
-        const image = await withProgress(ctx.io, `image ${name}: ${path !== undefined ? 'copying' : 'creating'}`, ctx.orchestrator.createImage(input), { dir: ds.basePath, totalMb: total ?? null });
+        const image = await withProgress(ctx.io, `image ${name}: ${path !== undefined ? 'copying' : 'creating'}`, ctx.orchestrator.execute(plan), { dir: ds.basePath, totalMb: total ?? null });
         print(ctx, image, () => describe(image, `${ds.id} (${ds.name})`));
       }),
     );
@@ -86,18 +102,10 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
     .addHelpText('after', '\nExamples:\n  $ ferry image clone debian --name debian-test\n  $ ferry image clone 3 --name data-copy --no-persistent --json\n')
     .action((ref: string, flags: { name: string; persistent?: boolean; dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
-        if (flags.dryRun) {
-          const { original, ds } = ctx.orchestrator.checkClone(ref, flags.name);
-          print(ctx, { plan: [{ kind: 'datastore', action: 'clone', driver: ds.dsMad, image: original.id }] }, () => `${ctx.orchestrator.imagePlan('clone', ds, `${original.source} -> new image ${flags.name}`)}\n`);
-          return;
-        }
-        const { original, ds } = ctx.orchestrator.checkClone(ref, flags.name);
-        const clone = await withProgress(
-          ctx.io,
-          `image ${flags.name}: cloning`,
-          ctx.orchestrator.cloneImage(ref, { name: flags.name, ...(flags.persistent !== undefined ? { persistent: flags.persistent } : {}) }),
-          { dir: ds.basePath, totalMb: original.sizeMb },
-        );
+        const plan = ctx.orchestrator.planImageClone(ref, { name: flags.name, ...(flags.persistent !== undefined ? { persistent: flags.persistent } : {}) });
+        if (flags.dryRun) return printPlan(ctx, plan);
+        const ds = plan.datastore;
+        const clone = await withProgress(ctx.io, `image ${flags.name}: cloning`, ctx.orchestrator.execute(plan), { dir: ds.basePath, totalMb: plan.original.sizeMb });
         print(ctx, clone, () => describe(clone, `${ds.id} (${ds.name})`));
       }),
     );
@@ -136,12 +144,9 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
       .action((ref: string, snapshotText: string, flags: { dryRun?: boolean }, command: Command) =>
         withCatalog(command, io, setStatus, async (ctx) => {
           const snapshot = parseWhole(snapshotText, 'snapshot id', 'ferry image show IMAGE lists the snapshot ids');
-          if (flags.dryRun) {
-            const { image, ds } = ctx.orchestrator.checkImageSnapshot(ref, snapshot);
-            print(ctx, { plan: [{ kind: 'datastore', action: `snap_${operation}`, driver: ds.dsMad, image: image.id, snapshot }] }, () => `${ctx.orchestrator.imagePlan(`snap_${operation}`, ds, `${image.source} snapshot ${snapshot}`)}\n`);
-            return;
-          }
-          const image = await ctx.orchestrator.imageSnapshot(ref, operation, snapshot);
+          const plan = ctx.orchestrator.planImageSnapshot(ref, operation, snapshot);
+          if (flags.dryRun) return printPlan(ctx, plan);
+          const image = await ctx.orchestrator.execute(plan);
           print(ctx, image, () => describe(image, String(image.datastoreId)));
         }),
       );
@@ -180,14 +185,9 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
     .option('--dry-run', 'print the action without running it')
     .action((ref: string, flags: { dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
-        const image = ctx.catalog.image(ref);
-        const ds = ctx.catalog.datastore(image.datastoreId);
-        if (flags.dryRun) {
-          ctx.orchestrator.checkImageFree(image, 'delete');
-          print(ctx, { plan: [{ kind: 'datastore', action: 'rm', driver: ds.dsMad, image: image.id }] }, () => `${ctx.orchestrator.imagePlan('rm', ds, image.source ?? '(no source)')}\n`);
-          return;
-        }
-        await ctx.orchestrator.deleteImage(image);
+        const plan = ctx.orchestrator.planImageDelete(ref);
+        if (flags.dryRun) return printPlan(ctx, plan);
+        const image = await ctx.orchestrator.execute(plan);
         print(ctx, { deleted: image.id }, () => `deleted image ${image.id} (${image.name})\n`);
       }),
     );

@@ -2,12 +2,11 @@
 import { NameSchema } from '../contract/names.js';
 import type { Command } from 'commander';
 import * as v from 'valibot';
-import type { PlanStep, Vm } from '../catalog/catalog.js';
+import type { PlanStep, Vm } from '../model.js';
 import { loadYamlFile } from '../config/yaml.js';
 import { buildXml } from '../dump/serialize.js';
 import { FerryError } from '../errors.js';
-import type { NewVmInput } from '../lifecycle/orchestrator.js';
-import { transferLine, type OperationArgs, type VmOperation } from '../lifecycle/plan.js';
+import { transferLine, type NewVmInput, type OperationArgs, type VmOperation } from '../lifecycle/plan.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
 import { parseWhole } from './input.js';
 import type { Io } from './io.js';
@@ -70,11 +69,9 @@ function describe(vm: Vm): string {
 
 /** Runs a VM operation and prints the VM, or with `dryRun` prints its plan (headed `label`) and runs nothing. */
 async function runOperation(ctx: CatalogContext, vmRef: string, operation: VmOperation, args: OperationArgs, dryRun: boolean, label: string): Promise<void> {
-  if (dryRun) {
-    const vm = ctx.catalog.vm(vmRef);
-    return printPlan(ctx, ctx.orchestrator.plan(vm, operation, args), `${label} ${vm.id} (dry run)`);
-  }
-  const vm = await ctx.orchestrator.operate(vmRef, operation, args);
+  const plan = ctx.orchestrator.planVm(vmRef, operation, args);
+  if (dryRun) return printPlan(ctx, plan.steps, `${label} ${plan.vm.id} (dry run)`);
+  const vm = await ctx.orchestrator.execute(plan);
   print(ctx, vm, () => describe(vm));
 }
 
@@ -127,8 +124,9 @@ Examples:
           input = { name: flags.name, host: flags.host, systemDs: flags.systemDs, disks: [...(flags.disk ?? []).map((image) => ({ kind: 'image' as const, image })), ...volatile] };
           if (input.disks.length === 0) throw new FerryError('E_USAGE', 'a VM needs at least one disk', { hint: '--disk IMAGE or --volatile MB' });
         }
-        if (flags.dryRun) return printPlan(ctx, ctx.orchestrator.planNewVm(input), `vm create ${input.name} on ${input.host} (dry run)`);
-        const vm = await ctx.orchestrator.createVm(input);
+        const plan = ctx.orchestrator.planNewVm(input);
+        if (flags.dryRun) return printPlan(ctx, plan.steps, `vm create ${input.name} on ${input.host} (dry run)`);
+        const vm = await ctx.orchestrator.execute(plan);
         print(ctx, vm, () => describe(vm));
       }),
     );
@@ -164,12 +162,10 @@ Examples:
       withCatalog(command, io, setStatus, async (ctx) => {
         const input = { name: flags.name, ...(flags.datastore !== undefined ? { datastore: flags.datastore } : {}), ...(flags.snapshot !== undefined ? { snapshot: parseWhole(flags.snapshot, '--snapshot', HINT) } : {}) };
         const disk = parseWhole(diskText, 'disk id', HINT);
-        const { vm, ds, cpds, sizeMb } = ctx.orchestrator.checkSaveAs(vmRef, disk, input);
-        if (flags.dryRun) {
-          const mkfs: PlanStep = { kind: 'datastore', action: 'mkfs', driver: ds.dsMad ?? '', args: [`(image ${flags.name}, FSTYPE save_as)`], why: `datastore ${ds.name} names the new SOURCE` };
-          return printPlan(ctx, [mkfs, cpds], `vm disk-saveas ${vm.id} ${disk} (dry run)`);
-        }
-        const image = await withProgress(ctx.io, `disk ${disk} of VM ${vm.id}: saving as ${flags.name}`, ctx.orchestrator.saveDisk(vm.id, disk, input), { dir: ds.basePath, totalMb: sizeMb });
+        const plan = ctx.orchestrator.planSaveAs(vmRef, disk, input);
+        const vm = plan.vm;
+        if (flags.dryRun) return printPlan(ctx, plan.steps, `vm disk-saveas ${vm.id} ${disk} (dry run)`);
+        const image = await withProgress(ctx.io, `disk ${disk} of VM ${vm.id}: saving as ${flags.name}`, ctx.orchestrator.execute(plan), { dir: plan.datastore.basePath, totalMb: plan.sizeMb });
         print(ctx, image, () => `saved disk ${disk} of VM ${vm.id} as image ${image.id} (${image.name}): ${image.source}, ${image.sizeMb ?? '?'} MB\n`);
       }),
     );
@@ -211,9 +207,10 @@ Examples:
         const modes = (['retry', 'success', 'failure'] as const).filter((mode) => flags[mode]);
         if (modes.length !== 1) throw new FerryError('E_USAGE', 'say how to recover: exactly one of --retry, --success, --failure', { hint: `ferry vm recover ${vmRef} --retry` });
         const mode = modes[0] as 'retry' | 'success' | 'failure';
-        const outcome = await ctx.orchestrator.recover(vmRef, mode, flags.dryRun === true);
-        if (Array.isArray(outcome)) return printPlan(ctx, outcome, `vm recover ${vmRef} --${mode} (dry run)`);
-        print(ctx, outcome, () => describe(outcome));
+        const plan = ctx.orchestrator.planRecover(vmRef, mode);
+        if (flags.dryRun) return printPlan(ctx, plan.steps, `vm recover ${vmRef} --${mode} (dry run)`);
+        const vm = await ctx.orchestrator.execute(plan);
+        print(ctx, vm, () => describe(vm));
       }),
     );
 

@@ -10,7 +10,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MonitorResult } from '../contract/parsers.js';
-import { datastoreDump } from '../lifecycle/orchestrator.js';
+import { datastoreDump } from '../dump/from-catalog.js';
 import { checkFigures, mustRefuse, stdoutCheck, timeoutsCheck, tolerate } from './checks-common.js';
 import { describe, type CheckContext, type Registered } from './context.js';
 import { compareImages, MiB } from './tools.js';

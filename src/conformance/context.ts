@@ -4,10 +4,11 @@
  * of every action run (for the timeout and stdout checks) and of every
  * resource made (for the clean-up). Checks never spawn drivers themselves.
  */
+import { SECRET_ENV_PREFIX } from '../log/mask.js';
 import { randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import type { Datastore, Image } from '../catalog/catalog.js';
+import type { Datastore, Image } from '../model.js';
 import type { Capability } from '../contract/capabilities.js';
 import { specFor, type Kind } from '../contract/table.js';
 import type { ActionResult, Runner } from '../driver/runner.js';
@@ -15,7 +16,7 @@ import type { Manifest } from '../driver/manifest.js';
 import type { Logger } from '../log/logger.js';
 import { FerryError, isFerryError } from '../errors.js';
 import { envName } from '../dump/env.js';
-import { datastoreDump, secretEnv } from '../lifecycle/orchestrator.js';
+import { datastoreDump, secretEnv } from '../dump/from-catalog.js';
 import type { HostView } from './hosts.js';
 import { convertToQcow2, makeRawImage, sha256 } from './tools.js';
 import { CheckFailure, CheckSkip, SetupFailure, type CheckResult } from './types.js';
@@ -220,7 +221,7 @@ export class Suite {
     const dump = datastoreDump(this.ds, options.image, options.extra ?? {});
     const xml = options.edit ? options.edit(dump.xml) : dump.xml;
     const secrets = secretEnv(this.ds);
-    for (const name of options.dropSecrets ?? []) delete secrets[`FERRY_DS_SECRET_${envName(name)}`];
+    for (const name of options.dropSecrets ?? []) delete secrets[`${SECRET_ENV_PREFIX}${envName(name)}`];
     return this.record('datastore', driver, action, options.noisy === true, (timeoutSec) =>
       this.runner.run({
         kind: 'datastore',

@@ -5,11 +5,12 @@
  * through the drivers, temporary folders it made are removed whole, and
  * nothing that was there before is touched.
  */
+import { SecretMask } from '../log/mask.js';
 import { mkdtemp, mkdir, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inside } from '../fs/inside.js';
-import type { Datastore } from '../catalog/catalog.js';
+import type { Datastore } from '../model.js';
 import { hostsEnv, localHosts } from '../config/hosts.js';
 import type { Kind } from '../contract/table.js';
 import { listDrivers, type DriverInfo } from '../driver/inventory.js';
@@ -250,28 +251,25 @@ async function runCheck(suite: Suite, check: Check): Promise<CheckResult> {
   }
 }
 
-/** Replaces every secret value in text with ***. */
-function scrub(text: string, secrets: readonly string[]): string {
-  return secrets.reduce((acc, secret) => acc.split(secret).join('***'), text);
-}
 
 /** Driver log records pass through here when --log-level asks for them: a driver (or bash tracing) may echo a secret. */
 function redactingLogger(logger: Logger, secrets: readonly string[]): Logger {
   if (secrets.length === 0) return logger;
-  const clean = (obj: object): object => JSON.parse(scrub(JSON.stringify(obj), secrets.map((secret) => JSON.stringify(secret).slice(1, -1)))) as object;
+  const mask = new SecretMask(secrets);
   return {
     child: (bindings) => redactingLogger(logger.child(bindings), secrets),
-    error: (obj, msg) => logger.error(clean(obj), msg === undefined ? msg : scrub(msg, secrets)),
-    warn: (obj, msg) => logger.warn(clean(obj), msg === undefined ? msg : scrub(msg, secrets)),
-    info: (obj, msg) => logger.info(clean(obj), msg === undefined ? msg : scrub(msg, secrets)),
-    debug: (obj, msg) => logger.debug(clean(obj), msg === undefined ? msg : scrub(msg, secrets)),
+    error: (obj, msg) => logger.error(mask.deep(obj), msg === undefined ? msg : mask.text(msg)),
+    warn: (obj, msg) => logger.warn(mask.deep(obj), msg === undefined ? msg : mask.text(msg)),
+    info: (obj, msg) => logger.info(mask.deep(obj), msg === undefined ? msg : mask.text(msg)),
+    debug: (obj, msg) => logger.debug(mask.deep(obj), msg === undefined ? msg : mask.text(msg)),
   };
 }
 
 /** Secret values never reach a report: each is replaced wherever a driver echoed it. */
 function redact(result: CheckResult, secrets: readonly string[]): CheckResult {
   if (secrets.length === 0) return result;
-  const clean = (text: string): string => scrub(text, secrets);
+  const mask = new SecretMask(secrets);
+  const clean = (text: string): string => mask.text(text);
   return {
     ...result,
     ...(result.message !== undefined ? { message: clean(result.message) } : {}),

@@ -6,7 +6,6 @@
 import type { LogLevel, LogRecord } from '../log/record.js';
 
 // Until src/protocol/mad.ts and src/lifecycle/orchestrator.ts import it from log/record.ts.
-export type { LogLevel, LogRecord } from '../log/record.js';
 
 const PREFIX: Record<string, LogLevel> = { ERROR: 'error', WARN: 'warn', INFO: 'info', DEBUG: 'debug' };
 const LOG_LINE = /^(ERROR|WARN|INFO|DEBUG):\s?(.*)$/;

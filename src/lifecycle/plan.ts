@@ -1,13 +1,17 @@
 /**
- * VM storage plans: the TM actions each lifecycle event runs, in order, as the
- * spec's "An Example VM" lists them. Pure: catalog records in, steps out, so
- * --dry-run prints exactly what a real run does. A disk's steps use its image
- * datastore's TM; volatile, swap and context disks and the VM folder use the
- * system datastore's.
+ * Plans: the driver actions each change runs, in order. VM plans follow the
+ * spec's "An Example VM"; image and datastore plans are their one datastore
+ * action. Pure: catalog records in, steps out, so --dry-run prints exactly
+ * what a real run does. Every step records what it acts on (refs: the disk,
+ * host:path, source, datastore), and an undo is built from those, never from
+ * argument positions. A disk's steps use its image datastore's TM; volatile,
+ * swap and context disks and the VM folder use the system datastore's.
  */
-import { FerryError } from '../errors.js';
-import type { Datastore, Image, PlanStep, Vm, VmDisk } from '../catalog/catalog.js';
 import { vmPath } from '../catalog/layout.js';
+import { resolveRoute } from '../contract/lookup.js';
+import { datastoreDump } from '../dump/from-catalog.js';
+import { FerryError } from '../errors.js';
+import type { Datastore, DatastorePatch, Image, NewDatastore, NewImage, PlanStep, StepRefs, Vm, VmDisk } from '../model.js';
 
 export const VM_OPERATIONS = ['create', 'stop', 'resume', 'migrate', 'shutdown', 'disk-snapshot-create', 'disk-snapshot-revert', 'disk-snapshot-delete'] as const;
 export type VmOperation = (typeof VM_OPERATIONS)[number];
@@ -18,6 +22,84 @@ export interface OperationArgs {
   disk?: number;
   snapshot?: number;
 }
+
+/** An image as the operator asks for it. */
+export interface NewImageInput {
+  datastore: Datastore;
+  name: string;
+  path?: string;
+  sizeMb?: number;
+  fs?: string;
+  format?: string;
+  persistent?: boolean;
+  type?: string;
+}
+
+/** A VM as the operator asks for it (vm.yaml or flags). */
+export interface NewVmInput {
+  name: string;
+  host: string;
+  systemDs: string | number;
+  disks: Array<{ kind: 'image'; image: string | number } | { kind: 'volatile'; sizeMb: number; format?: string } | { kind: 'swap'; sizeMb: number } | { kind: 'context'; files: string[] }>;
+}
+
+/** A disk saved as a new image: its name, datastore (default: the disk image's) and snapshot (default: its current state). */
+export interface SaveAsInput {
+  name: string;
+  datastore?: string | number;
+  snapshot?: number;
+}
+
+export type RecoverMode = 'retry' | 'success' | 'failure';
+export type ImageSnapshotOperation = 'revert' | 'delete' | 'flatten';
+
+/** A VM operation; `input`: a VM not recorded yet (create), recorded when the plan runs. */
+export interface VmPlan {
+  kind: 'vm';
+  operation: VmOperation;
+  vm: Vm;
+  args: OperationArgs;
+  steps: PlanStep[];
+  input?: NewVmInput;
+}
+
+/** Continuing a FAILED (or interrupted) VM operation. */
+export interface RecoverPlan {
+  kind: 'recover';
+  mode: RecoverMode;
+  vm: Vm;
+  steps: PlanStep[];
+}
+
+/** An image action in its datastore; `image` is the image acted on (a new one as it would be recorded, id -1). */
+export type ImagePlan = { kind: 'image'; datastore: Datastore; image: Partial<Image> & { id: number; name: string }; steps: PlanStep[]; dump?: string } & (
+  | { operation: 'create'; input: NewImageInput }
+  | { operation: 'clone'; original: Image; persistent?: boolean }
+  | { operation: 'delete' }
+  | { operation: `snapshot-${ImageSnapshotOperation}`; snapshot: number }
+);
+
+/** A VM disk saved as a new image: mkfs names its SOURCE, the disk's TM copies it there (cpds). */
+export interface SaveAsPlan {
+  kind: 'saveas';
+  vm: Vm;
+  disk: VmDisk;
+  datastore: Datastore;
+  input: SaveAsInput;
+  copy: SaveAsSource;
+  steps: PlanStep[];
+  sizeMb: number | null;
+  format: string;
+}
+
+/** A datastore recorded, changed or removed; `datastore` as it would be; its monitor (if any) must accept it. */
+export type DatastorePlan = { kind: 'datastore'; datastore: Datastore; steps: PlanStep[] } & (
+  | { operation: 'create'; input: NewDatastore }
+  | { operation: 'update'; patch: DatastorePatch }
+  | { operation: 'delete' }
+);
+
+export type Plan = VmPlan | RecoverPlan | ImagePlan | SaveAsPlan | DatastorePlan;
 
 /** The TM action of each disk snapshot operation. */
 const SNAPSHOT_ACTIONS = { 'disk-snapshot-create': 'snap_create', 'disk-snapshot-revert': 'snap_revert', 'disk-snapshot-delete': 'snap_delete' } as const;
@@ -45,8 +127,9 @@ function diskTm(ctx: PlanContext, disk: VmDisk): { tm: string; dsId: number; ima
   return { tm: ds.tmMad, dsId: ds.id, image };
 }
 
-function step(action: string, driver: string, args: Array<string | number>, why: string, refs?: PlanStep['refs']): PlanStep {
-  return { kind: 'tm', action, driver, args: args.map(String), why, ...(refs ? { refs } : {}) };
+/** A TM step; `refs` say what it acts on. */
+function step(action: string, driver: string, args: Array<string | number>, why: string, refs: StepRefs): PlanStep {
+  return { kind: 'tm', action, driver, args: args.map(String), why, refs };
 }
 
 /** Where a VM's disks are: on its host, or on the frontend while it is stopped. */
@@ -60,15 +143,17 @@ function snapshotPlan(ctx: PlanContext, operation: keyof typeof SNAPSHOT_ACTIONS
   if (!disk || args.snapshot === undefined) throw new FerryError('E_USAGE', `${operation} needs a disk of VM ${ctx.vm.id} and a snapshot id`, { hint: `ferry vm show ${ctx.vm.id}` });
   const { tm, dsId } = diskTm(ctx, disk);
   const action = SNAPSHOT_ACTIONS[operation];
-  return [step(action, tm, [`${diskHost(ctx)}:${disk.target}`, args.snapshot, ctx.vm.id, dsId], `disk ${disk.diskId}: ${action.replace('snap_', '')} snapshot ${args.snapshot}`, { disk: disk.diskId, snapshot: args.snapshot })];
+  const at = `${diskHost(ctx)}:${disk.target}`;
+  return [step(action, tm, [at, args.snapshot, ctx.vm.id, dsId], `disk ${disk.diskId}: ${action.replace('snap_', '')} snapshot ${args.snapshot}`, { disk: disk.diskId, snapshot: args.snapshot, at, ds: dsId })];
 }
 
 /** The steps that put the VM's disks on `host` (CREATE). */
 function deploy(ctx: PlanContext, host: string): PlanStep[] {
   const vmId = ctx.vm.id;
   return ctx.vm.disks.map((disk) => {
-    const where = `${host}:${disk.target}`;
+    const at = `${host}:${disk.target}`;
     const { tm, dsId, image } = diskTm(ctx, disk);
+    const refs = { disk: disk.diskId, at, ds: dsId };
     switch (disk.kind) {
       case 'image': {
         const source = image?.source;
@@ -78,14 +163,16 @@ function deploy(ctx: PlanContext, host: string): PlanStep[] {
           });
         }
         const mode = disk.mode ?? (image.persistent ? 'ln' : 'clone');
-        return step(mode, tm, [`${ctx.frontend}:${source}`, where, vmId, dsId], `disk ${disk.diskId}: ${mode === 'ln' ? 'link persistent' : 'clone'} image ${image.id} (${image.name})`);
+        const from = `${ctx.frontend}:${source}`;
+        const why = `disk ${disk.diskId}: ${mode === 'ln' ? 'link persistent' : 'clone'} image ${image.id} (${image.name})`;
+        return step(mode, tm, [from, at, vmId, dsId], why, { ...refs, from, ...(mode === 'ln' ? { source } : {}) });
       }
       case 'volatile':
-        return step('mkimage', tm, [disk.sizeMb ?? 0, disk.format ?? 'raw', where, vmId, dsId], `disk ${disk.diskId}: volatile ${disk.sizeMb ?? 0} MB ${disk.format ?? 'raw'}`);
+        return step('mkimage', tm, [disk.sizeMb ?? 0, disk.format ?? 'raw', at, vmId, dsId], `disk ${disk.diskId}: volatile ${disk.sizeMb ?? 0} MB ${disk.format ?? 'raw'}`, refs);
       case 'swap':
-        return step('mkswap', tm, [disk.sizeMb ?? 0, where, vmId, dsId], `disk ${disk.diskId}: swap ${disk.sizeMb ?? 0} MB`);
+        return step('mkswap', tm, [disk.sizeMb ?? 0, at, vmId, dsId], `disk ${disk.diskId}: swap ${disk.sizeMb ?? 0} MB`, refs);
       case 'context':
-        return step('context', tm, [...(disk.files ?? []), where, vmId, dsId], `disk ${disk.diskId}: context`);
+        return step('context', tm, [...(disk.files ?? []), at, vmId, dsId], `disk ${disk.diskId}: context`, refs);
     }
   });
 }
@@ -93,12 +180,19 @@ function deploy(ctx: PlanContext, host: string): PlanStep[] {
 /** Every disk, then the VM folder, from one host to another (STOP, RESUME, MIGRATE). */
 function move(ctx: PlanContext, from: string, to: string, what: string): PlanStep[] {
   const vmId = ctx.vm.id;
+  const mv = (path: string, driver: string, dsId: number, why: string, disk?: number): PlanStep =>
+    step('mv', driver, [`${from}:${path}`, `${to}:${path}`, vmId, dsId], why, { ...(disk !== undefined ? { disk } : {}), from: `${from}:${path}`, at: `${to}:${path}`, ds: dsId });
   const disks = ctx.vm.disks.map((disk) => {
     const { tm, dsId } = diskTm(ctx, disk);
-    return step('mv', tm, [`${from}:${disk.target}`, `${to}:${disk.target}`, vmId, dsId], `disk ${disk.diskId}: ${what}`);
+    return mv(disk.target, tm, dsId, `disk ${disk.diskId}: ${what}`, disk.diskId);
   });
-  const folder = vmFolder(ctx);
-  return [...disks, step('mv', ctx.systemDs.tmMad, [`${from}:${folder}`, `${to}:${folder}`, vmId, ctx.systemDs.id], `VM folder: ${what}`)];
+  return [...disks, mv(vmFolder(ctx), ctx.systemDs.tmMad, ctx.systemDs.id, `VM folder: ${what}`)];
+}
+
+/** The step that deletes the VM folder on `host`. */
+function deleteFolder(ctx: PlanContext, host: string, why: string): PlanStep {
+  const at = `${host}:${vmFolder(ctx)}`;
+  return step('delete', ctx.systemDs.tmMad, [at, ctx.vm.id, ctx.systemDs.id], why, { at, ds: ctx.systemDs.id });
 }
 
 /** Non-persistent disks deleted, persistent ones moved back to their image, then the VM folder deleted (SHUTDOWN). */
@@ -106,12 +200,14 @@ function teardown(ctx: PlanContext, host: string): PlanStep[] {
   const vmId = ctx.vm.id;
   const disks = ctx.vm.disks.map((disk) => {
     const { tm, dsId, image } = diskTm(ctx, disk);
-    const where = `${host}:${disk.target}`;
+    const at = `${host}:${disk.target}`;
     const persistent = disk.kind === 'image' && image && (disk.mode ?? (image.persistent ? 'ln' : 'clone')) === 'ln';
-    if (persistent && image?.source) return step('mvds', tm, [where, image.source, vmId, dsId], `disk ${disk.diskId}: back to persistent image ${image.id} (${image.name})`);
-    return step('delete', tm, [where, vmId, dsId], `disk ${disk.diskId}: delete`);
+    if (persistent && image?.source) {
+      return step('mvds', tm, [at, image.source, vmId, dsId], `disk ${disk.diskId}: back to persistent image ${image.id} (${image.name})`, { disk: disk.diskId, at, source: image.source, ds: dsId });
+    }
+    return step('delete', tm, [at, vmId, dsId], `disk ${disk.diskId}: delete`, { disk: disk.diskId, at, ds: dsId });
   });
-  return [...disks, step('delete', ctx.systemDs.tmMad, [`${host}:${vmFolder(ctx)}`, vmId, ctx.systemDs.id], 'VM folder: delete')];
+  return [...disks, deleteFolder(ctx, host, 'VM folder: delete')];
 }
 
 /** The plan of one operation; `args.target` is the destination host of a migrate. */
@@ -137,6 +233,56 @@ export function planFor(operation: VmOperation, ctx: PlanContext, args: Operatio
   }
 }
 
+/**
+ * The steps that undo what a failed operation did, last first: a disk made
+ * is deleted (a linked one moved back to its image's SOURCE), a move goes
+ * back the other way, a snapshot taken is deleted; after a create, the VM
+ * folder goes too. Each undo is built from the step's refs.
+ */
+export function rollbackPlan(ctx: PlanContext): PlanStep[] {
+  const vm = ctx.vm;
+  const operation = (vm.operation ?? '').replace(/-rollback$/, '');
+  if (vm.operation?.endsWith('-rollback')) {
+    throw new FerryError('E_CONFLICT', `VM ${vm.id}'s rollback of ${operation} failed itself`, { hint: `retry it: ferry vm recover ${vm.id} --retry, or mark it: --success` });
+  }
+  if (operation === 'shutdown') {
+    throw new FerryError('E_CONFLICT', `VM ${vm.id}'s shutdown cannot be rolled back: the disks it deleted are gone`, { hint: `ferry vm recover ${vm.id} --retry (finish it) or --success` });
+  }
+  const done = (vm.plan ?? []).slice(0, vm.step ?? 0);
+  const undo = [...done].reverse().map((planStep) => undoStep(vm, operation, planStep));
+  if (operation === 'create') undo.push(deleteFolder(ctx, vm.host, 'undo: VM folder'));
+  return undo;
+}
+
+/** The step that undoes `planStep`, from what it records of itself. */
+function undoStep(vm: Vm, operation: string, planStep: PlanStep): PlanStep {
+  const refs = planStep.refs ?? {};
+  const { at, ds } = refs;
+  if (at === undefined || ds === undefined || (planStep.action === 'mv' && refs.from === undefined)) {
+    throw new FerryError('E_CONFLICT', `VM ${vm.id}'s ${operation} was recorded by an older ferry, without what each step made: its undo cannot be worked out`, {
+      hint: `ferry vm recover ${vm.id} --retry (finish it) or --success`,
+    });
+  }
+  const undo = (action: string, args: Array<string | number>, undoRefs: StepRefs = refs): PlanStep => ({ ...planStep, action, args: args.map(String), why: `undo: ${planStep.why}`, refs: undoRefs });
+  switch (planStep.action) {
+    case 'snap_create':
+      return undo('snap_delete', [at, refs.snapshot ?? -1, vm.id, ds]);
+    case 'mv':
+      return undo('mv', [at, refs.from as string, vm.id, ds], { ...refs, from: at, at: refs.from as string });
+    case 'ln':
+    case 'clone':
+    case 'mkimage':
+    case 'mkswap':
+    case 'context': {
+      // What the disk was made from is gone with it; a linked disk goes back to its image's SOURCE.
+      const made = { ...(refs.disk !== undefined ? { disk: refs.disk } : {}), at, ds };
+      if (planStep.action === 'ln' && refs.source !== undefined) return undo('mvds', [at, refs.source, vm.id, ds], { ...made, source: refs.source });
+      return undo('delete', [at, vm.id, ds], made);
+    }
+  }
+  throw new FerryError('E_CONFLICT', `VM ${vm.id}'s ${operation} ran and cannot be undone`, { hint: `ferry vm recover ${vm.id} --success` });
+}
+
 /** A step as a transfer-file line (`ferry tm transfer` runs these). */
 export function transferLine(planStep: PlanStep): string {
   return [planStep.action.toUpperCase(), planStep.driver, ...planStep.args].join(' ');
@@ -153,3 +299,103 @@ export const TRANSITIONS: Record<VmOperation, { from: readonly string[]; to: 'RU
   'disk-snapshot-revert': { from: ['RUNNING', 'STOPPED'], to: 'same' },
   'disk-snapshot-delete': { from: ['RUNNING', 'STOPPED'], to: 'same' },
 };
+
+// --- datastore actions: images, monitor, save-as
+
+/** A datastore action on image `imageId` (-1: one not recorded yet); `why` is what it does, shown with --dry-run. */
+export function imageStep(ds: Datastore, action: string, imageId: number, why: string, refs: StepRefs = {}): PlanStep {
+  const all = { ...(imageId >= 0 ? { image: imageId } : {}), ...refs };
+  return { kind: 'datastore', action, driver: ds.dsMad ?? '', args: [String(imageId)], why, ...(Object.keys(all).length > 0 ? { refs: all } : {}) };
+}
+
+/**
+ * Which driver monitors a datastore: a SYSTEM datastore's TM (tm/<TM_MAD>/monitor),
+ * any other its datastore driver. The one place this is decided.
+ */
+export function monitorDriver(ds: Datastore): { kind: 'tm' | 'datastore'; driver: string | null } {
+  // The contract's route decides, on the dump the monitor gets (a SYSTEM datastore's DS_MAD is "-").
+  const target = resolveRoute('datastore', 'monitor', datastoreDump(ds));
+  return { kind: target.kind, driver: target.kind === 'datastore' && ds.dsMad === null ? null : target.driver };
+}
+
+/** The monitor action of a datastore (run as a datastore action; the runner finds a SYSTEM datastore's TM monitor). */
+export function monitorStep(ds: Datastore): PlanStep {
+  return { kind: 'datastore', action: 'monitor', driver: monitorDriver(ds).driver ?? '', args: [String(ds.id)], why: 'monitor' };
+}
+
+/** A datastore created (`check`: its monitor must accept it), changed (its monitor must accept the change) or removed (no driver runs). */
+export function datastorePlan(ds: Datastore, change: { operation: 'create'; input: NewDatastore; check: boolean } | { operation: 'update'; patch: DatastorePatch } | { operation: 'delete' }): DatastorePlan {
+  const steps = change.operation === 'delete' || (change.operation === 'create' && !change.check) ? [] : [monitorStep(ds)];
+  if (change.operation === 'create') return { kind: 'datastore', operation: 'create', input: change.input, datastore: ds, steps };
+  return { kind: 'datastore', datastore: ds, steps, ...change };
+}
+
+/** The record of a new image, as the operator asked for it. */
+export function newImageRecord(input: NewImageInput): NewImage {
+  const { datastore, path, sizeMb, fs, format, persistent, type } = input;
+  return { name: input.name, datastoreId: datastore.id, ...defined({ path, sizeMb, fs, format, persistent, type }) };
+}
+
+/** The fields of `values` that are set. */
+function defined<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+/** A new image: cp from a path or URL, or mkfs of an empty one; with the dump its driver gets (id -1 until recorded). */
+export function imageCreatePlan(input: NewImageInput, action: 'cp' | 'mkfs'): ImagePlan {
+  const image = { id: -1, ...newImageRecord(input), persistent: Boolean(input.persistent) };
+  const step = imageStep(input.datastore, action, -1, input.path ?? `${input.sizeMb} MB ${input.fs ?? 'raw'}`);
+  return { kind: 'image', operation: 'create', input, datastore: input.datastore, image, steps: [step], dump: datastoreDump(input.datastore, image).xml };
+}
+
+/** A copy of `original` in its datastore (clone); the copy is persistent as asked, else as the original. */
+export function imageClonePlan(original: Image & { source: string }, ds: Datastore, input: { name: string; persistent?: boolean }): Extract<ImagePlan, { operation: 'clone' }> {
+  const image = { id: -1, name: input.name, datastoreId: ds.id, path: original.source, persistent: input.persistent ?? original.persistent, clonedFrom: original.id };
+  const step = imageStep(ds, 'clone', -1, `${original.source} -> new image ${input.name}`, { from: original.source });
+  return { kind: 'image', operation: 'clone', original, ...defined({ persistent: input.persistent }), datastore: ds, image, steps: [step] };
+}
+
+/** An image removed: rm of its SOURCE (no step when it has none, or its datastore no driver), then its record. */
+export function imageDeletePlan(image: Image, ds: Datastore): ImagePlan {
+  const steps = image.source && ds.dsMad ? [imageStep(ds, 'rm', image.id, image.source, { source: image.source })] : [];
+  return { kind: 'image', operation: 'delete', datastore: ds, image, steps };
+}
+
+/** An image snapshot reverted, deleted or flattened (snap_revert, snap_delete, snap_flatten). */
+export function imageSnapshotPlan(image: Image, ds: Datastore, operation: ImageSnapshotOperation, snapshot: number): ImagePlan {
+  const step = imageStep(ds, `snap_${operation}`, image.id, `${image.source} snapshot ${snapshot}`, { snapshot });
+  return { kind: 'image', operation: `snapshot-${operation}`, snapshot, datastore: ds, image, steps: [step] };
+}
+
+/** Where a disk save-as copies from and with what: the disk at host:path, its own TM, the new image's datastore. */
+export interface SaveAsSource {
+  vmId: number;
+  disk: VmDisk;
+  /** host:path of the disk where it rests. */
+  from: string;
+  /** The disk's own TM: its image datastore's, or the system datastore's for a volatile disk. */
+  tm: string;
+  into: Datastore;
+}
+
+/** What a disk save-as copies: the disk where it rests (its host, or the frontend while the VM is stopped). */
+export function saveAsSource(ctx: PlanContext, disk: VmDisk, into: Datastore): SaveAsSource {
+  const tm = disk.imageId !== null ? ctx.datastore(ctx.image(disk.imageId).datastoreId).tmMad : ctx.systemDs.tmMad;
+  return { vmId: ctx.vm.id, disk, from: `${diskHost(ctx)}:${disk.target}`, tm, into };
+}
+
+/**
+ * The steps of a disk save-as: mkfs (FSTYPE save_as: the driver names a new
+ * SOURCE, the convention oned uses for save-as), then cpds of the disk into
+ * that SOURCE. `source`: the SOURCE once mkfs named it; before, a
+ * placeholder. `imageId`: the new image's, -1 before it is recorded.
+ */
+export function saveAsSteps(copy: SaveAsSource, input: SaveAsInput, imageId: number, source?: string): [PlanStep, PlanStep] {
+  const { disk, into } = copy;
+  const mkfs = imageStep(into, 'mkfs', imageId, `datastore ${into.name} names the new SOURCE`);
+  if (imageId < 0) mkfs.args = [`(image ${input.name}, FSTYPE save_as)`];
+  const snapshot = input.snapshot ?? -1;
+  const why = `disk ${disk.diskId}: save ${snapshot >= 0 ? `snapshot ${snapshot}` : 'its current state'} as image ${input.name}`;
+  const cpds = step('cpds', copy.tm, [copy.from, source ?? '(new SOURCE)', snapshot, copy.vmId, into.id], why, { disk: disk.diskId, from: copy.from, ds: into.id, ...(source !== undefined ? { source } : {}) });
+  return [mkfs, cpds];
+}

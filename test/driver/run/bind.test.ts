@@ -26,7 +26,7 @@ t.test('a tm request: the arguments checked in order, the id from vm_id, a dump 
 });
 
 t.test('refusals before anything runs', async (t) => {
-  for (const timeoutSec of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+  for (const timeoutSec of [0, -1, Number.NaN, Number.NEGATIVE_INFINITY]) {
     t.equal(thrown(() => bind({ kind: 'tm', action: 'delete', driver: 'shared', args: [], timeoutSec })).code, 'E_USAGE', `timeout ${timeoutSec}`);
   }
   t.equal(thrown(() => bind({ kind: 'tm', action: '../x', driver: 'shared', args: [] })).code, 'E_USAGE', 'an action name with a slash');

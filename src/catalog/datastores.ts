@@ -1,0 +1,103 @@
+/** Datastore rows: the datastores table, its JSON template and secrets, and its capacity as last monitored. */
+import { FerryError } from '../errors.js';
+import type { Datastore, DatastorePatch, DatastoreType, MonitorFigures, NewDatastore } from '../model.js';
+import type { Connection } from './connection.js';
+import { checkName, guarded, json, now, num, str, type Row } from './values.js';
+
+function datastoreOf(row: Row): Datastore {
+  return {
+    id: Number(row.id),
+    name: String(row.name),
+    type: row.type as DatastoreType,
+    dsMad: str(row.ds_mad),
+    tmMad: String(row.tm_mad),
+    basePath: String(row.base_path),
+    template: json(row.template, {}),
+    secrets: json(row.secrets, {}),
+    totalMb: num(row.total_mb),
+    freeMb: num(row.free_mb),
+    usedMb: num(row.used_mb),
+    monitoredAt: str(row.monitored_at),
+    origin: row.origin as 'catalog' | 'config',
+    createdAt: String(row.created_at),
+  };
+}
+
+export function addDatastore(c: Connection, input: NewDatastore): Datastore {
+  checkName(input.name, 'datastore');
+  return guarded(`datastore ${input.name}`, () => c.transaction(() => insertDatastore(c, input)));
+}
+
+function insertDatastore(c: Connection, input: NewDatastore): Datastore {
+  if (c.sql('SELECT 1 FROM datastores WHERE name = ?').get(input.name)) {
+    throw new FerryError('E_CONFLICT', `a datastore named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name, or update the existing one' });
+  }
+  const info = c
+    .sql(
+      `INSERT INTO datastores (id, name, type, ds_mad, tm_mad, base_path, template, secrets, origin, created_at)
+       VALUES (@id, @name, @type, @dsMad, @tmMad, @basePath, @template, @secrets, @origin, @at)`,
+    )
+    .run({
+      id: input.id ?? null,
+      name: input.name,
+      type: input.type,
+      dsMad: input.dsMad ?? null,
+      tmMad: input.tmMad,
+      basePath: input.basePath,
+      template: JSON.stringify(input.template ?? {}),
+      secrets: JSON.stringify(input.secrets ?? {}),
+      origin: input.origin ?? 'catalog',
+      at: now(),
+    });
+  return datastore(c, Number(info.lastInsertRowid));
+}
+
+export function listDatastores(c: Connection): Datastore[] {
+  return (c.sql('SELECT * FROM datastores ORDER BY id').all() as Row[]).map(datastoreOf);
+}
+
+export function findDatastore(c: Connection, ref: string | number): Datastore | undefined {
+  const row = c.rowByRef('datastores', ref);
+  return row ? datastoreOf(row) : undefined;
+}
+
+/** A datastore by id or name; E_NOT_FOUND names the known ones. */
+export function datastore(c: Connection, ref: string | number): Datastore {
+  const found = findDatastore(c, ref);
+  if (found) return found;
+  const known = listDatastores(c).map((ds) => `${ds.id} (${ds.name})`);
+  throw new FerryError('E_NOT_FOUND', `no datastore ${JSON.stringify(String(ref))} in the catalog`, {
+    hint: known.length > 0 ? `known datastores: ${known.join(', ')}` : 'create one: ferry datastore create --help',
+  });
+}
+
+export function updateDatastore(c: Connection, id: number, patch: DatastorePatch): Datastore {
+  const current = datastore(c, id);
+  const next = { ...current, ...patch };
+  if (patch.name !== undefined) checkName(patch.name, 'datastore');
+  guarded(`datastore ${current.name}`, () =>
+    c
+      .sql('UPDATE datastores SET name = ?, ds_mad = ?, tm_mad = ?, base_path = ?, template = ?, secrets = ? WHERE id = ?')
+      .run(next.name, next.dsMad, next.tmMad, next.basePath, JSON.stringify(next.template), JSON.stringify(next.secrets), id),
+  );
+  return datastore(c, id);
+}
+
+export function setMonitor(c: Connection, id: number, figures: MonitorFigures): void {
+  datastore(c, id);
+  c.sql('UPDATE datastores SET total_mb = ?, free_mb = ?, used_mb = ?, monitored_at = ? WHERE id = ?').run(figures.totalMb, figures.freeMb, figures.usedMb, now(), id);
+}
+
+export function deleteDatastore(c: Connection, id: number): void {
+  datastore(c, id);
+  c.transaction(() => {
+    const images = Number((c.sql('SELECT count(*) AS n FROM images WHERE datastore_id = ?').get(id) as Row).n);
+    const vms = Number((c.sql("SELECT count(*) AS n FROM vms WHERE system_ds_id = ? AND state != 'DONE'").get(id) as Row).n);
+    if (images > 0 || vms > 0) {
+      throw new FerryError('E_CONFLICT', `datastore ${id} still holds ${images} image(s) and ${vms} VM(s)`, { hint: 'delete them first (ferry image delete, ferry vm shutdown)' });
+    }
+    // VMs that are DONE keep their history in the journal; their records go with the datastore.
+    c.sql("DELETE FROM vms WHERE system_ds_id = ? AND state = 'DONE'").run(id);
+    c.sql('DELETE FROM datastores WHERE id = ?').run(id);
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * What the lifecycle and the CLI need of a catalog, whatever stores it.
+ * The SQLite catalog (catalog.ts) implements it; a PostgreSQL store can too.
+ *
+ * Work that reads and writes together runs as `store.transaction((tx) => …)`:
+ * `tx` is the same operations, scoped to that transaction, and either all of
+ * the body's writes are kept or none. A single operation called on the store
+ * outside a transaction is a transaction of its own. A lock's release is an
+ * operation like the others: called inside a transaction, it is part of it.
+ *
+ * Becoming asynchronous: every operation here turns into one returning a
+ * Promise of the same value (`datastore(ref): Promise<Datastore>`,
+ * `transaction<T>(fn: (tx) => Promise<T>): Promise<T>`, a lock's release
+ * `() => Promise<void>`). The lifecycle keeps each group of reads and writes
+ * inside one transaction body and passes `tx` down, so that change adds
+ * `async`/`await` to those bodies and their callers and moves no code: no
+ * transaction spans a driver action, and no body relies on a write being
+ * visible outside `tx` before the body returns.
+ */
+import type {
+  Datastore,
+  DatastorePatch,
+  Host,
+  HostPatch,
+  Image,
+  ImagePatch,
+  JournalEntry,
+  MonitorFigures,
+  NewDatastore,
+  NewHost,
+  NewImage,
+  NewJournalEntry,
+  NewVm,
+  Vm,
+  VmPatch,
+} from '../model.js';
+import type { FerryError } from '../errors.js';
+
+/** Lets go of a lock; idempotent, and a no-op for a lock that was already ours when taken. */
+export type Release = () => void;
+
+export interface DatastoreRows {
+  addDatastore(input: NewDatastore): Datastore;
+  listDatastores(): Datastore[];
+  findDatastore(ref: string | number): Datastore | undefined;
+  /** By id or name; E_NOT_FOUND names the known ones. */
+  datastore(ref: string | number): Datastore;
+  updateDatastore(id: number, patch: DatastorePatch): Datastore;
+  setMonitor(id: number, figures: MonitorFigures): void;
+  /** Refused (E_CONFLICT) while it holds images or VMs not DONE. */
+  deleteDatastore(id: number): void;
+}
+
+export interface HostRows {
+  addHost(input: NewHost): Host;
+  updateHost(name: string, patch: HostPatch): Host;
+  listHosts(): Host[];
+  findHost(name: string): Host | undefined;
+  host(name: string): Host;
+  /** Refused (E_CONFLICT) while a VM runs there or is being moved there. */
+  deleteHost(name: string): void;
+}
+
+export interface ImageRows {
+  /** Recorded LOCKED. */
+  addImage(input: NewImage): Image;
+  /** Refuses a name a new image cannot take: all digits (read as an id), or taken. */
+  checkNewImageName(name: string): void;
+  listImages(): Image[];
+  findImage(ref: string | number): Image | undefined;
+  image(ref: string | number): Image;
+  updateImage(id: number, patch: ImagePatch): Image;
+  /** Removes the record; disks of DONE VMs made from it keep theirs, with no image. */
+  deleteImageRecord(id: number): void;
+  /** VMs (not DONE) with a disk of this image. */
+  vmsUsingImage(imageId: number): number[];
+}
+
+export interface VmRows {
+  /** Recorded PENDING with its disks at <system base>/<vm id>/disk.<i>. */
+  addVm(input: NewVm, systemBase: string): Vm;
+  listVms(): Vm[];
+  findVm(ref: string | number): Vm | undefined;
+  vm(ref: string | number): Vm;
+  /** `current`: the VM as just read in the same transaction, to spare reading it again. */
+  updateVm(id: number, patch: VmPatch, current?: Vm): Vm;
+  /** Moves a VM's operation to step `step`. */
+  setVmStep(id: number, step: number): void;
+  setDiskSnapshots(vmId: number, diskId: number, snapshots: number[]): void;
+}
+
+export interface JournalRows {
+  record(entry: NewJournalEntry): void;
+  /** Entries of `subject` (all without one), oldest first. */
+  journal(subject?: string): JournalEntry[];
+}
+
+export interface LockRows {
+  /** E_BUSY when another live ferry process holds `subject`'s lock; undefined when free or ours. */
+  busy(subject: string): FerryError | undefined;
+  /** Takes the lock on `subject` (`vm:7`, `image:3`) for this process, or throws E_BUSY naming its live holder. */
+  lock(subject: string, operation: string): Release;
+}
+
+/** The catalog's operations, inside one transaction (or, on the store itself, each its own). */
+export interface CatalogTx extends DatastoreRows, HostRows, ImageRows, VmRows, JournalRows, LockRows {}
+
+export interface CatalogStore extends CatalogTx {
+  /** Runs `fn` in one write transaction: its writes are all kept, or (when it throws) none. Nested: a savepoint. */
+  transaction<T>(fn: (tx: CatalogTx) => T): T;
+  /** Runs `fn` in a transaction that is always rolled back: what a change would do and whether it is allowed (--dry-run). */
+  preview<T>(fn: (tx: CatalogTx) => T): T;
+  close(): void;
+}

@@ -1,0 +1,30 @@
+/** What the row modules share: column values to record fields, the time, and the checks every write makes. */
+import { FerryError } from '../errors.js';
+
+export type Row = Record<string, unknown>;
+
+export const now = (): string => new Date().toISOString();
+export const json = <T>(text: unknown, fallback: T): T => (typeof text === 'string' ? (JSON.parse(text) as T) : fallback);
+export const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+export const str = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+
+/** A name made of digits would be taken for an id: refuse it where names are made. */
+export function checkName(name: string, what: string): void {
+  if (/^\d+$/.test(name)) throw new FerryError('E_USAGE', `${what} name ${JSON.stringify(name)} is only digits, which ferry reads as an id`, { hint: 'use a name with a letter in it' });
+}
+
+/** Runs a write; a constraint SQLite enforces (unique name, known datastore …) becomes E_CONFLICT, not a raw SqliteError. */
+export function guarded<T>(what: string, write: () => T): T {
+  try {
+    return write();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
+      throw new FerryError('E_CONFLICT', `${what}: the catalog refuses it (${code.replace('SQLITE_CONSTRAINT_', '').toLowerCase().replace(/_/g, ' ')}: ${(error as Error).message})`, {
+        hint: 'another record has this name or id, or one it refers to is missing: list them first',
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}

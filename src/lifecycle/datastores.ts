@@ -1,0 +1,72 @@
+/**
+ * Datastores: monitored (capacity stored), and created, changed or removed
+ * by plan. A datastore's own monitor must accept it: when it refuses, the
+ * change is undone here (a new record removed, an old one restored), so
+ * nothing wrong stays recorded.
+ */
+import type { MonitorResult } from '../contract/parsers.js';
+import { FerryError } from '../errors.js';
+import type { Datastore, DatastorePatch, NewDatastore } from '../model.js';
+import { datastoreAction, type LifecycleOptions } from './journal.js';
+import { datastorePlan, monitorStep, type DatastorePlan } from './plan.js';
+
+/** Runs the datastore's monitor (a system datastore's TM monitor) and stores the figures. */
+export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<MonitorResult> {
+  const result = await datastoreAction(life, ds, monitorStep(ds));
+  const figures = result.result as MonitorResult;
+  if (figures.usedMb + figures.freeMb > figures.totalMb * 1.01 + 1) {
+    throw new FerryError('E_MALFORMED_OUTPUT', `datastore ${ds.name} monitor says used ${figures.usedMb} + free ${figures.freeMb} MB > total ${figures.totalMb} MB`, {
+      hint: `fix the ${result.driver} driver's monitor, or the datastore's BASE_PATH`,
+    });
+  }
+  life.catalog.setMonitor(ds.id, figures);
+  return figures;
+}
+
+/** The plan of a new datastore (checked by recording it in a transaction rolled back); `check`: its monitor runs first. */
+export function planDatastoreCreate(life: LifecycleOptions, input: NewDatastore, check: boolean): DatastorePlan {
+  return datastorePlan(life.catalog.preview((tx) => tx.addDatastore(input)), { operation: 'create', input, check });
+}
+
+/** The plan of a datastore change: the datastore as it would be, and its monitor. */
+export function planDatastoreUpdate(life: LifecycleOptions, id: number, patch: DatastorePatch): DatastorePlan {
+  return datastorePlan(life.catalog.preview((tx) => tx.updateDatastore(id, patch)), { operation: 'update', patch });
+}
+
+/** The plan of a datastore's removal from the catalog (no driver runs; its files stay). */
+export function planDatastoreDelete(life: LifecycleOptions, ref: string | number): DatastorePlan {
+  const ds = life.catalog.datastore(ref);
+  life.catalog.preview((tx) => tx.deleteDatastore(ds.id));
+  return datastorePlan(ds, { operation: 'delete' });
+}
+
+/** Runs a datastore plan; the datastore as it is after (a deleted one: as it was). */
+export async function runDatastorePlan(life: LifecycleOptions, plan: DatastorePlan): Promise<Datastore> {
+  const check = plan.steps.length > 0;
+  switch (plan.operation) {
+    case 'create': {
+      const ds = life.catalog.transaction((tx) => tx.addDatastore(plan.input));
+      // Refused: unreachable or misconfigured, with the driver's reason; nothing stays behind.
+      if (check) await checkedBy(life, ds, () => life.catalog.deleteDatastore(ds.id));
+      return life.catalog.datastore(ds.id);
+    }
+    case 'update': {
+      const { before, after } = life.catalog.transaction((tx) => ({ before: tx.datastore(plan.datastore.id), after: tx.updateDatastore(plan.datastore.id, plan.patch) }));
+      if (check) await checkedBy(life, after, () => life.catalog.updateDatastore(before.id, before));
+      return life.catalog.datastore(before.id);
+    }
+    case 'delete':
+      life.catalog.deleteDatastore(plan.datastore.id);
+      return plan.datastore;
+  }
+}
+
+/** Runs `ds`'s monitor; when it refuses, `undo` puts the catalog back and the refusal is thrown. */
+async function checkedBy(life: LifecycleOptions, ds: Datastore, undo: () => void): Promise<void> {
+  try {
+    await monitor(life, ds);
+  } catch (error) {
+    undo();
+    throw error;
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * ferry's domain records: datastores, hosts, images, VMs and their disks,
+ * plan steps and journal entries, with what each is made and changed from.
+ * Plain types: the catalog stores them, the lifecycle and the CLI use them,
+ * and none of them needs SQLite to be loaded.
+ */
+
+export type DatastoreType = 'IMAGE' | 'SYSTEM' | 'FILE';
+export type ImageState = 'LOCKED' | 'READY' | 'USED' | 'ERROR' | 'DELETING';
+export type VmState = 'PENDING' | 'RUNNING' | 'STOPPED' | 'DONE' | 'FAILED';
+export type DiskKind = 'image' | 'volatile' | 'swap' | 'context';
+
+export interface Datastore {
+  id: number;
+  name: string;
+  type: DatastoreType;
+  dsMad: string | null;
+  tmMad: string;
+  basePath: string;
+  /** Template attributes passed to drivers in the dump. */
+  template: Record<string, string>;
+  /** Secret attributes: given to drivers in their environment only, never in a dump, a log or output. */
+  secrets: Record<string, string>;
+  totalMb: number | null;
+  freeMb: number | null;
+  usedMb: number | null;
+  monitoredAt: string | null;
+  origin: 'catalog' | 'config';
+  createdAt: string;
+}
+
+export interface Host {
+  name: string;
+  transport: 'local' | 'ssh';
+  address: string | null;
+  port: number | null;
+  user: string | null;
+  identity: string | null;
+  knownHosts: string | null;
+  createdAt: string;
+}
+
+export interface Image {
+  id: number;
+  name: string;
+  datastoreId: number;
+  path: string | null;
+  source: string | null;
+  sizeMb: number | null;
+  format: string | null;
+  fs: string | null;
+  type: string;
+  persistent: boolean;
+  state: ImageState;
+  error: string | null;
+  snapshots: number[];
+  /** The image this one was cloned from (image clone), if any. */
+  clonedFrom: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface VmDisk {
+  diskId: number;
+  kind: DiskKind;
+  imageId: number | null;
+  mode: 'clone' | 'ln' | null;
+  sizeMb: number | null;
+  format: string | null;
+  /** Context disk: the files to put on it. */
+  files: string[] | null;
+  /** Path of the disk on the host: <system base>/<vm id>/disk.<i>. */
+  target: string;
+  /** Snapshot ids taken of this disk (TM snap_create), oldest first. */
+  snapshots: number[];
+}
+
+/** What a step made or acts on, recorded with it so its undo never has to guess from argument positions. */
+export interface StepRefs {
+  /** The VM disk the step makes, moves or acts on. */
+  disk?: number;
+  /** The snapshot id a snapshot step takes, reverts or deletes. */
+  snapshot?: number;
+  /** Where the step puts (or finds) its result: host:path. */
+  at?: string;
+  /** Where a move or copy takes it from: host:path, or an image's SOURCE. */
+  from?: string;
+  /** The SOURCE of the image a disk is linked to (ln, mvds): where its undo moves it back. */
+  source?: string;
+  /** The datastore id the step runs for (a TM action's last argument). */
+  ds?: number;
+  /** The image a datastore action is for. */
+  image?: number;
+}
+
+/** One step of a plan: a transfer-file line, run with `driver` of `kind`. */
+export interface PlanStep {
+  kind: 'tm' | 'datastore';
+  action: string;
+  driver: string;
+  args: string[];
+  /** What the step is for, shown with --dry-run and in failures. */
+  why: string;
+  /** What the step acts on: for recording its effect when it is done, and for undoing it. */
+  refs?: StepRefs;
+}
+
+export interface Vm {
+  id: number;
+  name: string;
+  host: string;
+  systemDsId: number;
+  state: VmState;
+  /** The operation under way or failed (create, stop, resume, migrate, shutdown …), with its plan and the next step. */
+  operation: string | null;
+  plan: PlanStep[] | null;
+  step: number | null;
+  previousState: VmState | null;
+  targetHost: string | null;
+  error: string | null;
+  disks: VmDisk[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface JournalEntry {
+  id: number;
+  at: string;
+  subject: string;
+  operation: string;
+  step: number | null;
+  kind: string;
+  driver: string;
+  action: string;
+  args: string[];
+  ok: boolean;
+  exitCode: number | null;
+  durationMs: number | null;
+  message: string | null;
+  logs: Array<{ level: string; message: string }>;
+}
+
+/** What a datastore is created from. */
+export type NewDatastore = Pick<Datastore, 'name' | 'type' | 'tmMad' | 'basePath'> & Partial<Pick<Datastore, 'dsMad' | 'template' | 'secrets' | 'origin' | 'id'>>;
+export type NewHost = Pick<Host, 'name' | 'transport'> & Partial<Pick<Host, 'address' | 'port' | 'user' | 'identity' | 'knownHosts'>>;
+export type NewImage = Pick<Image, 'name' | 'datastoreId'> & Partial<Pick<Image, 'path' | 'sizeMb' | 'format' | 'fs' | 'type' | 'persistent' | 'clonedFrom'>>;
+export type NewVm = Pick<Vm, 'name' | 'host' | 'systemDsId'> & { disks: Array<Omit<VmDisk, 'target' | 'snapshots'> & { snapshots?: number[] }> };
+/** A journal entry as recorded (its id and time are the catalog's). */
+export type NewJournalEntry = Omit<JournalEntry, 'id' | 'at'>;
+
+/** What an update of each record may change. */
+export type DatastorePatch = Partial<Pick<Datastore, 'name' | 'dsMad' | 'tmMad' | 'basePath' | 'template' | 'secrets'>>;
+export type HostPatch = Partial<Omit<Host, 'name' | 'createdAt'>>;
+export type ImagePatch = Partial<Pick<Image, 'source' | 'sizeMb' | 'format' | 'state' | 'error' | 'snapshots' | 'persistent'>>;
+export type VmPatch = Partial<Pick<Vm, 'host' | 'state' | 'operation' | 'plan' | 'step' | 'previousState' | 'targetHost' | 'error'>>;
+/** A datastore's capacity as its monitor reports it. */
+export interface MonitorFigures {
+  totalMb: number;
+  freeMb: number;
+  usedMb: number;
+}

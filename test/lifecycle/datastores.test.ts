@@ -1,0 +1,55 @@
+/** datastores.ts: monitored, and created, changed or removed by plan; a monitor that refuses leaves nothing changed. */
+import { join } from 'node:path';
+import t from 'tap';
+import { monitor, planDatastoreCreate, planDatastoreDelete, planDatastoreUpdate, runDatastorePlan } from '../../src/lifecycle/datastores.js';
+import { rejection, thrown } from '../helpers/fixtures.js';
+import { lifeWorld } from './world.js';
+
+t.test('monitor stores the figures; a SYSTEM datastore is monitored by its TM', async (t) => {
+  const { life, catalog, images, system } = lifeWorld(t);
+  t.match(await monitor(life, images), { totalMb: 20480, freeMb: 10760, usedMb: 9720 });
+  t.match(catalog.datastore(images.id), { totalMb: 20480, freeMb: 10760 });
+  await monitor(life, system);
+  t.type(catalog.datastore(system.id).totalMb, 'number', 'tm/dummy/monitor answered');
+  t.match(catalog.journal(`datastore:${system.id}`), [{ action: 'monitor', driver: 'dummy', ok: true }]);
+});
+
+t.test('create: planned without recording; run, it is recorded once its monitor accepts it, and removed when it refuses', async (t) => {
+  const { life, catalog, dir } = lifeWorld(t);
+  const input = { name: 'more', type: 'IMAGE' as const, dsMad: 'fs', tmMad: 'dummy', basePath: join(dir, 'nowhere') };
+  const plan = planDatastoreCreate(life, input, true);
+  t.match(plan, { operation: 'create', datastore: { name: 'more' }, steps: [{ action: 'monitor', driver: 'fs' }] });
+  t.equal(catalog.findDatastore('more'), undefined, 'the plan records nothing');
+  t.same(planDatastoreCreate(life, input, false).steps, [], 'no monitor: no step');
+  t.equal(thrown(() => planDatastoreCreate(life, { ...input, name: 'images' }, true)).code, 'E_CONFLICT', 'a name taken is refused by the plan');
+
+  const refused = await rejection(runDatastorePlan(life, plan));
+  t.match(refused.message, /does not exist/, 'fs/monitor refuses a BASE_PATH that is not there');
+  t.equal(catalog.findDatastore('more'), undefined, 'nothing stays behind');
+  const unchecked = await runDatastorePlan(life, planDatastoreCreate(life, input, false));
+  t.equal(catalog.datastore('more').id, unchecked.id, 'recorded without a check');
+});
+
+t.test('update: the datastore as it would be; when its monitor refuses the change, the old record comes back', async (t) => {
+  const { life, catalog, images, dir } = lifeWorld(t);
+  const fs = await runDatastorePlan(life, planDatastoreCreate(life, { name: 'files', type: 'IMAGE', dsMad: 'fs', tmMad: 'dummy', basePath: dir, template: { A: '1' } }, true));
+  const plan = planDatastoreUpdate(life, fs.id, { basePath: join(dir, 'gone'), template: { A: '2' } });
+  t.match(plan.datastore, { basePath: join(dir, 'gone'), template: { A: '2' } });
+  t.match(catalog.datastore(fs.id), { basePath: dir, template: { A: '1' } }, 'the plan changes nothing');
+  await t.rejects(runDatastorePlan(life, plan), /does not exist/);
+  t.match(catalog.datastore(fs.id), { basePath: dir, template: { A: '1' } }, 'restored');
+  const changed = await runDatastorePlan(life, planDatastoreUpdate(life, images.id, { template: { B: 'x' } }));
+  t.same(changed.template, { B: 'x' }, 'an accepted change is kept');
+});
+
+t.test('delete: refused while it holds images; runs no driver', async (t) => {
+  const { life, catalog, images } = lifeWorld(t);
+  catalog.addImage({ name: 'img', datastoreId: images.id });
+  t.equal(thrown(() => planDatastoreDelete(life, 'images')).code, 'E_CONFLICT');
+  const spare = catalog.addDatastore({ name: 'spare', type: 'FILE', dsMad: 'dummy', tmMad: 'dummy', basePath: '/x' });
+  const plan = planDatastoreDelete(life, 'spare');
+  t.same(plan.steps, []);
+  t.ok(catalog.findDatastore('spare'), 'the plan removes nothing');
+  t.equal((await runDatastorePlan(life, plan)).id, spare.id);
+  t.equal(catalog.findDatastore('spare'), undefined);
+});
