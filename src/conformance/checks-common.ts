@@ -8,7 +8,8 @@ import type { Kind } from '../contract/table.js';
 import type { MonitorResult } from '../contract/parsers.js';
 import type { ActionResult } from '../driver/runner.js';
 import { isFerryError } from '../errors.js';
-import { describe, type CheckContext, type RunRecord } from './context.js';
+import { describe, type CheckContext } from './check-context.js';
+import type { RunRecord } from './context.js';
 import { CheckFailure, type Check } from './types.js';
 
 /** What a shell or interpreter prints when a script breaks rather than refuses: a crash, not a message. */

@@ -2,13 +2,16 @@
  * Datastore driver checks, in the order they run. Each is data: an id, a
  * title, what it needs, and run(). Later checks build on what ds.cp
  * registered and are skipped (saying why) when it failed.
+ *
+ * Long because it is a table: one entry per check, each short.
  */
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageSourceResult, MonitorResult } from '../contract/parsers.js';
 import type { ActionResult } from '../driver/runner.js';
 import { checkFigures, mustRefuse, stdoutCheck, timeoutsCheck, tolerate } from './checks-common.js';
-import { describe, type CheckContext, type Registered, type Suite } from './context.js';
+import { describe, type CheckContext } from './check-context.js';
+import type { Registered, Suite } from './context.js';
 import { compareImages, createSnapshot, imageInfo, MiB, sha256File, writePattern } from './tools.js';
 import { SetupFailure, type Check } from './types.js';
 

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import type { MonitorResult } from '../contract/parsers.js';
 import { datastoreDump } from '../dump/from-catalog.js';
 import { checkFigures, mustRefuse, stdoutCheck, timeoutsCheck, tolerate } from './checks-common.js';
-import { describe, type CheckContext, type Registered } from './context.js';
+import { describe, type CheckContext } from './check-context.js';
+import type { Registered } from './context.js';
 import { compareImages, MiB } from './tools.js';
 import type { Check } from './types.js';
 

@@ -1,7 +1,7 @@
 /** The conformance suite's vocabulary: checks as data, their results, and how a check ends. */
 import type { Capability } from '../contract/capabilities.js';
 import type { Kind } from '../contract/table.js';
-import type { CheckContext } from './context.js';
+import type { CheckContext } from './check-context.js';
 
 export type Status = 'ok' | 'fail' | 'skip';
 

@@ -7,6 +7,9 @@
  * somewhere else" in driver scripts. Code inside functions is not reported:
  * a function's output is usually captured with $(...), and whether it is
  * cannot be told without running the script.
+ *
+ * Longer than ferry's other modules on purpose: it is one scanner whose
+ * states (quotes, here-docs, nesting) only make sense together.
  */
 
 export interface StdoutWrite {

@@ -9,6 +9,8 @@
  * glibc, no page tables copied) and passes their output back to ferry over
  * one pipe, so `ferry mad` pays for Node's fork once.
  *
+ * One file on purpose: the build compiles it with one cc call, no build system.
+ *
  * It is started by src/driver/launch/helper-launch.ts and speaks only to it, over its
  * stdin (requests) and stdout (replies). Every frame, both ways, is
  *   u32 length (of what follows, little-endian), u8 type, u32 token, payload
