@@ -35,24 +35,6 @@ import * as locks from './locks.js';
 import type { CatalogStore, CatalogTx, Release } from './store.js';
 import * as vms from './vms.js';
 
-// The records used to be declared here: their names stay importable from this module.
-export type {
-  Datastore,
-  DatastoreType,
-  DiskKind,
-  Host,
-  Image,
-  ImageState,
-  JournalEntry,
-  NewDatastore,
-  NewHost,
-  NewImage,
-  NewVm,
-  PlanStep,
-  Vm,
-  VmDisk,
-  VmState,
-} from '../model.js';
 export type { CatalogStore, CatalogTx } from './store.js';
 
 /** Where the catalog lives: --catalog, else $FERRY_HOME/catalog.db, else ./.ferry/catalog.db. */
