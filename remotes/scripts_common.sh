@@ -15,7 +15,7 @@
 # (bash) both source this file already, `ferry drivers new` copies it into a
 # remotes folder that lacks it, and a copied driver needs no lib/ of another.
 #
-# Environment ferry sets for drivers (see README "Driver environment"):
+# Environment ferry sets for drivers (see docs/driver-contract.md, "The environment"):
 #   FERRY_SSH_CONFIG   ssh_config rendered from ferry.yaml `hosts:` (-F)
 #   FERRY_LOCAL_HOSTS  space-separated host names that run locally
 #   FERRY_LOCK_DIR     folder for exclusive's lock files

@@ -37,7 +37,7 @@ export class Connection {
       db.pragma('journal_mode = WAL');
       // WAL with NORMAL: a commit survives a killed ferry whole (it is in the WAL file before the call
       // returns); only an OS crash or power loss can drop the last commits, which FULL would fsync at a
-      // cost of 0.5 ms or more each, a fifth of a trivial driver action. See README, "The catalog".
+      // cost of 0.5 ms or more each, a fifth of a trivial driver action. See docs/performance.md, "The catalog and the orchestrator".
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 10000');

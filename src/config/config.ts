@@ -83,7 +83,7 @@ export async function loadConfig(file: string | undefined, cwd: string): Promise
   if (file !== undefined && !existsSync(path)) {
     throw new FerryError('E_CONFIG', `config file ${path} does not exist`, { hint: 'pass an existing file to --config, or leave it out' });
   }
-  const config = await loadYamlFile(path, ConfigSchema, 'E_CONFIG', `fix ${path}; the keys are listed in ferry's README (Configuration)`);
+  const config = await loadYamlFile(path, ConfigSchema, 'E_CONFIG', `fix ${path}; the keys are listed in ferry's docs/configuration.md`);
   const base = dirname(path);
   const hosts = config.hosts
     ? Object.fromEntries(

@@ -6,22 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import * as v from 'valibot';
 import { FerryError, type ErrorCode } from '../errors.js';
+import { explainIssues } from './explain.js';
 
 export type Schema<T> = v.GenericSchema<unknown, T>;
-
-function keyPath(issue: v.BaseIssue<unknown>): string {
-  return (issue.path ?? []).map((item) => String(item.key)).join('.');
-}
-
-/** One line per problem: `key: what is wrong`. */
-export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string[] {
-  return issues.map((issue) => {
-    const key = keyPath(issue);
-    if (issue.expected === 'never') return `unknown key "${key}"`;
-    const where = key === '' ? 'top level' : key;
-    return `${where}: expected ${issue.expected ?? 'a valid value'}, got ${issue.received}`;
-  });
-}
 
 /** Checks an already parsed value. */
 export function checkDocument<T>(schema: Schema<T>, value: unknown, file: string, code: ErrorCode, hint: string): T {
@@ -30,7 +17,7 @@ export function checkDocument<T>(schema: Schema<T>, value: unknown, file: string
   }
   const result = v.safeParse(schema, value ?? {});
   if (result.success) return result.output;
-  const problems = describeIssues(result.issues);
+  const problems = explainIssues(schema, value ?? {});
   throw new FerryError(code, `${file}: ${problems.join('; ')}`, { hint });
 }
 

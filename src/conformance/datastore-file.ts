@@ -74,7 +74,7 @@ export function defaultSettings(): DatastoreSettings {
   return { id: 100, name: 'ferry-conformance', template: {}, secrets: {}, system: { id: 0 }, frontend: 'fe', hosts: { ...DEFAULT_HOSTS } };
 }
 
-const HINT = 'see "ferry drivers test --help" and the README section "ferry drivers test" for the keys';
+const HINT = 'see "ferry drivers test --help" and "The --datastore file" in ferry\'s docs/driver-kit.md for the keys';
 
 function expand(base: string, file: string): string {
   const home = file === '~' || file.startsWith('~/') ? homedir() + file.slice(1) : file;

@@ -58,7 +58,7 @@ export class ManifestCache {
     const mtimeMs = info.mtimeMs;
     const cached = this.entries.get(file);
     if (cached && cached.mtimeMs === mtimeMs) return cached.manifest;
-    const manifest = await loadYamlFile(file, ManifestSchema, 'E_BAD_MANIFEST', `fix ${file}; see the driver.yaml section of ferry's README`);
+    const manifest = await loadYamlFile(file, ManifestSchema, 'E_BAD_MANIFEST', `fix ${file}; see "Driver folders and driver.yaml" in ferry's docs/driver-contract.md`);
     this.entries.set(file, { mtimeMs, manifest });
     return manifest;
   }

@@ -84,7 +84,7 @@ function actionScript(kind: Kind, name: string, action: string, spec: ActionSpec
 }
 
 function manifestFor(kind: Kind, name: string): string {
-  return `# ${name}: a ${kind} driver for ferry. See ferry's README, "Driver folders and driver.yaml".
+  return `# ${name}: a ${kind} driver for ferry. See ferry's docs/driver-contract.md, "Driver folders and driver.yaml".
 ${stringify({
   api: API_VERSIONS.max,
   kind,
@@ -142,7 +142,7 @@ function copyDriver(source: string, target: string, kind: Kind, name: string, fr
   if (existsSync(manifest)) {
     const doc = parseDocument(readFileSync(manifest, 'utf8'));
     doc.set('description', `TODO: what the ${name} driver stores, and where (copied from ${from})`);
-    doc.commentBefore = ` ${name}: a ${kind} driver for ferry, copied from ${from}. See ferry's README, "Driver folders and driver.yaml".`;
+    doc.commentBefore = ` ${name}: a ${kind} driver for ferry, copied from ${from}. See ferry's docs/driver-contract.md, "Driver folders and driver.yaml".`;
     writeFileSync(manifest, doc.toString());
   } else {
     writeFileSync(manifest, manifestFor(kind, name));

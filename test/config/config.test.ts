@@ -83,7 +83,7 @@ t.test('unknown keys are named, with the file', async (t) => {
   t.ok(e.hint?.includes(file), 'the hint names the file');
 
   const nested = await refused(t, loadConfig(write(dir, 'nested.yaml', 'timeouts:\n  defaults: 3\n'), dir));
-  t.match(nested.message, /unknown key "timeouts\.defaults"/, 'nested keys by their dotted path');
+  t.match(nested.message, /timeouts\.defaults: unknown key "defaults"; did you mean "default"\?/, 'nested keys by their dotted path, and the nearest valid key');
 });
 
 t.test('wrong types are named', async (t) => {

@@ -2,7 +2,7 @@
  * The client of ferry-spawn (ferry-spawn.c), ferry's fork server: one helper
  * process per ferry, started on the first script, which starts every script
  * after it and passes back their output. Node forks its whole heap for each
- * child; the helper does not (see the C file and README, Performance).
+ * child; the helper does not (see the C file and docs/performance.md).
  *
  * If the helper cannot start (not built, built for another machine), the
  * scripts it was asked for, and every later one, start with Node's spawn

@@ -5,7 +5,7 @@
  *
  * Started by a launcher (choose.ts: ferry-spawn, else Node's spawn, an
  * argument array and no shell): execa cost about 2 ms of CPU per action here,
- * doubling the parent's cost of a spawn (see README, Performance), for
+ * doubling the parent's cost of a spawn (see docs/performance.md), for
  * features this module does itself.
  */
 import { setLongTimeout } from './timer.js';

@@ -7,7 +7,7 @@ import type { Kind } from '../../contract/table.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
-/** Every finding code, its usual severity and what it means (README and `--help` use this table). */
+/** Every finding code, its usual severity and what it means (docs/driver-kit.md and `--help` use this table). */
 export const FINDING_CODES = {
   'not-executable': ['error', 'an action file lacks its run bit'],
   'no-shebang': ['error', 'an action script has no #! line'],

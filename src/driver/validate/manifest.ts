@@ -12,7 +12,7 @@ import type { Kind } from '../../contract/table.js';
 import { baseAction, isKind, knownActionsOf } from '../../contract/lookup.js';
 import { API_VERSIONS, CAPABILITIES, MANIFEST_FILE, MANIFEST_KEYS, ManifestSchema, type Capability } from '../manifest.js';
 import type { Add } from './findings.js';
-import { nearest } from './match.js';
+import { nearest } from '../../config/nearest.js';
 import { onPath } from './scripts.js';
 
 /** What driver.yaml tells the other checks. */
@@ -21,7 +21,7 @@ export interface ManifestFacts {
   capabilities: string[];
 }
 
-const README_HINT = "see the driver.yaml section of ferry's README";
+const README_HINT = 'see "Driver folders and driver.yaml" in ferry\'s docs/driver-contract.md';
 const CONFIG_KEYS = ['type', 'default', 'required', 'secret', 'description'];
 
 /** Per top-level key: what a right value looks like. */

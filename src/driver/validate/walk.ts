@@ -13,7 +13,7 @@ import { inside } from '../../fs/inside.js';
 import { isExtraAction, isKnownAction, knownActionsOf, specFor } from '../../contract/lookup.js';
 import { MANIFEST_FILE } from '../manifest.js';
 import type { Add } from './findings.js';
-import { nearest } from './match.js';
+import { nearest } from '../../config/nearest.js';
 import { isExecutable } from './scripts.js';
 
 /** `path` is `root` or inside it (a link to the remotes folder itself stays in). */

@@ -1,7 +1,7 @@
 /** The one nearest-name matcher behind every "did you mean". */
 import t from 'tap';
-import { DS_ACTIONS } from '../../../src/contract/table.js';
-import { editDistance, nearest } from '../../../src/driver/validate/match.js';
+import { DS_ACTIONS } from '../../src/contract/table.js';
+import { editDistance, nearest } from '../../src/config/nearest.js';
 
 t.test('nearest and editDistance', async (t) => {
   t.equal(editDistance('snap_delete', 'snap_delete'), 0);
