@@ -37,11 +37,7 @@ import * as vms from './vms.js';
 
 export type { CatalogStore, CatalogTx } from './store.js';
 
-/** Where the catalog lives: --catalog, else $FERRY_HOME/catalog.db, else ./.ferry/catalog.db. */
-export function catalogPath(flag: string | undefined, env: Record<string, string | undefined>, cwd: string): string {
-  if (flag) return resolve(cwd, flag);
-  return resolve(cwd, env.FERRY_HOME || '.ferry', 'catalog.db');
-}
+export { catalogPath } from '../config/catalog-path.js';
 
 /** The SQLite catalog. One connection: a transaction's handle is the catalog itself. */
 export class Catalog implements CatalogStore {

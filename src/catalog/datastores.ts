@@ -1,4 +1,5 @@
 /** Datastore rows: the datastores table, its JSON template and secrets, and its capacity as last monitored. */
+import { isName } from '../contract/names.js';
 import { FerryError } from '../errors.js';
 import type { Datastore, DatastorePatch, DatastoreType, MonitorFigures, NewDatastore } from '../model.js';
 import type { Connection } from './connection.js';
@@ -23,8 +24,18 @@ function datastoreOf(row: Row): Datastore {
   };
 }
 
+/** A driver named by a datastore is a folder under remotes/: refused here, before anything runs or is journaled. */
+function checkDrivers(fields: { dsMad?: string | null; tmMad?: string }): void {
+  for (const [flag, name] of [['--ds-mad', fields.dsMad], ['--tm-mad', fields.tmMad]] as const) {
+    if (name !== undefined && name !== null && !isName(name)) {
+      throw new FerryError('E_USAGE', `${flag} ${JSON.stringify(name)} is not a driver folder name`, { hint: 'name a folder under remotes/datastore/ or remotes/tm/: ferry drivers list' });
+    }
+  }
+}
+
 export function addDatastore(c: Connection, input: NewDatastore): Datastore {
   checkName(input.name, 'datastore');
+  checkDrivers(input);
   return guarded(`datastore ${input.name}`, () => c.transaction(() => insertDatastore(c, input)));
 }
 
@@ -75,6 +86,7 @@ export function updateDatastore(c: Connection, id: number, patch: DatastorePatch
   const current = datastore(c, id);
   const next = { ...current, ...patch };
   if (patch.name !== undefined) checkName(patch.name, 'datastore');
+  checkDrivers(patch);
   guarded(`datastore ${current.name}`, () =>
     c
       .sql('UPDATE datastores SET name = ?, ds_mad = ?, tm_mad = ?, base_path = ?, template = ?, secrets = ? WHERE id = ?')

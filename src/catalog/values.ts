@@ -10,6 +10,10 @@ export const str = (value: unknown): string | null => (value === null || value =
 
 /** A name made of digits would be taken for an id: refuse it where names are made. */
 export function checkName(name: string, what: string): void {
+  // A name is shown in tables and messages: a newline or an escape sequence in it would break or forge them.
+  if (name.trim() === '' || /[\u0000-\u001f\u007f-\u009f]/.test(name)) {
+    throw new FerryError('E_USAGE', `${what} name ${JSON.stringify(name)} is empty or holds a control character (newline, tab, escape …)`, { hint: 'use printable characters only' });
+  }
   if (/^\d+$/.test(name)) throw new FerryError('E_USAGE', `${what} name ${JSON.stringify(name)} is only digits, which ferry reads as an id`, { hint: 'use a name with a letter in it' });
 }
 

@@ -2,7 +2,9 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { CatalogStore } from '../catalog/store.js';
-import type { FerryConfig } from '../config/config.js';
+import { existsSync } from 'node:fs';
+import { catalogPath } from '../config/catalog-path.js';
+import { loadConfig, type FerryConfig } from '../config/config.js';
 import type { HostConfig } from '../config/hosts.js';
 import { Orchestrator, type StepEvent } from '../lifecycle/orchestrator.js';
 import { transferLine } from '../lifecycle/plan.js';
@@ -26,8 +28,14 @@ async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: 
   let catalog: CatalogStore | undefined;
   try {
     // Loaded here, not at start-up: the native SQLite module is only for catalog commands.
-    const { Catalog, catalogPath } = await import('../catalog/catalog.js');
-    catalog = Catalog.open(catalogPath((flagsOf(command) as { catalog?: string }).catalog, io.env, io.cwd));
+    const { Catalog } = await import('../catalog/catalog.js');
+    const flags = flagsOf(command) as { catalog?: string; config?: string };
+    const config = await loadConfig(flags.config, io.cwd);
+    const path = catalogPath(flags.catalog, io.env, io.cwd, config.catalog);
+    const isNew = !existsSync(path);
+    catalog = Catalog.open(path);
+    // Said once, on stderr: a catalog made by mistake in a new place is seen at once, not after an empty listing.
+    if (isNew && !json) io.stderr.write(`ferry: created a new, empty catalog at ${path}\n`);
     // Hosts from the catalog join those of ferry.yaml (ferry.yaml wins for a name in both).
     const hosts: Record<string, HostConfig> = {};
     for (const host of catalog.listHosts()) {
@@ -40,7 +48,7 @@ async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: 
         ...(host.knownHosts ? { known_hosts: host.knownHosts } : {}),
       };
     }
-    const base = await makeContext(command, io, { hosts });
+    const base = await makeContext(command, io, { hosts, config });
     const frontend = base.config.frontend ?? hostname();
     const runner = base.runner;
     const orchestrator = new Orchestrator({

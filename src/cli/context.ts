@@ -29,6 +29,8 @@ export interface Context {
 export interface ContextOptions {
   /** More hosts for the drivers (the catalog's); ferry.yaml's win for a name in both. */
   hosts?: Record<string, HostConfig>;
+  /** ferry.yaml, already loaded by the caller. */
+  config?: FerryConfig;
 }
 
 export function flagsOf(command: Command): GlobalFlags {
@@ -55,7 +57,7 @@ export function loggerOptions(flags: GlobalFlags, config: FerryConfig, io: Io): 
 
 export async function makeContext(command: Command, io: Io, options: ContextOptions = {}): Promise<Context> {
   const flags = flagsOf(command);
-  const config = await loadConfig(flags.config, io.cwd);
+  const config = options.config ?? (await loadConfig(flags.config, io.cwd));
   const logOptions = loggerOptions(flags, config, io);
   const logger = lazyLogger(() => createLogger(logOptions));
   const runner = new Runner({

@@ -47,7 +47,7 @@ Examples:
           action,
           dump,
           id,
-          ...(options.driver ? { driver: options.driver } : {}),
+          ...(options.driver !== undefined ? { driver: options.driver } : {}),
           ...(timeoutSec !== undefined ? { timeoutSec } : {}),
           ...(io.signal ? { signal: io.signal } : {}),
         });

@@ -1,5 +1,6 @@
 /** `ferry mad datastore|tm`: the driver-process protocol on stdin/stdout, for an OpenNebula-style core. */
 import type { Command } from 'commander';
+import { isName } from '../contract/names.js';
 import { isKind } from '../contract/table.js';
 import { FerryError } from '../errors.js';
 import { driverFolders, serveMad } from '../protocol/mad.js';
@@ -7,8 +8,17 @@ import { run, type CommandRun, type SetStatus } from './command.js';
 import { parseSeconds } from './input.js';
 import type { Io } from './io.js';
 
-function list(value: string | undefined): string[] | undefined {
-  return value === undefined ? undefined : value.split(',').map((name) => name.trim()).filter(Boolean);
+/** A -d or -s list: driver names, each a plain folder name under the remotes folder. */
+function list(value: string | undefined, flag: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  const bad = names.find((name) => !isName(name));
+  if (bad !== undefined || names.length === 0) {
+    throw new FerryError('E_USAGE', `${flag} ${JSON.stringify(value)}: ${bad === undefined ? 'names no driver' : `${JSON.stringify(bad)} is not a driver name`}`, {
+      hint: `${flag} takes driver folder names under the remotes folder, comma-separated: ${flag} fs,ceph`,
+    });
+  }
+  return names;
 }
 
 async function* splitLines(io: Io): AsyncIterable<string> {
@@ -87,9 +97,9 @@ async function serve(io: Io, kind: string, flags: MadFlags, makeContext: Command
   if (!Number.isInteger(threads) || threads < 1) throw new FerryError('E_USAGE', `-t ${JSON.stringify(flags.threads)} is not a positive whole number`, { hint: '-t 15' });
   const { runner } = await makeContext();
   const remotes = await runner.remotesPath();
-  const named = list(flags.drivers);
+  const named = list(flags.drivers, '-d');
   const enabled = named ? new Set(named) : driverFolders(remotes, kind);
-  const systemNamed = list(flags.systemTm);
+  const systemNamed = list(flags.systemTm, '-s');
   const systemTm = systemNamed ? new Set(systemNamed) : driverFolders(remotes, 'tm');
   const replies = batchedLines(io.stdout);
   try {

@@ -18,6 +18,8 @@ const seconds = v.pipe(v.number(), v.minValue(0.001));
 const perAction = v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/)), TimeoutSchema);
 
 export const ConfigSchema = v.strictObject({
+  /** The catalog file; relative to this file. $FERRY_CATALOG, $FERRY_HOME and --catalog come first. */
+  catalog: v.optional(v.pipe(v.string(), v.minLength(1))),
   /** Folder holding datastore/<ds_mad>/ and tm/<tm_mad>/ drivers; relative to this file. */
   remotes: v.optional(v.pipe(v.string(), v.minLength(1))),
   /** Timeouts in seconds: `default` for every action, or per kind and action. */
@@ -100,6 +102,7 @@ export async function loadConfig(file: string | undefined, cwd: string): Promise
   return {
     ...config,
     ...(config.remotes ? { remotes: resolve(base, config.remotes) } : {}),
+    ...(config.catalog ? { catalog: resolve(base, config.catalog) } : {}),
     ...(config.lock_dir ? { lock_dir: resolve(base, config.lock_dir) } : {}),
     ...(hosts ? { hosts } : {}),
     file: path,

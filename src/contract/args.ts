@@ -40,7 +40,7 @@ const SHAPES: Record<ArgType, { test: (value: string) => boolean; expect: string
   dump: { test: (v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v), expect: 'a base64 action dump' },
   id: { test: (v) => /^-?\d+$/.test(v) && Number.isSafeInteger(Number(v)) && Number(v) >= -1, expect: 'an integer id (-1 allowed)' },
   uint: { test: (v) => /^\d+$/.test(v) && Number.isSafeInteger(Number(v)), expect: 'a non-negative integer' },
-  hostpath: { test: (v) => isHostPath(v), expect: 'host:path, e.g. host01:/var/lib/one/datastores/0/7/disk.0' },
+  hostpath: { test: (v) => isHostPath(v), expect: 'host:/absolute/path, e.g. host01:/var/lib/one/datastores/0/7/disk.0' },
   source: { test: (v) => v.trim() !== '' && !/[\n\0]/.test(v), expect: 'an image source or host:path' },
   host: { test: (v) => HOST.test(v), expect: 'a host name' },
   path: { test: (v) => v.startsWith('/') && !v.includes('\0'), expect: 'an absolute path' },
@@ -49,11 +49,11 @@ const SHAPES: Record<ArgType, { test: (value: string) => boolean; expect: string
   text: { test: (v) => v !== '' && !v.includes('\0'), expect: 'a non-empty value' },
 };
 
-/** True for `host:path` with a plausible host part and a non-empty path part (which may itself hold `:`). */
+/** True for `host:/path` with a plausible host part and an absolute path part (which may itself hold `:`). */
 export function isHostPath(value: string): boolean {
   const colon = value.indexOf(':');
   if (colon <= 0) return false;
-  return HOST.test(value.slice(0, colon)) && value.length > colon + 1 && !value.includes('\0');
+  return HOST.test(value.slice(0, colon)) && value[colon + 1] === '/' && !value.includes('\0');
 }
 
 /** The usage line of an argument list, e.g. `<fe:SOURCE> <host:path> <vm_id> <ds_id>`. */

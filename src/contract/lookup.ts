@@ -4,6 +4,7 @@
  * table is seen by the runner, `ferry mad`, validate and the CLI help alike.
  */
 import { FerryError } from '../errors.js';
+import { isName } from './names.js';
 import { CONTRACT, EXTRA_ACTIONS, GENERIC_CONTRACT } from './table.js';
 import { KINDS, type ActionSpec, type DumpFields, type Kind } from './spec.js';
 
@@ -75,6 +76,13 @@ export interface Target {
  */
 export function resolveRoute(kind: Kind, action: string, dump: DumpFields | undefined, driver?: string): Target {
   const spec = specFor(kind, action);
+  if (driver !== undefined && !isName(driver)) {
+    throw new FerryError('E_USAGE', `driver name ${JSON.stringify(driver)} is not a driver folder name`, {
+      hint: 'name a folder under remotes/<kind>/ (letters, digits, _ . -), or leave --driver out to use the dump\'s',
+      kind,
+      action,
+    });
+  }
   const named = driver ?? (kind === 'datastore' ? dump?.get('DATASTORE/DS_MAD') : undefined);
   if (!named) {
     throw new FerryError('E_BAD_DUMP', 'dump has no DATASTORE/DS_MAD, so the datastore driver is unknown', {

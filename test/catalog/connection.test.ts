@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
-import { Catalog, catalogPath } from '../../src/catalog/catalog.js';
+import { Catalog } from '../../src/catalog/catalog.js';
 import { MIGRATIONS } from '../../src/catalog/schema.js';
 import { thrown, tmpDir } from '../helpers/fixtures.js';
 import { fresh, waitExit } from './seed.js';
@@ -51,14 +51,6 @@ t.test('a catalog from a newer ferry is refused with E_CATALOG', async (t) => {
   t.equal(thrown(() => Catalog.open(dir)).code, 'E_CATALOG', 'an unopenable path is E_CATALOG');
 });
 
-t.test('catalogPath: flag, then $FERRY_HOME, then ./.ferry', async (t) => {
-  t.equal(catalogPath('x/c.db', { FERRY_HOME: '/home/f' }, '/w'), '/w/x/c.db', 'flag wins, relative to cwd');
-  t.equal(catalogPath('/abs/c.db', {}, '/w'), '/abs/c.db');
-  t.equal(catalogPath(undefined, { FERRY_HOME: '/home/f' }, '/w'), '/home/f/catalog.db');
-  t.equal(catalogPath(undefined, { FERRY_HOME: 'rel' }, '/w'), '/w/rel/catalog.db');
-  t.equal(catalogPath(undefined, {}, '/w'), '/w/.ferry/catalog.db');
-  t.equal(catalogPath(undefined, { FERRY_HOME: '' }, '/w'), '/w/.ferry/catalog.db', 'empty $FERRY_HOME is unset');
-});
 
 t.test('transactions are atomic', async (t) => {
   const { catalog } = fresh(t);

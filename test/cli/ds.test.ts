@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import t from 'tap';
 import { DS_ACTIONS } from '../../src/contract/table.js';
-import { tmpDir } from '../helpers/fixtures.js';
+import { recordFile, tmpDir } from '../helpers/fixtures.js';
 import {
   base64Of,
   bundledRemotes,
@@ -61,12 +61,6 @@ function dumpFiles(t: Tap, driver: string): { dir: string; xml: string; b64: str
   const dir = tmpDir(t, 'ferry-ds-');
   const xmlText = dumpFor(driver);
   return { dir, xmlText, xml: writeFileIn(dir, 'image.xml', xmlText), b64: writeFileIn(dir, 'image.b64', `${base64Of(xmlText)}\n`) };
-}
-
-/** A FIXTURE_RECORD file: fixture drivers append what they ran to it. */
-function recordFile(t: Tap): { file: string; lines(): string[] } {
-  const file = join(tmpDir(t, 'ferry-record-'), 'record');
-  return { file, lines: () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : []) };
 }
 
 t.test('every DS action of the bundled dummy driver: human output', async (t) => {

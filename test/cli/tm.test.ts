@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { usageOf, type ArgSpec } from '../../src/contract/args.js';
 import { TM_ACTIONS, TM_CONTRACT } from '../../src/contract/table.js';
-import { tmpDir } from '../helpers/fixtures.js';
+import { recordFile, tmpDir } from '../helpers/fixtures.js';
 import { base64Of, dumpFor, fixturesRemotes, jsonOf, runCli, withProcessEnv, writeFileIn } from './helpers.js';
 
 type Tap = Parameters<typeof tmpDir>[0];
@@ -66,11 +66,6 @@ function badValueFor(spec: ArgSpec): string | undefined {
     default:
       return undefined;
   }
-}
-
-function recordFile(t: Tap): { file: string; lines(): string[] } {
-  const file = join(tmpDir(t, 'ferry-record-'), 'record');
-  return { file, lines: () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : []) };
 }
 
 function recordLine(action: string, args: readonly string[]): string {

@@ -2,7 +2,7 @@
  * Shared helpers for tests: where the fixtures are, the spec's example dump,
  * temp folders cleaned up on teardown, and a liveness probe for pids.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,4 +143,10 @@ export function liveGroupMembers(pgid: number): number[] {
     if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') members.push(Number(entry));
   }
   return members;
+}
+
+/** A FIXTURE_RECORD file: fixture drivers append "<action> <argc> [args]..." to it for each run. */
+export function recordFile(t: Teardownable): { file: string; lines(): string[] } {
+  const file = join(tmpDir(t, 'ferry-record-'), 'record');
+  return { file, lines: () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : []) };
 }

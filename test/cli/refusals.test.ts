@@ -1,0 +1,61 @@
+/**
+ * Bad input refused with a clear message, nothing run and nothing
+ * journaled (issue 13's hostile run): an empty --driver, a mad -d that
+ * leaves the remotes folder, names with control characters, relative paths
+ * in host:path arguments.
+ */
+import { join } from 'node:path';
+import t from 'tap';
+import { fixturesRemotes, runCli, specExamplePath, withProcessEnv } from './helpers.js';
+import { recordFile, tmpDir } from '../helpers/fixtures.js';
+
+t.test("an empty --driver is refused, not replaced by the dump's", async (t) => {
+  const run = await runCli(['--remotes', fixturesRemotes, 'ds', 'stat', specExamplePath, '1', '--driver', '']);
+  t.equal(run.status, 2);
+  t.match(run.stderr, /driver name "" is not a driver folder name/);
+  t.equal(run.stdout, '');
+});
+
+t.test('ferry mad -d or -s naming something that is not a driver folder: refused before serving', async (t) => {
+  for (const [flag, value] of [['-d', '../x'], ['-d', 'fs,../../etc'], ['-s', 'a/b'], ['-d', ',']]) {
+    const run = await runCli(['--remotes', fixturesRemotes, 'mad', 'datastore', flag as string, value as string], { stdin: 'INIT\n' });
+    t.equal(run.status, 2, `${flag} ${value}`);
+    t.match(run.stderr, new RegExp(`${flag} "${value?.replace(/[.]/g, '\\.')}"`), 'names the flag and its value');
+    t.notMatch(run.stdout, /INIT SUCCESS/, 'never started serving');
+  }
+});
+
+t.test('names with a newline or an escape sequence are refused where records are made', async (t) => {
+  const home = tmpDir(t);
+  const base = join(home, 'ds');
+  for (const name of ['two\nlines', 'bell\u0007', 'esc\u001b[2J', ' ']) {
+    const run = await runCli(['datastore', 'create', name, '--tm-mad', 'dummy', '--ds-mad', 'dummy', '--base-path', base, '--no-monitor'], { env: { FERRY_HOME: home } });
+    t.equal(run.status, 2, JSON.stringify(name));
+    t.match(run.stderr, /is empty or holds a control character/);
+  }
+  const list = await runCli(['datastore', 'list', '--json'], { env: { FERRY_HOME: home } });
+  t.equal(list.status, 0);
+  t.same(JSON.parse(list.stdout), [], 'nothing recorded');
+});
+
+t.test('a relative path in a host:path argument is refused before the driver runs', async (t) => {
+  const record = recordFile(t);
+  const run = await withProcessEnv({ FIXTURE_RECORD: record.file }, () => runCli(['--remotes', fixturesRemotes, 'tm', 'delete', 'ok', 'host01:var/lib/one/7', '7', '0']));
+  t.equal(run.status, 2);
+  t.match(run.stderr, /expected host:\/absolute\/path/);
+  t.same(record.lines(), [], 'the driver never ran');
+});
+
+t.test('a datastore naming a driver outside the remotes folder is refused, and nothing is journaled', async (t) => {
+  const home = tmpDir(t);
+  for (const flags of [['--ds-mad', '../x', '--tm-mad', 'dummy'], ['--ds-mad', 'dummy', '--tm-mad', 'a/b']]) {
+    const run = await runCli(['datastore', 'create', 'images', ...flags, '--base-path', join(home, 'ds')], { env: { FERRY_HOME: home } });
+    t.equal(run.status, 2, flags.join(' '));
+    t.match(run.stderr, /is not a driver folder name/);
+  }
+  const { Catalog } = await import('../../src/catalog/catalog.js');
+  const catalog = Catalog.open(join(home, 'catalog.db'));
+  t.teardown(() => catalog.close());
+  t.same(catalog.journal(), [], 'no journal row');
+  t.same(catalog.listDatastores(), [], 'no datastore');
+});
