@@ -11,7 +11,8 @@ import { transferLine } from '../lifecycle/plan.js';
 import { run, type SetStatus } from './command.js';
 import { flagsOf, makeContext, type Context } from './context.js';
 import type { Io } from './io.js';
-import { writeJson } from './output.js';
+import { shown, writeJson } from './output.js';
+import { printable } from '../log/printable.js';
 
 export interface CatalogContext extends Context {
   catalog: CatalogStore;
@@ -69,7 +70,7 @@ async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: 
 function printStep(io: Io, event: StepEvent): void {
   if (!event.outcome) return;
   const mark = event.outcome.ok ? 'ok  ' : 'FAIL';
-  io.stderr.write(`  ${mark} [${event.index + 1}/${event.total}] ${transferLine(event.step)}  (${Math.round(event.outcome.durationMs)} ms)  ${event.step.why}\n`);
+  io.stderr.write(printable(`  ${mark} [${event.index + 1}/${event.total}] ${transferLine(event.step)}  (${Math.round(event.outcome.durationMs)} ms)  ${event.step.why}`) + '\n');
 }
 
 /** Datastores declared in ferry.yaml are created, or updated, in the catalog: all of them in one transaction. */
@@ -97,7 +98,7 @@ type ConfigDatastore = NonNullable<FerryConfig['datastores']>[string];
 /** Prints `value` as JSON with --json, else the text. */
 export function print(ctx: { io: Io; json: boolean }, value: unknown, text: () => string): void {
   if (ctx.json) writeJson(ctx.io, value);
-  else ctx.io.stdout.write(text());
+  else ctx.io.stdout.write(shown(ctx.io.stdout, text()));
 }
 
 /** A fixed-width table. */

@@ -5,7 +5,7 @@ import { readDump } from '../dump/dump.js';
 import { run, type SetStatus } from './command.js';
 import { readInput } from './input.js';
 import type { Io } from './io.js';
-import { formatValue, resultJson, writeJson } from './output.js';
+import { formatValue, resultJson, shown, writeJson } from './output.js';
 import { withProgress } from './progress.js';
 
 /** The contract's datastore actions, read when the program is built. */
@@ -53,7 +53,7 @@ Examples:
         });
         const result = await withProgress(io, `ds ${action}`, running);
         if (json) writeJson(io, resultJson(result));
-        else io.stdout.write(formatValue(result.result));
+        else io.stdout.write(shown(io.stdout, formatValue(result.result)));
       }),
     );
 }

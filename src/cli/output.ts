@@ -2,6 +2,7 @@
 import { toFerryError, type FerryError } from '../errors.js';
 import type { ActionResult } from '../driver/runner.js';
 import type { Io } from './io.js';
+import { printable } from '../log/printable.js';
 
 export interface OutputMode {
   json: boolean;
@@ -58,6 +59,15 @@ export function errorJson(error: FerryError): Record<string, unknown> {
   };
 }
 
+/**
+ * Text for a person on `stream`: control characters from input or drivers
+ * become visible escapes on a terminal (a name or message cannot clear the
+ * screen or forge output); a pipe gets the text as it is.
+ */
+export function shown(stream: { isTTY?: boolean }, text: string): string {
+  return stream.isTTY ? printable(text) : text;
+}
+
 export function writeJson(io: Io, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value)}\n`);
 }
@@ -72,7 +82,8 @@ export function reportError(io: Io, mode: OutputMode, thrown: unknown, extra: Re
   const lines = [`ferry: ${headline(error)}`];
   if (error.stdoutTruncated || error.stderrTruncated) lines.push('  (driver output was cut at the capture limit)');
   if (error.hint) lines.push(`  hint: ${error.hint}`);
-  io.stderr.write(`${lines.join('\n')}\n`);
+  // Always escaped: a driver's message is never replayed raw, whatever reads stderr.
+  io.stderr.write(`${printable(lines.join('\n'))}\n`);
   return error.exitStatus;
 }
 

@@ -8,7 +8,7 @@ import { FerryError } from '../errors.js';
 import { FailureWithFields, run, type SetStatus } from './command.js';
 import { readInput } from './input.js';
 import type { Io } from './io.js';
-import { formatValue, resultJson, writeJson } from './output.js';
+import { formatValue, resultJson, shown, writeJson } from './output.js';
 import { withProgress } from './progress.js';
 
 /** The contract's tm actions and their arguments, read when the program is built. */
@@ -55,7 +55,7 @@ Examples:
               ...call,
               onStep: (line, result) => {
                 steps.push(result);
-                if (!json) io.stdout.write(`ok  line ${line.line}: ${line.text}  (${Math.round(result.durationMs)} ms)\n`);
+                if (!json) io.stdout.write(shown(io.stdout, `ok  line ${line.line}: ${line.text}  (${Math.round(result.durationMs)} ms)\n`));
               },
             });
           } catch (error) {
@@ -71,7 +71,7 @@ Examples:
         }
         const result = await withProgress(io, `tm ${action}`, runner.runAny({ kind: 'tm', action, driver, args, ...call }));
         if (json) writeJson(io, resultJson(result));
-        else io.stdout.write(formatValue(result.result));
+        else io.stdout.write(shown(io.stdout, formatValue(result.result)));
       }),
     );
 }

@@ -54,6 +54,15 @@ export async function resolveRemotes(remotes: string): Promise<string> {
   }
 }
 
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 function listDir(dir: string): string[] {
   try {
     return readdirSync(dir).filter(isName).sort();
@@ -117,7 +126,8 @@ export async function locate(remotesReal: string, kind: Kind, driver: string, ac
     }
     return { kind, driver, action, script, path, realPath: real, driverDir };
   }
-  const present = listDir(driverDir).filter((name) => name !== 'driver.yaml' && !name.endsWith('.md'));
+  // Only what could be run is offered: lib/, driver.yaml and documents are not actions.
+  const present = listDir(driverDir).filter((name) => isExecutableFile(join(driverDir, name)));
   throw new FerryError('E_ACTION_NOT_FOUND', `${kind} driver '${driver}' has no action '${action}' (looked for ${candidates.map((c) => join(driverDir, c)).join(' and ')})`, {
     hint: `${present.length ? `it has: ${present.join(', ')}. ` : ''}Add an executable script named ${baseAction(action)} to ${driverDir}`,
     kind,

@@ -74,6 +74,8 @@ export interface MemoryIoOptions {
   signal?: AbortSignal;
   /** Whether stderr claims to be a terminal (default false). */
   stderrIsTTY?: boolean;
+  /** stdout is a terminal (isTTY true). */
+  stdoutIsTTY?: boolean;
 }
 
 export interface MemoryIo extends Io {
@@ -86,7 +88,7 @@ export interface MemoryIo extends Io {
 }
 
 export function memoryIo(options: MemoryIoOptions = {}): MemoryIo {
-  const stdout = memoryStream(false);
+  const stdout = memoryStream(options.stdoutIsTTY === true);
   const stderr = memoryStream(options.stderrIsTTY === true);
   let reads = 0;
   return {

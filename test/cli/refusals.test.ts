@@ -59,3 +59,24 @@ t.test('a datastore naming a driver outside the remotes folder is refused, and n
   t.same(catalog.journal(), [], 'no journal row');
   t.same(catalog.listDatastores(), [], 'no datastore');
 });
+
+t.test('an unknown action: the hint offers only what could run (not lib/, driver.yaml or documents)', async (t) => {
+  const run = await runCli(['ds', 'frob', specExamplePath, '1']);
+  t.equal(run.status, 2);
+  t.match(run.stderr, /hint: it has: clone, cp, mkfs, monitor, rm, snap_delete, snap_flatten, snap_revert, stat\./);
+  t.notMatch(run.stderr, /\blib\b|driver\.yaml|README/);
+});
+
+t.test('control characters from input or drivers are never written raw to a terminal', async (t) => {
+  const dir = tmpDir(t);
+  const { writeFileSync } = await import('node:fs');
+  const file = join(dir, 'evil.tm');
+  writeFileSync(file, 'DELETE ok host01:/ds/0/7/\u001b[2J\u001b]0;pwned\u0007 7 0\n');
+  const run = await runCli(['--remotes', fixturesRemotes, 'tm', 'transfer', file], { stdoutIsTTY: true });
+  t.equal(run.status, 0, run.stderr);
+  t.notMatch(run.stdout + run.stderr, /\u001b|\u0007/, 'no escape or bell reaches the terminal');
+  t.match(run.stdout, /\\x1b\[2J\\x1b\]0;pwned\\x07/, 'shown as visible escapes');
+  const failing = await runCli(['--remotes', fixturesRemotes, 'tm', 'transfer', join(dir, 'nope\u001b[2J.tm')]);
+  t.equal(failing.status, 2);
+  t.notMatch(failing.stderr, /\u001b/, 'an error message naming it is escaped too');
+});

@@ -42,9 +42,13 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 trap 'exit 129' HUP
 
-# fs_require CMD PACKAGE: dies naming the Debian PACKAGE to install when CMD is not on PATH; no output.
+# fs_require CMD [PACKAGE]: dies naming the Debian PACKAGE to install (or the package that provides CMD) when CMD is not on PATH; no output.
 fs_require() {
-    command -v "$1" >/dev/null 2>&1 || die "$1 is not installed on $(hostname 2>/dev/null || echo this host): install the Debian package $2"
+    command -v "$1" >/dev/null 2>&1 && return 0
+    if [ -n "${2:-}" ]; then
+        die "$1 is not installed on $(hostname 2>/dev/null || echo this host): install the Debian package $2"
+    fi
+    die "$1 is not installed on $(hostname 2>/dev/null || echo this host): install the package that provides it"
 }
 
 # fs_base_path: prints the datastore folder (FERRY_DS_BASE_PATH, cleaned); dies when it is empty, relative or not a folder.
