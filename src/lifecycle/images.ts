@@ -5,6 +5,7 @@
  * what --dry-run prints) and run from its plan under the image's lock.
  */
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { CatalogTx } from '../catalog/store.js';
 import { FerryError, toFerryError } from '../errors.js';
 import type { Datastore, Image, ImagePatch, PlanStep } from '../model.js';
@@ -265,7 +266,7 @@ export async function imageAction(life: LifecycleOptions, image: Image | ((tx: C
     const target = typeof image === 'function' ? image(tx) : image;
     const unlock = tx.lock(`image:${target.id}`, what);
     // Names the operation until it ends: a killed ferry leaves it for `image recover` (the end state replaces it).
-    if (!keepState) tx.updateImage(target.id, { error: `${what}: not finished: ferry process ${process.pid} runs it; if that process is gone, see ferry image recover ${target.id}` });
+    if (!keepState) tx.updateImage(target.id, { error: `${what}: not finished: ferry process ${process.pid} on ${hostname()} runs it; if that process is gone, see ferry image recover ${target.id}` });
     return { current: tx.image(target.id), unlock };
   });
   const release = once(unlock);
