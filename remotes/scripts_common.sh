@@ -266,6 +266,13 @@ ssh_make_path() {
     ssh_exec_and_log "$1" -m "Cannot create folder $2 on ${1:-localhost}" mkdir -p -- "$2"
 }
 
+# ferry_tmp_name DEST [TAG]: prints the name DEST is written under until it is complete, DIR/.NAME.ferry-tmp.PID[.TAG] (PID: this process; TAG: letters, digits, _ and -), the one temporary naming of docs/driver-contract.md.
+ferry_tmp_name() {
+    _tn_dir=${1%/*}
+    [ "$_tn_dir" = "$1" ] && _tn_dir=.
+    printf '%s/.%s.ferry-tmp.%s%s\n' "$_tn_dir" "${1##*/}" "$$" "${2:+.$2}"
+}
+
 # retry COUNT DELAY CMD ARG...: runs the command up to COUNT times, sleeping DELAY seconds between tries; returns its last status.
 retry() {
     _rt_count=$1

@@ -7,6 +7,7 @@ import { configProblems } from '../driver/manifest.js';
 import { buildXml, cdata } from '../dump/serialize.js';
 import { FerryError } from '../errors.js';
 import { DS_TYPE_NUMBER } from '../dump/from-catalog.js';
+import { checkDatastore, fixDatastore, type CheckReport } from '../lifecycle/check.js';
 import { monitorDriver, type DatastorePlan } from '../lifecycle/plan.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
 import type { Io } from './io.js';
@@ -107,6 +108,21 @@ function printMonitorPlan(ctx: CatalogContext, plan: DatastorePlan): void {
   print(ctx, { plan: steps, datastore: shownDatastore(ds) }, () => `${monitor ? `# ferry ${driver} monitor of datastore ${ds.name}, then record it\n` : '# record it without a monitor check\n'}${describe(ds)}`);
 }
 
+/** What `datastore check` found, one line each. */
+function describeCheck(report: CheckReport): string {
+  const removed = new Set(report.removed);
+  const lines = [
+    ...report.unowned.map((each) => {
+      const temp = each.temp;
+      const what = temp ? `leftover of ferry process ${temp.pid} (gone)${temp.imageId !== undefined ? ` for image ${temp.imageId}` : ''}` : 'not ferry\'s: left alone';
+      return `${removed.has(each.path) ? 'removed  ' : 'unowned  '}${each.path}  ${what}`;
+    }),
+    ...report.missing.map((each) => `missing  image ${each.image} (${each.name}, ${each.state}): its SOURCE ${each.source} does not exist`),
+  ];
+  const { name, basePath } = report.datastore;
+  return lines.length === 0 ? `datastore ${name}: ${basePath} holds nothing the catalog does not know, and every SOURCE exists\n` : `${lines.join('\n')}\n`;
+}
+
 export function registerDatastore(program: Command, io: Io, setStatus: (status: number) => void): void {
   const group = program.command('datastore').summary('datastores in the catalog: create, list, show, update, delete');
 
@@ -198,6 +214,23 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
         print(ctx, shownDatastore(made), () => describe(made));
       }),
     );
+
+  group
+    .command('check')
+    .summary('list files in BASE_PATH no record owns and records whose SOURCE is missing; --fix removes ferry\'s leftovers')
+    .argument('<datastore>', 'id or name')
+    .option('--fix', 'remove leftovers of ferry and its drivers (the .ferry-tmp. naming, their writer gone); nothing else')
+    .addHelpText('after', '\nExit status: 0 nothing found, 1 something found (with --fix: also when all of it was removed).\n\nExamples:\n  $ ferry datastore check images\n  $ ferry datastore check images --fix --json\n')
+    .action((ref: string, flags: { fix?: boolean }, command: Command) => {
+      let anything = false;
+      // A clean run's 0 becomes 1 when something was found; a failure keeps its own status.
+      return withCatalog(command, io, (status) => setStatus(status === 0 && anything ? 1 : status), (ctx) => {
+        const found = ctx.catalog.transaction((tx) => checkDatastore(tx, ref));
+        const report = flags.fix ? fixDatastore(found) : found;
+        anything = report.unowned.length > 0 || report.missing.length > 0;
+        print(ctx, report, () => describeCheck(report));
+      });
+    });
 
   group
     .command('delete')

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { Image } from '../model.js';
 import { FerryError } from '../errors.js';
 import { datastoreDump } from '../dump/from-catalog.js';
+import { IMAGE_RECOVER_MODES } from '../lifecycle/image-recover.js';
 import { isUrl } from '../lifecycle/images.js';
 import type { ImagePlan } from '../lifecycle/plan.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
@@ -175,6 +176,32 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
         const ds = ctx.catalog.datastore(image.datastoreId);
         if (flags.xml) ctx.io.stdout.write(`${datastoreDump(ds, image).xml}\n`);
         else print(ctx, image, () => describe(image, `${ds.id} (${ds.name})`));
+      }),
+    );
+
+  group
+    .command('recover')
+    .summary('continue an image whose operation failed (ERROR) or whose ferry was killed (LOCKED, DELETING)')
+    .argument('<image>', 'id or name')
+    .option('--retry', 'remove what the operation left, then run it again (cp, mkfs, clone, rm)')
+    .option('--success', 'mark the operation done (an image with a SOURCE becomes READY; an rm removes the record)')
+    .option('--failure', 'remove what the operation wrote (its SOURCE too); the image stays ERROR, saying so')
+    .option('--delete', 'remove the image: what the operation left, its SOURCE (rm) and its record')
+    .option('--dry-run', 'print what would be removed and run')
+    .addHelpText('after', '\nExamples:\n  $ ferry image recover 6 --retry\n  $ ferry image recover big2 --delete --dry-run\n')
+    .action((ref: string, flags: { retry?: boolean; success?: boolean; failure?: boolean; delete?: boolean; dryRun?: boolean }, command: Command) =>
+      withCatalog(command, io, setStatus, async (ctx) => {
+        const modes = IMAGE_RECOVER_MODES.filter((mode) => flags[mode]);
+        if (modes.length !== 1) throw new FerryError('E_USAGE', 'say how to recover: exactly one of --retry, --success, --failure, --delete', { hint: `ferry image recover ${ref} --retry` });
+        const plan = ctx.orchestrator.planImageRecover(ref, modes[0] as (typeof IMAGE_RECOVER_MODES)[number]);
+        const { image, datastore: ds } = plan;
+        if (flags.dryRun) {
+          const lines = [`# image recover ${image.id} --${plan.mode} (dry run): its ${plan.operation} did not finish`, ...plan.leftovers.map((path) => `# remove leftover ${path}`), ...plan.steps.map((step) => `# ferry ds ${step.action} (datastore ${ds.id} ${ds.name}, driver ${ds.dsMad ?? '?'}): ${step.why}`)];
+          return print(ctx, { operation: plan.operation, leftovers: plan.leftovers, plan: plan.steps.map((step) => ({ kind: step.kind, action: step.action, driver: ds.dsMad, image: image.id })) }, () => `${lines.join('\n')}\n`);
+        }
+        const done = await ctx.orchestrator.recoverImage(plan);
+        const gone = !ctx.catalog.findImage(done.id);
+        print(ctx, gone ? { deleted: done.id } : done, () => (gone ? `deleted image ${done.id} (${done.name})\n` : describe(done, `${ds.id} (${ds.name})`)));
       }),
     );
 

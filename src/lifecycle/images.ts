@@ -5,9 +5,11 @@
  * what --dry-run prints) and run from its plan under the image's lock.
  */
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { CatalogTx } from '../catalog/store.js';
 import { FerryError, toFerryError } from '../errors.js';
-import type { Datastore, Image, ImagePatch } from '../model.js';
+import type { Datastore, Image, ImagePatch, PlanStep } from '../model.js';
+import { imageLeftovers, removeLeftovers, type Leftover } from './check.js';
 import { datastoreAction, once, type LifecycleOptions } from './journal.js';
 import { imageClonePlan, imageCreatePlan, imageDeletePlan, imageSnapshotPlan, imageStep, newImageRecord, type ImagePlan, type ImageSnapshotOperation, type NewImageInput } from './plan.js';
 
@@ -137,11 +139,14 @@ async function createImage(life: LifecycleOptions, plan: ImagePlan & { operation
     checkNewImage(tx, input);
     return tx.addImage(newImageRecord(input));
   };
-  return imageAction(life, record, plan.steps[0]?.action ?? 'cp', async (image) => {
-    const result = await datastoreAction(life, ds, stepFor(plan, image), { image });
-    const made = result.result as { source: string; sizeMb?: number; format?: string };
-    return { source: made.source, sizeMb: made.sizeMb ?? image.sizeMb, format: made.format ?? image.format, state: 'READY' };
-  });
+  return imageAction(life, record, plan.steps[0]?.action ?? 'cp', (image) => registerSource(life, ds, stepFor(plan, image), image));
+}
+
+/** Runs cp or mkfs for `image`: the patch that makes it READY with the SOURCE, size and format the driver reports. */
+export async function registerSource(life: LifecycleOptions, ds: Datastore, step: PlanStep, image: Image, operation?: string): Promise<ImagePatch> {
+  const result = await datastoreAction(life, ds, step, { image, ...(operation ? { operation } : {}) });
+  const made = result.result as { source: string; sizeMb?: number; format?: string };
+  return { source: made.source, sizeMb: made.sizeMb ?? image.sizeMb, format: made.format ?? image.format, state: 'READY' };
 }
 
 /**
@@ -184,6 +189,8 @@ async function cloneImage(life: LifecycleOptions, plan: ImagePlan & { operation:
 async function deleteImage(life: LifecycleOptions, plan: ImagePlan & { operation: 'delete' }): Promise<Image> {
   const { datastore: ds } = plan;
   const id = plan.image.id;
+  // What an interrupted operation of a LOCKED or ERROR image wrote goes with it (refused while its writer runs).
+  const leftovers = liveLeftoversRefused(ds, life.catalog.image(id));
   // Checked, locked, planned again from the record and marked in one transaction: no VM can take the image between
   // the check and the rm.
   const { image, rm, unlock } = life.catalog.transaction((tx) => {
@@ -204,11 +211,22 @@ async function deleteImage(life: LifecycleOptions, plan: ImagePlan & { operation
         throw failure;
       }
     }
+    removeLeftovers(leftovers);
     life.catalog.deleteImageRecord(id);
     return image;
   } finally {
     unlock();
   }
+}
+
+/** The leftovers of `image`'s unfinished operations in its datastore folder; E_BUSY while one's writer still runs. */
+export function liveLeftoversRefused(ds: Datastore, image: Image): Leftover[] {
+  const leftovers = imageLeftovers(ds, image);
+  const live = leftovers.find((each) => each.temp?.writerAlive);
+  if (live) {
+    throw new FerryError('E_BUSY', `image ${image.name}: process ${live.temp?.pid} is still writing ${live.path}`, { hint: 'wait for it to end (or end it), then run the command again' });
+  }
+  return leftovers;
 }
 
 /**
@@ -247,6 +265,8 @@ export async function imageAction(life: LifecycleOptions, image: Image | ((tx: C
   const { current, unlock } = life.catalog.transaction((tx) => {
     const target = typeof image === 'function' ? image(tx) : image;
     const unlock = tx.lock(`image:${target.id}`, what);
+    // Names the operation until it ends: a killed ferry leaves it for `image recover` (the end state replaces it).
+    if (!keepState) tx.updateImage(target.id, { error: `${what}: not finished: ferry process ${process.pid} on ${hostname()} runs it; if that process is gone, see ferry image recover ${target.id}` });
     return { current: tx.image(target.id), unlock };
   });
   const release = once(unlock);

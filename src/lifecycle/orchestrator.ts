@@ -10,6 +10,7 @@
 import type { MonitorResult } from '../contract/parsers.js';
 import type { Datastore, DatastorePatch, Image, NewDatastore, Vm } from '../model.js';
 import { monitor, planDatastoreCreate, planDatastoreDelete, planDatastoreUpdate, runDatastorePlan } from './datastores.js';
+import { planImageRecover, runImageRecover, type ImageRecoverMode, type ImageRecoverPlan } from './image-recover.js';
 import { planClone, planCreate, planDelete, planSnapshot, runImagePlan, statImage, statPath } from './images.js';
 import type { LifecycleOptions } from './journal.js';
 import type { DatastorePlan, ImagePlan, ImageSnapshotOperation, NewImageInput, NewVmInput, OperationArgs, Plan, RecoverMode, RecoverPlan, SaveAsInput, SaveAsPlan, VmOperation, VmPlan } from './plan.js';
@@ -110,6 +111,15 @@ export class Orchestrator {
   }
   recover(ref: string | number, mode: RecoverMode): Promise<Vm> {
     return this.execute(this.planRecover(ref, mode));
+  }
+
+  // --- an image's failed or interrupted operation (image-recover.ts)
+
+  planImageRecover(ref: string | number, mode: ImageRecoverMode): ImageRecoverPlan {
+    return planImageRecover(this.options, ref, mode);
+  }
+  recoverImage(plan: ImageRecoverPlan): Promise<Image> {
+    return runImageRecover(this.options, plan);
   }
 
   // --- reads through drivers

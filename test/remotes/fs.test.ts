@@ -364,7 +364,7 @@ t.test('cp killed by its timeout leaves no partial file', async (t) => {
     },
   });
   const running = cp(base, { PATH: `${url}/slow` }, { timeoutSec: 2.5 });
-  const partial = await waitFor(() => entries(base).some((name) => name.includes('.tmp.') && statSync(join(base, name)).size > 0), 2300);
+  const partial = await waitFor(() => entries(base).some((name) => name.includes('.ferry-tmp.') && statSync(join(base, name)).size > 0), 2300);
   t.ok(partial, 'a partial temporary file was being written in BASE_PATH');
   t.equal(entries(base).filter((name) => /^[0-9a-f]{32}$/.test(name)).length, 0, 'no image under its final name while copying');
   const error = await rejection(running);

@@ -78,18 +78,21 @@ fs_new_source() {
     die "Cannot find an unused image name in $base"
 }
 
-# fs_start_tmp DEST: creates a private temporary folder next to DEST and sets FS_TMP to a new file in it (removed on exit unless committed); no output.
+# fs_start_tmp DEST: creates a private temporary folder next to DEST, named DIR/.NAME.ferry-tmp.PID.image-ID-XXXXXX (ferry_tmp_name; ID: the image's), and sets FS_TMP to a new file in it (removed on exit unless committed); no output.
 fs_start_tmp() {
-    local dir name prefix
-    dir=${1%/*}
-    name=${1##*/}
-    prefix="$dir/.$name.ferry-$$.tmp"
+    local prefix tag=XXXXXX
+    prefix=$(ferry_tmp_name "$1")
+    # The image id in the name tells `ferry datastore check` and `ferry image recover` whose leftover it is.
+    case "${FERRY_IMAGE_ID:-}" in
+        '' | *[!0-9]*) ;;
+        *) tag="image-$FERRY_IMAGE_ID-XXXXXX" ;;
+    esac
     # Registered before the file exists, so a signal between the two leaves nothing.
-    FS_CLEANUP_PREFIXES+=("$prefix")
+    FS_CLEANUP_PREFIXES+=("$prefix.")
     # A private folder holding a file that does not exist yet: GNU cp onto an existing empty file is
     # about twice as slow as onto a new one (measured on a 1 GiB sparse image).
     local tmpdir
-    tmpdir=$(mktemp -d -- "$prefix.XXXXXX") || die "Cannot create a temporary folder in $dir"
+    tmpdir=$(mktemp -d -- "$prefix.$tag") || die "Cannot create a temporary folder in ${1%/*}"
     # shellcheck disable=SC2034 # read by the sourcing action
     FS_TMP="$tmpdir/image"
 }
