@@ -11,8 +11,10 @@ export type ArgType =
   | 'id'
   /** non-negative integer (sizes, snapshot ids) */
   | 'uint'
-  /** `host:path` */
+  /** `host:/absolute/path` (a path in a system datastore) */
   | 'hostpath'
+  /** `host:SOURCE`, where SOURCE is whatever the datastore driver named (a path, or `pool/image` for a Ceph-like driver) */
+  | 'hostsource'
   /** `host:path` or a bare image source, as mvds and cpds get */
   | 'source'
   /** a host name */
@@ -41,6 +43,7 @@ const SHAPES: Record<ArgType, { test: (value: string) => boolean; expect: string
   id: { test: (v) => /^-?\d+$/.test(v) && Number.isSafeInteger(Number(v)) && Number(v) >= -1, expect: 'an integer id (-1 allowed)' },
   uint: { test: (v) => /^\d+$/.test(v) && Number.isSafeInteger(Number(v)), expect: 'a non-negative integer' },
   hostpath: { test: (v) => isHostPath(v), expect: 'host:/absolute/path, e.g. host01:/var/lib/one/datastores/0/7/disk.0' },
+  hostsource: { test: (v) => isHostSource(v), expect: 'host:SOURCE, e.g. fe:/var/lib/one/datastores/1/f00d' },
   source: { test: (v) => v.trim() !== '' && !/[\n\0]/.test(v), expect: 'an image source or host:path' },
   host: { test: (v) => HOST.test(v), expect: 'a host name' },
   path: { test: (v) => v.startsWith('/') && !v.includes('\0'), expect: 'an absolute path' },
@@ -54,6 +57,13 @@ export function isHostPath(value: string): boolean {
   const colon = value.indexOf(':');
   if (colon <= 0) return false;
   return HOST.test(value.slice(0, colon)) && value[colon + 1] === '/' && !value.includes('\0');
+}
+
+/** True for `host:SOURCE` with a plausible host part and a non-empty source (relative sources, e.g. `one/one-5`, allowed). */
+export function isHostSource(value: string): boolean {
+  const colon = value.indexOf(':');
+  if (colon <= 0) return false;
+  return HOST.test(value.slice(0, colon)) && value.length > colon + 1 && !/[\0\n]/.test(value);
 }
 
 /** The usage line of an argument list, e.g. `<fe:SOURCE> <host:path> <vm_id> <ds_id>`. */

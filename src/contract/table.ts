@@ -135,7 +135,7 @@ export const DATASTORE_CONTRACT = {
 } as const satisfies Record<string, ActionSpec>;
 
 const DISK = src('host:remote_system_ds/disk.i');
-const SOURCE = src('fe:SOURCE');
+const SOURCE: ArgSpec = { name: 'fe:SOURCE', type: 'hostsource' };
 
 export const TM_CONTRACT = {
   clone: tmRow('clone', 'clone a non-persistent image to a host', [SOURCE, dst('host:remote_system_ds/disk.i'), ...VM_DS], 12 * HOURS,

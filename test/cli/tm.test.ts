@@ -24,6 +24,8 @@ function valuesFor(spec: ArgSpec): string[] {
       return ['3'];
     case 'hostpath':
       return ['host01:/var/lib/one/datastores/0/7/disk.0'];
+    case 'hostsource':
+      return ['fe:/var/lib/one/datastores/1/f00d'];
     case 'source':
       return ['/var/lib/one/datastores/1/ab12'];
     case 'host':
@@ -54,6 +56,7 @@ function badValueFor(spec: ArgSpec): string | undefined {
     case 'uint':
       return '-1';
     case 'hostpath':
+    case 'hostsource':
       return '/no/host/part';
     case 'host':
       return 'bad host';

@@ -156,7 +156,7 @@ t.test('tm rows: argument types and stdin', async (t) => {
     }
   }
   const types = (action: (typeof TM_ACTIONS)[number]): string[] => TM_CONTRACT[action].args.map((a) => a.type);
-  t.same(types('clone'), ['hostpath', 'hostpath', 'id', 'id']);
+  t.same(types('clone'), ['hostsource', 'hostpath', 'id', 'id'], 'the source may be relative (a Ceph pool/image, the dummy driver\'s dummy_path); the disk is a path on the host');
   t.same(types('mkimage'), ['uint', 'word', 'hostpath', 'id', 'id']);
   t.same(types('mkswap'), ['uint', 'hostpath', 'id', 'id']);
   t.same(types('premigrate'), ['host', 'host', 'path', 'id', 'id', 'base64']);

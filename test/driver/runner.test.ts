@@ -69,6 +69,7 @@ function valueFor(spec: ArgSpec, dumpB64: string): string[] {
     case 'uint':
       return [spec.name === 'size' ? '1024' : '3'];
     case 'hostpath':
+    case 'hostsource':
       return [spec.name.startsWith('fe:') ? 'frontend:/var/lib/one/datastores/1/f00d' : spec.name.startsWith('hostB') ? 'host02:/var/lib/one/datastores/100/7/disk.0' : 'host01:/var/lib/one/datastores/100/7/disk.0'];
     case 'source':
       return ['/var/lib/one/datastores/1/f00d'];
