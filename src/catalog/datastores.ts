@@ -2,7 +2,7 @@
 import { FerryError } from '../errors.js';
 import type { Datastore, DatastorePatch, DatastoreType, MonitorFigures, NewDatastore } from '../model.js';
 import type { Connection } from './connection.js';
-import { checkName, guarded, json, now, num, str, type Row } from './values.js';
+import { checkName, guarded, json, nextId, now, num, str, type Row } from './values.js';
 
 function datastoreOf(row: Row): Datastore {
   return {
@@ -35,7 +35,7 @@ function insertDatastore(c: Connection, input: NewDatastore): Datastore {
   const info = c
     .sql(
       `INSERT INTO datastores (id, name, type, ds_mad, tm_mad, base_path, template, secrets, origin, created_at)
-       VALUES (@id, @name, @type, @dsMad, @tmMad, @basePath, @template, @secrets, @origin, @at)`,
+       VALUES (coalesce(@id, ${nextId('datastores')}), @name, @type, @dsMad, @tmMad, @basePath, @template, @secrets, @origin, @at)`,
     )
     .run({
       id: input.id ?? null,

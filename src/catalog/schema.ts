@@ -132,4 +132,16 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE journal_v3 RENAME TO journal;
   CREATE INDEX journal_subject ON journal(subject, id);
   `,
+  // 4: ids never reused. Each table's last id ever given, also to a record since deleted (OpenNebula never reuses one):
+  //    seeded from the rows and from the journal's subjects, kept by a trigger on every insert. New rows take last + 1.
+  `
+  CREATE TABLE id_sequences (name TEXT PRIMARY KEY, last INTEGER NOT NULL);
+  INSERT INTO id_sequences (name, last) VALUES
+    ('datastores', max(coalesce((SELECT max(id) FROM datastores), 0), coalesce((SELECT max(CAST(substr(subject, 11) AS INTEGER)) FROM journal WHERE subject LIKE 'datastore:%'), 0))),
+    ('images', max(coalesce((SELECT max(id) FROM images), 0), coalesce((SELECT max(CAST(substr(subject, 7) AS INTEGER)) FROM journal WHERE subject LIKE 'image:%'), 0))),
+    ('vms', max(coalesce((SELECT max(id) FROM vms), 0), coalesce((SELECT max(CAST(substr(subject, 4) AS INTEGER)) FROM journal WHERE subject LIKE 'vm:%'), 0)));
+  CREATE TRIGGER datastores_last_id AFTER INSERT ON datastores BEGIN UPDATE id_sequences SET last = max(last, NEW.id) WHERE name = 'datastores'; END;
+  CREATE TRIGGER images_last_id AFTER INSERT ON images BEGIN UPDATE id_sequences SET last = max(last, NEW.id) WHERE name = 'images'; END;
+  CREATE TRIGGER vms_last_id AFTER INSERT ON vms BEGIN UPDATE id_sequences SET last = max(last, NEW.id) WHERE name = 'vms'; END;
+  `,
 ];
