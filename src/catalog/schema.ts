@@ -144,4 +144,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER images_last_id AFTER INSERT ON images BEGIN UPDATE id_sequences SET last = max(last, NEW.id) WHERE name = 'images'; END;
   CREATE TRIGGER vms_last_id AFTER INSERT ON vms BEGIN UPDATE id_sequences SET last = max(last, NEW.id) WHERE name = 'vms'; END;
   `,
+  // 5: a lock's owner is its host, pid and start time (owner.ts): a reused pid is not the owner.
+  `
+  ALTER TABLE locks ADD COLUMN owner_started TEXT NOT NULL DEFAULT '';
+  `,
 ];
