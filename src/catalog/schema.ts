@@ -148,4 +148,30 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE locks ADD COLUMN owner_started TEXT NOT NULL DEFAULT '';
   `,
+  // 6: a DONE VM's name can be taken again (as in OpenNebula): names are unique among the VMs not DONE only.
+  //    SQLite cannot drop a UNIQUE constraint: the table is rebuilt (the connection turns foreign keys off around
+  //    migrations, so dropping it does not cascade to vm_disks), and its id trigger made again.
+  `
+  CREATE TABLE vms_v6 (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    host TEXT NOT NULL,
+    system_ds_id INTEGER NOT NULL REFERENCES datastores(id),
+    state TEXT NOT NULL CHECK (state IN ('PENDING', 'RUNNING', 'STOPPED', 'DONE', 'FAILED')),
+    operation TEXT,
+    plan TEXT,
+    step INTEGER,
+    previous_state TEXT,
+    target_host TEXT,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  INSERT INTO vms_v6 (id, name, host, system_ds_id, state, operation, plan, step, previous_state, target_host, error, created_at, updated_at)
+    SELECT id, name, host, system_ds_id, state, operation, plan, step, previous_state, target_host, error, created_at, updated_at FROM vms;
+  DROP TABLE vms;
+  ALTER TABLE vms_v6 RENAME TO vms;
+  CREATE UNIQUE INDEX vms_live_name ON vms(name) WHERE state != 'DONE';
+  CREATE TRIGGER vms_last_id AFTER INSERT ON vms BEGIN UPDATE id_sequences SET last = max(last, NEW.id) WHERE name = 'vms'; END;
+  `,
 ];

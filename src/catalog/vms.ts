@@ -47,8 +47,9 @@ export function addVm(c: Connection, input: NewVm, systemBase: string): Vm {
 }
 
 function insertVm(c: Connection, input: NewVm, systemBase: string): Vm {
-  if (c.sql('SELECT 1 FROM vms WHERE name = ?').get(input.name)) {
-    throw new FerryError('E_CONFLICT', `a VM named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name' });
+  // A DONE VM's name is free again, as in OpenNebula.
+  if (c.sql("SELECT 1 FROM vms WHERE name = ? AND state != 'DONE'").get(input.name)) {
+    throw new FerryError('E_CONFLICT', `a VM named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name, or terminate that VM first (ferry vm terminate)' });
   }
   const at = now();
   const info = c.sql(`INSERT INTO vms (id, name, host, system_ds_id, state, created_at, updated_at) VALUES (${nextId('vms')}, ?, ?, ?, 'PENDING', ?, ?)`).run(input.name, input.host, input.systemDsId, at, at);

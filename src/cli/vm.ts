@@ -237,10 +237,12 @@ Examples:
 
   group
     .command('list')
-    .summary('list VMs')
-    .action((_flags: unknown, command: Command) =>
+    .summary('list VMs (those not DONE, unless --all)')
+    .option('--all', 'DONE VMs too (shut down or terminated: their names may be taken again)')
+    .addHelpText('after', '\nExamples:\n  $ ferry vm list\n  $ ferry vm list --all --json\n')
+    .action((flags: { all?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
-        const vms = ctx.catalog.listVms();
+        const vms = ctx.catalog.listVms().filter((vm) => flags.all || vm.state !== 'DONE');
         print(ctx, vms, () => table(['ID', 'NAME', 'STATE', 'HOST', 'SYSTEM_DS', 'DISKS', 'ERROR'], vms.map((vm) => [vm.id, vm.name, vm.state, vm.host, vm.systemDsId, vm.disks.length, vm.error])));
       }),
     );
