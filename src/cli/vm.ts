@@ -1,4 +1,4 @@
-/** `ferry vm create|stop|resume|migrate|shutdown|recover|show|list`: VM storage lifecycles from the catalog. */
+/** `ferry vm create|stop|resume|migrate|shutdown|terminate|recover|show|list`: VM storage lifecycles from the catalog. */
 import { NameSchema } from '../contract/names.js';
 import type { Command } from 'commander';
 import * as v from 'valibot';
@@ -58,7 +58,7 @@ function describe(vm: Vm): string {
   if (vm.state === 'FAILED' && vm.plan) {
     lines.push(`  ${vm.operation}: ${vm.step ?? 0} of ${vm.plan.length} steps done; next:`);
     for (const planStep of vm.plan.slice(vm.step ?? 0)) lines.push(`    ${transferLine(planStep)}`);
-    lines.push(`  recover: ferry vm recover ${vm.id} --retry | --success | --failure`);
+    lines.push(`  recover: ferry vm recover ${vm.id} --retry | --success | --failure, or remove it: ferry vm terminate ${vm.id}`);
   }
   for (const disk of vm.disks) {
     const what = disk.kind === 'image' ? `image ${disk.imageId} (${disk.mode})` : disk.kind === 'context' ? `context ${(disk.files ?? []).join(' ')}` : `${disk.kind} ${disk.sizeMb} MB`;
@@ -81,7 +81,7 @@ function printPlan(ctx: CatalogContext, steps: PlanStep[], header: string): void
 }
 
 export function registerVm(program: Command, io: Io, setStatus: (status: number) => void): void {
-  const group = program.command('vm').summary('VM storage: create, deploy, stop, resume, migrate, shutdown, disk-saveas, disk-snapshot, recover, show, list');
+  const group = program.command('vm').summary('VM storage: create, deploy, stop, resume, migrate, shutdown, terminate, disk-saveas, disk-snapshot, recover, show, list');
 
   group
     .command('create')
@@ -147,6 +147,30 @@ Examples:
   operation('resume', 'move a stopped VM back to its host', false);
   operation('migrate', 'move the VM to another host (cold)', true);
   operation('shutdown', 'delete non-persistent disks, move persistent ones back, delete the VM folder', false);
+
+  group
+    .command('terminate')
+    .summary('remove a VM from any state (PENDING, FAILED, RUNNING, STOPPED, interrupted): its disks torn down, DONE')
+    .argument('<vm>', 'id or name')
+    .option('--hard', 'go on past a failing step (each journaled as skipped; the VM\'s error lists them)')
+    .option('--dry-run', 'print the plan as transfer-file lines; run nothing')
+    .addHelpText(
+      'after',
+      `
+Persistent disks go back to their image (mvds), the others and the VM folder
+are deleted, wherever the disks are (host, or frontend when stopped). A failed
+or interrupted operation is first finished (shutdown) or undone (its rollback).
+The VM ends DONE, its images are released and its name may be used again.
+
+Examples:
+  $ ferry vm terminate vm01 --dry-run
+  $ ferry vm terminate vm01
+  $ ferry vm terminate 7 --hard
+`,
+    )
+    .action((vmRef: string, flags: { hard?: boolean; dryRun?: boolean }, command: Command) =>
+      withCatalog(command, io, setStatus, (ctx) => runOperation(ctx, vmRef, 'terminate', flags.hard ? { hard: true } : {}, flags.dryRun === true, `vm terminate${flags.hard ? ' --hard' : ''}`)),
+    );
 
   group
     .command('disk-saveas')
