@@ -94,7 +94,7 @@ export function deleteDatastore(c: Connection, id: number): void {
     const images = Number((c.sql('SELECT count(*) AS n FROM images WHERE datastore_id = ?').get(id) as Row).n);
     const vms = Number((c.sql("SELECT count(*) AS n FROM vms WHERE system_ds_id = ? AND state != 'DONE'").get(id) as Row).n);
     if (images > 0 || vms > 0) {
-      throw new FerryError('E_CONFLICT', `datastore ${id} still holds ${images} image(s) and ${vms} VM(s)`, { hint: 'delete them first (ferry image delete, ferry vm shutdown)' });
+      throw new FerryError('E_CONFLICT', `datastore ${id} still holds ${images} image(s) and ${vms} VM(s)`, { hint: 'delete them first (ferry image delete, ferry vm shutdown or terminate)' });
     }
     // VMs that are DONE keep their history in the journal; their records go with the datastore.
     c.sql("DELETE FROM vms WHERE system_ds_id = ? AND state = 'DONE'").run(id);

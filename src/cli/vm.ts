@@ -226,6 +226,7 @@ Examples:
     .option('--success', 'mark the operation done (after fixing it by hand)')
     .option('--failure', 'undo the steps that ran and return to the state before the operation')
     .option('--dry-run', 'print what would run')
+    .addHelpText('after', '\nTo remove the VM instead, whatever its state: ferry vm terminate VM.\n\nExamples:\n  $ ferry vm recover vm01 --retry\n  $ ferry vm recover vm01 --failure --dry-run\n')
     .action((vmRef: string, flags: { retry?: boolean; success?: boolean; failure?: boolean; dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
         const modes = (['retry', 'success', 'failure'] as const).filter((mode) => flags[mode]);

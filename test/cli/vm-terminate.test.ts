@@ -4,9 +4,14 @@
  * STOPPED), ends DONE with its images released; --hard goes on past a
  * failing step and journals it.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
+import { startedOf } from '../../src/catalog/owner.js';
 import { stage, vmYaml, world, type World } from '../helpers/catalog-world.js';
 
 /** The VM is DONE, its folder gone, the persistent image back in its datastore and READY, the base image READY. */
@@ -94,4 +99,28 @@ t.test('a failing step: FAILED without --hard; --hard goes on, journals what it 
   t.ok(existsSync(data.source as string), 'the persistent disk went back (mvds ran)');
   t.equal(data.state, 'READY');
   t.ok(existsSync(join(system, '1')), 'the folder a failing delete left is still there');
+});
+
+t.test('an operation interrupted (its ferry killed) does not stop terminate; a live one does', async (t) => {
+  const w = world(t);
+  const { system } = await stage(t, w, 'shared');
+  await w.json(['vm', 'create', vmYaml(w)]);
+  // As a ferry killed before the first step of a stop leaves it: the operation recorded, the VM still RUNNING.
+  const plan = (await w.json(['vm', 'stop', 'vm01', '--dry-run'])).plan;
+  w.catalog().updateVm(1, { operation: 'stop', plan, step: 0, previousState: 'RUNNING' });
+  t.match((await w.cli(['vm', 'shutdown', 'vm01'])).stderr, /interrupted stop/, 'other operations refuse it');
+  // Another live process holds the VM's lock (the CLI runs in this one, where a lock of ours would be re-entrant).
+  const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+  await once(other, 'spawn');
+  t.teardown(() => void other.kill('SIGKILL'));
+  const raw = new Database(join(w.home, 'catalog.db'));
+  t.teardown(() => raw.close());
+  const pid = other.pid as number;
+  raw.prepare("INSERT INTO locks (subject, owner_pid, owner_host, owner_started, operation, since) VALUES ('vm:1', ?, ?, ?, 'stop', 'then')").run(pid, hostname(), startedOf(pid));
+  const busy = await w.cli(['vm', 'terminate', 'vm01']);
+  t.equal(busy.status, 75, 'refused while a live ferry holds the VM');
+  other.kill('SIGKILL');
+  await once(other, 'exit');
+  t.equal((await w.json(['vm', 'terminate', 'vm01'])).state, 'DONE');
+  checkGone(t, w, system, 1);
 });
