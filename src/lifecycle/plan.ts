@@ -233,7 +233,15 @@ function terminate(ctx: PlanContext): PlanStep[] {
   if (operation === 'shutdown' || operation === 'terminate' || operation === 'create-rollback') return rest;
   if (operation.endsWith('-rollback')) return [...rest, ...teardown(ctx, home)];
   if (operation.startsWith('disk-snapshot-')) return teardown(ctx, home);
-  return [...rollbackPlan(ctx), ...(operation === 'create' ? [] : teardown(ctx, home))];
+  let undo: PlanStep[];
+  try {
+    undo = rollbackPlan(ctx);
+  } catch {
+    // Recorded by an older ferry, without what each step made: every disk torn down at home (deleting what is
+    // not there succeeds; --hard goes past the rest).
+    return teardown(ctx, home);
+  }
+  return [...undo, ...(operation === 'create' ? [] : teardown(ctx, home))];
 }
 
 /** The plan of one operation; `args.target` is the destination host of a migrate. */

@@ -191,6 +191,8 @@ t.test('terminate: from any state, the disks torn down where they are, a failed 
   const snap = planFor('disk-snapshot-revert', ctx(vm({ state: 'STOPPED' })), { disk: 0, snapshot: 0 });
   t.same(lines(planFor('terminate', ctx(failed('disk-snapshot-revert', snap, 0, { previousState: 'STOPPED' })))), teardown('h1').map((line) => line.replace(/h1:/g, 'fe:')), 'a failed snapshot step: torn down where the disks are');
   t.match(thrown(() => rollbackPlan(ctx(failed('terminate', shutdown, 1, { previousState: 'RUNNING' })))).message, /terminate cannot be rolled back/);
+  const legacy = create.map(({ refs: _refs, ...step }) => step);
+  t.same(lines(planFor('terminate', ctx(failed('create', legacy, 2, { previousState: 'PENDING' })))), teardown('h1'), 'a create an older ferry recorded: every disk torn down');
 });
 
 t.test('a failed rollback, and a plan recorded without refs (an older ferry), are not rolled back', async (t) => {
