@@ -32,7 +32,7 @@ import * as hosts from './hosts.js';
 import * as images from './images.js';
 import * as journal from './journal.js';
 import * as locks from './locks.js';
-import type { CatalogStore, CatalogTx, Release } from './store.js';
+import type { BrokenLock, CatalogStore, CatalogTx, Release } from './store.js';
 import * as vms from './vms.js';
 
 export type { CatalogStore, CatalogTx } from './store.js';
@@ -175,5 +175,8 @@ export class Catalog implements CatalogStore {
   }
   lock(subject: string, operation: string): Release {
     return locks.lock(this.c, subject, operation);
+  }
+  breakLocks(host: string, subject?: string): BrokenLock[] {
+    return locks.breakLocks(this.c, host, subject);
   }
 }

@@ -80,10 +80,14 @@ export class Connection {
     return statement;
   }
 
-  /** A record by id (a number, or all digits: names never are) or else by name. */
+  /**
+   * A record by id (a number, or all digits: names never are) or else by name. A VM's name may have been
+   * used by VMs now DONE: it means the one not DONE, else the newest.
+   */
   rowByRef(table: 'datastores' | 'images' | 'vms', ref: string | number): Row | undefined {
     const byId = typeof ref === 'number' || /^\d+$/.test(ref) ? this.sql(`SELECT * FROM ${table} WHERE id = ?`).get(Number(ref)) : undefined;
-    return (byId ?? this.sql(`SELECT * FROM ${table} WHERE name = ?`).get(String(ref))) as Row | undefined;
+    const order = table === 'vms' ? " ORDER BY state = 'DONE', id DESC LIMIT 1" : '';
+    return (byId ?? this.sql(`SELECT * FROM ${table} WHERE name = ?${order}`).get(String(ref))) as Row | undefined;
   }
 
   /** Runs `fn` in one write transaction (taken at once, so two writers never deadlock on upgrade); nested, a savepoint. */
@@ -114,13 +118,23 @@ export class Connection {
         hint: 'upgrade ferry, or point --catalog / $FERRY_HOME elsewhere',
       });
     }
-    for (let version = at; version < MIGRATIONS.length; version++) {
-      this.db.transaction(() => {
-        // Read again under the write lock: another ferry opening the catalog may have applied it meanwhile.
-        if (this.version > version) return;
-        this.db.exec(MIGRATIONS[version] as string);
-        this.db.pragma(`user_version = ${version + 1}`);
-      }).immediate();
+    if (at === MIGRATIONS.length) return;
+    // Off while migrating (it cannot change inside a transaction): rebuilding a table drops the old one, which
+    // would otherwise delete the rows that refer to it. Each migration is checked before it commits.
+    this.db.pragma('foreign_keys = OFF');
+    try {
+      for (let version = at; version < MIGRATIONS.length; version++) {
+        this.db.transaction(() => {
+          // Read again under the write lock: another ferry opening the catalog may have applied it meanwhile.
+          if (this.version > version) return;
+          this.db.exec(MIGRATIONS[version] as string);
+          const broken = this.db.pragma('foreign_key_check') as unknown[];
+          if (broken.length > 0) throw new FerryError('E_CATALOG', `migrating the catalog ${this.path} to version ${version + 1} broke ${broken.length} reference(s)`, { hint: 'report it; the catalog is left at the version before' });
+          this.db.pragma(`user_version = ${version + 1}`);
+        }).immediate();
+      }
+    } finally {
+      if (this.db.open) this.db.pragma('foreign_keys = ON');
     }
   }
 }

@@ -3,7 +3,7 @@ import { isName } from '../contract/names.js';
 import { FerryError } from '../errors.js';
 import type { Datastore, DatastorePatch, DatastoreType, MonitorFigures, NewDatastore } from '../model.js';
 import type { Connection } from './connection.js';
-import { checkName, guarded, json, now, num, str, type Row } from './values.js';
+import { checkName, guarded, json, nextId, now, num, str, type Row } from './values.js';
 
 function datastoreOf(row: Row): Datastore {
   return {
@@ -46,7 +46,7 @@ function insertDatastore(c: Connection, input: NewDatastore): Datastore {
   const info = c
     .sql(
       `INSERT INTO datastores (id, name, type, ds_mad, tm_mad, base_path, template, secrets, origin, created_at)
-       VALUES (@id, @name, @type, @dsMad, @tmMad, @basePath, @template, @secrets, @origin, @at)`,
+       VALUES (coalesce(@id, ${nextId('datastores')}), @name, @type, @dsMad, @tmMad, @basePath, @template, @secrets, @origin, @at)`,
     )
     .run({
       id: input.id ?? null,
@@ -106,7 +106,7 @@ export function deleteDatastore(c: Connection, id: number): void {
     const images = Number((c.sql('SELECT count(*) AS n FROM images WHERE datastore_id = ?').get(id) as Row).n);
     const vms = Number((c.sql("SELECT count(*) AS n FROM vms WHERE system_ds_id = ? AND state != 'DONE'").get(id) as Row).n);
     if (images > 0 || vms > 0) {
-      throw new FerryError('E_CONFLICT', `datastore ${id} still holds ${images} image(s) and ${vms} VM(s)`, { hint: 'delete them first (ferry image delete, ferry vm shutdown)' });
+      throw new FerryError('E_CONFLICT', `datastore ${id} still holds ${images} image(s) and ${vms} VM(s)`, { hint: 'delete them first (ferry image delete, ferry vm shutdown or terminate)' });
     }
     // VMs that are DONE keep their history in the journal; their records go with the datastore.
     c.sql("DELETE FROM vms WHERE system_ds_id = ? AND state = 'DONE'").run(id);

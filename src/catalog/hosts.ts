@@ -69,6 +69,6 @@ export function deleteHost(c: Connection, name: string): void {
   host(c, name);
   // A failed migrate's destination counts too: recover --retry would move the VM there.
   const vms = c.sql("SELECT id FROM vms WHERE (host = ? OR (target_host = ? AND operation IS NOT NULL)) AND state != 'DONE'").all(name, name) as Row[];
-  if (vms.length > 0) throw new FerryError('E_CONFLICT', `host ${name} still runs VM(s) ${vms.map((row) => row.id).join(', ')}, or is where one is being moved`, { hint: 'migrate, shut down or recover them first' });
+  if (vms.length > 0) throw new FerryError('E_CONFLICT', `host ${name} still runs VM(s) ${vms.map((row) => row.id).join(', ')}, or is where one is being moved`, { hint: 'migrate, shut down or recover them first, or remove them: ferry vm terminate VM' });
   c.sql('DELETE FROM hosts WHERE name = ?').run(name);
 }

@@ -3,7 +3,7 @@ import { FerryError } from '../errors.js';
 import type { Image, ImagePatch, ImageState, NewImage } from '../model.js';
 import type { Connection } from './connection.js';
 import { datastore } from './datastores.js';
-import { checkName, guarded, json, now, num, str, type Row } from './values.js';
+import { checkName, guarded, json, nextId, now, num, str, type Row } from './values.js';
 
 function imageOf(row: Row): Image {
   return {
@@ -35,8 +35,8 @@ export function addImage(c: Connection, input: NewImage): Image {
       const at = now();
       const info = c
         .sql(
-          `INSERT INTO images (name, datastore_id, path, size_mb, format, fs, type, persistent, cloned_from, state, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'LOCKED', ?, ?)`,
+          `INSERT INTO images (id, name, datastore_id, path, size_mb, format, fs, type, persistent, cloned_from, state, created_at, updated_at)
+           VALUES (${nextId('images')}, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'LOCKED', ?, ?)`,
         )
         .run(input.name, input.datastoreId, input.path ?? null, input.sizeMb ?? null, input.format ?? null, input.fs ?? null, input.type ?? 'OS', input.persistent ? 1 : 0, input.clonedFrom ?? null, at, at);
       return image(c, Number(info.lastInsertRowid));

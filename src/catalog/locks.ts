@@ -1,14 +1,26 @@
 /**
  * Locks: work on one image or VM is serialized by a lock row naming its
- * owner (pid and machine), refused with E_BUSY while that owner lives and
- * taken over once it is gone (a killed ferry).
+ * owner (host, pid and the process's start time: owner.ts), refused with
+ * E_BUSY while that owner lives and taken over once it is gone (a killed
+ * ferry, even when its pid now belongs to another process). An owner on
+ * another host cannot be judged from here: refused, naming that host and
+ * the command that breaks its locks (`ferry host break-locks HOST`).
  */
-import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { FerryError } from '../errors.js';
 import type { Connection } from './connection.js';
-import type { Release } from './store.js';
+import { ownerState, selfOwner, type ProcessOwner } from './owner.js';
+import type { BrokenLock, Release } from './store.js';
 import { now, type Row } from './values.js';
+
+let self: ProcessOwner | undefined;
+/** This process as a lock owner, asked once: locks ask on every take and release. */
+function me(): ProcessOwner {
+  return (self ??= selfOwner());
+}
+
+function ownerOf(held: Row): ProcessOwner {
+  return { host: String(held.owner_host), pid: Number(held.owner_pid), started: String(held.owner_started ?? '') };
+}
 
 /** E_BUSY when another live ferry process holds `subject`'s lock (what it runs, since when); undefined when free or ours. */
 export function busy(c: Connection, subject: string): FerryError | undefined {
@@ -18,11 +30,11 @@ export function busy(c: Connection, subject: string): FerryError | undefined {
 
 /**
  * Takes the lock on `subject` (`vm:7`, `image:3`) for this process. Held by
- * a live process on this machine: E_BUSY naming it. Held by a process that
- * is gone (a killed ferry): taken over.
+ * a live process on this machine, or by one on another host: E_BUSY naming
+ * it. Held by a process that is gone (a killed ferry): taken over.
  */
 export function lock(c: Connection, subject: string, operation: string): Release {
-  const me = { pid: process.pid, host: thisHost() };
+  const owner = me();
   // Already ours (an operation inside another on the same subject): the outer holder releases it.
   let nested = false;
   // Read and insert must not be split; inside a caller's transaction they already are not (no savepoint needed).
@@ -35,48 +47,53 @@ export function lock(c: Connection, subject: string, operation: string): Release
     }
     const refused = held && busyError(subject, held);
     if (refused) throw refused;
-    c.sql('INSERT OR REPLACE INTO locks (subject, owner_pid, owner_host, operation, since) VALUES (?, ?, ?, ?, ?)').run(subject, me.pid, me.host, operation, now());
+    c.sql('INSERT OR REPLACE INTO locks (subject, owner_pid, owner_host, owner_started, operation, since) VALUES (?, ?, ?, ?, ?, ?)').run(subject, owner.pid, owner.host, owner.started, operation, now());
   });
   if (nested) return () => undefined;
   // Idempotent, and a read when there is nothing to release: callers unlock again at the end, whatever happened.
   return () => {
-    if (c.sql('SELECT 1 FROM locks WHERE subject = ? AND owner_pid = ? AND owner_host = ?').get(subject, me.pid, me.host)) {
-      c.sql('DELETE FROM locks WHERE subject = ? AND owner_pid = ? AND owner_host = ?').run(subject, me.pid, me.host);
+    if (c.sql('SELECT 1 FROM locks WHERE subject = ? AND owner_pid = ? AND owner_host = ?').get(subject, owner.pid, owner.host)) {
+      c.sql('DELETE FROM locks WHERE subject = ? AND owner_pid = ? AND owner_host = ?').run(subject, owner.pid, owner.host);
     }
   };
 }
 
-let host: string | undefined;
-/** This machine's name, asked once: os.hostname() is a system call, and locks ask on every take and release. */
-function thisHost(): string {
-  return (host ??= hostname());
-}
-
-/** A lock row of this process. */
-function ownedByMe(held: Row): boolean {
-  return Number(held.owner_pid) === process.pid && held.owner_host === thisHost();
-}
-
-/** E_BUSY for a lock row whose owner lives; undefined when it is gone (its lock may be taken over). */
-function busyError(subject: string, held: Row): FerryError | undefined {
-  if (!ownerAlive(Number(held.owner_pid), String(held.owner_host))) return undefined;
-  return new FerryError('E_BUSY', `${subject} is busy: ferry process ${String(held.owner_pid)} on ${String(held.owner_host)} is running ${String(held.operation)} on it since ${String(held.since)}`, {
-    hint: 'wait for it to finish, then run the command again',
+/**
+ * Removes the locks that ferry processes on `host` hold (all, or only
+ * `subject`'s): what an operator runs once that host's ferry is known to be
+ * gone. Locks of this host's live processes are never broken.
+ */
+export function breakLocks(c: Connection, host: string, subject?: string): BrokenLock[] {
+  return c.transaction(() => {
+    const rows = (subject === undefined ? c.sql('SELECT * FROM locks WHERE owner_host = ? ORDER BY subject').all(host) : c.sql('SELECT * FROM locks WHERE owner_host = ? AND subject = ?').all(host, subject)) as Row[];
+    for (const held of rows) {
+      const refused = ownerState(ownerOf(held), me().host) === 'alive' ? busyError(String(held.subject), held) : undefined;
+      if (refused) throw refused;
+    }
+    const broken = rows.map((held) => ({ subject: String(held.subject), host, pid: Number(held.owner_pid), operation: String(held.operation), since: String(held.since) }));
+    for (const each of broken) c.sql('DELETE FROM locks WHERE subject = ? AND owner_host = ?').run(each.subject, host);
+    return broken;
   });
 }
 
-/** A lock owner on another machine cannot be checked: assume it lives. */
-function ownerAlive(pid: number, owner: string): boolean {
-  if (owner !== thisHost()) return true;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A killed ferry not yet reaped is a zombie: signal 0 reaches it, but it holds nothing.
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
+/** A lock row of this process (the same process: pid and start time, on this host). */
+function ownedByMe(held: Row): boolean {
+  const owner = ownerOf(held);
+  return owner.pid === me().pid && owner.host === me().host && (owner.started === '' || owner.started === me().started);
+}
+
+/** E_BUSY for a lock row whose owner lives or cannot be judged (another host); undefined when it is gone. */
+function busyError(subject: string, held: Row): FerryError | undefined {
+  const owner = ownerOf(held);
+  const what = `ferry process ${owner.pid} on ${owner.host} is running ${String(held.operation)} on it since ${String(held.since)}`;
+  switch (ownerState(owner, me().host)) {
+    case 'gone':
+      return undefined;
+    case 'alive':
+      return new FerryError('E_BUSY', `${subject} is busy: ${what}`, { hint: 'wait for it to finish, then run the command again' });
+    case 'other-host':
+      return new FerryError('E_BUSY', `${subject} is locked from another host: ${what}; whether it still runs cannot be told from ${me().host}`, {
+        hint: `wait for it; if ferry on ${owner.host} is gone (crashed, switched off), break its lock: ferry host break-locks ${owner.host} --subject ${subject}`,
+      });
   }
 }

@@ -132,4 +132,46 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE journal_v3 RENAME TO journal;
   CREATE INDEX journal_subject ON journal(subject, id);
   `,
+  // 4: ids never reused. Each table's last id ever given, also to a record since deleted (OpenNebula never reuses one):
+  //    seeded from the rows and from the journal's subjects, kept by a trigger on every insert. New rows take last + 1.
+  `
+  CREATE TABLE id_sequences (name TEXT PRIMARY KEY, last INTEGER NOT NULL);
+  INSERT INTO id_sequences (name, last) VALUES
+    ('datastores', max(coalesce((SELECT max(id) FROM datastores), 0), coalesce((SELECT max(CAST(substr(subject, 11) AS INTEGER)) FROM journal WHERE subject LIKE 'datastore:%'), 0))),
+    ('images', max(coalesce((SELECT max(id) FROM images), 0), coalesce((SELECT max(CAST(substr(subject, 7) AS INTEGER)) FROM journal WHERE subject LIKE 'image:%'), 0))),
+    ('vms', max(coalesce((SELECT max(id) FROM vms), 0), coalesce((SELECT max(CAST(substr(subject, 4) AS INTEGER)) FROM journal WHERE subject LIKE 'vm:%'), 0)));
+  CREATE TRIGGER datastores_last_id AFTER INSERT ON datastores BEGIN UPDATE id_sequences SET last = max(last, NEW.id) WHERE name = 'datastores'; END;
+  CREATE TRIGGER images_last_id AFTER INSERT ON images BEGIN UPDATE id_sequences SET last = max(last, NEW.id) WHERE name = 'images'; END;
+  CREATE TRIGGER vms_last_id AFTER INSERT ON vms BEGIN UPDATE id_sequences SET last = max(last, NEW.id) WHERE name = 'vms'; END;
+  `,
+  // 5: a lock's owner is its host, pid and start time (owner.ts): a reused pid is not the owner.
+  `
+  ALTER TABLE locks ADD COLUMN owner_started TEXT NOT NULL DEFAULT '';
+  `,
+  // 6: a DONE VM's name can be taken again (as in OpenNebula): names are unique among the VMs not DONE only.
+  //    SQLite cannot drop a UNIQUE constraint: the table is rebuilt (the connection turns foreign keys off around
+  //    migrations, so dropping it does not cascade to vm_disks), and its id trigger made again.
+  `
+  CREATE TABLE vms_v6 (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    host TEXT NOT NULL,
+    system_ds_id INTEGER NOT NULL REFERENCES datastores(id),
+    state TEXT NOT NULL CHECK (state IN ('PENDING', 'RUNNING', 'STOPPED', 'DONE', 'FAILED')),
+    operation TEXT,
+    plan TEXT,
+    step INTEGER,
+    previous_state TEXT,
+    target_host TEXT,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  INSERT INTO vms_v6 (id, name, host, system_ds_id, state, operation, plan, step, previous_state, target_host, error, created_at, updated_at)
+    SELECT id, name, host, system_ds_id, state, operation, plan, step, previous_state, target_host, error, created_at, updated_at FROM vms;
+  DROP TABLE vms;
+  ALTER TABLE vms_v6 RENAME TO vms;
+  CREATE UNIQUE INDEX vms_live_name ON vms(name) WHERE state != 'DONE';
+  CREATE TRIGGER vms_last_id AFTER INSERT ON vms BEGIN UPDATE id_sequences SET last = max(last, NEW.id) WHERE name = 'vms'; END;
+  `,
 ];

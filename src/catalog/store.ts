@@ -39,6 +39,15 @@ import type { FerryError } from '../errors.js';
 /** Lets go of a lock; idempotent, and a no-op for a lock that was already ours when taken. */
 export type Release = () => void;
 
+/** A lock removed by `breakLocks`: what it was held for, by whom, since when. */
+export interface BrokenLock {
+  subject: string;
+  host: string;
+  pid: number;
+  operation: string;
+  since: string;
+}
+
 export interface DatastoreRows {
   addDatastore(input: NewDatastore): Datastore;
   listDatastores(): Datastore[];
@@ -100,6 +109,8 @@ export interface LockRows {
   busy(subject: string): FerryError | undefined;
   /** Takes the lock on `subject` (`vm:7`, `image:3`) for this process, or throws E_BUSY naming its live holder. */
   lock(subject: string, operation: string): Release;
+  /** Removes the locks ferry processes on `host` hold (only `subject`'s when given); E_BUSY for a live one on this host. */
+  breakLocks(host: string, subject?: string): BrokenLock[];
 }
 
 /** The catalog's operations, inside one transaction (or, on the store itself, each its own). */

@@ -4,7 +4,7 @@ import type { DiskKind, NewVm, Vm, VmDisk, VmPatch, VmState } from '../model.js'
 import type { Connection } from './connection.js';
 import { host } from './hosts.js';
 import { diskPath } from './layout.js';
-import { checkName, guarded, json, now, num, str, type Row } from './values.js';
+import { checkName, guarded, json, nextId, now, num, str, type Row } from './values.js';
 
 function diskOf(row: Row): VmDisk {
   return {
@@ -47,11 +47,12 @@ export function addVm(c: Connection, input: NewVm, systemBase: string): Vm {
 }
 
 function insertVm(c: Connection, input: NewVm, systemBase: string): Vm {
-  if (c.sql('SELECT 1 FROM vms WHERE name = ?').get(input.name)) {
-    throw new FerryError('E_CONFLICT', `a VM named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name' });
+  // A DONE VM's name is free again, as in OpenNebula.
+  if (c.sql("SELECT 1 FROM vms WHERE name = ? AND state != 'DONE'").get(input.name)) {
+    throw new FerryError('E_CONFLICT', `a VM named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name, or terminate that VM first (ferry vm terminate)' });
   }
   const at = now();
-  const info = c.sql("INSERT INTO vms (name, host, system_ds_id, state, created_at, updated_at) VALUES (?, ?, ?, 'PENDING', ?, ?)").run(input.name, input.host, input.systemDsId, at, at);
+  const info = c.sql(`INSERT INTO vms (id, name, host, system_ds_id, state, created_at, updated_at) VALUES (${nextId('vms')}, ?, ?, ?, 'PENDING', ?, ?)`).run(input.name, input.host, input.systemDsId, at, at);
   const id = Number(info.lastInsertRowid);
   const insert = c.sql('INSERT INTO vm_disks (vm_id, disk_id, kind, image_id, mode, size_mb, format, files, target, snapshots) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
   for (const disk of input.disks) {

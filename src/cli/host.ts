@@ -41,7 +41,7 @@ function withSshFlags(command: Command): Command {
 }
 
 export function registerHost(program: Command, io: Io, setStatus: (status: number) => void): void {
-  const group = program.command('host').summary('hosts in the catalog: create, update, list, show, delete');
+  const group = program.command('host').summary('hosts in the catalog: create, update, list, show, delete, break-locks');
 
   withSshFlags(
     group
@@ -116,6 +116,19 @@ export function registerHost(program: Command, io: Io, setStatus: (status: numbe
         }
         ctx.catalog.deleteHost(name);
         print(ctx, { deleted: name }, () => `deleted host ${name}\n`);
+      }),
+    );
+
+  group
+    .command('break-locks')
+    .argument('<machine>', 'the machine (its hostname) whose ferry processes hold the locks')
+    .summary('remove the image and VM locks a ferry on another machine left (it crashed or was switched off)')
+    .option('--subject <key>', 'only this lock (vm:7, image:3), as the refusal names it')
+    .addHelpText('after', '\nA lock held by a live ferry process on this machine is never broken; one from another\nmachine cannot be checked from here, so break it only once ferry there is gone.\n\nExamples:\n  $ ferry host break-locks node7 --subject vm:9\n  $ ferry host break-locks node7\n')
+    .action((machine: string, flags: { subject?: string }, command: Command) =>
+      withCatalog(command, io, setStatus, (ctx) => {
+        const broken = ctx.catalog.breakLocks(machine, flags.subject);
+        print(ctx, { broken }, () => (broken.length === 0 ? `no lock held from ${machine}${flags.subject ? ` on ${flags.subject}` : ''}\n` : broken.map((lock) => `broke the lock on ${lock.subject}: ferry process ${lock.pid} on ${lock.host}, ${lock.operation} since ${lock.since}\n`).join('')));
       }),
     );
 }

@@ -1,4 +1,4 @@
-/** `ferry vm create|stop|resume|migrate|shutdown|recover|show|list`: VM storage lifecycles from the catalog. */
+/** `ferry vm create|stop|resume|migrate|shutdown|terminate|recover|show|list`: VM storage lifecycles from the catalog. */
 import { NameSchema } from '../contract/names.js';
 import type { Command } from 'commander';
 import * as v from 'valibot';
@@ -58,7 +58,7 @@ function describe(vm: Vm): string {
   if (vm.state === 'FAILED' && vm.plan) {
     lines.push(`  ${vm.operation}: ${vm.step ?? 0} of ${vm.plan.length} steps done; next:`);
     for (const planStep of vm.plan.slice(vm.step ?? 0)) lines.push(`    ${transferLine(planStep)}`);
-    lines.push(`  recover: ferry vm recover ${vm.id} --retry | --success | --failure`);
+    lines.push(`  recover: ferry vm recover ${vm.id} --retry | --success | --failure, or remove it: ferry vm terminate ${vm.id}`);
   }
   for (const disk of vm.disks) {
     const what = disk.kind === 'image' ? `image ${disk.imageId} (${disk.mode})` : disk.kind === 'context' ? `context ${(disk.files ?? []).join(' ')}` : `${disk.kind} ${disk.sizeMb} MB`;
@@ -81,7 +81,7 @@ function printPlan(ctx: CatalogContext, steps: PlanStep[], header: string): void
 }
 
 export function registerVm(program: Command, io: Io, setStatus: (status: number) => void): void {
-  const group = program.command('vm').summary('VM storage: create, deploy, stop, resume, migrate, shutdown, disk-saveas, disk-snapshot, recover, show, list');
+  const group = program.command('vm').summary('VM storage: create, deploy, stop, resume, migrate, shutdown, terminate, disk-saveas, disk-snapshot, recover, show, list');
 
   group
     .command('create')
@@ -149,6 +149,30 @@ Examples:
   operation('shutdown', 'delete non-persistent disks, move persistent ones back, delete the VM folder', false);
 
   group
+    .command('terminate')
+    .summary('remove a VM from any state (PENDING, FAILED, RUNNING, STOPPED, interrupted): its disks torn down, DONE')
+    .argument('<vm>', 'id or name')
+    .option('--hard', 'go on past a failing step (each journaled as skipped; the VM\'s error lists them)')
+    .option('--dry-run', 'print the plan as transfer-file lines; run nothing')
+    .addHelpText(
+      'after',
+      `
+Persistent disks go back to their image (mvds), the others and the VM folder
+are deleted, wherever the disks are (host, or frontend when stopped). A failed
+or interrupted operation is first finished (shutdown) or undone (its rollback).
+The VM ends DONE, its images are released and its name may be used again.
+
+Examples:
+  $ ferry vm terminate vm01 --dry-run
+  $ ferry vm terminate vm01
+  $ ferry vm terminate 7 --hard
+`,
+    )
+    .action((vmRef: string, flags: { hard?: boolean; dryRun?: boolean }, command: Command) =>
+      withCatalog(command, io, setStatus, (ctx) => runOperation(ctx, vmRef, 'terminate', flags.hard ? { hard: true } : {}, flags.dryRun === true, `vm terminate${flags.hard ? ' --hard' : ''}`)),
+    );
+
+  group
     .command('disk-saveas')
     .summary('save a disk (or one of its snapshots) as a new image (cpds)')
     .argument('<vm>', 'id or name')
@@ -202,6 +226,7 @@ Examples:
     .option('--success', 'mark the operation done (after fixing it by hand)')
     .option('--failure', 'undo the steps that ran and return to the state before the operation')
     .option('--dry-run', 'print what would run')
+    .addHelpText('after', '\nTo remove the VM instead, whatever its state: ferry vm terminate VM.\n\nExamples:\n  $ ferry vm recover vm01 --retry\n  $ ferry vm recover vm01 --failure --dry-run\n')
     .action((vmRef: string, flags: { retry?: boolean; success?: boolean; failure?: boolean; dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
         const modes = (['retry', 'success', 'failure'] as const).filter((mode) => flags[mode]);
@@ -237,10 +262,12 @@ Examples:
 
   group
     .command('list')
-    .summary('list VMs')
-    .action((_flags: unknown, command: Command) =>
+    .summary('list VMs (those not DONE, unless --all)')
+    .option('--all', 'DONE VMs too (shut down or terminated: their names may be taken again)')
+    .addHelpText('after', '\nExamples:\n  $ ferry vm list\n  $ ferry vm list --all --json\n')
+    .action((flags: { all?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
-        const vms = ctx.catalog.listVms();
+        const vms = ctx.catalog.listVms().filter((vm) => flags.all || vm.state !== 'DONE');
         print(ctx, vms, () => table(['ID', 'NAME', 'STATE', 'HOST', 'SYSTEM_DS', 'DISKS', 'ERROR'], vms.map((vm) => [vm.id, vm.name, vm.state, vm.host, vm.systemDsId, vm.disks.length, vm.error])));
       }),
     );

@@ -13,14 +13,16 @@ import { datastoreDump } from '../dump/from-catalog.js';
 import { FerryError } from '../errors.js';
 import type { Datastore, DatastorePatch, Image, NewDatastore, NewImage, PlanStep, StepRefs, Vm, VmDisk } from '../model.js';
 
-export const VM_OPERATIONS = ['create', 'stop', 'resume', 'migrate', 'shutdown', 'disk-snapshot-create', 'disk-snapshot-revert', 'disk-snapshot-delete'] as const;
+export const VM_OPERATIONS = ['create', 'stop', 'resume', 'migrate', 'shutdown', 'terminate', 'disk-snapshot-create', 'disk-snapshot-revert', 'disk-snapshot-delete'] as const;
 export type VmOperation = (typeof VM_OPERATIONS)[number];
 
-/** What an operation acts on besides the VM: a migrate's destination, a disk and snapshot id. */
+/** What an operation acts on besides the VM: a migrate's destination, a disk and snapshot id; terminate --hard. */
 export interface OperationArgs {
   target?: string;
   disk?: number;
   snapshot?: number;
+  /** Terminate: go on past a failing step (journaled as skipped). */
+  hard?: boolean;
 }
 
 /** An image as the operator asks for it. */
@@ -210,6 +212,38 @@ function teardown(ctx: PlanContext, host: string): PlanStep[] {
   return [...disks, deleteFolder(ctx, host, 'VM folder: delete')];
 }
 
+/**
+ * What removes a VM from whatever state it is in (TERMINATE, OpenNebula's
+ * `onevm terminate` / `recover --delete`): an idle VM's disks torn down
+ * where they are (persistent ones back with mvds, others deleted, then the
+ * folder); a never deployed (PENDING) VM's folder deleted, in case a create
+ * left one; a failed or interrupted operation first finished (shutdown) or
+ * undone (its rollback), so every disk is in one place, then torn down there.
+ */
+function terminate(ctx: PlanContext): PlanStep[] {
+  const vm = ctx.vm;
+  const operation = vm.operation;
+  if (!operation || !vm.plan) {
+    if (vm.state === 'PENDING') return [deleteFolder(ctx, vm.host, 'VM folder: delete (not deployed)')];
+    return teardown(ctx, diskHost(ctx));
+  }
+  const rest = vm.plan.slice(vm.step ?? 0);
+  // Where the disks were before the operation, and are again once it is undone.
+  const home = vm.previousState === 'STOPPED' ? ctx.frontend : vm.host;
+  if (operation === 'shutdown' || operation === 'terminate' || operation === 'create-rollback') return rest;
+  if (operation.endsWith('-rollback')) return [...rest, ...teardown(ctx, home)];
+  if (operation.startsWith('disk-snapshot-')) return teardown(ctx, home);
+  let undo: PlanStep[];
+  try {
+    undo = rollbackPlan(ctx);
+  } catch {
+    // Recorded by an older ferry, without what each step made: every disk torn down at home (deleting what is
+    // not there succeeds; --hard goes past the rest).
+    return teardown(ctx, home);
+  }
+  return [...undo, ...(operation === 'create' ? [] : teardown(ctx, home))];
+}
+
 /** The plan of one operation; `args.target` is the destination host of a migrate. */
 export function planFor(operation: VmOperation, ctx: PlanContext, args: OperationArgs = {}): PlanStep[] {
   const host = ctx.vm.host;
@@ -226,6 +260,8 @@ export function planFor(operation: VmOperation, ctx: PlanContext, args: Operatio
       return move(ctx, host, target, `${host} -> ${target} (migrate)`);
     case 'shutdown':
       return teardown(ctx, host);
+    case 'terminate':
+      return terminate(ctx);
     case 'disk-snapshot-create':
     case 'disk-snapshot-revert':
     case 'disk-snapshot-delete':
@@ -245,8 +281,8 @@ export function rollbackPlan(ctx: PlanContext): PlanStep[] {
   if (vm.operation?.endsWith('-rollback')) {
     throw new FerryError('E_CONFLICT', `VM ${vm.id}'s rollback of ${operation} failed itself`, { hint: `retry it: ferry vm recover ${vm.id} --retry, or mark it: --success` });
   }
-  if (operation === 'shutdown') {
-    throw new FerryError('E_CONFLICT', `VM ${vm.id}'s shutdown cannot be rolled back: the disks it deleted are gone`, { hint: `ferry vm recover ${vm.id} --retry (finish it) or --success` });
+  if (operation === 'shutdown' || operation === 'terminate') {
+    throw new FerryError('E_CONFLICT', `VM ${vm.id}'s ${operation} cannot be rolled back: the disks it deleted are gone`, { hint: `ferry vm recover ${vm.id} --retry (finish it) or --success` });
   }
   const done = (vm.plan ?? []).slice(0, vm.step ?? 0);
   const undo = [...done].reverse().map((planStep) => undoStep(vm, operation, planStep));
@@ -295,6 +331,7 @@ export const TRANSITIONS: Record<VmOperation, { from: readonly string[]; to: 'RU
   resume: { from: ['STOPPED'], to: 'RUNNING' },
   migrate: { from: ['RUNNING'], to: 'RUNNING' },
   shutdown: { from: ['RUNNING'], to: 'DONE' },
+  terminate: { from: ['PENDING', 'RUNNING', 'STOPPED', 'FAILED'], to: 'DONE' },
   'disk-snapshot-create': { from: ['RUNNING', 'STOPPED'], to: 'same' },
   'disk-snapshot-revert': { from: ['RUNNING', 'STOPPED'], to: 'same' },
   'disk-snapshot-delete': { from: ['RUNNING', 'STOPPED'], to: 'same' },

@@ -6,7 +6,7 @@
  * snapshot ids) is recorded and the VM's lock let go in one transaction.
  */
 import type { CatalogTx } from '../catalog/store.js';
-import { toFerryError } from '../errors.js';
+import { toFerryError, type FerryError } from '../errors.js';
 import type { PlanStep, Vm } from '../model.js';
 import { act, runStep, type LifecycleOptions } from './journal.js';
 import { TRANSITIONS, transferLine, type VmOperation } from './plan.js';
@@ -14,14 +14,22 @@ import { TRANSITIONS, transferLine, type VmOperation } from './plan.js';
 /** A VM with no operation under way. */
 const IDLE = { operation: null, plan: null, step: null, previousState: null, targetHost: null, error: null } as const;
 
+/** How a plan runs: `hard` (terminate --hard) goes on past a failing step, journaling it as skipped. */
+export interface RunOptions {
+  hard?: boolean;
+}
+
 /**
  * Runs the recorded plan from step `from`; on failure the VM is FAILED at
- * that step. `release` (the VM's lock) is let go in the same transaction
- * as the end state.
+ * that step (with `hard`, the step is journaled as skipped and the rest
+ * runs; never past a cancel). `release` (the VM's lock) is let go in the
+ * same transaction as the end state.
  */
-export async function runFrom(life: LifecycleOptions, id: number, from: number, steps: readonly PlanStep[], operation: string, release: () => void): Promise<Vm> {
+export async function runFrom(life: LifecycleOptions, id: number, from: number, steps: readonly PlanStep[], operation: string, release: () => void, options: RunOptions = {}): Promise<Vm> {
   let done: Vm | undefined;
   let unfinished: unknown;
+  const skipped: string[] = [];
+  const goOn = (failure: FerryError): boolean => options.hard === true && failure.code !== 'E_CANCELLED' && life.signal?.aborted !== true;
   const event = (index: number, planStep: PlanStep, outcome?: { ok: boolean; durationMs: number; message?: string }) =>
     life.onStep?.({ subject: `vm:${id}`, operation, index, total: steps.length, step: planStep, ...(outcome ? { outcome } : {}) });
   for (let index = from; index < steps.length; index++) {
@@ -43,6 +51,7 @@ export async function runFrom(life: LifecycleOptions, id: number, from: number, 
           }
         },
         failed: (tx, failure) => {
+          if (goOn(failure)) return skip(tx, id, operation, index, planStep, failure);
           tx.updateVm(id, { state: 'FAILED', step: index, error: `${operation} step ${index + 1}/${steps.length} (${transferLine(planStep)}): ${failure.message}` });
           release();
         },
@@ -50,12 +59,22 @@ export async function runFrom(life: LifecycleOptions, id: number, from: number, 
     } catch (error) {
       const failure = toFerryError(error);
       event(index, planStep, { ok: false, durationMs: performance.now() - started, message: failure.message });
-      throw failure;
+      if (!goOn(failure)) throw failure;
+      skipped.push(`step ${index + 1}/${steps.length} (${transferLine(planStep)}): ${failure.message}`);
+      continue;
     }
     event(index, planStep, { ok: true, durationMs: performance.now() - started });
   }
   if (unfinished !== undefined) throw toFerryError(unfinished);
-  return done ?? finish(life, id, release);
+  const end = done ?? finish(life, id, release);
+  // What was left undone stays on the record (DONE, but not clean): the journal has each step's failure.
+  return skipped.length === 0 ? end : life.catalog.updateVm(id, { error: `${operation} --hard skipped ${skipped.join('; ')}` });
+}
+
+/** A failed step --hard goes on past: journaled as skipped, and the next step recorded as the one to run. */
+function skip(tx: CatalogTx, id: number, operation: string, index: number, planStep: PlanStep, failure: FerryError): void {
+  tx.record({ subject: `vm:${id}`, operation, step: index, kind: planStep.kind, driver: planStep.driver, action: planStep.action, args: planStep.args, ok: false, exitCode: null, durationMs: 0, message: `skipped (--hard): ${failure.message}`, logs: [] });
+  tx.setVmStep(id, index + 1);
 }
 
 /** Applies an operation's end state once all its steps are done (and lets go of the VM's lock with it). */
@@ -84,7 +103,7 @@ function endState(tx: CatalogTx, vm: Vm, operation: string): Vm {
   for (const planStep of vm.plan ?? []) disksChanged = recordSnapshot(tx, vm, planStep) || disksChanged;
   // Read afresh when a snapshot id changed its disks; else the VM in hand is current.
   const done = tx.updateVm(id, { ...IDLE, state: to, host: operation === 'migrate' && vm.targetHost ? vm.targetHost : vm.host }, disksChanged ? undefined : vm);
-  if (operation === 'shutdown') releaseImages(tx, done);
+  if (operation === 'shutdown' || operation === 'terminate') releaseImages(tx, done);
   return done;
 }
 
@@ -113,6 +132,7 @@ function releaseImages(tx: CatalogTx, vm: Vm): void {
   for (const disk of vm.disks) {
     if (disk.imageId === null) continue;
     if (disk.mode === 'ln') tx.updateImage(disk.imageId, { snapshots: disk.snapshots });
-    if (tx.vmsUsingImage(disk.imageId).length === 0) tx.updateImage(disk.imageId, { state: 'READY' });
+    // Only from USED: an image a VM never got to use (terminated PENDING) keeps the state it has.
+    if (tx.vmsUsingImage(disk.imageId).length === 0 && tx.image(disk.imageId).state === 'USED') tx.updateImage(disk.imageId, { state: 'READY' });
   }
 }

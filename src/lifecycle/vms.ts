@@ -48,7 +48,8 @@ export function checkDiskSnapshot(vm: Vm, disk: VmDisk, snapshot: number | undef
 /** The steps an operation would run, checked against the VM's state; nothing runs. */
 export function planSteps(life: LifecycleOptions, tx: CatalogTx, vm: Vm, operation: VmOperation, args: OperationArgs = {}): PlanStep[] {
   const target = args.target;
-  if (vm.operation && vm.state !== 'FAILED') {
+  // Terminate removes a VM whatever it was doing (its lock refuses one a live ferry still runs).
+  if (vm.operation && vm.state !== 'FAILED' && operation !== 'terminate') {
     throw new FerryError('E_CONFLICT', `VM ${vm.id} (${vm.name}) has an interrupted ${vm.operation} at step ${(vm.step ?? 0) + 1} of ${vm.plan?.length ?? '?'} (ferry stopped while it ran)`, {
       hint: `ferry vm recover ${vm.id} --retry (finish it), --success or --failure`,
     });
@@ -177,7 +178,7 @@ export async function operate(life: LifecycleOptions, ref: string | number | ((t
     return { id: current.id, unlock, steps };
   });
   try {
-    return await runFrom(life, id, 0, steps, operation, once(unlock));
+    return await runFrom(life, id, 0, steps, operation, once(unlock), { hard: args.hard === true });
   } finally {
     // Always, even when a release inside a transaction was rolled back with it: the DELETE is idempotent.
     unlock();

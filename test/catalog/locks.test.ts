@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import t from 'tap';
+import { startedOf } from '../../src/catalog/owner.js';
 import { thrown } from '../helpers/fixtures.js';
 import { fresh, waitExit } from './seed.js';
 
@@ -43,4 +44,45 @@ t.test('locks', async (t) => {
 
   raw.prepare('INSERT INTO locks (subject, owner_pid, owner_host, operation, since) VALUES (?, ?, ?, ?, ?)').run('vm:9', pid, `not-${hostname()}`, 'stop', 'then');
   t.equal(thrown(() => catalog.lock('vm:9', 'x')).code, 'E_BUSY', 'an owner on another host is assumed alive');
+});
+
+t.test('a lock whose pid now belongs to another process is stale', async (t) => {
+  const { catalog, path } = fresh(t);
+  const raw = new Database(path);
+  t.teardown(() => raw.close());
+  const row = (subject: string) => raw.prepare('SELECT * FROM locks WHERE subject = ?').get(subject) as Record<string, unknown> | undefined;
+  // A live, unrelated process with the killed owner's pid: same pid, another start time than the one recorded.
+  const unrelated = spawn('sleep', ['30'], { stdio: 'ignore' });
+  t.teardown(() => void (unrelated.exitCode === null && unrelated.signalCode === null && unrelated.kill('SIGKILL')));
+  const pid = unrelated.pid as number;
+  const started = startedOf(pid) as string;
+  const insert = raw.prepare('INSERT INTO locks (subject, owner_pid, owner_host, owner_started, operation, since) VALUES (?, ?, ?, ?, ?, ?)');
+  insert.run('vm:4', pid, hostname(), `${started}1`, 'stop', 'then');
+  const taken = catalog.lock('vm:4', 'recover');
+  t.match(row('vm:4'), { owner_pid: process.pid, operation: 'recover' }, 'taken over though the pid runs');
+  taken();
+  insert.run('vm:5', pid, hostname(), started, 'stop', 'then');
+  t.equal(thrown(() => catalog.lock('vm:5', 'recover')).code, 'E_BUSY', 'the very process that took it: busy');
+  t.match(catalog.busy('vm:5')?.message, String(pid));
+  t.equal(thrown(() => catalog.breakLocks(hostname(), 'vm:5')).code, 'E_BUSY', 'a live owner here is never broken');
+  t.ok(row('vm:5'));
+});
+
+t.test('a lock held from another host is refused, naming the host and the command that breaks it', async (t) => {
+  const { catalog, path } = fresh(t);
+  const raw = new Database(path);
+  t.teardown(() => raw.close());
+  const insert = raw.prepare('INSERT INTO locks (subject, owner_pid, owner_host, owner_started, operation, since) VALUES (?, ?, ?, ?, ?, ?)');
+  insert.run('vm:9', 4242, 'node7', 'boot:1', 'migrate', 'then');
+  insert.run('image:2', 4243, 'node7', 'boot:1', 'clone', 'then');
+  const error = thrown(() => catalog.lock('vm:9', 'recover'));
+  t.equal(error.code, 'E_BUSY');
+  t.match(error.message, /vm:9 is locked from another host: ferry process 4242 on node7 is running migrate/);
+  t.match(error.hint, 'ferry host break-locks node7 --subject vm:9');
+  t.match(catalog.breakLocks('node7', 'vm:9'), [{ subject: 'vm:9', host: 'node7', pid: 4242, operation: 'migrate' }]);
+  const taken = catalog.lock('vm:9', 'recover');
+  taken();
+  t.equal(thrown(() => catalog.lock('image:2', 'rm')).code, 'E_BUSY', 'only the lock named was broken');
+  t.same(catalog.breakLocks('node7').map((each) => each.subject), ['image:2'], 'all of a host\'s locks');
+  t.same(catalog.breakLocks('node7'), [], 'none left');
 });

@@ -1,5 +1,8 @@
 /** VM rows and their disks. */
+import Database from 'better-sqlite3';
 import t from 'tap';
+import { Catalog } from '../../src/catalog/catalog.js';
+import { MIGRATIONS } from '../../src/catalog/schema.js';
 import type { NewVm, PlanStep } from '../../src/model.js';
 import { thrown } from '../helpers/fixtures.js';
 import { seeded, vmInput } from './seed.js';
@@ -54,4 +57,37 @@ t.test('disk snapshots and steps', async (t) => {
   t.equal(thrown(() => catalog.setDiskSnapshots(vm.id, 7, [1])).code, 'E_NOT_FOUND', 'a disk the VM has not');
   catalog.setVmStep(vm.id, 3);
   t.equal(catalog.vm(vm.id).step, 3, 'step stored');
+});
+
+t.test('a DONE VM\'s name can be taken again; the name then means the live VM', async (t) => {
+  const { catalog, system } = seeded(t);
+  const old = catalog.addVm(vmInput('web', system.id, null), '/ds/0');
+  t.equal(thrown(() => catalog.addVm(vmInput('web', system.id, null), '/ds/0')).code, 'E_CONFLICT', 'not while it is not DONE');
+  catalog.updateVm(old.id, { state: 'DONE' });
+  t.equal(catalog.vm('web').id, old.id, 'the DONE one, while it is the only one');
+  const next = catalog.addVm(vmInput('web', system.id, null), '/ds/0');
+  t.ok(next.id > old.id);
+  t.equal(catalog.vm('web').id, next.id, 'the name means the live one');
+  t.equal(catalog.vm(old.id).name, 'web', 'the DONE one by its id');
+  t.equal(thrown(() => catalog.addVm(vmInput('web', system.id, null), '/ds/0')).code, 'E_CONFLICT', 'one live VM per name');
+});
+
+t.test('migrating to schema 6 keeps VMs and their disks', async (t) => {
+  const { catalog, path, system } = seeded(t);
+  const vm = catalog.addVm(vmInput('web', system.id, null), '/ds/0');
+  catalog.close();
+  // Back to schema 5's table: names unique whatever the state.
+  const raw = new Database(path);
+  raw.pragma('foreign_keys = OFF');
+  raw.exec(`CREATE TABLE vms_v5 AS SELECT * FROM vms; DROP TABLE vms;
+    CREATE TABLE vms (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, host TEXT NOT NULL, system_ds_id INTEGER NOT NULL REFERENCES datastores(id), state TEXT NOT NULL, operation TEXT, plan TEXT, step INTEGER, previous_state TEXT, target_host TEXT, error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+    INSERT INTO vms SELECT * FROM vms_v5; DROP TABLE vms_v5;`);
+  raw.pragma('user_version = 5');
+  raw.close();
+  const again = Catalog.open(path);
+  t.teardown(() => again.close());
+  t.equal(again.version, MIGRATIONS.length);
+  t.same(again.vm(vm.id), vm, 'the VM and its disks kept');
+  again.updateVm(vm.id, { state: 'DONE' });
+  t.equal(again.addVm(vmInput('web', system.id, null), '/ds/0').id, vm.id + 1, 'its name free once DONE; ids still grow');
 });

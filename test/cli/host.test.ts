@@ -1,4 +1,6 @@
 /** `ferry host create|update|list|show|delete`, with --dry-run recording nothing and bad flags refused. */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import t from 'tap';
 import { stage, vmYaml, world } from '../helpers/catalog-world.js';
 
@@ -47,4 +49,23 @@ t.test('host delete --dry-run says whether it could go, and removes nothing', as
   t.ok(w.catalog().findHost('host02'), 'still there');
   t.equal((await w.cli(['host', 'delete', 'host02'])).status, 0);
   t.notOk(w.catalog().findHost('host02'), 'gone without --dry-run');
+});
+
+t.test('a VM locked from another machine: refused naming it and the command; host break-locks frees it', async (t) => {
+  const w = world(t);
+  await stage(t, w, 'shared');
+  await w.json(['vm', 'create', vmYaml(w)]);
+  const raw = new Database(join(w.home, 'catalog.db'));
+  t.teardown(() => raw.close());
+  raw.prepare("INSERT INTO locks (subject, owner_pid, owner_host, owner_started, operation, since) VALUES ('vm:1', 4242, 'node7', 'boot:1', 'stop', 'then')").run();
+  const refused = await w.cli(['vm', 'stop', 'vm01']);
+  t.equal(refused.status, 75);
+  t.match(refused.stderr, /vm:1 is locked from another host: ferry process 4242 on node7/);
+  t.match(refused.stderr, /ferry host break-locks node7 --subject vm:1/);
+  const broken = await w.cli(['host', 'break-locks', 'node7', '--subject', 'vm:1']);
+  t.equal(broken.status, 0);
+  t.match(broken.stdout, /broke the lock on vm:1: ferry process 4242 on node7, stop since then/);
+  t.equal((await w.cli(['host', 'break-locks', 'node7'])).stdout, 'no lock held from node7\n');
+  t.match(await w.json(['vm', 'stop', 'vm01']), { state: 'STOPPED' }, 'runs once the lock is broken');
+  t.match((await w.cli(['host', 'break-locks', '--help'])).stdout, /Examples:\n {2}\$ ferry host break-locks node7/);
 });

@@ -166,6 +166,35 @@ t.test('disk snapshots: one step on the disk where it is; a snapshot taken is de
   t.equal(thrown(() => planFor('disk-snapshot-create', ctx(running), { disk: 9, snapshot: 0 })).code, 'E_USAGE', 'a disk the VM has not');
 });
 
+t.test('terminate: from any state, the disks torn down where they are, a failed operation finished or undone first', async (t) => {
+  const teardown = (host: string) => lines(planFor('shutdown', ctx(vm({ state: 'RUNNING', host }))));
+  t.same(lines(planFor('terminate', ctx(vm()))), ['DELETE shared h1:/sys/7 7 0'], 'PENDING: only the folder a create may have left');
+  t.same(lines(planFor('terminate', ctx(vm({ state: 'RUNNING' })))), teardown('h1'), 'RUNNING: as shutdown');
+  t.same(lines(planFor('terminate', ctx(vm({ state: 'STOPPED' })))), teardown('h1').map((line) => line.replace(/h1:/g, 'fe:')), 'STOPPED: on the frontend');
+
+  const create = planFor('create', ctx(vm()));
+  t.same(lines(planFor('terminate', ctx(failed('create', create, 2, { previousState: 'PENDING' })))), lines(rollbackPlan(ctx(failed('create', create, 2)))), 'a failed create: its rollback');
+
+  const migrate = planFor('migrate', ctx(vm({ state: 'RUNNING' })), { target: 'h2' });
+  const halfMoved = failed('migrate', migrate, 2, { previousState: 'RUNNING', targetHost: 'h2' });
+  t.same(lines(planFor('terminate', ctx(halfMoved))), [...lines(rollbackPlan(ctx(halfMoved))), ...teardown('h1')], 'a failed migrate: moved back, then torn down at home');
+  const stop = planFor('stop', ctx(vm({ state: 'RUNNING' })));
+  const interrupted = vm({ state: 'RUNNING', operation: 'stop', plan: stop, step: 1, previousState: 'RUNNING' });
+  t.same(lines(planFor('terminate', ctx(interrupted))), ['MV qcow2 fe:/sys/7/disk.0 h1:/sys/7/disk.0 7 1', ...teardown('h1')], 'an interrupted stop: the same');
+
+  const shutdown = planFor('shutdown', ctx(vm({ state: 'RUNNING' })));
+  t.same(lines(planFor('terminate', ctx(failed('shutdown', shutdown, 2, { previousState: 'RUNNING' })))), lines(shutdown).slice(2), 'a failed shutdown: the rest of it');
+  const resume = planFor('resume', ctx(vm({ state: 'STOPPED' })));
+  const rollback = rollbackPlan(ctx(failed('resume', resume, 2, { previousState: 'STOPPED' })));
+  const failedRollback = failed('resume-rollback', rollback, 1, { previousState: 'STOPPED' });
+  t.same(lines(planFor('terminate', ctx(failedRollback))), [...lines(rollback).slice(1), ...teardown('h1').map((line) => line.replace(/h1:/g, 'fe:'))], 'a failed rollback: the rest of it, then torn down where it was');
+  const snap = planFor('disk-snapshot-revert', ctx(vm({ state: 'STOPPED' })), { disk: 0, snapshot: 0 });
+  t.same(lines(planFor('terminate', ctx(failed('disk-snapshot-revert', snap, 0, { previousState: 'STOPPED' })))), teardown('h1').map((line) => line.replace(/h1:/g, 'fe:')), 'a failed snapshot step: torn down where the disks are');
+  t.match(thrown(() => rollbackPlan(ctx(failed('terminate', shutdown, 1, { previousState: 'RUNNING' })))).message, /terminate cannot be rolled back/);
+  const legacy = create.map(({ refs: _refs, ...step }) => step);
+  t.same(lines(planFor('terminate', ctx(failed('create', legacy, 2, { previousState: 'PENDING' })))), teardown('h1'), 'a create an older ferry recorded: every disk torn down');
+});
+
 t.test('a failed rollback, and a plan recorded without refs (an older ferry), are not rolled back', async (t) => {
   const plan = planFor('create', ctx(vm()));
   t.match(thrown(() => rollbackPlan(ctx(failed('create-rollback', plan, 1)))).message, /rollback of create failed itself/);
