@@ -9,6 +9,7 @@ import { isUrl } from '../lifecycle/images.js';
 import type { ImagePlan } from '../lifecycle/plan.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
 import { parseWhole } from './input.js';
+import { parseSizeMb } from './units.js';
 import type { Io } from './io.js';
 import { withProgress } from './progress.js';
 
@@ -59,18 +60,18 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
     .summary('register an image: copy a file or URL (cp), or make an empty one (mkfs)')
     .requiredOption('--datastore <ds>', 'IMAGE datastore, id or name')
     .option('--path <file|url>', 'file or http(s) URL to copy in')
-    .option('--size <MB>', 'size of a new empty image')
+    .option('--size <size>', 'size of a new empty image: MB, or with a unit (512M, 1G, 2T)')
     .option('--fs <type>', 'file system of a new empty image (ext4, xfs …)')
     .option('--format <format>', 'raw or qcow2')
     .option('--name <name>', 'default: the file name')
     .option('--persistent', 'one VM at a time, changes kept')
     .option('--dry-run', 'print the action without running it')
-    .addHelpText('after', '\nExamples:\n  $ ferry image create --datastore images --path ./debian.qcow2 --name debian\n  $ ferry image create --datastore images --size 1024 --fs ext4 --name data --persistent\n')
+    .addHelpText('after', '\nExamples:\n  $ ferry image create --datastore images --path ./debian.qcow2 --name debian\n  $ ferry image create --datastore images --size 1G --fs ext4 --name data --persistent\n')
     .action((flags: { datastore: string; path?: string; size?: string; fs?: string; format?: string; name?: string; persistent?: boolean; dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
         const ds = ctx.catalog.datastore(flags.datastore);
-        if ((flags.path === undefined) === (flags.size === undefined)) throw new FerryError('E_USAGE', 'give --path FILE|URL or --size MB (one of them)', { hint: 'ferry image create --help' });
-        const sizeMb = flags.size === undefined ? undefined : parseWhole(flags.size, '--size (MB)', '--size 1024', 1);
+        if ((flags.path === undefined) === (flags.size === undefined)) throw new FerryError('E_USAGE', 'give --path FILE|URL or --size SIZE (one of them)', { hint: 'ferry image create --help' });
+        const sizeMb = flags.size === undefined ? undefined : parseSizeMb(flags.size, '--size');
         const path = flags.path === undefined ? undefined : absoluteOrUrl(ctx.io.cwd, flags.path);
         const name = flags.name ?? (path ? (path.split('/').pop() ?? 'image').replace(/\.(qcow2|raw|img|iso)$/i, '') : undefined);
         if (!name) throw new FerryError('E_USAGE', 'an empty image needs --name', { hint: '--name data' });
