@@ -8,6 +8,7 @@ import * as v from 'valibot';
 import { NameSchema } from '../contract/names.js';
 import { LEVELS, LOG_FORMATS } from '../log/logger.js';
 import { FerryError } from '../errors.js';
+import { basePathProblem } from '../lifecycle/base-path.js';
 import { bundledRemotes } from './paths.js';
 import { TimeoutSchema } from './timeout.js';
 import { loadYamlFile } from './yaml.js';
@@ -63,7 +64,10 @@ export const ConfigSchema = v.strictObject({
         type: v.optional(v.picklist(['IMAGE', 'SYSTEM', 'FILE'])),
         ds_mad: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/))),
         tm_mad: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/)),
-        base_path: v.pipe(v.string(), v.startsWith('/')),
+        base_path: v.pipe(
+          v.string(),
+          v.check((path) => basePathProblem(path) === undefined, (issue) => `base_path ${JSON.stringify(issue.input)} ${basePathProblem(String(issue.input)) ?? ''}`),
+        ),
         template: v.optional(v.record(v.string(), v.string())),
         secrets: v.optional(v.record(v.string(), v.string())),
       }),

@@ -7,6 +7,7 @@
 import type { MonitorResult } from '../contract/parsers.js';
 import { FerryError } from '../errors.js';
 import type { Datastore, DatastorePatch, NewDatastore } from '../model.js';
+import { checkBasePath } from './base-path.js';
 import { datastoreAction, type LifecycleOptions } from './journal.js';
 import { datastorePlan, monitorStep, type DatastorePlan } from './plan.js';
 
@@ -25,11 +26,13 @@ export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<Mo
 
 /** The plan of a new datastore (checked by recording it in a transaction rolled back); `check`: its monitor runs first. */
 export function planDatastoreCreate(life: LifecycleOptions, input: NewDatastore, check: boolean): DatastorePlan {
+  checkBasePath(input.name, input.basePath);
   return datastorePlan(life.catalog.preview((tx) => tx.addDatastore(input)), { operation: 'create', input, check });
 }
 
 /** The plan of a datastore change: the datastore as it would be, and its monitor. */
 export function planDatastoreUpdate(life: LifecycleOptions, id: number, patch: DatastorePatch): DatastorePlan {
+  if (patch.basePath !== undefined) checkBasePath(life.catalog.datastore(id).name, patch.basePath);
   return datastorePlan(life.catalog.preview((tx) => tx.updateDatastore(id, patch)), { operation: 'update', patch });
 }
 

@@ -68,3 +68,22 @@ t.test('datastore create checks attributes against the drivers\' driver.yaml con
   t.equal(update.status, 2, 'update is checked too');
   t.equal(w.catalog().datastore('v').template.LIMIT, '5', 'and left as it was');
 });
+
+t.test('datastore create|update refuse a BASE_PATH with a space, with the reason; nothing recorded, no file made', async (t) => {
+  const w = world(t);
+  const spaced = join(w.root, 'my images');
+  mkdirSync(spaced);
+  const created = await w.cli(['datastore', 'create', 'spaced', '--ds-mad', 'fs', '--tm-mad', 'shared', '--base-path', spaced]);
+  t.equal(created.status, 2, 'refused: exit 2');
+  t.match(created.stderr, /BASE_PATH ".*my images" has a space: the contract's "<image_source> <size>" reply cannot carry it/);
+  t.notOk(w.catalog().findDatastore('spaced'), 'not recorded');
+  await stage(t, w, 'shared');
+  const updated = await w.cli(['datastore', 'update', 'images', '--base-path', spaced]);
+  t.equal(updated.status, 2, 'update refused too');
+  t.match(updated.stderr, /has a space/);
+  t.notMatch(w.catalog().datastore('images').basePath, / /, 'the datastore keeps its path');
+  writeFileSync(join(w.root, 'ferry.yaml'), `frontend: fe\nlog_level: warn\ndatastores:\n  cfg:\n    ds_mad: fs\n    tm_mad: shared\n    base_path: "${spaced}"\n`);
+  const config = await w.cli(['datastore', 'list']);
+  t.equal(config.status, 2, 'a ferry.yaml datastore with one is a config error');
+  t.match(config.stderr, /datastores\.cfg\.base_path: .*my images/, 'naming the key');
+});
