@@ -65,9 +65,10 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
     .option('--format <format>', 'raw or qcow2')
     .option('--name <name>', 'default: the file name')
     .option('--persistent', 'one VM at a time, changes kept')
+    .option('--force', 'create it even when it does not fit the datastore (the override is journaled)')
     .option('--dry-run', 'print the action without running it')
     .addHelpText('after', '\nExamples:\n  $ ferry image create --datastore images --path ./debian.qcow2 --name debian\n  $ ferry image create --datastore images --size 1G --fs ext4 --name data --persistent\n')
-    .action((flags: { datastore: string; path?: string; size?: string; fs?: string; format?: string; name?: string; persistent?: boolean; dryRun?: boolean }, command: Command) =>
+    .action((flags: { datastore: string; path?: string; size?: string; fs?: string; format?: string; name?: string; persistent?: boolean; force?: boolean; dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
         const ds = ctx.catalog.datastore(flags.datastore);
         if ((flags.path === undefined) === (flags.size === undefined)) throw new FerryError('E_USAGE', 'give --path FILE|URL or --size SIZE (one of them)', { hint: 'ferry image create --help' });
@@ -83,6 +84,7 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
           ...(flags.fs ? { fs: flags.fs } : {}),
           ...(flags.format ? { format: flags.format } : {}),
           ...(flags.persistent ? { persistent: true } : {}),
+          ...(flags.force ? { force: true } : {}),
         };
         const plan = ctx.orchestrator.planImageCreate(input);
         if (flags.dryRun) return printPlan(ctx, plan);
@@ -99,11 +101,12 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
     .requiredOption('--name <name>', 'name of the new image')
     .option('--persistent', 'the copy is persistent (default: as the original)')
     .option('--no-persistent', 'the copy is not persistent')
+    .option('--force', 'clone it even when it does not fit the datastore (the override is journaled)')
     .option('--dry-run', 'print the action without running it')
     .addHelpText('after', '\nExamples:\n  $ ferry image clone debian --name debian-test\n  $ ferry image clone 3 --name data-copy --no-persistent --json\n')
-    .action((ref: string, flags: { name: string; persistent?: boolean; dryRun?: boolean }, command: Command) =>
+    .action((ref: string, flags: { name: string; persistent?: boolean; force?: boolean; dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
-        const plan = ctx.orchestrator.planImageClone(ref, { name: flags.name, ...(flags.persistent !== undefined ? { persistent: flags.persistent } : {}) });
+        const plan = ctx.orchestrator.planImageClone(ref, { name: flags.name, ...(flags.persistent !== undefined ? { persistent: flags.persistent } : {}), ...(flags.force ? { force: true } : {}) });
         if (flags.dryRun) return printPlan(ctx, plan);
         const ds = plan.datastore;
         const clone = await withProgress(ctx.io, `image ${flags.name}: cloning`, ctx.orchestrator.execute(plan), { dir: ds.basePath, totalMb: plan.original.sizeMb });

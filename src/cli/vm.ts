@@ -165,11 +165,17 @@ Examples:
     .requiredOption('--name <name>', 'name of the new image')
     .option('--datastore <ds>', 'IMAGE datastore of the new image (default: the disk image\'s)')
     .option('--snapshot <id>', 'save this snapshot of the disk instead of its current state')
+    .option('--force', 'save it even when it does not fit the datastore (the override is journaled)')
     .option('--dry-run', 'print the plan; run nothing')
     .addHelpText('after', '\nExamples:\n  $ ferry vm disk-saveas vm01 0 --name debian-configured\n  $ ferry vm disk-saveas vm01 2 --name scratch --datastore images --snapshot 0\n')
-    .action((vmRef: string, diskText: string, flags: { name: string; datastore?: string; snapshot?: string; dryRun?: boolean }, command: Command) =>
+    .action((vmRef: string, diskText: string, flags: { name: string; datastore?: string; snapshot?: string; force?: boolean; dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
-        const input = { name: flags.name, ...(flags.datastore !== undefined ? { datastore: flags.datastore } : {}), ...(flags.snapshot !== undefined ? { snapshot: parseWhole(flags.snapshot, '--snapshot', HINT) } : {}) };
+        const input = {
+          name: flags.name,
+          ...(flags.datastore !== undefined ? { datastore: flags.datastore } : {}),
+          ...(flags.snapshot !== undefined ? { snapshot: parseWhole(flags.snapshot, '--snapshot', HINT) } : {}),
+          ...(flags.force ? { force: true } : {}),
+        };
         const disk = parseWhole(diskText, 'disk id', HINT);
         const plan = ctx.orchestrator.planSaveAs(vmRef, disk, input);
         const vm = plan.vm;

@@ -36,6 +36,8 @@ export const ConfigSchema = v.strictObject({
   log_level: v.optional(v.picklist(LEVELS)),
   /** text (one line per record) or json (JSON lines). */
   log_format: v.optional(v.picklist(LOG_FORMATS)),
+  /** Datastore figures: `max_age` seconds they are trusted before an image create, clone or save-as runs the monitor again (default 300; 0: always). */
+  monitor: v.optional(v.strictObject({ max_age: v.optional(v.pipe(v.number(), v.minValue(0))) })),
   /** Folder for the lock files of the helper library's `exclusive`. */
   lock_dir: v.optional(v.pipe(v.string(), v.minLength(1))),
   /** This machine's name in host:path arguments (the spec's `fe`); default its host name. */
