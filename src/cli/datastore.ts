@@ -5,11 +5,13 @@ import type { Datastore } from '../model.js';
 import { isDriverFolder } from '../driver/locate.js';
 import { configProblems } from '../driver/manifest.js';
 import { buildXml, cdata } from '../dump/serialize.js';
-import { FerryError } from '../errors.js';
+import { FerryError, toFerryError } from '../errors.js';
 import { DS_TYPE_NUMBER } from '../dump/from-catalog.js';
+import { availableMb } from '../lifecycle/capacity.js';
 import { monitorDriver, type DatastorePlan } from '../lifecycle/plan.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
 import type { Io } from './io.js';
+import { errorJson } from './output.js';
 
 const REDACTED = '***';
 
@@ -107,8 +109,46 @@ function printMonitorPlan(ctx: CatalogContext, plan: DatastorePlan): void {
   print(ctx, { plan: steps, datastore: shownDatastore(ds) }, () => `${monitor ? `# ferry ${driver} monitor of datastore ${ds.name}, then record it\n` : '# record it without a monitor check\n'}${describe(ds)}`);
 }
 
+/** A datastore's capacity figures as `datastore monitor` prints them. */
+function figuresOf(ds: Datastore): Record<string, unknown> {
+  return { id: ds.id, name: ds.name, totalMb: ds.totalMb, usedMb: ds.usedMb, freeMb: ds.freeMb, availableMb: availableMb(ds), monitoredAt: ds.monitoredAt };
+}
+
+/**
+ * `datastore monitor DS|--all`: runs each monitor (journaled) and stores and
+ * prints the figures. With --all, a datastore whose monitor fails is
+ * reported (stderr, or its `error` in the JSON array) and the others go on;
+ * the exit status is then the first failure's.
+ */
+async function monitorCommand(ctx: CatalogContext, ref: string | undefined, all: boolean): Promise<number> {
+  if ((ref === undefined) === !all) throw new FerryError('E_USAGE', 'give a datastore, or --all (one of them)', { hint: 'ferry datastore monitor images, or ferry datastore monitor --all' });
+  if (ref !== undefined) {
+    const ds = ctx.catalog.datastore(ref);
+    await ctx.orchestrator.monitor(ds);
+    const done = ctx.catalog.datastore(ds.id);
+    print(ctx, figuresOf(done), () => `datastore ${done.id} ${done.name}: total ${done.totalMb} MB, used ${done.usedMb} MB, free ${done.freeMb} MB, available ${availableMb(done)} MB (monitored ${done.monitoredAt})\n`);
+    return 0;
+  }
+  const results: Array<{ ds: Datastore; error?: FerryError }> = [];
+  for (const ds of ctx.catalog.listDatastores()) {
+    try {
+      await ctx.orchestrator.monitor(ds);
+      results.push({ ds: ctx.catalog.datastore(ds.id) });
+    } catch (error) {
+      results.push({ ds, error: toFerryError(error) });
+    }
+  }
+  const ok = results.filter((result) => !result.error);
+  print(ctx, results.map(({ ds, error }) => (error ? { id: ds.id, name: ds.name, error: errorJson(error).error } : figuresOf(ds))), () =>
+    table(['ID', 'NAME', 'TOTAL_MB', 'USED_MB', 'FREE_MB', 'AVAIL_MB', 'MONITORED'], ok.map(({ ds }) => [ds.id, ds.name, ds.totalMb, ds.usedMb, ds.freeMb, availableMb(ds), ds.monitoredAt])),
+  );
+  const failed = results.filter((result) => result.error);
+  if (!ctx.json) for (const { ds, error } of failed) ctx.io.stderr.write(`ferry: datastore ${ds.name}: ${error?.message}${error?.hint ? `\n  hint: ${error.hint}` : ''}\n`);
+  return failed[0]?.error?.exitStatus ?? 0;
+}
+
 export function registerDatastore(program: Command, io: Io, setStatus: (status: number) => void): void {
-  const group = program.command('datastore').summary('datastores in the catalog: create, list, show, update, delete');
+  const group = program.command('datastore').summary('datastores in the catalog: create, list, show, monitor, update, delete');
 
   group
     .command('create')
@@ -166,6 +206,20 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
         else print(ctx, shownDatastore(ds), () => describe(ds));
       }),
     );
+
+  group
+    .command('monitor')
+    .summary('run a datastore\'s monitor now (or every datastore\'s): store and print its capacity figures')
+    .argument('[datastore]', 'id or name')
+    .option('--all', 'every datastore in the catalog')
+    .addHelpText('after', '\nExamples:\n  $ ferry datastore monitor images\n  $ ferry datastore monitor --all --json\n')
+    .action((ref: string | undefined, flags: { all?: boolean }, command: Command) => {
+      // --all reports each failure itself and goes on; the command's status is then the first failure's.
+      let failed = 0;
+      return withCatalog(command, io, (status) => setStatus(status || failed), async (ctx) => {
+        failed = await monitorCommand(ctx, ref, flags.all === true);
+      });
+    });
 
   group
     .command('update')

@@ -9,10 +9,13 @@ import { FerryError } from '../errors.js';
 import type { Datastore, DatastorePatch, NewDatastore } from '../model.js';
 import { checkBasePath } from './base-path.js';
 import { datastoreAction, type LifecycleOptions } from './journal.js';
-import { datastorePlan, monitorStep, type DatastorePlan } from './plan.js';
+import { datastorePlan, monitorDriver, monitorStep, type DatastorePlan } from './plan.js';
 
 /** Runs the datastore's monitor (a system datastore's TM monitor) and stores the figures. */
 export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<MonitorResult> {
+  if (monitorDriver(ds).driver === null) {
+    throw new FerryError('E_CONFLICT', `datastore ${ds.name} is a ${ds.type} datastore with no datastore driver (ds_mad) to monitor it`, { hint: `give it one: ferry datastore update ${ds.name} --ds-mad NAME` });
+  }
   const result = await datastoreAction(life, ds, monitorStep(ds));
   const figures = result.result as MonitorResult;
   if (figures.usedMb + figures.freeMb > figures.totalMb * 1.01 + 1) {

@@ -75,3 +75,11 @@ t.test('a BASE_PATH the contract\'s "<image_source> <size>" reply cannot carry i
   t.same(catalog.journal(), [], 'no driver ran');
   t.equal(planDatastoreCreate(life, { ...input, basePath: join(dir, 'plain-1.x_y') }, true).datastore.name, 'spaced', 'an ordinary path is fine');
 });
+
+t.test('monitor: a datastore with no driver to monitor it is refused, naming the fix', async (t) => {
+  const { life, catalog } = lifeWorld(t);
+  const bare = catalog.addDatastore({ name: 'bare', type: 'FILE', tmMad: 'dummy', basePath: '/srv/files' });
+  const refused = await rejection(monitor(life, bare));
+  t.match(refused, { code: 'E_CONFLICT', message: /datastore bare is a FILE datastore with no datastore driver \(ds_mad\) to monitor it/, hint: /--ds-mad/ });
+  t.same(catalog.journal(), [], 'nothing ran');
+});
