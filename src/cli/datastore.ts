@@ -182,6 +182,7 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
   group
     .command('list')
     .summary('list datastores')
+    .addHelpText('after', '\nExamples:\n  $ ferry datastore list\n  $ ferry datastore list --json\n')
     .action((_flags: unknown, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         const all = ctx.catalog.listDatastores();
@@ -199,6 +200,7 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
     .summary('show a datastore (-x: as XML, like onedatastore show -x)')
     .argument('<datastore>', 'id or name')
     .option('-x, --xml', 'XML output')
+    .addHelpText('after', '\nExamples:\n  $ ferry datastore show images\n  $ ferry datastore show 1 -x\n')
     .action((ref: string, flags: { xml?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         const ds = ctx.catalog.datastore(ref);
@@ -231,6 +233,7 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
     .option('--attr <NAME=VALUE>', 'set a template attribute (repeatable)', collect)
     .option('--secret <NAME>', 'set a secret attribute from $NAME (repeatable)', collect)
     .option('--dry-run', 'check the change and print the monitor action it would run; change nothing')
+    .addHelpText('after', '\nExamples:\n  $ ferry datastore update images --attr LIMIT_MB=500000\n  $ ferry datastore update images --base-path /srv/ferry/1 --dry-run\n')
     .action((ref: string, flags: { tmMad?: string; dsMad?: string; basePath?: string; attr?: string[]; secret?: string[]; dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
         const before = ctx.catalog.datastore(ref);
@@ -258,6 +261,7 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
     .summary('remove a datastore that holds no images and no VMs')
     .argument('<datastore>', 'id or name')
     .option('--dry-run', 'check that it can go; remove nothing')
+    .addHelpText('after', '\nExamples:\n  $ ferry datastore delete spare --dry-run\n  $ ferry datastore delete spare\n')
     .action((ref: string, flags: { dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
         const plan = ctx.orchestrator.planDatastoreDelete(ref);

@@ -159,6 +159,7 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
   group
     .command('list')
     .summary('list images')
+    .addHelpText('after', '\nExamples:\n  $ ferry image list\n  $ ferry image list --json\n')
     .action((_flags: unknown, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         const images = ctx.catalog.listImages();
@@ -173,6 +174,7 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
     .summary('show an image (-x: its action dump as XML)')
     .argument('<image>', 'id or name')
     .option('-x, --xml', 'XML output')
+    .addHelpText('after', '\nExamples:\n  $ ferry image show debian\n  $ ferry image show 3 -x\n')
     .action((ref: string, flags: { xml?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         const image = ctx.catalog.image(ref);
@@ -187,6 +189,7 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
     .summary('remove an image from its datastore (rm) and the catalog')
     .argument('<image>', 'id or name')
     .option('--dry-run', 'print the action without running it')
+    .addHelpText('after', '\nExamples:\n  $ ferry image delete debian-test --dry-run\n  $ ferry image delete debian-test\n')
     .action((ref: string, flags: { dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
         const plan = ctx.orchestrator.planImageDelete(ref);
