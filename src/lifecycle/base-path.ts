@@ -25,6 +25,8 @@ export function basePathProblem(path: string): string | undefined {
 export function checkBasePath(name: string, path: string): void {
   const problem = basePathProblem(path);
   if (problem) {
-    throw new FerryError('E_USAGE', `datastore ${name}: BASE_PATH ${JSON.stringify(path)} ${problem}`, { hint: 'pick an absolute path with no whitespace or control characters, e.g. /var/lib/ferry/1' });
+    throw new FerryError('E_USAGE', `datastore ${name}: BASE_PATH ${JSON.stringify(path)} ${problem}`, {
+      hint: `pick an absolute path with no whitespace or control characters: ferry datastore update ${name} --base-path /var/lib/ferry/1`,
+    });
   }
 }

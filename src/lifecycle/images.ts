@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { CatalogTx } from '../catalog/store.js';
 import { FerryError, toFerryError } from '../errors.js';
 import type { Datastore, Image, ImagePatch } from '../model.js';
+import { checkBasePath } from './base-path.js';
 import { checkCapacity, journalOverride } from './capacity.js';
 import { datastoreAction, once, type LifecycleOptions } from './journal.js';
 import { imageClonePlan, imageCreatePlan, imageDeletePlan, imageSnapshotPlan, imageStep, newImageRecord, type ImagePlan, type ImageSnapshotOperation, type NewImageInput } from './plan.js';
@@ -17,12 +18,13 @@ export function isUrl(path: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
 }
 
-/** A datastore that has a datastore driver. */
+/** A datastore that has a datastore driver, and a BASE_PATH its replies can name a SOURCE under (one recorded by an older ferry may not). */
 export function usableDatastore(tx: CatalogTx, ref: string | number): Datastore {
   const ds = tx.datastore(ref);
   if (!ds.dsMad) {
     throw new FerryError('E_CONFLICT', `datastore ${ds.name} is a ${ds.type} datastore with no datastore driver (ds_mad)`, { hint: 'use an IMAGE datastore (ferry datastore list), or give it one: ferry datastore update --ds-mad NAME' });
   }
+  checkBasePath(ds.name, ds.basePath);
   return ds;
 }
 
