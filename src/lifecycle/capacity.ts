@@ -56,19 +56,11 @@ export interface CapacityRequest {
  * what was overridden (with --force), to journal with the new image;
  * throws E_CONFLICT when it does not fit.
  */
-export async function checkCapacity(life: LifecycleOptions, dsRef: Datastore, request: CapacityRequest): Promise<string | undefined> {
-  const ds = life.catalog.datastore(dsRef.id);
+export async function checkCapacity(life: LifecycleOptions, planned: Datastore, request: CapacityRequest): Promise<string | undefined> {
+  const ds = life.catalog.datastore(planned.id);
   if (request.sizeMb === null || !checked(ds)) return undefined;
-  let current = ds;
-  if (stale(ds, life.monitorMaxAgeS ?? DEFAULT_MONITOR_MAX_AGE_S)) {
-    try {
-      await monitor(life, ds);
-    } catch (error) {
-      if (!request.force) throw error;
-      return `capacity not checked: the monitor of datastore ${ds.name} failed (${toFerryError(error).message}); --force`;
-    }
-    current = life.catalog.datastore(ds.id);
-  }
+  const current = await refreshed(life, ds, request.force === true);
+  if (typeof current === 'string') return current;
   const available = availableMb(current);
   if (available === null || request.sizeMb <= available) return undefined;
   const shortfall = `image ${request.name} needs ${request.sizeMb} MB but datastore ${ds.name} has ${available} MB available (${figures(current)})`;
@@ -76,6 +68,18 @@ export async function checkCapacity(life: LifecycleOptions, dsRef: Datastore, re
   throw new FerryError('E_CONFLICT', shortfall, {
     hint: `free space in ${ds.basePath}${limitMb(current) !== undefined ? ` or raise its LIMIT_MB (ferry datastore update ${ds.name} --attr LIMIT_MB=...)` : ''}, pick another datastore, or pass --force to go ahead anyway`,
   });
+}
+
+/** `ds` with figures no older than max_age (its monitor run when they are); with `force`, a failing monitor is the override's reason instead. */
+async function refreshed(life: LifecycleOptions, ds: Datastore, force: boolean): Promise<Datastore | string> {
+  if (!stale(ds, life.monitorMaxAgeS ?? DEFAULT_MONITOR_MAX_AGE_S)) return ds;
+  try {
+    await monitor(life, ds);
+  } catch (error) {
+    if (!force) throw error;
+    return `capacity not checked: the monitor of datastore ${ds.name} failed (${toFerryError(error).message}); --force`;
+  }
+  return life.catalog.datastore(ds.id);
 }
 
 /** The figures behind the space available, for a message. */

@@ -88,3 +88,14 @@ t.test('clone and save-as are checked too, with the size of what they copy', asy
   t.same(actions(catalog.journal(`image:${forcedSave.id}`)), ['override', 'mkfs', 'cpds', 'stat']);
   t.match(catalog.journal(`image:${forcedSave.id}`)[0], { operation: 'saveas', message: /image scratch needs 20000 MB/ });
 });
+
+t.test('a monitor that fails refuses the image; with force it goes ahead and the override says the capacity was not checked', async (t) => {
+  const { life, catalog, dir } = lifeWorld(t);
+  const broken = catalog.addDatastore({ name: 'broken', type: 'IMAGE', dsMad: 'fs', tmMad: 'dummy', basePath: `${dir}/missing` });
+  const refused = await rejection(runImagePlan(life, planCreate(life, { datastore: broken, name: 'one', sizeMb: 1 })));
+  t.match(refused, { code: 'E_DRIVER_FAILED', action: 'monitor', message: /does not exist/ }, 'the monitor\'s failure');
+  t.equal(catalog.findImage('one'), undefined, 'no image recorded');
+  await rejection(runImagePlan(life, planCreate(life, { datastore: broken, name: 'one', sizeMb: 1, force: true })));
+  const journal = catalog.journal(`image:${catalog.image('one').id}`);
+  t.match(journal, [{ action: 'override', message: /capacity not checked: the monitor of datastore broken failed \(.*does not exist.*\); --force/ }, { action: 'mkfs', ok: false }], 'forced past the monitor; then mkfs itself failed there');
+});
