@@ -57,6 +57,7 @@ async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: 
       runner,
       frontend,
       ...(io.signal ? { signal: io.signal } : {}),
+      ...(base.config.monitor?.max_age !== undefined ? { monitorMaxAgeS: base.config.monitor.max_age } : {}),
       onStep: json ? undefined : (event) => printStep(io, event),
     });
     syncConfigDatastores(catalog, base.config.datastores);

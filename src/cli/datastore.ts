@@ -5,12 +5,14 @@ import type { Datastore } from '../model.js';
 import { isDriverFolder } from '../driver/locate.js';
 import { configProblems } from '../driver/manifest.js';
 import { buildXml, cdata } from '../dump/serialize.js';
-import { FerryError } from '../errors.js';
+import { FerryError, toFerryError } from '../errors.js';
 import { DS_TYPE_NUMBER } from '../dump/from-catalog.js';
 import { checkDatastore, fixDatastore, type CheckReport } from '../lifecycle/check.js';
+import { availableMb } from '../lifecycle/capacity.js';
 import { monitorDriver, type DatastorePlan } from '../lifecycle/plan.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
 import type { Io } from './io.js';
+import { errorJson } from './output.js';
 
 const REDACTED = '***';
 
@@ -123,8 +125,46 @@ function describeCheck(report: CheckReport): string {
   return lines.length === 0 ? `datastore ${name}: ${basePath} holds nothing the catalog does not know, and every SOURCE exists\n` : `${lines.join('\n')}\n`;
 }
 
+/** A datastore's capacity figures as `datastore monitor` prints them. */
+function figuresOf(ds: Datastore): Record<string, unknown> {
+  return { id: ds.id, name: ds.name, totalMb: ds.totalMb, usedMb: ds.usedMb, freeMb: ds.freeMb, availableMb: availableMb(ds), monitoredAt: ds.monitoredAt };
+}
+
+/**
+ * `datastore monitor DS|--all`: runs each monitor (journaled) and stores and
+ * prints the figures. With --all, a datastore whose monitor fails is
+ * reported (stderr, or its `error` in the JSON array) and the others go on;
+ * the exit status is then the first failure's.
+ */
+async function monitorCommand(ctx: CatalogContext, ref: string | undefined, all: boolean): Promise<number> {
+  if ((ref === undefined) === !all) throw new FerryError('E_USAGE', 'give a datastore, or --all (one of them)', { hint: 'ferry datastore monitor images, or ferry datastore monitor --all' });
+  if (ref !== undefined) {
+    const ds = ctx.catalog.datastore(ref);
+    await ctx.orchestrator.monitor(ds);
+    const done = ctx.catalog.datastore(ds.id);
+    print(ctx, figuresOf(done), () => `datastore ${done.id} ${done.name}: total ${done.totalMb} MB, used ${done.usedMb} MB, free ${done.freeMb} MB, available ${availableMb(done)} MB (monitored ${done.monitoredAt})\n`);
+    return 0;
+  }
+  const results: Array<{ ds: Datastore; error?: FerryError }> = [];
+  for (const ds of ctx.catalog.listDatastores()) {
+    try {
+      await ctx.orchestrator.monitor(ds);
+      results.push({ ds: ctx.catalog.datastore(ds.id) });
+    } catch (error) {
+      results.push({ ds, error: toFerryError(error) });
+    }
+  }
+  const ok = results.filter((result) => !result.error);
+  print(ctx, results.map(({ ds, error }) => (error ? { id: ds.id, name: ds.name, error: errorJson(error).error } : figuresOf(ds))), () =>
+    table(['ID', 'NAME', 'TOTAL_MB', 'USED_MB', 'FREE_MB', 'AVAIL_MB', 'MONITORED'], ok.map(({ ds }) => [ds.id, ds.name, ds.totalMb, ds.usedMb, ds.freeMb, availableMb(ds), ds.monitoredAt])),
+  );
+  const failed = results.filter((result) => result.error);
+  if (!ctx.json) for (const { ds, error } of failed) ctx.io.stderr.write(`ferry: datastore ${ds.name}: ${error?.message}${error?.hint ? `\n  hint: ${error.hint}` : ''}\n`);
+  return failed[0]?.error?.exitStatus ?? 0;
+}
+
 export function registerDatastore(program: Command, io: Io, setStatus: (status: number) => void): void {
-  const group = program.command('datastore').summary('datastores in the catalog: create, list, show, update, delete');
+  const group = program.command('datastore').summary('datastores in the catalog: create, list, show, monitor, update, delete');
 
   group
     .command('create')
@@ -158,6 +198,7 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
   group
     .command('list')
     .summary('list datastores')
+    .addHelpText('after', '\nExamples:\n  $ ferry datastore list\n  $ ferry datastore list --json\n')
     .action((_flags: unknown, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         const all = ctx.catalog.listDatastores();
@@ -175,6 +216,7 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
     .summary('show a datastore (-x: as XML, like onedatastore show -x)')
     .argument('<datastore>', 'id or name')
     .option('-x, --xml', 'XML output')
+    .addHelpText('after', '\nExamples:\n  $ ferry datastore show images\n  $ ferry datastore show 1 -x\n')
     .action((ref: string, flags: { xml?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         const ds = ctx.catalog.datastore(ref);
@@ -182,6 +224,20 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
         else print(ctx, shownDatastore(ds), () => describe(ds));
       }),
     );
+
+  group
+    .command('monitor')
+    .summary('run a datastore\'s monitor now (or every datastore\'s): store and print its capacity figures')
+    .argument('[datastore]', 'id or name')
+    .option('--all', 'every datastore in the catalog')
+    .addHelpText('after', '\nExamples:\n  $ ferry datastore monitor images\n  $ ferry datastore monitor --all --json\n')
+    .action((ref: string | undefined, flags: { all?: boolean }, command: Command) => {
+      // --all reports each failure itself and goes on; the command's status is then the first failure's.
+      let failed = 0;
+      return withCatalog(command, io, (status) => setStatus(status || failed), async (ctx) => {
+        failed = await monitorCommand(ctx, ref, flags.all === true);
+      });
+    });
 
   group
     .command('update')
@@ -193,6 +249,7 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
     .option('--attr <NAME=VALUE>', 'set a template attribute (repeatable)', collect)
     .option('--secret <NAME>', 'set a secret attribute from $NAME (repeatable)', collect)
     .option('--dry-run', 'check the change and print the monitor action it would run; change nothing')
+    .addHelpText('after', '\nExamples:\n  $ ferry datastore update images --attr LIMIT_MB=500000\n  $ ferry datastore update images --base-path /srv/ferry/1 --dry-run\n')
     .action((ref: string, flags: { tmMad?: string; dsMad?: string; basePath?: string; attr?: string[]; secret?: string[]; dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
         const before = ctx.catalog.datastore(ref);
@@ -237,6 +294,7 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
     .summary('remove a datastore that holds no images and no VMs')
     .argument('<datastore>', 'id or name')
     .option('--dry-run', 'check that it can go; remove nothing')
+    .addHelpText('after', '\nExamples:\n  $ ferry datastore delete spare --dry-run\n  $ ferry datastore delete spare\n')
     .action((ref: string, flags: { dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
         const plan = ctx.orchestrator.planDatastoreDelete(ref);

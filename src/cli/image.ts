@@ -10,6 +10,7 @@ import { isUrl } from '../lifecycle/images.js';
 import type { ImagePlan } from '../lifecycle/plan.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
 import { parseWhole } from './input.js';
+import { parseSizeMb } from './units.js';
 import type { Io } from './io.js';
 import { withProgress } from './progress.js';
 
@@ -60,18 +61,19 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
     .summary('register an image: copy a file or URL (cp), or make an empty one (mkfs)')
     .requiredOption('--datastore <ds>', 'IMAGE datastore, id or name')
     .option('--path <file|url>', 'file or http(s) URL to copy in')
-    .option('--size <MB>', 'size of a new empty image')
+    .option('--size <size>', 'size of a new empty image: MB, or with a unit (512M, 1G, 2T)')
     .option('--fs <type>', 'file system of a new empty image (ext4, xfs …)')
     .option('--format <format>', 'raw or qcow2')
     .option('--name <name>', 'default: the file name')
     .option('--persistent', 'one VM at a time, changes kept')
+    .option('--force', 'create it even when it does not fit the datastore (the override is journaled)')
     .option('--dry-run', 'print the action without running it')
-    .addHelpText('after', '\nExamples:\n  $ ferry image create --datastore images --path ./debian.qcow2 --name debian\n  $ ferry image create --datastore images --size 1024 --fs ext4 --name data --persistent\n')
-    .action((flags: { datastore: string; path?: string; size?: string; fs?: string; format?: string; name?: string; persistent?: boolean; dryRun?: boolean }, command: Command) =>
+    .addHelpText('after', '\nExamples:\n  $ ferry image create --datastore images --path ./debian.qcow2 --name debian\n  $ ferry image create --datastore images --size 1G --fs ext4 --name data --persistent\n')
+    .action((flags: { datastore: string; path?: string; size?: string; fs?: string; format?: string; name?: string; persistent?: boolean; force?: boolean; dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
         const ds = ctx.catalog.datastore(flags.datastore);
-        if ((flags.path === undefined) === (flags.size === undefined)) throw new FerryError('E_USAGE', 'give --path FILE|URL or --size MB (one of them)', { hint: 'ferry image create --help' });
-        const sizeMb = flags.size === undefined ? undefined : parseWhole(flags.size, '--size (MB)', '--size 1024', 1);
+        if ((flags.path === undefined) === (flags.size === undefined)) throw new FerryError('E_USAGE', 'give --path FILE|URL or --size SIZE (one of them)', { hint: 'ferry image create --help' });
+        const sizeMb = flags.size === undefined ? undefined : parseSizeMb(flags.size, '--size');
         const path = flags.path === undefined ? undefined : absoluteOrUrl(ctx.io.cwd, flags.path);
         const name = flags.name ?? (path ? (path.split('/').pop() ?? 'image').replace(/\.(qcow2|raw|img|iso)$/i, '') : undefined);
         if (!name) throw new FerryError('E_USAGE', 'an empty image needs --name', { hint: '--name data' });
@@ -83,6 +85,7 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
           ...(flags.fs ? { fs: flags.fs } : {}),
           ...(flags.format ? { format: flags.format } : {}),
           ...(flags.persistent ? { persistent: true } : {}),
+          ...(flags.force ? { force: true } : {}),
         };
         const plan = ctx.orchestrator.planImageCreate(input);
         if (flags.dryRun) return printPlan(ctx, plan);
@@ -99,11 +102,12 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
     .requiredOption('--name <name>', 'name of the new image')
     .option('--persistent', 'the copy is persistent (default: as the original)')
     .option('--no-persistent', 'the copy is not persistent')
+    .option('--force', 'clone it even when it does not fit the datastore (the override is journaled)')
     .option('--dry-run', 'print the action without running it')
     .addHelpText('after', '\nExamples:\n  $ ferry image clone debian --name debian-test\n  $ ferry image clone 3 --name data-copy --no-persistent --json\n')
-    .action((ref: string, flags: { name: string; persistent?: boolean; dryRun?: boolean }, command: Command) =>
+    .action((ref: string, flags: { name: string; persistent?: boolean; force?: boolean; dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
-        const plan = ctx.orchestrator.planImageClone(ref, { name: flags.name, ...(flags.persistent !== undefined ? { persistent: flags.persistent } : {}) });
+        const plan = ctx.orchestrator.planImageClone(ref, { name: flags.name, ...(flags.persistent !== undefined ? { persistent: flags.persistent } : {}), ...(flags.force ? { force: true } : {}) });
         if (flags.dryRun) return printPlan(ctx, plan);
         const ds = plan.datastore;
         const clone = await withProgress(ctx.io, `image ${flags.name}: cloning`, ctx.orchestrator.execute(plan), { dir: ds.basePath, totalMb: plan.original.sizeMb });
@@ -156,6 +160,7 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
   group
     .command('list')
     .summary('list images')
+    .addHelpText('after', '\nExamples:\n  $ ferry image list\n  $ ferry image list --json\n')
     .action((_flags: unknown, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         const images = ctx.catalog.listImages();
@@ -170,6 +175,7 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
     .summary('show an image (-x: its action dump as XML)')
     .argument('<image>', 'id or name')
     .option('-x, --xml', 'XML output')
+    .addHelpText('after', '\nExamples:\n  $ ferry image show debian\n  $ ferry image show 3 -x\n')
     .action((ref: string, flags: { xml?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         const image = ctx.catalog.image(ref);
@@ -210,6 +216,7 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
     .summary('remove an image from its datastore (rm) and the catalog')
     .argument('<image>', 'id or name')
     .option('--dry-run', 'print the action without running it')
+    .addHelpText('after', '\nExamples:\n  $ ferry image delete debian-test --dry-run\n  $ ferry image delete debian-test\n')
     .action((ref: string, flags: { dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
         const plan = ctx.orchestrator.planImageDelete(ref);

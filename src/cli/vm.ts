@@ -9,11 +9,20 @@ import { FerryError } from '../errors.js';
 import { transferLine, type NewVmInput, type OperationArgs, type VmOperation } from '../lifecycle/plan.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
 import { parseWhole } from './input.js';
+import { parseSizeMb, sizeMbOf } from './units.js';
 import type { Io } from './io.js';
 import { withProgress } from './progress.js';
 
 const ref = v.union([v.pipe(v.number(), v.integer(), v.minValue(0)), v.pipe(v.string(), v.minLength(1))]);
-const size = v.pipe(v.number(), v.integer(), v.minValue(1));
+/** MB as a number, or a size with a unit ("512M", "1G"), as --size takes it. */
+const size = v.union([
+  v.pipe(v.number(), v.integer(), v.minValue(1)),
+  v.pipe(
+    v.string(),
+    v.check((text) => sizeMbOf(text) !== undefined, 'a size: MB, or a number with a unit (512M, 1G, 2T)'),
+    v.transform((text) => sizeMbOf(text) as number),
+  ),
+]);
 
 /** vm.yaml: name, host, system datastore, and disks (image, volatile, swap, context). */
 export const VmFileSchema = v.strictObject({
@@ -91,7 +100,7 @@ export function registerVm(program: Command, io: Io, setStatus: (status: number)
     .option('--host <host>')
     .option('--system-ds <ds>', 'SYSTEM datastore, id or name')
     .option('--disk <image>', 'a disk from an image, id or name (repeatable; persistent images are linked, others cloned)', collect)
-    .option('--volatile <MB>', 'a volatile disk (repeatable)', collect)
+    .option('--volatile <size>', 'a volatile disk: MB, or with a unit (512M, 1G); repeatable', collect)
     .option('--dry-run', 'print the plan as transfer-file lines; run nothing')
     .addHelpText(
       'after',
@@ -120,9 +129,9 @@ Examples:
           input = inputOf(await loadYamlFile(file.startsWith('/') ? file : `${ctx.io.cwd}/${file}`, VmFileSchema, 'E_USAGE', `fix ${file}: see ferry vm create --help for its keys`));
         } else {
           if (!flags.name || !flags.host || !flags.systemDs) throw new FerryError('E_USAGE', 'vm create needs a vm.yaml, or --name, --host and --system-ds', { hint: 'ferry vm create --help' });
-          const volatile = (flags.volatile ?? []).map((text) => ({ kind: 'volatile' as const, sizeMb: parseWhole(text, '--volatile (MB)', '--volatile 512', 1) }));
+          const volatile = (flags.volatile ?? []).map((text) => ({ kind: 'volatile' as const, sizeMb: parseSizeMb(text, '--volatile') }));
           input = { name: flags.name, host: flags.host, systemDs: flags.systemDs, disks: [...(flags.disk ?? []).map((image) => ({ kind: 'image' as const, image })), ...volatile] };
-          if (input.disks.length === 0) throw new FerryError('E_USAGE', 'a VM needs at least one disk', { hint: '--disk IMAGE or --volatile MB' });
+          if (input.disks.length === 0) throw new FerryError('E_USAGE', 'a VM needs at least one disk', { hint: '--disk IMAGE or --volatile SIZE' });
         }
         const plan = ctx.orchestrator.planNewVm(input);
         if (flags.dryRun) return printPlan(ctx, plan.steps, `vm create ${input.name} on ${input.host} (dry run)`);
@@ -180,11 +189,17 @@ Examples:
     .requiredOption('--name <name>', 'name of the new image')
     .option('--datastore <ds>', 'IMAGE datastore of the new image (default: the disk image\'s)')
     .option('--snapshot <id>', 'save this snapshot of the disk instead of its current state')
+    .option('--force', 'save it even when it does not fit the datastore (the override is journaled)')
     .option('--dry-run', 'print the plan; run nothing')
     .addHelpText('after', '\nExamples:\n  $ ferry vm disk-saveas vm01 0 --name debian-configured\n  $ ferry vm disk-saveas vm01 2 --name scratch --datastore images --snapshot 0\n')
-    .action((vmRef: string, diskText: string, flags: { name: string; datastore?: string; snapshot?: string; dryRun?: boolean }, command: Command) =>
+    .action((vmRef: string, diskText: string, flags: { name: string; datastore?: string; snapshot?: string; force?: boolean; dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, async (ctx) => {
-        const input = { name: flags.name, ...(flags.datastore !== undefined ? { datastore: flags.datastore } : {}), ...(flags.snapshot !== undefined ? { snapshot: parseWhole(flags.snapshot, '--snapshot', HINT) } : {}) };
+        const input = {
+          name: flags.name,
+          ...(flags.datastore !== undefined ? { datastore: flags.datastore } : {}),
+          ...(flags.snapshot !== undefined ? { snapshot: parseWhole(flags.snapshot, '--snapshot', HINT) } : {}),
+          ...(flags.force ? { force: true } : {}),
+        };
         const disk = parseWhole(diskText, 'disk id', HINT);
         const plan = ctx.orchestrator.planSaveAs(vmRef, disk, input);
         const vm = plan.vm;

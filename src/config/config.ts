@@ -8,6 +8,7 @@ import * as v from 'valibot';
 import { NameSchema } from '../contract/names.js';
 import { LEVELS, LOG_FORMATS } from '../log/logger.js';
 import { FerryError } from '../errors.js';
+import { basePathProblem } from '../lifecycle/base-path.js';
 import { bundledRemotes } from './paths.js';
 import { TimeoutSchema } from './timeout.js';
 import { loadYamlFile } from './yaml.js';
@@ -37,6 +38,8 @@ export const ConfigSchema = v.strictObject({
   log_level: v.optional(v.picklist(LEVELS)),
   /** text (one line per record) or json (JSON lines). */
   log_format: v.optional(v.picklist(LOG_FORMATS)),
+  /** Datastore figures: `max_age` seconds they are trusted before an image create, clone or save-as runs the monitor again (default 300; 0: always). */
+  monitor: v.optional(v.strictObject({ max_age: v.optional(v.pipe(v.number(), v.minValue(0))) })),
   /** Folder for the lock files of the helper library's `exclusive`. */
   lock_dir: v.optional(v.pipe(v.string(), v.minLength(1))),
   /** This machine's name in host:path arguments (the spec's `fe`); default its host name. */
@@ -65,7 +68,10 @@ export const ConfigSchema = v.strictObject({
         type: v.optional(v.picklist(['IMAGE', 'SYSTEM', 'FILE'])),
         ds_mad: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/))),
         tm_mad: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/)),
-        base_path: v.pipe(v.string(), v.startsWith('/')),
+        base_path: v.pipe(
+          v.string(),
+          v.check((path) => basePathProblem(path) === undefined, (issue) => `base_path ${JSON.stringify(issue.input)} ${basePathProblem(String(issue.input)) ?? ''}`),
+        ),
         template: v.optional(v.record(v.string(), v.string())),
         secrets: v.optional(v.record(v.string(), v.string())),
       }),

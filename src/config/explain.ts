@@ -27,6 +27,9 @@ function explainIssue(root: AnySchema, value: unknown, issue: v.BaseIssue<unknow
     const best = options && isPlainObject(here) ? closestOption(options, here) : undefined;
     if (best) return explainIssues(best, here).map((line) => prefixed(path, line));
     const shapes = options?.map((option) => objectKeys(unwrap(option))).filter((keys): keys is string[] => keys !== undefined) ?? [];
+    // A scalar that matched an option's type but failed its check (a size written "lots"): that check says what is wanted.
+    const checked = issue.issues?.find((sub) => sub.kind === 'validation');
+    if (checked && !isPlainObject(here)) return [`${path.length === 0 ? 'top level' : path.join('.')}: expected ${checked.message}, got ${issue.received}`];
     if (shapes.length > 0 && isPlainObject(here)) {
       return [`${path.length === 0 ? 'top level' : path.join('.')}: expected one of ${shapes.map((keys) => `{${keys.join(', ')}}`).join(', ')}, got ${Object.keys(here).length === 0 ? 'an empty mapping' : `keys ${Object.keys(here).join(', ')}`}`];
     }

@@ -7,11 +7,15 @@
 import type { MonitorResult } from '../contract/parsers.js';
 import { FerryError } from '../errors.js';
 import type { Datastore, DatastorePatch, NewDatastore } from '../model.js';
+import { checkBasePath } from './base-path.js';
 import { datastoreAction, type LifecycleOptions } from './journal.js';
-import { datastorePlan, monitorStep, type DatastorePlan } from './plan.js';
+import { datastorePlan, monitorDriver, monitorStep, type DatastorePlan } from './plan.js';
 
 /** Runs the datastore's monitor (a system datastore's TM monitor) and stores the figures. */
 export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<MonitorResult> {
+  if (monitorDriver(ds).driver === null) {
+    throw new FerryError('E_CONFLICT', `datastore ${ds.name} is a ${ds.type} datastore with no datastore driver (ds_mad) to monitor it`, { hint: `give it one: ferry datastore update ${ds.name} --ds-mad NAME` });
+  }
   const result = await datastoreAction(life, ds, monitorStep(ds));
   const figures = result.result as MonitorResult;
   if (figures.usedMb + figures.freeMb > figures.totalMb * 1.01 + 1) {
@@ -25,11 +29,13 @@ export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<Mo
 
 /** The plan of a new datastore (checked by recording it in a transaction rolled back); `check`: its monitor runs first. */
 export function planDatastoreCreate(life: LifecycleOptions, input: NewDatastore, check: boolean): DatastorePlan {
+  checkBasePath(input.name, input.basePath);
   return datastorePlan(life.catalog.preview((tx) => tx.addDatastore(input)), { operation: 'create', input, check });
 }
 
 /** The plan of a datastore change: the datastore as it would be, and its monitor. */
 export function planDatastoreUpdate(life: LifecycleOptions, id: number, patch: DatastorePatch): DatastorePlan {
+  if (patch.basePath !== undefined) checkBasePath(life.catalog.datastore(id).name, patch.basePath);
   return datastorePlan(life.catalog.preview((tx) => tx.updateDatastore(id, patch)), { operation: 'update', patch });
 }
 

@@ -4,11 +4,13 @@
  * flattened, and measured (stat). Each change is planned first (plan.ts,
  * what --dry-run prints) and run from its plan under the image's lock.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { CatalogTx } from '../catalog/store.js';
 import { FerryError, toFerryError } from '../errors.js';
 import type { Datastore, Image, ImagePatch, PlanStep } from '../model.js';
+import { checkBasePath } from './base-path.js';
+import { checkCapacity, journalOverride } from './capacity.js';
 import { imageLeftovers, removeLeftovers, type Leftover } from './check.js';
 import { datastoreAction, once, type LifecycleOptions } from './journal.js';
 import { imageClonePlan, imageCreatePlan, imageDeletePlan, imageSnapshotPlan, imageStep, newImageRecord, type ImagePlan, type ImageSnapshotOperation, type NewImageInput } from './plan.js';
@@ -18,12 +20,13 @@ export function isUrl(path: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
 }
 
-/** A datastore that has a datastore driver. */
+/** A datastore that has a datastore driver, and a BASE_PATH its replies can name a SOURCE under (one recorded by an older ferry may not). */
 export function usableDatastore(tx: CatalogTx, ref: string | number): Datastore {
   const ds = tx.datastore(ref);
   if (!ds.dsMad) {
     throw new FerryError('E_CONFLICT', `datastore ${ds.name} is a ${ds.type} datastore with no datastore driver (ds_mad)`, { hint: 'use an IMAGE datastore (ferry datastore list), or give it one: ferry datastore update --ds-mad NAME' });
   }
+  checkBasePath(ds.name, ds.basePath);
   return ds;
 }
 
@@ -74,7 +77,7 @@ function checkClone(tx: CatalogTx, ref: string | number, name: string): { origin
 }
 
 /** The plan of an image clone within its datastore. */
-export function planClone(life: LifecycleOptions, ref: string | number, input: { name: string; persistent?: boolean }): Extract<ImagePlan, { operation: 'clone' }> {
+export function planClone(life: LifecycleOptions, ref: string | number, input: { name: string; persistent?: boolean; force?: boolean }): Extract<ImagePlan, { operation: 'clone' }> {
   const { original, ds } = life.catalog.transaction((tx) => checkClone(tx, ref, input.name));
   return imageClonePlan(original, ds, input);
 }
@@ -135,9 +138,12 @@ function stepFor(plan: ImagePlan, image: Image) {
 /** Registers an image: cp or mkfs. READY on success, ERROR with the reason on failure. */
 async function createImage(life: LifecycleOptions, plan: ImagePlan & { operation: 'create' }): Promise<Image> {
   const { input, datastore: ds } = plan;
+  const override = await checkCapacity(life, ds, { name: input.name, sizeMb: newImageSizeMb(input), ...(input.force ? { force: true } : {}) });
   const record = (tx: CatalogTx): Image => {
     checkNewImage(tx, input);
-    return tx.addImage(newImageRecord(input));
+    const image = tx.addImage(newImageRecord(input));
+    journalOverride(tx, image, 'create', override);
+    return image;
   };
   return imageAction(life, record, plan.steps[0]?.action ?? 'cp', (image) => registerSource(life, ds, stepFor(plan, image), image));
 }
@@ -149,6 +155,12 @@ export async function registerSource(life: LifecycleOptions, ds: Datastore, step
   return { source: made.source, sizeMb: made.sizeMb ?? image.sizeMb, format: made.format ?? image.format, state: 'READY' };
 }
 
+/** The MB a new image takes: its --size, or the size of the local file it is copied from (a URL's is not known beforehand). */
+function newImageSizeMb(input: NewImageInput): number | null {
+  if (input.path === undefined) return input.sizeMb ?? null;
+  return isUrl(input.path) ? null : Math.ceil(statSync(input.path).size / (1024 * 1024));
+}
+
 /**
  * Clones an image within its datastore (the driver's clone). The dump
  * describes the new image with PATH set to the original's SOURCE and
@@ -158,13 +170,14 @@ export async function registerSource(life: LifecycleOptions, ds: Datastore, step
  */
 async function cloneImage(life: LifecycleOptions, plan: ImagePlan & { operation: 'clone' }): Promise<Image> {
   const name = plan.image.name;
+  const override = await checkCapacity(life, plan.datastore, { name, sizeMb: plan.original.sizeMb, ...(plan.force ? { force: true } : {}) });
   // The original stays as it is while it is copied: no rm, revert or flatten meanwhile.
   const unlockOriginal = life.catalog.lock(`image:${plan.original.id}`, 'clone');
   try {
     // Read again under the lock: another ferry may have changed it before we got it.
     const record = (tx: CatalogTx): Image => {
       const { original, ds } = checkClone(tx, plan.original.id, name);
-      return tx.addImage({
+      const image = tx.addImage({
         name,
         datastoreId: ds.id,
         path: original.source,
@@ -174,6 +187,8 @@ async function cloneImage(life: LifecycleOptions, plan: ImagePlan & { operation:
         persistent: plan.persistent ?? original.persistent,
         clonedFrom: original.id,
       });
+      journalOverride(tx, image, 'clone', override);
+      return image;
     };
     return await imageAction(life, record, 'clone', async (image) => {
       const original = life.catalog.image(plan.original.id);

@@ -31,6 +31,8 @@ export interface LifecycleOptions {
   frontend: string;
   onStep?: (event: StepEvent) => void;
   signal?: AbortSignal;
+  /** Seconds a datastore's figures are trusted before an image create, clone or save-as refreshes them (capacity.ts; default 300). */
+  monitorMaxAgeS?: number;
 }
 
 /** What the outcome of an action changes, written with its journal entry. */

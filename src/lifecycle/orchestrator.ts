@@ -34,7 +34,7 @@ export class Orchestrator {
   planImageCreate(input: NewImageInput): ImagePlan {
     return planCreate(this.options, input);
   }
-  planImageClone(ref: string | number, input: { name: string; persistent?: boolean }): Extract<ImagePlan, { operation: 'clone' }> {
+  planImageClone(ref: string | number, input: { name: string; persistent?: boolean; force?: boolean }): Extract<ImagePlan, { operation: 'clone' }> {
     return planClone(this.options, ref, input);
   }
   planImageDelete(ref: string | number): ImagePlan {
@@ -91,7 +91,7 @@ export class Orchestrator {
   createImage(input: NewImageInput): Promise<Image> {
     return this.execute(this.planImageCreate(input));
   }
-  cloneImage(ref: string | number, input: { name: string; persistent?: boolean }): Promise<Image> {
+  cloneImage(ref: string | number, input: { name: string; persistent?: boolean; force?: boolean }): Promise<Image> {
     return this.execute(this.planImageClone(ref, input));
   }
   deleteImage(image: Image): Promise<Image> {

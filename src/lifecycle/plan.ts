@@ -35,6 +35,8 @@ export interface NewImageInput {
   format?: string;
   persistent?: boolean;
   type?: string;
+  /** Go ahead when the image does not fit its datastore (capacity.ts); the override is journaled. */
+  force?: boolean;
 }
 
 /** A VM as the operator asks for it (vm.yaml or flags). */
@@ -50,6 +52,8 @@ export interface SaveAsInput {
   name: string;
   datastore?: string | number;
   snapshot?: number;
+  /** Go ahead when the image does not fit its datastore (capacity.ts); the override is journaled. */
+  force?: boolean;
 }
 
 export type RecoverMode = 'retry' | 'success' | 'failure';
@@ -76,7 +80,7 @@ export interface RecoverPlan {
 /** An image action in its datastore; `image` is the image acted on (a new one as it would be recorded, id -1). */
 export type ImagePlan = { kind: 'image'; datastore: Datastore; image: Partial<Image> & { id: number; name: string }; steps: PlanStep[]; dump?: string } & (
   | { operation: 'create'; input: NewImageInput }
-  | { operation: 'clone'; original: Image; persistent?: boolean }
+  | { operation: 'clone'; original: Image; persistent?: boolean; force?: boolean }
   | { operation: 'delete' }
   | { operation: `snapshot-${ImageSnapshotOperation}`; snapshot: number }
 );
@@ -386,10 +390,10 @@ export function imageCreatePlan(input: NewImageInput, action: 'cp' | 'mkfs'): Im
 }
 
 /** A copy of `original` in its datastore (clone); the copy is persistent as asked, else as the original. */
-export function imageClonePlan(original: Image & { source: string }, ds: Datastore, input: { name: string; persistent?: boolean }): Extract<ImagePlan, { operation: 'clone' }> {
+export function imageClonePlan(original: Image & { source: string }, ds: Datastore, input: { name: string; persistent?: boolean; force?: boolean }): Extract<ImagePlan, { operation: 'clone' }> {
   const image = { id: -1, name: input.name, datastoreId: ds.id, path: original.source, persistent: input.persistent ?? original.persistent, clonedFrom: original.id };
   const step = imageStep(ds, 'clone', -1, `${original.source} -> new image ${input.name}`, { from: original.source });
-  return { kind: 'image', operation: 'clone', original, ...defined({ persistent: input.persistent }), datastore: ds, image, steps: [step] };
+  return { kind: 'image', operation: 'clone', original, ...defined({ persistent: input.persistent, force: input.force }), datastore: ds, image, steps: [step] };
 }
 
 /** An image removed: rm of its SOURCE (no step when it has none, or its datastore no driver), then its record. */

@@ -7,6 +7,7 @@
 import type { CatalogTx } from '../catalog/store.js';
 import { FerryError } from '../errors.js';
 import type { Image } from '../model.js';
+import { checkCapacity, journalOverride } from './capacity.js';
 import { imageAction, statSource, usableDatastore } from './images.js';
 import { act, datastoreAction, runStep, type LifecycleOptions } from './journal.js';
 import { saveAsSource, saveAsSteps, type SaveAsInput, type SaveAsPlan } from './plan.js';
@@ -44,13 +45,18 @@ export function planSaveAs(life: LifecycleOptions, vmRef: string | number, diskI
 /** Saves the plan's disk as a new image, checked again under the VM's lock. */
 export async function runSaveAs(life: LifecycleOptions, plan: SaveAsPlan): Promise<Image> {
   const { input } = plan;
+  const override = await checkCapacity(life, plan.datastore, { name: input.name, sizeMb: plan.sizeMb, ...(input.force ? { force: true } : {}) });
   // The VM holds still while its disk is copied: no stop, migrate or snapshot meanwhile.
   const unlockVm = life.catalog.lock(`vm:${plan.vm.id}`, 'disk-saveas');
   try {
     // Read again under the lock: another ferry may have changed the VM before we got it.
     const { copy, sizeMb, format } = planSaveAs(life, plan.vm.id, plan.disk.diskId, input);
     const ds = copy.into;
-    const record = (tx: CatalogTx): Image => tx.addImage({ name: input.name, datastoreId: ds.id, ...(sizeMb !== null ? { sizeMb } : {}), format, persistent: false });
+    const record = (tx: CatalogTx): Image => {
+      const image = tx.addImage({ name: input.name, datastoreId: ds.id, ...(sizeMb !== null ? { sizeMb } : {}), format, persistent: false });
+      journalOverride(tx, image, 'saveas', override);
+      return image;
+    };
     return await imageAction(life, record, 'saveas', async (current) => {
       const [mkfs] = saveAsSteps(copy, input, current.id);
       const made = (await datastoreAction(life, ds, mkfs, { image: current, dumpImage: { ...current, fs: 'save_as' }, operation: 'saveas' })).result as { source: string };

@@ -1,5 +1,5 @@
 /** `ferry datastore create|update|delete --dry-run`: checked, the monitor named, nothing recorded or run. */
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { stage, world } from '../helpers/catalog-world.js';
@@ -67,4 +67,61 @@ t.test('datastore create checks attributes against the drivers\' driver.yaml con
   const update = await cli(['datastore', 'update', 'v', '--attr', 'LIMIT=x']);
   t.equal(update.status, 2, 'update is checked too');
   t.equal(w.catalog().datastore('v').template.LIMIT, '5', 'and left as it was');
+});
+
+t.test('datastore create|update refuse a BASE_PATH with a space, with the reason; nothing recorded, no file made', async (t) => {
+  const w = world(t);
+  const spaced = join(w.root, 'my images');
+  mkdirSync(spaced);
+  const created = await w.cli(['datastore', 'create', 'spaced', '--ds-mad', 'fs', '--tm-mad', 'shared', '--base-path', spaced]);
+  t.equal(created.status, 2, 'refused: exit 2');
+  t.match(created.stderr, /BASE_PATH ".*my images" has a space: the contract's "<image_source> <size>" reply cannot carry it/);
+  t.notOk(w.catalog().findDatastore('spaced'), 'not recorded');
+  await stage(t, w, 'shared');
+  const updated = await w.cli(['datastore', 'update', 'images', '--base-path', spaced]);
+  t.equal(updated.status, 2, 'update refused too');
+  t.match(updated.stderr, /has a space/);
+  t.notMatch(w.catalog().datastore('images').basePath, / /, 'the datastore keeps its path');
+  writeFileSync(join(w.root, 'ferry.yaml'), `frontend: fe\nlog_level: warn\ndatastores:\n  cfg:\n    ds_mad: fs\n    tm_mad: shared\n    base_path: "${spaced}"\n`);
+  const config = await w.cli(['datastore', 'list']);
+  t.equal(config.status, 2, 'a ferry.yaml datastore with one is a config error');
+  t.match(config.stderr, /datastores\.cfg\.base_path: .*my images/, 'naming the key');
+});
+
+t.test('datastore monitor DS|--all refreshes the figures on demand, journaled; --all reports a failing one and goes on', async (t) => {
+  const w = world(t);
+  await stage(t, w, 'shared');
+  const images = w.catalog().datastore('images');
+  const monitors = () => w.catalog().journal(`datastore:${images.id}`).filter((entry) => entry.action === 'monitor').length;
+  const before = monitors();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const one = await w.json(['datastore', 'monitor', 'images']);
+  t.match(one, { id: images.id, name: 'images', totalMb: Number, usedMb: Number, freeMb: Number, availableMb: Number, monitoredAt: String });
+  t.ok(one.monitoredAt > (images.monitoredAt as string), 'monitored again');
+  t.equal(monitors(), before + 1, 'journaled under the datastore');
+  t.equal(w.catalog().datastore('images').monitoredAt, one.monitoredAt, 'the figures are stored');
+  const text = await w.cli(['datastore', 'monitor', '1']);
+  t.equal(text.status, 0, text.stderr);
+  t.match(text.stdout, /^datastore 1 images: total \d+ MB, used \d+ MB, free \d+ MB, available \d+ MB \(monitored .*\)\n$/);
+
+  const all = await w.json(['datastore', 'monitor', '--all']);
+  t.same(all.map((entry: { name: string }) => entry.name), ['images', 'system'], 'every datastore');
+  const gone = join(w.root, 'gone');
+  mkdirSync(gone);
+  await w.json(['datastore', 'create', 'gone', '--ds-mad', 'fs', '--tm-mad', 'shared', '--base-path', gone]);
+  rmSync(gone, { recursive: true });
+  const partly = await w.cli(['datastore', 'monitor', '--all']);
+  t.equal(partly.status, 1, 'a failing monitor: its exit status');
+  t.match(partly.stdout, /^ID\s+NAME\s+TOTAL_MB\s+USED_MB\s+FREE_MB\s+AVAIL_MB\s+MONITORED\n1\s+images .*\n2\s+system .*\n$/, 'the others are listed');
+  t.match(partly.stderr, /^ferry: datastore gone: .*does not exist/m, 'the failure names its datastore');
+  const partlyJson = await w.cli(['--json', 'datastore', 'monitor', '--all']);
+  t.equal(partlyJson.status, 1);
+  t.match(jsonOf(partlyJson.stdout), [{ name: 'images', freeMb: Number }, { name: 'system' }, { name: 'gone', error: { code: 'E_DRIVER_FAILED', message: /does not exist/ } }]);
+
+  for (const argv of [['datastore', 'monitor'], ['datastore', 'monitor', 'images', '--all']]) {
+    const bad = await w.cli(argv);
+    t.equal(bad.status, 2, `${argv.join(' ')}: a usage error`);
+    t.match(bad.stderr, /give a datastore, or --all/);
+  }
+  t.equal((await w.cli(['datastore', 'monitor', 'nope'])).status, 2, 'an unknown datastore');
 });

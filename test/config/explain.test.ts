@@ -10,7 +10,8 @@ const vm = (disks: unknown[]): Record<string, unknown> => ({ name: 'web', host: 
 t.test('vm.yaml disk mistakes are each named, against the disk shape they resemble', async (t) => {
   t.same(explainIssues(VmFileSchema, vm([{ image: 'x' }, { volatile: 64, persistant: true }])), ['disks.1.persistant: unknown key "persistant" (valid keys here: volatile, format)']);
   t.same(explainIssues(VmFileSchema, vm([{ volatile: 64, format: 'vmdk' }])), ['disks.0.format: expected ("raw" | "qcow2"), got "vmdk"']);
-  t.same(explainIssues(VmFileSchema, vm([{ swap: 'lots' }])), ['disks.0.swap: expected number, got "lots"']);
+  t.same(explainIssues(VmFileSchema, vm([{ swap: 'lots' }])), ['disks.0.swap: expected a size: MB, or a number with a unit (512M, 1G, 2T), got "lots"']);
+  t.same(explainIssues(VmFileSchema, vm([{ swap: '1G' }])), [], 'a size with a unit is a size');
   t.same(explainIssues(VmFileSchema, vm([{}])), ['disks.0: expected one of {image}, {volatile, format}, {swap}, {context}, got an empty mapping']);
   t.same(explainIssues(VmFileSchema, vm([{ imgae: 'x' }])), ['disks.0: expected one of {image}, {volatile, format}, {swap}, {context}, got keys imgae']);
   t.same(explainIssues(VmFileSchema, vm([{ image: 'x' }])), [], 'a good file has no problems');

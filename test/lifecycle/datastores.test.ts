@@ -53,3 +53,33 @@ t.test('delete: refused while it holds images; runs no driver', async (t) => {
   t.equal((await runDatastorePlan(life, plan)).id, spare.id);
   t.equal(catalog.findDatastore('spare'), undefined);
 });
+
+t.test('a BASE_PATH the contract\'s "<image_source> <size>" reply cannot carry is refused at create and update, before anything runs', async (t) => {
+  const { life, catalog, images, dir } = lifeWorld(t);
+  const input = { name: 'spaced', type: 'IMAGE' as const, dsMad: 'fs', tmMad: 'dummy' };
+  const cases: Array<[string, RegExp]> = [
+    [join(dir, 'my images'), /has a space: the contract's "<image_source> <size>" reply cannot carry it/],
+    [join(dir, 'tab\there'), /has a tab/],
+    [join(dir, 'new\nline'), /has a newline/],
+    [join(dir, 'esc\x1b[2J'), /has a control character \(U\+001B\)/],
+    [join(dir, 'nbsp\u00a0here'), /has whitespace \(U\+00A0\)/],
+    ['relative/path', /is not an absolute path/],
+  ];
+  for (const [basePath, reason] of cases) {
+    const created = thrown(() => planDatastoreCreate(life, { ...input, basePath }, true));
+    t.equal(created.code, 'E_USAGE', `create with ${JSON.stringify(basePath)}: a usage error`);
+    t.match(created.message, reason, 'saying why');
+    t.match(thrown(() => planDatastoreUpdate(life, images.id, { basePath })).message, reason, 'update too');
+  }
+  t.equal(catalog.findDatastore('spaced'), undefined, 'nothing recorded');
+  t.same(catalog.journal(), [], 'no driver ran');
+  t.equal(planDatastoreCreate(life, { ...input, basePath: join(dir, 'plain-1.x_y') }, true).datastore.name, 'spaced', 'an ordinary path is fine');
+});
+
+t.test('monitor: a datastore with no driver to monitor it is refused, naming the fix', async (t) => {
+  const { life, catalog } = lifeWorld(t);
+  const bare = catalog.addDatastore({ name: 'bare', type: 'FILE', tmMad: 'dummy', basePath: '/srv/files' });
+  const refused = await rejection(monitor(life, bare));
+  t.match(refused, { code: 'E_CONFLICT', message: /datastore bare is a FILE datastore with no datastore driver \(ds_mad\) to monitor it/, hint: /--ds-mad/ });
+  t.same(catalog.journal(), [], 'nothing ran');
+});

@@ -61,3 +61,12 @@ t.test('snapshots and stat: only a snapshot the image has; the image keeps READY
   t.same((await runImagePlan(life, planSnapshot(life, image.id, 'flatten', 1))).snapshots, []);
   t.type((await statImage(life, image.id)).sizeMb, 'number');
 });
+
+t.test('a datastore recorded with a BASE_PATH its replies cannot carry (by an older ferry) takes no new image; nothing runs', async (t) => {
+  const { life, catalog, dir } = lifeWorld(t);
+  const spaced = catalog.addDatastore({ name: 'spaced', type: 'IMAGE', dsMad: 'dummy', tmMad: 'dummy', basePath: `${dir}/my images` });
+  const refused = thrown(() => planCreate(life, { datastore: spaced, name: 'x', sizeMb: 20 }));
+  t.match(refused, { code: 'E_USAGE', message: /datastore spaced: BASE_PATH ".*my images" has a space/, hint: /ferry datastore update spaced --base-path/ });
+  t.equal(catalog.findImage('x'), undefined);
+  t.same(catalog.journal(), [], 'no driver ran');
+});
