@@ -8,7 +8,7 @@ import t from 'tap';
 import { TM_ACTIONS } from '../../src/contract/table.js';
 import { listDrivers } from '../../src/driver/inventory.js';
 import { Runner } from '../../src/driver/runner.js';
-import { runTransfer } from '../../src/driver/transfer.js';
+import { exampleVm } from '../helpers/example-vm.js';
 import { rejection, tmpDir } from '../helpers/fixtures.js';
 import { blocks, datastores, guestBytes, isInstalled, MiB, PACKAGE, qemuInfo, run, sha256, sha256Of, snapshotTags, sparseImage, writeAt, type Owner } from '../helpers/images.js';
 
@@ -87,11 +87,7 @@ for (const format of ['raw', 'qcow2'] as const) {
     const disk1 = join(ds, 'disk.1');
     let guest0 = imageBytes;
 
-    const steps = async (name: string, text: string, lines: number) => {
-      const outcome = await runTransfer(runner, text);
-      t.equal(outcome.results.length, lines, `${name}: every line ran`);
-      t.same(outcome.results.map((r) => r.stdout), new Array(lines).fill(''), `${name}: TM actions print nothing`);
-    };
+    const vm = exampleVm(t, runner, DRIVER, { image, pers, ds });
     const disksInPlace = (step: string) => {
       const info = qemuInfo(disk0);
       t.equal(info.format, 'qcow2', `${step}: disk.0 is qcow2`);
@@ -105,23 +101,11 @@ for (const format of ['raw', 'qcow2'] as const) {
       t.equal(sha256(image), imageSha, `${step}: the image is untouched`);
     };
 
-    await steps('CREATE', `
-# CREATE
-CLONE qcow2 fe:${image} host01:${ds}/disk.0 7 0
-LN qcow2 fe:${pers} host01:${ds}/disk.1 7 0
-`, 2);
+    await vm.create();
     disksInPlace('CREATE');
 
     // STOP, RESUME and MIGRATE each move both disks, then the VM folder.
-    for (const [step, from, to] of [['STOP', 'host01', 'fe'], ['RESUME', 'fe', 'host01'], ['MIGRATE', 'host01', 'host02']] as const) {
-      await steps(step, `
-# ${step}
-MV qcow2 ${from}:${ds}/disk.0 ${to}:${ds}/disk.0 7 0
-MV qcow2 ${from}:${ds}/disk.1 ${to}:${ds}/disk.1 7 0
-MV qcow2 ${from}:${ds} ${to}:${ds} 7 0
-`, 3);
-      disksInPlace(step);
-    }
+    await vm.moves(disksInPlace);
 
     // The VM runs on host02 and writes both disks.
     guestWrite(disk0, 0x5a, 5 * MiB, 8192);
@@ -132,19 +116,12 @@ MV qcow2 ${from}:${ds} ${to}:${ds} 7 0
     const persExpected = Buffer.from(persBytes);
     written.copy(persExpected, 3 * MiB);
 
-    await steps('SHUTDOWN', `
-DELETE qcow2 host02:${ds}/disk.0 7 0
-MVDS qcow2 host02:${ds}/disk.1 ${pers} 7 1
-DELETE qcow2 host02:${ds} 7 0
-`, 3);
+    await vm.shutdown();
     t.notOk(existsSync(ds), 'SHUTDOWN: the VM folder is gone');
     t.equal(sha256(pers), sha256Of(persExpected), 'SHUTDOWN: what the VM wrote to disk.1 is in the persistent image');
     t.equal(sha256(image), imageSha, 'SHUTDOWN: the image is untouched');
 
-    await steps('SHUTDOWN again', `
-DELETE qcow2 host02:${ds}/disk.0 7 0
-DELETE qcow2 host02:${ds} 7 0
-`, 2);
+    await vm.shutdownAgain();
     t.equal(sha256(image), imageSha, 'a second delete touches nothing');
   });
 }

@@ -9,8 +9,8 @@ import t from 'tap';
 import { TM_ACTIONS } from '../../src/contract/table.js';
 import { listDrivers } from '../../src/driver/inventory.js';
 import { Runner } from '../../src/driver/runner.js';
-import { runTransfer } from '../../src/driver/transfer.js';
 import { buildDump } from '../../src/dump/dump.js';
+import { exampleVm } from '../helpers/example-vm.js';
 import { rejection, tmpDir } from '../helpers/fixtures.js';
 import { blocks, datastores, guestBytes, isInstalled, MiB, PACKAGE, qemuInfo, run, sha256, sha256Of, snapshotTags, sparseImage, writeAt, type Owner } from '../helpers/images.js';
 
@@ -52,11 +52,7 @@ t.test('An Example VM: CREATE, STOP, RESUME, MIGRATE host01 -> host02, SHUTDOWN 
   const disk0 = join(ds, 'disk.0');
   const disk1 = join(ds, 'disk.1');
 
-  const steps = async (name: string, text: string, lines: number) => {
-    const outcome = await runTransfer(runner, text);
-    t.equal(outcome.results.length, lines, `${name}: every line ran`);
-    t.same(outcome.results.map((r) => r.stdout), new Array(lines).fill(''), `${name}: TM actions print nothing`);
-  };
+  const vm = exampleVm(t, runner, DRIVER, { image, pers, ds });
   const disksInPlace = (step: string) => {
     t.equal(sha256(disk0), imageSha, `${step}: disk.0 holds the image's bytes`);
     t.ok(blocks(disk0) <= blocks(image) + 64, `${step}: disk.0 is sparse (${blocks(disk0)} blocks allocated, the image ${blocks(image)})`);
@@ -65,24 +61,12 @@ t.test('An Example VM: CREATE, STOP, RESUME, MIGRATE host01 -> host02, SHUTDOWN 
     t.equal(sha256(image), imageSha, `${step}: the image is untouched`);
   };
 
-  await steps('CREATE', `
-# CREATE
-CLONE shared fe:${image} host01:${ds}/disk.0 7 0
-LN shared fe:${pers} host01:${ds}/disk.1 7 0
-`, 2);
+  await vm.create();
   disksInPlace('CREATE');
   t.ok(blocks(disk0) < (64 * MiB) / 512 / 100, 'CREATE: the clone allocates a fraction of its 64 MiB');
 
   // STOP, RESUME and MIGRATE each move both disks, then the VM folder.
-  for (const [step, from, to] of [['STOP', 'host01', 'fe'], ['RESUME', 'fe', 'host01'], ['MIGRATE', 'host01', 'host02']] as const) {
-    await steps(step, `
-# ${step}
-MV shared ${from}:${ds}/disk.0 ${to}:${ds}/disk.0 7 0
-MV shared ${from}:${ds}/disk.1 ${to}:${ds}/disk.1 7 0
-MV shared ${from}:${ds} ${to}:${ds} 7 0
-`, 3);
-    disksInPlace(step);
-  }
+  await vm.moves(disksInPlace);
 
   // The VM runs on host02 and writes both disks.
   const written = randomBytes(8192);
@@ -92,20 +76,13 @@ MV shared ${from}:${ds} ${to}:${ds} 7 0
   const persExpected = Buffer.from(persBytes);
   written.copy(persExpected, 3 * MiB);
 
-  await steps('SHUTDOWN', `
-DELETE shared host02:${ds}/disk.0 7 0
-MVDS shared host02:${ds}/disk.1 ${pers} 7 1
-DELETE shared host02:${ds} 7 0
-`, 3);
+  await vm.shutdown();
   t.notOk(existsSync(ds), 'SHUTDOWN: the VM folder is gone');
   t.equal(sha256(pers), sha256Of(persExpected), 'SHUTDOWN: what the VM wrote to disk.1 is in the persistent image');
   t.equal(sha256(image), imageSha, 'SHUTDOWN: the non-persistent image is untouched');
   t.ok(existsSync(w.system), 'SHUTDOWN: the system datastore folder stays');
 
-  await steps('SHUTDOWN again', `
-DELETE shared host02:${ds}/disk.0 7 0
-DELETE shared host02:${ds} 7 0
-`, 2);
+  await vm.shutdownAgain();
   t.equal(sha256(pers), sha256Of(persExpected), 'a second delete touches nothing');
 });
 

@@ -1,0 +1,59 @@
+/**
+ * The spec's "An Example VM" as transfer files for one TM driver: CREATE
+ * (clone disk.0, link disk.1), STOP, RESUME and MIGRATE host01 -> host02
+ * (each moves both disks, then the VM folder), SHUTDOWN and SHUTDOWN again.
+ * Each step must run every line and print nothing; what a step leaves
+ * behind is the calling test's to assert.
+ */
+import type { Test } from 'tap';
+import type { Runner } from '../../src/driver/runner.js';
+import { runTransfer } from '../../src/driver/transfer.js';
+
+export interface ExampleVmDisks {
+  /** The non-persistent image cloned to disk.0. */
+  image: string;
+  /** The persistent image linked as disk.1. */
+  pers: string;
+  /** The VM folder on every host. */
+  ds: string;
+}
+
+export function exampleVm(t: Test, runner: Runner, driver: string, { image, pers, ds }: ExampleVmDisks) {
+  const steps = async (name: string, text: string, lines: number) => {
+    const outcome = await runTransfer(runner, text);
+    t.equal(outcome.results.length, lines, `${name}: every line ran`);
+    t.same(outcome.results.map((r) => r.stdout), new Array(lines).fill(''), `${name}: TM actions print nothing`);
+  };
+  return {
+    create: () =>
+      steps('CREATE', `
+# CREATE
+CLONE ${driver} fe:${image} host01:${ds}/disk.0 7 0
+LN ${driver} fe:${pers} host01:${ds}/disk.1 7 0
+`, 2),
+    /** STOP, RESUME and MIGRATE, with `after(step)` called after each. */
+    async moves(after: (step: string) => void): Promise<void> {
+      for (const [step, from, to] of [['STOP', 'host01', 'fe'], ['RESUME', 'fe', 'host01'], ['MIGRATE', 'host01', 'host02']] as const) {
+        await steps(step, `
+# ${step}
+MV ${driver} ${from}:${ds}/disk.0 ${to}:${ds}/disk.0 7 0
+MV ${driver} ${from}:${ds}/disk.1 ${to}:${ds}/disk.1 7 0
+MV ${driver} ${from}:${ds} ${to}:${ds} 7 0
+`, 3);
+        after(step);
+      }
+    },
+    /** On host02, where MIGRATE left the VM. */
+    shutdown: () =>
+      steps('SHUTDOWN', `
+DELETE ${driver} host02:${ds}/disk.0 7 0
+MVDS ${driver} host02:${ds}/disk.1 ${pers} 7 1
+DELETE ${driver} host02:${ds} 7 0
+`, 3),
+    shutdownAgain: () =>
+      steps('SHUTDOWN again', `
+DELETE ${driver} host02:${ds}/disk.0 7 0
+DELETE ${driver} host02:${ds} 7 0
+`, 2),
+  };
+}
