@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { spawnMode } from '../../../src/driver/launch/choose.js';
@@ -6,45 +6,21 @@ import { launchWithNode } from '../../../src/driver/launch/node-launch.js';
 import { groupAlive, liveGroupCount, signalAllGroups, spawnGroup as spawnWith, type SpawnOptions } from '../../../src/driver/launch/spawn-group.js';
 import type { Launcher } from '../../../src/driver/launch/types.js';
 import { liveGroupMembers, processAlive, tmpDir, waitFor } from '../../helpers/fixtures.js';
+import { pidFrom as pidIn, runScript as runScriptFile, sh as shScript } from '../../helpers/spawn.js';
 
 
 /** Waits for a pid file written by a script and returns the pid in it. */
-async function pidFrom(file: string): Promise<number> {
-  await waitFor(() => {
-    try {
-      return /^\d+\s*$/.test(readFileSync(file, 'utf8'));
-    } catch {
-      return false;
-    }
-  }, 3000);
-  return Number(readFileSync(file, 'utf8').trim());
-}
+const pidFrom = (file: string) => pidIn(file, 3000);
 
 /** Every test below, with scripts started by `launcher` (undefined: the default, ferry-spawn). */
 function suite(t: Test, launcher: Launcher | undefined): void {
   const spawnGroup = (options: SpawnOptions) => spawnWith(launcher ? { ...options, launcher } : options);
 
+  const through = launcher ? { launcher } : {};
   /** Writes `text` to a fresh file with `mode` and runs it, without arguments. */
-  const runScript = (t: Test, text: string, mode: number) => {
-    const file = join(tmpDir(t), 'script');
-    writeFileSync(file, text);
-    chmodSync(file, mode);
-    return spawnGroup({ file, args: [], timeoutMs: 1000, killGraceMs: 100, lingerMs: 100, maxStdoutBytes: 1024, maxStderrBytes: 1024 });
-  };
-
+  const runScript = (t: Test, text: string, mode: number) => runScriptFile(t, text, mode, through);
   /** Runs `script` with /bin/sh -c, short limits unless overridden. */
-  function sh(script: string, options: Partial<SpawnOptions> = {}) {
-    return spawnGroup({
-      file: '/bin/sh',
-      args: ['-c', script],
-      timeoutMs: 5000,
-      killGraceMs: 500,
-      lingerMs: 200,
-      maxStdoutBytes: 1024 * 1024,
-      maxStderrBytes: 1024 * 1024,
-      ...options,
-    });
-  }
+  const sh = (script: string, options: Partial<SpawnOptions> = {}) => shScript(script, { ...options, ...through });
 
   t.test('exit 0: stdout and stderr captured', async (t) => {
     const outcome = await sh('echo out; echo err >&2; printf "no newline"');
