@@ -19,7 +19,12 @@ import { SetupFailure, type Check } from './types.js';
 const SIZE = 4;
 const MKFS_SIZE = 5;
 
-const image = (s: Suite): Registered => s.get<Registered>('ds.image');
+/** The checks on the image ds.cp registered: skipped unless `check` (ds.cp, or one after it) passed. */
+function registered(t: CheckContext, check = 'ds.cp'): { s: Suite; reg: Registered } {
+  t.need(check);
+  const s = t.suite;
+  return { s, reg: s.get<Registered>('ds.image') };
+}
 
 /** Checks a source's bytes when it is a file on this machine; says so when it is not. */
 async function sameBytes(t: CheckContext, source: string, expectedSha: string, what: string): Promise<boolean> {
@@ -186,9 +191,7 @@ export const DATASTORE_CHECKS: Check[] = [
     kind: 'datastore',
     title: 'clone of the registered image prints a new source holding the same bytes',
     async run(t) {
-      t.need('ds.cp');
-      const s = t.suite;
-      const reg = image(s);
+      const { s, reg } = registered(t);
       const id = s.imageId();
       // oned puts the source of the image being cloned in the new image's PATH.
       const result = await t.action('clone', () => s.dsRun('clone', { image: { id, path: reg.source, sizeMb: SIZE } }));
@@ -205,9 +208,7 @@ export const DATASTORE_CHECKS: Check[] = [
     needsTm: true,
     title: 'the TM can deploy the registered image: tm clone fe:SOURCE host:path puts the image\'s bytes on the host',
     async run(t) {
-      t.need('ds.cp');
-      const s = t.suite;
-      const reg = image(s);
+      const { s, reg } = registered(t);
       const [hostA] = s.setup.hostNames;
       const vm = s.vm();
       const disk = `${s.folder(hostA, 0, vm)}/disk.0`;
@@ -426,9 +427,7 @@ export const DATASTORE_CHECKS: Check[] = [
     kind: 'datastore',
     title: 'rm of the registered image succeeds and the image is gone',
     async run(t) {
-      t.need('ds.cp');
-      const s = t.suite;
-      const reg = image(s);
+      const { s, reg } = registered(t);
       const local = await s.localSource(reg.source);
       await t.action('rm', () => s.dsRun('rm', { image: { id: reg.id, source: reg.source } }));
       s.removed(reg.source);
@@ -440,9 +439,7 @@ export const DATASTORE_CHECKS: Check[] = [
     kind: 'datastore',
     title: 'rm of the image again succeeds (rm is idempotent: a retried rm must not fail)',
     async run(t) {
-      t.need('ds.rm');
-      const s = t.suite;
-      const reg = image(s);
+      const { s, reg } = registered(t, 'ds.rm');
       await t.action('rm of an image already removed', () => s.dsRun('rm', { image: { id: reg.id, source: reg.source } }));
     },
   },

@@ -5,9 +5,11 @@
  * Each step must run every line and print nothing; what a step leaves
  * behind is the calling test's to assert.
  */
+import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
 import type { Runner } from '../../src/driver/runner.js';
 import { runTransfer } from '../../src/driver/transfer.js';
+import { MiB, writeAt } from './images.js';
 
 export interface ExampleVmDisks {
   /** The non-persistent image cloned to disk.0. */
@@ -56,4 +58,13 @@ DELETE ${driver} host02:${ds}/disk.0 7 0
 DELETE ${driver} host02:${ds} 7 0
 `, 2),
   };
+}
+
+/** The VM writes 8 KiB of random bytes at 3 MiB of disk.1 (the persistent disk); returns what the persistent image holds after SHUTDOWN. */
+export function guestWritesPersistent(disk1: string, persBytes: Buffer): Buffer {
+  const written = randomBytes(8192);
+  writeAt(disk1, 3 * MiB, written);
+  const persExpected = Buffer.from(persBytes);
+  written.copy(persExpected, 3 * MiB);
+  return persExpected;
 }

@@ -181,6 +181,21 @@ function wellFormed(t: Tap, session: Session): void {
   );
 }
 
+/** Waits for the pid a fixture driver's grandchild writes to `pidfile`; its process group is killed on teardown. */
+async function startedGroup(t: Tap, pidfile: string): Promise<{ grandchild: number; pgid: number }> {
+  t.ok(await waitFor(() => existsSync(pidfile) && readFileSync(pidfile, 'utf8').trim() !== '', 5000), 'the driver started');
+  const grandchild = Number(readFileSync(pidfile, 'utf8'));
+  const pgid = pgidOf(grandchild);
+  t.teardown(() => {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
+  });
+  return { grandchild, pgid };
+}
+
 /** A record file (FIXTURE_RECORD) and its lines' first words. */
 function recorder(t: Tap): { file: string; actions(): string[]; lines(): string[] } {
   const file = join(tmpDir(t, 'ferry-mad-record-'), 'record');
@@ -425,16 +440,7 @@ t.test('DRIVER_CANCEL kills the running script\'s whole process group; that acti
   const pidfile = join(dir, 'pid');
   const s = serve(t, { kind: 'datastore', runner: runnerOver(fixturesRemotes, { FIXTURE_PIDFILE: pidfile, FIXTURE_SLEEP: '0.8' }) });
   s.send(`STAT 9 ${dsDump('hungslow')}`, `STAT 10 ${dsDump('slow')}`);
-  t.ok(await waitFor(() => existsSync(pidfile) && readFileSync(pidfile, 'utf8').trim() !== '', 5000), 'the driver started');
-  const grandchild = Number(readFileSync(pidfile, 'utf8'));
-  const pgid = pgidOf(grandchild);
-  t.teardown(() => {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // gone, as it should be
-    }
-  });
+  const { grandchild, pgid } = await startedGroup(t, pidfile);
   t.ok(liveGroupMembers(pgid).length >= 2, 'the script and its grandchild run');
   const cancelled = Date.now();
   s.send('DRIVER_CANCEL 9');
@@ -457,16 +463,7 @@ t.test('DRIVER_CANCEL of a TRANSFER: FAILURE, grandchild dead, the rest of the f
   writeFileSync(file, 'CLONE hungslow fe:/a host01:/b/disk.0 7 0\nMKSWAP ok 512 host01:/b/disk.1 7 0\n');
   const s = serve(t, { kind: 'tm', runner: runnerOver(fixturesRemotes, { FIXTURE_PIDFILE: pidfile, FIXTURE_RECORD: record.file }) });
   s.send(`TRANSFER 7 ${file}`);
-  t.ok(await waitFor(() => existsSync(pidfile) && readFileSync(pidfile, 'utf8').trim() !== '', 5000), 'the driver started');
-  const grandchild = Number(readFileSync(pidfile, 'utf8'));
-  const pgid = pgidOf(grandchild);
-  t.teardown(() => {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  });
+  const { grandchild } = await startedGroup(t, pidfile);
   s.send('DRIVER_CANCEL 7');
   t.match(await s.line(/^TRANSFER \S+ 7 /, 3000), /^TRANSFER FAILURE 7 \S/);
   t.ok(await waitFor(() => !processAlive(grandchild), 1000), 'the grandchild is dead');

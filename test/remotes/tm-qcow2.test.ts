@@ -8,9 +8,9 @@ import t from 'tap';
 import { TM_ACTIONS } from '../../src/contract/table.js';
 import { listDrivers } from '../../src/driver/inventory.js';
 import { Runner } from '../../src/driver/runner.js';
-import { exampleVm } from '../helpers/example-vm.js';
+import { exampleVm, guestWritesPersistent } from '../helpers/example-vm.js';
 import { rejection, tmpDir } from '../helpers/fixtures.js';
-import { blocks, datastores, guestBytes, isInstalled, MiB, PACKAGE, qemuInfo, run, sha256, sha256Of, snapshotTags, sparseImage, writeAt, type Owner } from '../helpers/images.js';
+import { blocks, datastores, guestBytes, isInstalled, MiB, PACKAGE, qemuInfo, run, sha256, sha256Of, snapshotTags, sparseImage, type Owner } from '../helpers/images.js';
 
 const remotes = join(dirname(fileURLToPath(import.meta.url)), '../../remotes');
 const DRIVER = 'qcow2';
@@ -110,11 +110,8 @@ for (const format of ['raw', 'qcow2'] as const) {
     // The VM runs on host02 and writes both disks.
     guestWrite(disk0, 0x5a, 5 * MiB, 8192);
     guest0 = patched(imageBytes, 0x5a, 5 * MiB, 8192);
-    const written = randomBytes(8192);
-    writeAt(disk1, 3 * MiB, written);
+    const persExpected = guestWritesPersistent(disk1, persBytes);
     disksInPlace('after the VM wrote');
-    const persExpected = Buffer.from(persBytes);
-    written.copy(persExpected, 3 * MiB);
 
     await vm.shutdown();
     t.notOk(existsSync(ds), 'SHUTDOWN: the VM folder is gone');

@@ -10,7 +10,7 @@ import { TM_ACTIONS } from '../../src/contract/table.js';
 import { listDrivers } from '../../src/driver/inventory.js';
 import { Runner } from '../../src/driver/runner.js';
 import { buildDump } from '../../src/dump/dump.js';
-import { exampleVm } from '../helpers/example-vm.js';
+import { exampleVm, guestWritesPersistent } from '../helpers/example-vm.js';
 import { rejection, tmpDir } from '../helpers/fixtures.js';
 import { blocks, datastores, guestBytes, isInstalled, MiB, PACKAGE, qemuInfo, run, sha256, sha256Of, snapshotTags, sparseImage, writeAt, type Owner } from '../helpers/images.js';
 
@@ -69,12 +69,9 @@ t.test('An Example VM: CREATE, STOP, RESUME, MIGRATE host01 -> host02, SHUTDOWN 
   await vm.moves(disksInPlace);
 
   // The VM runs on host02 and writes both disks.
-  const written = randomBytes(8192);
-  writeAt(disk1, 3 * MiB, written);
+  const persExpected = guestWritesPersistent(disk1, persBytes);
   writeAt(disk0, 5 * MiB, randomBytes(4096));
   t.equal(sha256(image), imageSha, 'writes to disk.0 leave the image alone (the clone is a copy)');
-  const persExpected = Buffer.from(persBytes);
-  written.copy(persExpected, 3 * MiB);
 
   await vm.shutdown();
   t.notOk(existsSync(ds), 'SHUTDOWN: the VM folder is gone');
