@@ -6,27 +6,34 @@
  * behind is the calling test's to assert.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { Test } from 'tap';
 import type { Runner } from '../../src/driver/runner.js';
 import { runTransfer } from '../../src/driver/transfer.js';
-import { MiB, writeAt } from './images.js';
+import { datastores, MiB, sparseImage, writeAt } from './images.js';
 
-export interface ExampleVmDisks {
-  /** The non-persistent image cloned to disk.0. */
-  image: string;
-  /** The persistent image linked as disk.1. */
-  pers: string;
-  /** The VM folder on every host. */
-  ds: string;
-}
-
-export function exampleVm(t: Test, runner: Runner, driver: string, { image, pers, ds }: ExampleVmDisks) {
+/**
+ * The Example VM of VM 7 in the datastores `w`: `image` (made by the caller)
+ * is cloned to disk.0; a 16 MiB persistent image ab12, made here, is linked
+ * as disk.1.
+ */
+export function exampleVm(t: Test, runner: Runner, driver: string, w: ReturnType<typeof datastores>, image: string) {
+  const pers = join(w.images, 'ab12');
+  const persBytes = sparseImage(pers, 16, [[0, 4096]]);
+  const ds = w.vm;
   const steps = async (name: string, text: string, lines: number) => {
     const outcome = await runTransfer(runner, text);
     t.equal(outcome.results.length, lines, `${name}: every line ran`);
     t.same(outcome.results.map((r) => r.stdout), new Array(lines).fill(''), `${name}: TM actions print nothing`);
   };
   return {
+    pers,
+    /** The persistent image's bytes before the VM runs. */
+    persBytes,
+    /** The VM folder on every host. */
+    ds,
+    disk0: join(ds, 'disk.0'),
+    disk1: join(ds, 'disk.1'),
     create: () =>
       steps('CREATE', `
 # CREATE

@@ -80,14 +80,10 @@ for (const format of ['raw', 'qcow2'] as const) {
     const image = join(w.images, `f00d-${format}`);
     const imageBytes = makeImage(t, image, format, 48);
     const imageSha = sha256(image);
-    const pers = join(w.images, 'ab12');
-    const persBytes = sparseImage(pers, 16, [[0, 4096]]);
-    const ds = w.vm;
-    const disk0 = join(ds, 'disk.0');
-    const disk1 = join(ds, 'disk.1');
+    const vm = exampleVm(t, runner, DRIVER, w, image);
+    const { pers, persBytes, ds, disk0, disk1 } = vm;
     let guest0 = imageBytes;
 
-    const vm = exampleVm(t, runner, DRIVER, { image, pers, ds });
     const disksInPlace = (step: string) => {
       const info = qemuInfo(disk0);
       t.equal(info.format, 'qcow2', `${step}: disk.0 is qcow2`);

@@ -46,13 +46,9 @@ t.test('An Example VM: CREATE, STOP, RESUME, MIGRATE host01 -> host02, SHUTDOWN 
   const image = join(w.images, 'f00d');
   const imageBytes = sparseImage(image, 64, [[0, 4096], [10 * MiB, 65536], [63 * MiB, 4096]]);
   const imageSha = sha256Of(imageBytes);
-  const pers = join(w.images, 'ab12');
-  const persBytes = sparseImage(pers, 16, [[0, 4096]]);
-  const ds = w.vm;
-  const disk0 = join(ds, 'disk.0');
-  const disk1 = join(ds, 'disk.1');
+  const vm = exampleVm(t, runner, DRIVER, w, image);
+  const { pers, persBytes, ds, disk0, disk1 } = vm;
 
-  const vm = exampleVm(t, runner, DRIVER, { image, pers, ds });
   const disksInPlace = (step: string) => {
     t.equal(sha256(disk0), imageSha, `${step}: disk.0 holds the image's bytes`);
     t.ok(blocks(disk0) <= blocks(image) + 64, `${step}: disk.0 is sparse (${blocks(disk0)} blocks allocated, the image ${blocks(image)})`);
