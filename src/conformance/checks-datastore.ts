@@ -5,14 +5,14 @@
  *
  * Long because it is a table: one entry per check, each short.
  */
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageSourceResult, MonitorResult } from '../contract/parsers.js';
 import type { ActionResult } from '../driver/runner.js';
 import { checkFigures, expectBytes, mustRefuse, stdoutCheck, timeoutsCheck, tolerate } from './checks-common.js';
 import { describe, type CheckContext } from './check-context.js';
 import type { Registered, Suite } from './context.js';
-import { createSnapshot, imageInfo, MiB, sha256File, writePattern } from './tools.js';
+import { createSnapshot, imageInfo, MiB, sha256File, writePattern, writePatterned } from './tools.js';
 import { SetupFailure, type Check } from './types.js';
 
 /** The size of the generated images, in MB: whole, so "rounded up" and "rounded down" agree. */
@@ -76,14 +76,11 @@ function snapImage(t: CheckContext): Promise<SnapImage> {
     const a = await readFile(img.raw);
     await createSnapshot(local, 'snap-0');
     await writePattern(local, 'qcow2', 0, MiB, 0x5a);
-    const b = Buffer.from(a);
-    b.fill(0x5a, 0, MiB);
     await createSnapshot(local, 'snap-1');
     // The image now differs from both snapshots, so a revert or flatten that does nothing shows.
     await writePattern(local, 'qcow2', MiB, MiB, 0xa5);
-    const bFile = join(s.setup.scratch, 'snap-1.raw');
-    await writeFile(bFile, b);
-    return { reg, local, a: img.raw, b: bFile };
+    const b = await writePatterned(join(s.setup.scratch, 'snap-1.raw'), a, 0x5a);
+    return { reg, local, a: img.raw, b };
   });
 }
 

@@ -15,7 +15,7 @@ import { checkFigures, expectBytes, mustRefuse, stdoutCheck, timeoutsCheck, tole
 import { describe, type CheckContext } from './check-context.js';
 import type { Registered } from './context.js';
 import type { HostView } from './hosts.js';
-import { MiB } from './tools.js';
+import { MiB, writePatterned } from './tools.js';
 import type { Check } from './types.js';
 
 const SIZE = 4;
@@ -142,10 +142,7 @@ export const TM_CHECKS: Check[] = [
       const { hostA, vm, disk } = await deploy(t, reg, 'ln (set-up)', 'ln');
       // What the VM wrote: the first MiB, in the disk's guest view.
       await t.setup(`writing into ${where(hostA, disk)}`, () => s.host(hostA).writePattern(disk, 0, MiB, 0x5a));
-      const expected = Buffer.from(await readFile(reg.image.raw));
-      expected.fill(0x5a, 0, MiB);
-      const expectedFile = join(s.setup.scratch, `mvds-expected-${vm}.raw`);
-      await writeFile(expectedFile, expected);
+      const expectedFile = await writePatterned(join(s.setup.scratch, `mvds-expected-${vm}.raw`), await readFile(reg.image.raw), 0x5a);
       await t.action('mvds', () => s.tmRun('mvds', [where(hostA, disk), where(s.setup.frontend, reg.source), String(vm), String(s.ds.id)]));
       const local = await localImage(t, reg.source, 'mvds');
       if (local) await expectBytes(t, local, expectedFile, `after mvds, ${reg.source} does not hold what was written on the host`);
@@ -272,10 +269,7 @@ export const TM_CHECKS: Check[] = [
       const view = s.host(hostA);
       await t.action('mkimage qcow2 (set-up)', () => s.tmRun('mkimage', [String(VOLATILE), 'qcow2', where(hostA, disk), ...ids(t, vm)]));
       await t.setup('writing into the disk', () => view.writePattern(disk, 0, MiB, 0x11));
-      const expected = Buffer.alloc(VOLATILE * MiB);
-      expected.fill(0x11, 0, MiB);
-      const expectedFile = join(s.setup.scratch, `snap-expected-${vm}.raw`);
-      await writeFile(expectedFile, expected);
+      const expectedFile = await writePatterned(join(s.setup.scratch, `snap-expected-${vm}.raw`), Buffer.alloc(VOLATILE * MiB), 0x11);
       const before = (await view.info(disk)).snapshots.length;
       await t.action('snap_create 0', () => s.tmRun('snap_create', [where(hostA, disk), '0', ...ids(t, vm)]));
       const made = (await view.info(disk)).snapshots;
