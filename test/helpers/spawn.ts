@@ -5,8 +5,9 @@
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Test } from 'tap';
 import { spawnGroup, type SpawnOptions } from '../../src/driver/launch/spawn-group.js';
-import { tmpDir, waitFor } from './fixtures.js';
+import { processAlive, tmpDir, waitFor } from './fixtures.js';
 
 /** Runs `script` with /bin/sh -c: 5 s, 1 MiB of stdout and of stderr, unless `options` say otherwise. */
 export function sh(script: string, options: Partial<SpawnOptions> = {}) {
@@ -22,11 +23,16 @@ export function sh(script: string, options: Partial<SpawnOptions> = {}) {
   });
 }
 
-/** Writes `text` to a fresh file with `mode` and runs it without arguments, with short limits (1 s, 1 KiB). */
-export function runScript(t: Parameters<typeof tmpDir>[0], text: string, mode: number, options: Partial<SpawnOptions> = {}) {
-  const file = join(tmpDir(t), 'script');
+/** Writes `text` to `file` with `mode` (executable by default); returns `file`. */
+export function writeScript(file: string, text: string, mode = 0o755): string {
   writeFileSync(file, text);
   chmodSync(file, mode);
+  return file;
+}
+
+/** Writes `text` to a fresh file with `mode` and runs it without arguments, with short limits (1 s, 1 KiB). */
+export function runScript(t: Parameters<typeof tmpDir>[0], text: string, mode: number, options: Partial<SpawnOptions> = {}) {
+  const file = writeScript(join(tmpDir(t), 'script'), text, mode);
   return spawnGroup({ file, args: [], timeoutMs: 1000, killGraceMs: 100, lingerMs: 100, maxStdoutBytes: 1024, maxStderrBytes: 1024, ...options });
 }
 
@@ -40,4 +46,11 @@ export async function pidFrom(file: string, ms = 5000): Promise<number> {
     }
   }, ms);
   return Number(readFileSync(file, 'utf8').trim());
+}
+
+/** Asserts `what` (by default that the grandchild is dead): the pid a script wrote to `pidfile` is gone within 2 s; returns that pid. */
+export async function grandchildDies(t: Test, pidfile: string, what = 'grandchild is dead'): Promise<number> {
+  const grandchild = await pidFrom(pidfile);
+  t.ok(await waitFor(() => !processAlive(grandchild), 2000), what);
+  return grandchild;
 }

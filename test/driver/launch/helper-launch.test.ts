@@ -6,7 +6,7 @@
  * caps, linger, cancel) is tested for both launchers in spawn-group.test.ts.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { packageRoot } from '../../../src/config/paths.js';
@@ -14,7 +14,7 @@ import { helperPath, SpawnHelper } from '../../../src/driver/launch/helper-launc
 import { launchWithNode } from '../../../src/driver/launch/node-launch.js';
 import { groupAlive, spawnGroup, type SpawnOptions } from '../../../src/driver/launch/spawn-group.js';
 import { processAlive, tmpDir, waitFor } from '../../helpers/fixtures.js';
-import { pidFrom, runScript, sh as shScript } from '../../helpers/spawn.js';
+import { pidFrom, runScript, sh as shScript, writeScript } from '../../helpers/spawn.js';
 
 const built = join(packageRoot(), 'dist', 'libexec', 'ferry-spawn');
 
@@ -105,21 +105,11 @@ t.test('a helper that cannot start: these runs and later ones use Node spawn', a
     ['missing', () => join(dir, 'missing')],
     [
       'not ours (prints something else and exits)',
-      () => {
-        const file = join(dir, 'impostor');
-        writeFileSync(file, '#!/bin/sh\necho "this is not ferry-spawn"\nsleep 1\n');
-        chmodSync(file, 0o755);
-        return file;
-      },
+      () => writeScript(join(dir, 'impostor'), '#!/bin/sh\necho "this is not ferry-spawn"\nsleep 1\n'),
     ],
     [
       'dies at once',
-      () => {
-        const file = join(dir, 'dies');
-        writeFileSync(file, '#!/bin/sh\necho "cannot run here" >&2\nexit 3\n');
-        chmodSync(file, 0o755);
-        return file;
-      },
+      () => writeScript(join(dir, 'dies'), '#!/bin/sh\necho "cannot run here" >&2\nexit 3\n'),
     ],
   ];
   for (const [name, make] of cases) {
