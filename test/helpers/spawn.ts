@@ -1,13 +1,13 @@
 /**
  * Runs for the launch tests (spawnGroup with and without ferry-spawn): a
- * /bin/sh -c script or a script file with test limits, and the pid a script
- * writes to a file.
+ * /bin/sh -c script or a script file with test limits; and the pids a script
+ * or a fixture driver writes to a file, for the tests that kill them.
  */
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { spawnGroup, type SpawnOptions } from '../../src/driver/launch/spawn-group.js';
-import { processAlive, tmpDir, waitFor } from './fixtures.js';
+import { pgidOf, processAlive, tmpDir, waitFor } from './fixtures.js';
 
 /** Runs `script` with /bin/sh -c: 5 s, 1 MiB of stdout and of stderr, unless `options` say otherwise. */
 export function sh(script: string, options: Partial<SpawnOptions> = {}) {
@@ -53,4 +53,21 @@ export async function grandchildDies(t: Test, pidfile: string, what = 'grandchil
   const grandchild = await pidFrom(pidfile);
   t.ok(await waitFor(() => !processAlive(grandchild), 2000), what);
   return grandchild;
+}
+
+/** Waits for the pid a fixture driver's grandchild writes to `pidfile` (asserting that the driver started); its process group is killed on teardown. */
+export async function startedGroup(t: Test, pidfile: string): Promise<{ grandchild: number; pgid: number }> {
+  t.ok(await waitFor(() => existsSync(pidfile) && readFileSync(pidfile, 'utf8').trim() !== '', 5000), 'the driver started');
+  const grandchild = Number(readFileSync(pidfile, 'utf8'));
+  const pgid = pgidOf(grandchild);
+  t.teardown(() => {
+    // 0 (the group already gone) would signal our own group.
+    if (pgid <= 1) return;
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
+  });
+  return { grandchild, pgid };
 }

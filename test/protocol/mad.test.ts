@@ -10,7 +10,8 @@ import { Runner, type RunnerOptions } from '../../src/driver/runner.js';
 import { liveGroupCount } from '../../src/driver/launch/spawn-group.js';
 import { driverFolders, serveMad, type DriverSet, type MadOptions } from '../../src/protocol/mad.js';
 import { maxOverlap, intervalsOf, overlapsPerId } from '../helpers/intervals.js';
-import { dumpFor, fixturesRemotes, liveGroupMembers, processAlive, specExampleXml, tmpDir, waitFor, pgidOf } from '../helpers/fixtures.js';
+import { dumpFor, fixturesRemotes, liveGroupMembers, processAlive, specExampleXml, tmpDir, waitFor } from '../helpers/fixtures.js';
+import { startedGroup } from '../helpers/spawn.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -179,21 +180,6 @@ function wellFormed(t: Tap, session: Session): void {
     [],
     'every line is `<ACTION> <SUCCESS|FAILURE> <id> <info>`, `LOG <E|W|I|D> <id> <message>` or the INIT answer',
   );
-}
-
-/** Waits for the pid a fixture driver's grandchild writes to `pidfile`; its process group is killed on teardown. */
-async function startedGroup(t: Tap, pidfile: string): Promise<{ grandchild: number; pgid: number }> {
-  t.ok(await waitFor(() => existsSync(pidfile) && readFileSync(pidfile, 'utf8').trim() !== '', 5000), 'the driver started');
-  const grandchild = Number(readFileSync(pidfile, 'utf8'));
-  const pgid = pgidOf(grandchild);
-  t.teardown(() => {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // gone, as it should be
-    }
-  });
-  return { grandchild, pgid };
 }
 
 /** A record file (FIXTURE_RECORD) and its lines' first words. */
