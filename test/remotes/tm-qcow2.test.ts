@@ -8,7 +8,7 @@ import t from 'tap';
 import { TM_ACTIONS } from '../../src/contract/table.js';
 import { listDrivers } from '../../src/driver/inventory.js';
 import { Runner } from '../../src/driver/runner.js';
-import { exampleVm, guestWritesPersistent } from '../helpers/example-vm.js';
+import { cloneOfMissing, exampleVm, guestWritesPersistent } from '../helpers/tm-scenarios.js';
 import { rejection, tmpDir } from '../helpers/fixtures.js';
 import { blocks, datastores, guestBytes, isInstalled, MiB, PACKAGE, qemuInfo, run, sha256, sha256Of, snapshotTags, sparseImage, type Owner } from '../helpers/images.js';
 
@@ -144,11 +144,7 @@ t.test('clone takes constant time and space whatever the image size', async (t) 
 
 t.test('clone: a missing SOURCE fails naming it and leaves nothing behind', async (t) => {
   const w = world(t);
-  const missing = join(w.images, 'no-such-image');
-  const error = await rejection(tm('clone', `fe:${missing}`, `host01:${w.vm}/disk.0`, '7', '0'));
-  t.equal(error.code, 'E_DRIVER_FAILED');
-  t.match(error.message, missing, 'the message names the missing image');
-  t.notOk(existsSync(w.vm), 'no VM folder was made');
+  await cloneOfMissing(t, tm, w);
   const folder = await rejection(tm('clone', `fe:${w.images}`, `host01:${w.vm}/disk.0`, '7', '0'));
   t.match(folder.message, /is a folder/);
   t.notOk(existsSync(w.vm), 'still nothing');

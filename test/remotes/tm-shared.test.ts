@@ -10,7 +10,7 @@ import { TM_ACTIONS } from '../../src/contract/table.js';
 import { listDrivers } from '../../src/driver/inventory.js';
 import { Runner } from '../../src/driver/runner.js';
 import { buildDump } from '../../src/dump/dump.js';
-import { exampleVm, guestWritesPersistent } from '../helpers/example-vm.js';
+import { cloneOfMissing, exampleVm, guestWritesPersistent } from '../helpers/tm-scenarios.js';
 import { rejection, tmpDir } from '../helpers/fixtures.js';
 import { blocks, datastores, guestBytes, isInstalled, MiB, PACKAGE, qemuInfo, run, sha256, sha256Of, snapshotTags, sparseImage, writeAt, type Owner } from '../helpers/images.js';
 
@@ -103,12 +103,8 @@ t.test('paths with spaces and quotes survive every step', async (t) => {
 
 t.test('clone: a missing SOURCE fails naming it and leaves nothing behind', async (t) => {
   const w = world(t);
-  const missing = join(w.images, 'no-such-image');
-  const error = await rejection(tm('clone', `fe:${missing}`, `host01:${w.vm}/disk.0`, '7', '0'));
-  t.equal(error.code, 'E_DRIVER_FAILED');
-  t.match(error.message, missing, 'the message names the missing image');
+  const error = await cloneOfMissing(t, tm, w);
   t.match(error.message, /does not exist on host01/);
-  t.notOk(existsSync(w.vm), 'no VM folder was made');
   t.same(readdirSync(w.system), [], 'nothing in the system datastore');
 });
 

@@ -1,15 +1,20 @@
 /**
- * The spec's "An Example VM" as transfer files for one TM driver: CREATE
- * (clone disk.0, link disk.1), STOP, RESUME and MIGRATE host01 -> host02
- * (each moves both disks, then the VM folder), SHUTDOWN and SHUTDOWN again.
- * Each step must run every line and print nothing; what a step leaves
- * behind is the calling test's to assert.
+ * What the tm/shared and tm/qcow2 tests run alike. exampleVm: the spec's
+ * "An Example VM" as transfer files for one TM driver: CREATE (clone
+ * disk.0, link disk.1), STOP, RESUME and MIGRATE host01 -> host02 (each
+ * moves both disks, then the VM folder), SHUTDOWN and SHUTDOWN again. Each
+ * step must run every line and print nothing; what a step leaves behind is
+ * the calling test's to assert. cloneOfMissing: the refusal of a SOURCE
+ * that does not exist.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import type { Runner } from '../../src/driver/runner.js';
 import { runTransfer } from '../../src/driver/transfer.js';
+import type { FerryError } from '../../src/errors.js';
+import { rejection } from './fixtures.js';
 import { datastores, MiB, sparseImage, writeAt } from './images.js';
 
 /**
@@ -74,4 +79,14 @@ export function guestWritesPersistent(disk1: string, persBytes: Buffer): Buffer 
   const persExpected = Buffer.from(persBytes);
   written.copy(persExpected, 3 * MiB);
   return persExpected;
+}
+
+/** clone of a SOURCE that does not exist is refused (E_DRIVER_FAILED) naming the image, and makes no VM folder; returns the error. */
+export async function cloneOfMissing(t: Test, tm: (action: 'clone', ...args: string[]) => Promise<unknown>, w: ReturnType<typeof datastores>): Promise<FerryError> {
+  const missing = join(w.images, 'no-such-image');
+  const error = await rejection(tm('clone', `fe:${missing}`, `host01:${w.vm}/disk.0`, '7', '0'));
+  t.equal(error.code, 'E_DRIVER_FAILED');
+  t.match(error.message, missing, 'the message names the missing image');
+  t.notOk(existsSync(w.vm), 'no VM folder was made');
+  return error;
 }
