@@ -102,3 +102,12 @@ export function vmYaml(w: World, extra = ''): string {
   return file;
 }
 
+
+/** Each of `cases` (ferry's arguments, what stderr must say) is refused with exit status 2; `name` names a case in the assertion (default: all its arguments). */
+export async function refusals(t: Test, w: Pick<World, 'cli'>, cases: ReadonlyArray<readonly [readonly string[], RegExp]>, name = (argv: readonly string[]) => argv.join(' ')): Promise<void> {
+  for (const [argv, pattern] of cases) {
+    const refused = await w.cli([...argv]);
+    t.equal(refused.status, 2, `${name(argv)}: exit 2`);
+    t.match(refused.stderr, pattern);
+  }
+}
