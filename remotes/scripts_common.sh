@@ -176,67 +176,67 @@ exec_and_set_error() {
     return "$_es_status"
 }
 
-# exec_and_log [-m MESSAGE] CMD ARG...: runs the command (logged at DEBUG, its stdout sent to stderr); on failure reports MESSAGE (default: the command and its stderr) and exits 1.
-exec_and_log() {
-    _el_msg=''
+# take_message [-m MESSAGE] ...: the -m option of the exec_and_log family: sets _tm_msg to MESSAGE (or '') and _tm_shift to how many arguments the caller shifts (2 or 0).
+take_message() {
+    _tm_msg=''
+    _tm_shift=0
     if [ "${1:-}" = "-m" ]; then
-        _el_msg=$2
-        shift 2
+        _tm_msg=$2
+        _tm_shift=2
     fi
-    log_debug "running: $(shell_quote "$@")"
+}
+
+# run_wrapped N WRAPPER... CMD ARG...: runs the whole line with its stdout on stderr (ERROR gets its stderr); on failure sets _rw_status and _rw_shown (CMD ARG... quoted, without the N words of WRAPPER) and returns 1.
+run_wrapped() {
+    _rw_skip=$1
+    shift
     # The command's stdout goes to stderr: stdout carries only the driver's result.
     if exec_and_set_error "$@" >&2; then
         return 0
     else
-        _el_status=$?
+        _rw_status=$?
     fi
-    log_error "command failed (status $_el_status): $(shell_quote "$@"): $ERROR"
-    if [ -n "$_el_msg" ]; then
-        die "$_el_msg${ERROR:+: $ERROR}"
-    fi
-    die "Error executing $(shell_quote "$@")${ERROR:+: $ERROR}"
+    shift "$_rw_skip"
+    _rw_shown=$(shell_quote "$@")
+    return 1
+}
+
+# exec_and_log [-m MESSAGE] CMD ARG...: runs the command (logged at DEBUG, its stdout sent to stderr); on failure reports MESSAGE (default: the command and its stderr) and exits 1.
+exec_and_log() {
+    take_message "$@"
+    shift "$_tm_shift"
+    log_debug "running: $(shell_quote "$@")"
+    run_wrapped 0 "$@" && return 0
+    log_error "command failed (status $_rw_status): $_rw_shown: $ERROR"
+    die "${_tm_msg:-Error executing $_rw_shown}${ERROR:+: $ERROR}"
 }
 
 # timeout_exec_and_log SECONDS [-m MESSAGE] CMD ARG...: exec_and_log with a time limit; a command still running after SECONDS is killed and reported.
 timeout_exec_and_log() {
     _te_seconds=$1
     shift
-    _te_msg=''
-    if [ "${1:-}" = "-m" ]; then
-        _te_msg=$2
-        shift 2
-    fi
-    if exec_and_set_error timeout --kill-after=5 "$_te_seconds" "$@" >&2; then
-        return 0
-    else
-        _te_status=$?
-    fi
-    if [ "$_te_status" -eq 124 ] || [ "$_te_status" -eq 137 ]; then
+    take_message "$@"
+    shift "$_tm_shift"
+    run_wrapped 3 timeout --kill-after=5 "$_te_seconds" "$@" && return 0
+    if [ "$_rw_status" -eq 124 ] || [ "$_rw_status" -eq 137 ]; then
         ERROR="timed out after $_te_seconds s${ERROR:+; $ERROR}"
     fi
-    log_error "command failed (status $_te_status): $(shell_quote "$@"): $ERROR"
-    die "${_te_msg:-Error executing $(shell_quote "$@")}${ERROR:+: $ERROR}"
+    log_error "command failed (status $_rw_status): $_rw_shown: $ERROR"
+    die "${_tm_msg:-Error executing $_rw_shown}${ERROR:+: $ERROR}"
 }
 
 # ssh_exec_and_log HOST [-m MESSAGE] CMD ARG...: exec_and_log of CMD ARG... on HOST (local or ssh); failures name the host, and ssh's 255 says the host could not be reached.
 ssh_exec_and_log() {
     _se_host=$1
     shift
-    _se_msg=''
-    if [ "${1:-}" = "-m" ]; then
-        _se_msg=$2
-        shift 2
+    take_message "$@"
+    shift "$_tm_shift"
+    run_wrapped 2 on_host "$_se_host" "$@" && return 0
+    log_error "command failed on ${_se_host:-localhost} (status $_rw_status): $_rw_shown: $ERROR"
+    if [ "$_rw_status" -eq 255 ] && ! host_is_local "$_se_host"; then
+        die "Cannot reach host $_se_host over ssh (ssh exit 255)${_tm_msg:+ to: $_tm_msg}${ERROR:+: $ERROR}"
     fi
-    if exec_and_set_error on_host "$_se_host" "$@" >&2; then
-        return 0
-    else
-        _se_status=$?
-    fi
-    log_error "command failed on ${_se_host:-localhost} (status $_se_status): $(shell_quote "$@"): $ERROR"
-    if [ "$_se_status" -eq 255 ] && ! host_is_local "$_se_host"; then
-        die "Cannot reach host $_se_host over ssh (ssh exit 255)${_se_msg:+ to: $_se_msg}${ERROR:+: $ERROR}"
-    fi
-    die "${_se_msg:-Error executing $(shell_quote "$@")} on ${_se_host:-localhost}${ERROR:+: $ERROR}"
+    die "${_tm_msg:-Error executing $_rw_shown} on ${_se_host:-localhost}${ERROR:+: $ERROR}"
 }
 
 # die_on_host HOST STATUS MSG STDERR: dies for a command that failed on HOST: "Cannot reach host HOST over ssh" when ssh itself failed (255 from a remote host), else MSG with HOST, STATUS and STDERR.

@@ -10,6 +10,7 @@ import type { ActionResult } from '../driver/runner.js';
 import { isFerryError } from '../errors.js';
 import { describe, type CheckContext } from './check-context.js';
 import type { RunRecord } from './context.js';
+import { compareImages } from './tools.js';
 import { CheckFailure, type Check } from './types.js';
 
 /** What a shell or interpreter prints when a script breaks rather than refuses: a crash, not a message. */
@@ -62,6 +63,12 @@ export function checkFigures(t: CheckContext, figures: MonitorResult, what: stri
   t.expect(usedMb <= totalMb, `${what}: USED_MB ${usedMb} is more than TOTAL_MB ${totalMb}`);
   t.expect(freeMb <= totalMb, `${what}: FREE_MB ${freeMb} is more than TOTAL_MB ${totalMb}`);
   t.expect(usedMb + freeMb <= totalMb + 2, `${what}: USED_MB ${usedMb} + FREE_MB ${freeMb} = ${usedMb + freeMb} is more than TOTAL_MB ${totalMb}`);
+}
+
+/** Fails unless the disk image at `path` shows the guest bytes of the raw file `expected`; `what` says what is wrong when it does not. */
+export async function expectBytes(t: CheckContext, path: string, expected: string, what: string): Promise<void> {
+  const differs = await compareImages(path, expected);
+  t.expect(differs === undefined, `${what}: ${differs}`);
 }
 
 const seconds = (ms: number): string => (ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${(ms / 1000).toFixed(2)} s`);

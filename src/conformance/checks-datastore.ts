@@ -5,21 +5,26 @@
  *
  * Long because it is a table: one entry per check, each short.
  */
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageSourceResult, MonitorResult } from '../contract/parsers.js';
 import type { ActionResult } from '../driver/runner.js';
-import { checkFigures, mustRefuse, stdoutCheck, timeoutsCheck, tolerate } from './checks-common.js';
+import { checkFigures, expectBytes, mustRefuse, stdoutCheck, timeoutsCheck, tolerate } from './checks-common.js';
 import { describe, type CheckContext } from './check-context.js';
 import type { Registered, Suite } from './context.js';
-import { compareImages, createSnapshot, imageInfo, MiB, sha256File, writePattern } from './tools.js';
+import { createSnapshot, imageInfo, MiB, sha256File, writePattern, writePatterned } from './tools.js';
 import { SetupFailure, type Check } from './types.js';
 
 /** The size of the generated images, in MB: whole, so "rounded up" and "rounded down" agree. */
 const SIZE = 4;
 const MKFS_SIZE = 5;
 
-const image = (s: Suite): Registered => s.get<Registered>('ds.image');
+/** The checks on the image ds.cp registered: skipped unless `check` (ds.cp, or one after it) passed. */
+function registered(t: CheckContext, check = 'ds.cp'): { s: Suite; reg: Registered } {
+  t.need(check);
+  const s = t.suite;
+  return { s, reg: s.get<Registered>('ds.image') };
+}
 
 /** Checks a source's bytes when it is a file on this machine; says so when it is not. */
 async function sameBytes(t: CheckContext, source: string, expectedSha: string, what: string): Promise<boolean> {
@@ -71,14 +76,11 @@ function snapImage(t: CheckContext): Promise<SnapImage> {
     const a = await readFile(img.raw);
     await createSnapshot(local, 'snap-0');
     await writePattern(local, 'qcow2', 0, MiB, 0x5a);
-    const b = Buffer.from(a);
-    b.fill(0x5a, 0, MiB);
     await createSnapshot(local, 'snap-1');
     // The image now differs from both snapshots, so a revert or flatten that does nothing shows.
     await writePattern(local, 'qcow2', MiB, MiB, 0xa5);
-    const bFile = join(s.setup.scratch, 'snap-1.raw');
-    await writeFile(bFile, b);
-    return { reg, local, a: img.raw, b: bFile };
+    const b = await writePatterned(join(s.setup.scratch, 'snap-1.raw'), a, 0x5a);
+    return { reg, local, a: img.raw, b };
   });
 }
 
@@ -98,6 +100,46 @@ const snapDump = (snap: SnapImage, target: number | string) => ({
   image: { id: snap.reg.id, source: snap.reg.source, format: 'qcow2', persistent: true, sizeMb: SIZE },
   extra: { TARGET_SNAPSHOT: target },
 });
+
+/** Runs a snapshot action on the snapshot image (set up once) with TARGET_SNAPSHOT `target`; returns the image. */
+async function snapAction(t: CheckContext, action: 'snap_revert' | 'snap_delete' | 'snap_flatten', target: number): Promise<SnapImage> {
+  const snap = await snapSetup(t);
+  await t.action(action, () => t.suite.dsRun(action, snapDump(snap, target)));
+  return snap;
+}
+
+/** The snapshot tags the image holds now; noted as seen `after` an action when given. */
+async function snapshotTags(t: CheckContext, local: string, after?: string): Promise<string[]> {
+  const tags = (await imageInfo(local)).snapshots;
+  if (after) t.note(`snapshots after ${after}: ${tags.join(' ') || 'none'}`);
+  return tags;
+}
+
+/** The file of a source on this machine; when there is none, says that only the size printed is checked. */
+async function sizedFile(t: CheckContext, source: string): Promise<string | undefined> {
+  const local = await t.suite.localSource(source);
+  if (!local) t.note(`source ${source} is not a file on this machine: only the size printed is checked`);
+  return local;
+}
+
+/** mkfs of a new MKFS_SIZE MB image in `format`; its source is kept for the clean-up. */
+async function mkfs(t: CheckContext, format: 'raw' | 'qcow2'): Promise<ImageSourceResult> {
+  const s = t.suite;
+  const id = s.imageId();
+  const result = await t.action('mkfs', () => s.dsRun('mkfs', { image: { id, sizeMb: MKFS_SIZE, format } }));
+  const made = result.result as ImageSourceResult;
+  s.adopt(made.source, id);
+  return made;
+}
+
+type DsRunOptions = Parameters<Suite['dsRun']>[1];
+
+/** An action on a new image id that must be refused; what it makes if it wrongly succeeds is kept for the clean-up. */
+async function refuseNew(t: CheckContext, what: string, action: string, options: (id: number) => DsRunOptions): Promise<void> {
+  const s = t.suite;
+  const id = s.imageId();
+  await mustRefuse(t, what, () => s.dsRun(action, options(id)), keepMade(s, id));
+}
 
 export const DATASTORE_CHECKS: Check[] = [
   {
@@ -146,9 +188,7 @@ export const DATASTORE_CHECKS: Check[] = [
     kind: 'datastore',
     title: 'clone of the registered image prints a new source holding the same bytes',
     async run(t) {
-      t.need('ds.cp');
-      const s = t.suite;
-      const reg = image(s);
+      const { s, reg } = registered(t);
       const id = s.imageId();
       // oned puts the source of the image being cloned in the new image's PATH.
       const result = await t.action('clone', () => s.dsRun('clone', { image: { id, path: reg.source, sizeMb: SIZE } }));
@@ -165,17 +205,14 @@ export const DATASTORE_CHECKS: Check[] = [
     needsTm: true,
     title: 'the TM can deploy the registered image: tm clone fe:SOURCE host:path puts the image\'s bytes on the host',
     async run(t) {
-      t.need('ds.cp');
-      const s = t.suite;
-      const reg = image(s);
+      const { s, reg } = registered(t);
       const [hostA] = s.setup.hostNames;
       const vm = s.vm();
       const disk = `${s.folder(hostA, 0, vm)}/disk.0`;
       await t.action(`tm ${s.setup.tmDriver} clone`, () => s.tmRun('clone', [`${s.setup.frontend}:${reg.source}`, `${hostA}:${disk}`, String(vm), String(s.setup.system.id)]));
       const host = s.host(hostA);
       t.expect(await host.exists(disk), `tm clone succeeded but ${hostA}:${disk} does not exist`);
-      const differs = await compareImages(await host.localCopy(disk), reg.image.raw);
-      t.expect(differs === undefined, `${hostA}:${disk} does not show the image's bytes: ${differs}`);
+      await expectBytes(t, await host.localCopy(disk), reg.image.raw, `${hostA}:${disk} does not show the image's bytes`);
       t.note(`tm ${s.setup.tmDriver} clone put the image on ${hostA}:${disk}`);
     },
   },
@@ -184,20 +221,13 @@ export const DATASTORE_CHECKS: Check[] = [
     kind: 'datastore',
     title: `mkfs of a ${MKFS_SIZE} MB raw image prints "<source> ${MKFS_SIZE}" and makes an image of that size`,
     async run(t) {
-      const s = t.suite;
-      const id = s.imageId();
-      const result = await t.action('mkfs', () => s.dsRun('mkfs', { image: { id, sizeMb: MKFS_SIZE, format: 'raw' } }));
-      const made = result.result as ImageSourceResult;
-      s.adopt(made.source, id);
+      const made = await mkfs(t, 'raw');
       t.note(`source ${made.source}, ${made.sizeMb ?? '?'} MB`);
       t.expect(made.sizeMb === MKFS_SIZE, `mkfs reported ${made.sizeMb} MB for a ${MKFS_SIZE} MB image`);
-      const local = await s.localSource(made.source);
-      if (local) {
-        const size = (await stat(local)).size;
-        t.expect(size === MKFS_SIZE * MiB, `${local} is ${size} bytes, not ${MKFS_SIZE} MiB`);
-      } else {
-        t.note(`source ${made.source} is not a file on this machine: only the size printed is checked`);
-      }
+      const local = await sizedFile(t, made.source);
+      if (!local) return;
+      const size = (await stat(local)).size;
+      t.expect(size === MKFS_SIZE * MiB, `${local} is ${size} bytes, not ${MKFS_SIZE} MiB`);
     },
   },
   {
@@ -212,12 +242,11 @@ export const DATASTORE_CHECKS: Check[] = [
       const reg = await t.action('cp', () => s.register(img));
       t.note(`source ${reg.source}, ${reg.sizeMb ?? '?'} MB`);
       t.expect(reg.sizeMb === SIZE, `cp reported ${reg.sizeMb} MB for a qcow2 image of virtual size ${SIZE} MB`);
-      const local = await s.localSource(reg.source);
-      if (!local) return t.note(`source ${reg.source} is not a file on this machine: only the size printed is checked`);
+      const local = await sizedFile(t, reg.source);
+      if (!local) return;
       const info = await imageInfo(local);
       t.expect(info.format === 'qcow2', `${local} is ${info.format}, not the qcow2 image given`);
-      const differs = await compareImages(local, img.raw);
-      t.expect(differs === undefined, `${local} does not show the image's guest bytes: ${differs}`);
+      await expectBytes(t, local, img.raw, `${local} does not show the image's guest bytes`);
     },
   },
   {
@@ -226,14 +255,10 @@ export const DATASTORE_CHECKS: Check[] = [
     needs: ['mkfs_qcow2'],
     title: `mkfs with FORMAT qcow2 makes a qcow2 image of virtual size ${MKFS_SIZE} MB`,
     async run(t) {
-      const s = t.suite;
-      const id = s.imageId();
-      const result = await t.action('mkfs', () => s.dsRun('mkfs', { image: { id, sizeMb: MKFS_SIZE, format: 'qcow2' } }));
-      const made = result.result as ImageSourceResult;
-      s.adopt(made.source, id);
+      const made = await mkfs(t, 'qcow2');
       t.expect(made.sizeMb === MKFS_SIZE, `mkfs reported ${made.sizeMb} MB for a ${MKFS_SIZE} MB qcow2 image`);
-      const local = await s.localSource(made.source);
-      if (!local) return t.note(`source ${made.source} is not a file on this machine: only the size printed is checked`);
+      const local = await sizedFile(t, made.source);
+      if (!local) return;
       const info = await imageInfo(local);
       t.expect(info.format === 'qcow2', `mkfs with FORMAT qcow2 made a ${info.format} image`);
       t.expect(info.virtualSize === MKFS_SIZE * MiB, `the image's virtual size is ${info.virtualSize} bytes, not ${MKFS_SIZE} MiB`);
@@ -245,13 +270,9 @@ export const DATASTORE_CHECKS: Check[] = [
     needs: ['snapshots'],
     title: 'snap_revert to snapshot 0 (qcow2 tag snap-0) restores its bytes and keeps the snapshots',
     async run(t) {
-      const s = t.suite;
-      const snap = await snapSetup(t);
-      await t.action('snap_revert', () => s.dsRun('snap_revert', snapDump(snap, 0)));
-      const differs = await compareImages(snap.local, snap.a);
-      t.expect(differs === undefined, `after snap_revert to 0 the image does not hold snapshot 0's bytes: ${differs}`);
-      const tags = (await imageInfo(snap.local)).snapshots;
-      t.note(`snapshots after revert: ${tags.join(' ') || 'none'}`);
+      const snap = await snapAction(t, 'snap_revert', 0);
+      await expectBytes(t, snap.local, snap.a, "after snap_revert to 0 the image does not hold snapshot 0's bytes");
+      const tags = await snapshotTags(t, snap.local, 'revert');
       t.expect(tags.includes('snap-0') && tags.includes('snap-1'), `snap_revert removed snapshots: the image has ${tags.join(' ') || 'none'}, expected snap-0 and snap-1`);
     },
   },
@@ -261,11 +282,8 @@ export const DATASTORE_CHECKS: Check[] = [
     needs: ['snapshots'],
     title: 'snap_delete of snapshot 0 removes snap-0 and only it',
     async run(t) {
-      const s = t.suite;
-      const snap = await snapSetup(t);
-      await t.action('snap_delete', () => s.dsRun('snap_delete', snapDump(snap, 0)));
-      const tags = (await imageInfo(snap.local)).snapshots;
-      t.note(`snapshots after delete: ${tags.join(' ') || 'none'}`);
+      const snap = await snapAction(t, 'snap_delete', 0);
+      const tags = await snapshotTags(t, snap.local, 'delete');
       t.expect(!tags.includes('snap-0'), 'snap_delete 0 left snapshot snap-0 in the image');
       t.expect(tags.includes('snap-1'), `snap_delete 0 also removed snap-1 (the image has ${tags.join(' ') || 'none'})`);
     },
@@ -276,12 +294,9 @@ export const DATASTORE_CHECKS: Check[] = [
     needs: ['snapshots'],
     title: 'snap_flatten to snapshot 1 leaves an image with its bytes and no snapshots',
     async run(t) {
-      const s = t.suite;
-      const snap = await snapSetup(t);
-      await t.action('snap_flatten', () => s.dsRun('snap_flatten', snapDump(snap, 1)));
-      const differs = await compareImages(snap.local, snap.b);
-      t.expect(differs === undefined, `after snap_flatten to 1 the image does not hold snapshot 1's bytes: ${differs}`);
-      const tags = (await imageInfo(snap.local)).snapshots;
+      const snap = await snapAction(t, 'snap_flatten', 1);
+      await expectBytes(t, snap.local, snap.b, "after snap_flatten to 1 the image does not hold snapshot 1's bytes");
+      const tags = await snapshotTags(t, snap.local);
       t.expect(tags.length === 0, `after snap_flatten the image still has snapshots ${tags.join(' ')}`);
     },
   },
@@ -303,9 +318,7 @@ export const DATASTORE_CHECKS: Check[] = [
     kind: 'datastore',
     title: 'cp of an image without PATH fails with a message (not a crash, not a success)',
     async run(t) {
-      const s = t.suite;
-      const id = s.imageId();
-      await mustRefuse(t, 'cp with no IMAGE/PATH', () => s.dsRun('cp', { image: { id, sizeMb: SIZE } }), keepMade(s, id));
+      await refuseNew(t, 'cp with no IMAGE/PATH', 'cp', (id) => ({ image: { id, sizeMb: SIZE } }));
     },
   },
   {
@@ -313,9 +326,7 @@ export const DATASTORE_CHECKS: Check[] = [
     kind: 'datastore',
     title: 'mkfs with SIZE "ten" fails with a message',
     async run(t) {
-      const s = t.suite;
-      const id = s.imageId();
-      await mustRefuse(t, 'mkfs with IMAGE/SIZE "ten"', () => s.dsRun('mkfs', { image: { id, format: 'raw' }, edit: (xml) => xml.replace('</FORMAT>', '</FORMAT><SIZE>ten</SIZE>') }), keepMade(s, id));
+      await refuseNew(t, 'mkfs with IMAGE/SIZE "ten"', 'mkfs', (id) => ({ image: { id, format: 'raw' }, edit: (xml) => xml.replace('</FORMAT>', '</FORMAT><SIZE>ten</SIZE>') }));
     },
   },
   {
@@ -332,9 +343,7 @@ export const DATASTORE_CHECKS: Check[] = [
     kind: 'datastore',
     title: 'clone of an image with neither PATH nor SOURCE fails with a message',
     async run(t) {
-      const s = t.suite;
-      const id = s.imageId();
-      await mustRefuse(t, 'clone with no IMAGE/PATH and no IMAGE/SOURCE', () => s.dsRun('clone', { image: { id } }), keepMade(s, id));
+      await refuseNew(t, 'clone with no IMAGE/PATH and no IMAGE/SOURCE', 'clone', (id) => ({ image: { id } }));
     },
   },
   {
@@ -346,9 +355,8 @@ export const DATASTORE_CHECKS: Check[] = [
       const required = Object.entries(s.setup.manifest.config ?? {}).filter(([, attr]) => attr.required === true);
       if (required.length === 0) t.skip('driver.yaml declares no required config attributes');
       for (const [name, attr] of required) {
-        const id = s.imageId();
         const options = attr.secret ? { dropSecrets: [name] } : { edit: (xml: string) => withoutField(xml, name) };
-        await mustRefuse(t, `mkfs with no ${name}${attr.secret ? ' (secret)' : ''}`, () => s.dsRun('mkfs', { image: { id, sizeMb: 1, format: 'raw' }, ...options }), keepMade(s, id));
+        await refuseNew(t, `mkfs with no ${name}${attr.secret ? ' (secret)' : ''}`, 'mkfs', (id) => ({ image: { id, sizeMb: 1, format: 'raw' }, ...options }));
       }
     },
   },
@@ -361,14 +369,13 @@ export const DATASTORE_CHECKS: Check[] = [
       const typed = Object.entries(s.setup.manifest.config ?? {}).filter(([, attr]) => !attr.secret && (attr.type === 'path' || attr.type === 'integer' || attr.type === 'number'));
       if (typed.length === 0) t.skip('driver.yaml declares no config attribute of type path, integer or number');
       for (const [name, attr] of typed) {
-        const id = s.imageId();
         const bad = attr.type === 'path' ? 'relative/ferry-conformance' : 'not-a-number';
         const edit = (xml: string) => {
           const cleared = withoutField(xml, name);
           // Put the spoiled value where drivers read it: top-level DATASTORE/NAME for BASE_PATH, the template for the rest.
           return name === 'BASE_PATH' ? cleared.replace('<DATASTORE>', `<DATASTORE>\n        <BASE_PATH>${bad}</BASE_PATH>`) : cleared.replace(/(<DATASTORE>[\s\S]*?<TEMPLATE>)/, `$1\n            <${name}><![CDATA[${bad}]]></${name}>`);
         };
-        await mustRefuse(t, `mkfs with ${name} "${bad}"`, () => s.dsRun('mkfs', { image: { id, sizeMb: 1, format: 'raw' }, edit }), keepMade(s, id));
+        await refuseNew(t, `mkfs with ${name} "${bad}"`, 'mkfs', (id) => ({ image: { id, sizeMb: 1, format: 'raw' }, edit }));
       }
     },
   },
@@ -417,9 +424,7 @@ export const DATASTORE_CHECKS: Check[] = [
     kind: 'datastore',
     title: 'rm of the registered image succeeds and the image is gone',
     async run(t) {
-      t.need('ds.cp');
-      const s = t.suite;
-      const reg = image(s);
+      const { s, reg } = registered(t);
       const local = await s.localSource(reg.source);
       await t.action('rm', () => s.dsRun('rm', { image: { id: reg.id, source: reg.source } }));
       s.removed(reg.source);
@@ -431,9 +436,7 @@ export const DATASTORE_CHECKS: Check[] = [
     kind: 'datastore',
     title: 'rm of the image again succeeds (rm is idempotent: a retried rm must not fail)',
     async run(t) {
-      t.need('ds.rm');
-      const s = t.suite;
-      const reg = image(s);
+      const { s, reg } = registered(t, 'ds.rm');
       await t.action('rm of an image already removed', () => s.dsRun('rm', { image: { id: reg.id, source: reg.source } }));
     },
   },

@@ -11,10 +11,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MonitorResult } from '../contract/parsers.js';
 import { datastoreDump } from '../dump/from-catalog.js';
-import { checkFigures, mustRefuse, stdoutCheck, timeoutsCheck, tolerate } from './checks-common.js';
+import { checkFigures, expectBytes, mustRefuse, stdoutCheck, timeoutsCheck, tolerate } from './checks-common.js';
 import { describe, type CheckContext } from './check-context.js';
 import type { Registered } from './context.js';
-import { compareImages, MiB } from './tools.js';
+import type { HostView } from './hosts.js';
+import { MiB, writePatterned } from './tools.js';
 import type { Check } from './types.js';
 
 const SIZE = 4;
@@ -31,14 +32,27 @@ const where = (host: string, path: string): string => `${host}:${path}`;
 /** The ids a TM action ends with: the VM and the system datastore (0: the first, 1: the second). */
 const ids = (t: CheckContext, vm: number, which: 0 | 1 = 0): string[] => [String(vm), String(t.suite.setup.system.id + which)];
 
-/** Clones `reg` to disk.N of a new VM folder on the first host; returns the VM and the disk path. */
-async function deploy(t: CheckContext, reg: Registered, what: string): Promise<{ vm: number; disk: string }> {
+/** disk.N of a new VM's folder on the first host. */
+function newDisk(t: CheckContext, n = 0): { hostA: string; vm: number; disk: string } {
   const s = t.suite;
   const [hostA] = s.setup.hostNames;
   const vm = s.vm();
-  const disk = `${s.folder(hostA, 0, vm)}/disk.0`;
-  await t.action(what, () => s.tmRun('clone', [where(s.setup.frontend, reg.source), where(hostA, disk), ...ids(t, vm)]));
-  return { vm, disk };
+  return { hostA, vm, disk: `${s.folder(hostA, 0, vm)}/disk.${n}` };
+}
+
+/** Clones (or, with `action` ln, links) `reg` to disk.0 of a new VM folder on the first host; returns the VM and the disk path. */
+async function deploy(t: CheckContext, reg: Registered, what: string, action: 'clone' | 'ln' = 'clone'): Promise<{ hostA: string; vm: number; disk: string }> {
+  const s = t.suite;
+  const placed = newDisk(t);
+  await t.action(what, () => s.tmRun(action, [where(s.setup.frontend, reg.source), where(placed.hostA, placed.disk), ...ids(t, placed.vm)]));
+  return placed;
+}
+
+/** Fails unless `what` left a file at host:path; returns the host's view. */
+async function made(t: CheckContext, host: string, path: string, what: string): Promise<HostView> {
+  const view = t.suite.host(host);
+  t.expect(await view.exists(path), `${what} succeeded but ${where(host, path)} does not exist`);
+  return view;
 }
 
 /** The set-up most TM checks share: the test image cloned to disk.0 of a new VM on the first host (needs tm.clone). */
@@ -55,8 +69,7 @@ async function deployed(t: CheckContext): Promise<{ s: CheckContext['suite']; ho
 async function holds(t: CheckContext, host: string, path: string, expected: string, what: string): Promise<void> {
   const view = t.suite.host(host);
   t.expect(await view.exists(path), `${what}: ${where(host, path)} does not exist`);
-  const differs = await compareImages(await view.localCopy(path), expected);
-  t.expect(differs === undefined, `${what}: ${where(host, path)} does not show the image's bytes: ${differs}`);
+  await expectBytes(t, await view.localCopy(path), expected, `${what}: ${where(host, path)} does not show the image's bytes`);
 }
 
 async function gone(t: CheckContext, host: string, path: string, what: string): Promise<void> {
@@ -88,12 +101,8 @@ export const TM_CHECKS: Check[] = [
     kind: 'tm',
     title: 'ln fe:SOURCE host:.../disk.0 (a persistent image) makes the image\'s bytes available on the host',
     async run(t) {
-      const s = t.suite;
       const reg = await tmImage(t, 'persistent');
-      const [hostA] = s.setup.hostNames;
-      const vm = s.vm();
-      const disk = `${s.folder(hostA, 0, vm)}/disk.0`;
-      await t.action('ln', () => s.tmRun('ln', [where(s.setup.frontend, reg.source), where(hostA, disk), ...ids(t, vm)]));
+      const { hostA, disk } = await deploy(t, reg, 'ln', 'ln');
       await holds(t, hostA, disk, reg.image.raw, 'ln');
     },
   },
@@ -129,23 +138,14 @@ export const TM_CHECKS: Check[] = [
     async run(t) {
       t.need('tm.ln');
       const s = t.suite;
-      const [hostA] = s.setup.hostNames;
       const reg = await tmImage(t, 'writable');
-      const vm = s.vm();
-      const disk = `${s.folder(hostA, 0, vm)}/disk.0`;
-      await t.action('ln (set-up)', () => s.tmRun('ln', [where(s.setup.frontend, reg.source), where(hostA, disk), ...ids(t, vm)]));
+      const { hostA, vm, disk } = await deploy(t, reg, 'ln (set-up)', 'ln');
       // What the VM wrote: the first MiB, in the disk's guest view.
       await t.setup(`writing into ${where(hostA, disk)}`, () => s.host(hostA).writePattern(disk, 0, MiB, 0x5a));
-      const expected = Buffer.from(await readFile(reg.image.raw));
-      expected.fill(0x5a, 0, MiB);
-      const expectedFile = join(s.setup.scratch, `mvds-expected-${vm}.raw`);
-      await writeFile(expectedFile, expected);
+      const expectedFile = await writePatterned(join(s.setup.scratch, `mvds-expected-${vm}.raw`), await readFile(reg.image.raw), 0x5a);
       await t.action('mvds', () => s.tmRun('mvds', [where(hostA, disk), where(s.setup.frontend, reg.source), String(vm), String(s.ds.id)]));
       const local = await localImage(t, reg.source, 'mvds');
-      if (local) {
-        const differs = await compareImages(local, expectedFile);
-        t.expect(differs === undefined, `after mvds, ${reg.source} does not hold what was written on the host: ${differs}`);
-      }
+      if (local) await expectBytes(t, local, expectedFile, `after mvds, ${reg.source} does not hold what was written on the host`);
       await gone(t, hostA, disk, 'after mvds, the disk');
     },
   },
@@ -159,8 +159,7 @@ export const TM_CHECKS: Check[] = [
       await t.action('cpds', () => s.tmRun('cpds', [where(hostA, disk), where(s.setup.frontend, saved), '-1', String(vm), String(s.ds.id)]));
       const local = await localImage(t, saved, 'cpds');
       if (local === undefined) return t.fail(`cpds succeeded but ${saved} is not there`);
-      const differs = await compareImages(local, reg.image.raw);
-      t.expect(differs === undefined, `${saved} does not hold the disk's bytes: ${differs}`);
+      await expectBytes(t, local, reg.image.raw, `${saved} does not hold the disk's bytes`);
       t.expect(await s.host(hostA).exists(disk), `cpds removed the disk ${where(hostA, disk)}; a saveas must leave it`);
     },
   },
@@ -198,12 +197,9 @@ export const TM_CHECKS: Check[] = [
     title: `mkimage ${VOLATILE} raw makes a ${VOLATILE} MB raw volatile disk on the host`,
     async run(t) {
       const s = t.suite;
-      const [hostA] = s.setup.hostNames;
-      const vm = s.vm();
-      const disk = `${s.folder(hostA, 0, vm)}/disk.1`;
+      const { hostA, vm, disk } = newDisk(t, 1);
       await t.action('mkimage', () => s.tmRun('mkimage', [String(VOLATILE), 'raw', where(hostA, disk), ...ids(t, vm)]));
-      const view = s.host(hostA);
-      t.expect(await view.exists(disk), `mkimage succeeded but ${where(hostA, disk)} does not exist`);
+      const view = await made(t, hostA, disk, 'mkimage');
       const info = await view.info(disk);
       t.expect(info.format === 'raw', `mkimage raw made a ${info.format} disk`);
       t.expect(info.virtualSize === VOLATILE * MiB, `mkimage ${VOLATILE} made a disk of ${info.virtualSize} bytes, not ${VOLATILE} MiB`);
@@ -216,12 +212,9 @@ export const TM_CHECKS: Check[] = [
     title: `mkswap ${VOLATILE} makes a ${VOLATILE} MB swap disk (with a swap signature) on the host`,
     async run(t) {
       const s = t.suite;
-      const [hostA] = s.setup.hostNames;
-      const vm = s.vm();
-      const disk = `${s.folder(hostA, 0, vm)}/disk.2`;
+      const { hostA, vm, disk } = newDisk(t, 2);
       await t.action('mkswap', () => s.tmRun('mkswap', [String(VOLATILE), where(hostA, disk), ...ids(t, vm)]));
-      const view = s.host(hostA);
-      t.expect(await view.exists(disk), `mkswap succeeded but ${where(hostA, disk)} does not exist`);
+      const view = await made(t, hostA, disk, 'mkswap');
       const bytes = await readFile(await view.localCopy(disk));
       t.expect(bytes.length === VOLATILE * MiB, `mkswap ${VOLATILE} made ${bytes.length} bytes, not ${VOLATILE} MiB`);
       // mkswap writes SWAPSPACE2 in the last 10 bytes of the first page (4, 16 or 64 KiB pages).
@@ -236,17 +229,14 @@ export const TM_CHECKS: Check[] = [
     title: 'context file path:\'name\' makes an ISO 9660 image labelled CONTEXT holding both files',
     async run(t) {
       const s = t.suite;
-      const [hostA] = s.setup.hostNames;
       const tokens = [`ferry-conformance-${s.setup.runId}-context-one`, `ferry-conformance-${s.setup.runId}-context-two`];
       const first = join(s.setup.scratch, 'context.sh');
       const second = join(s.setup.scratch, 'context-data.txt');
       await writeFile(first, `#!/bin/sh\necho ${tokens[0]}\n`);
       await writeFile(second, `${tokens[1]}\n`);
-      const vm = s.vm();
-      const disk = `${s.folder(hostA, 0, vm)}/disk.3`;
+      const { hostA, vm, disk } = newDisk(t, 3);
       await t.action('context', () => s.tmRun('context', [first, `${second}:'renamed.txt'`, where(hostA, disk), ...ids(t, vm)]));
-      const view = s.host(hostA);
-      t.expect(await view.exists(disk), `context succeeded but ${where(hostA, disk)} does not exist`);
+      const view = await made(t, hostA, disk, 'context');
       const iso = await readFile(await view.localCopy(disk));
       t.expect(iso.subarray(32769, 32774).toString('latin1') === 'CD001', `${where(hostA, disk)} is not an ISO 9660 image (no CD001 at byte 32769)`);
       const label = iso.subarray(32808, 32840).toString('latin1').trim();
@@ -275,16 +265,11 @@ export const TM_CHECKS: Check[] = [
     title: 'snap_create, snap_revert and snap_delete on a qcow2 disk: revert restores the snapshot\'s bytes, delete removes it',
     async run(t) {
       const s = t.suite;
-      const [hostA] = s.setup.hostNames;
+      const { hostA, vm, disk } = newDisk(t, 4);
       const view = s.host(hostA);
-      const vm = s.vm();
-      const disk = `${s.folder(hostA, 0, vm)}/disk.4`;
       await t.action('mkimage qcow2 (set-up)', () => s.tmRun('mkimage', [String(VOLATILE), 'qcow2', where(hostA, disk), ...ids(t, vm)]));
       await t.setup('writing into the disk', () => view.writePattern(disk, 0, MiB, 0x11));
-      const expected = Buffer.alloc(VOLATILE * MiB);
-      expected.fill(0x11, 0, MiB);
-      const expectedFile = join(s.setup.scratch, `snap-expected-${vm}.raw`);
-      await writeFile(expectedFile, expected);
+      const expectedFile = await writePatterned(join(s.setup.scratch, `snap-expected-${vm}.raw`), Buffer.alloc(VOLATILE * MiB), 0x11);
       const before = (await view.info(disk)).snapshots.length;
       await t.action('snap_create 0', () => s.tmRun('snap_create', [where(hostA, disk), '0', ...ids(t, vm)]));
       const made = (await view.info(disk)).snapshots;
@@ -292,8 +277,7 @@ export const TM_CHECKS: Check[] = [
       t.note(`snapshots after snap_create 0: ${made.join(' ')}`);
       await t.setup('writing into the disk after the snapshot', () => view.writePattern(disk, 0, MiB, 0x22));
       await t.action('snap_revert 0', () => s.tmRun('snap_revert', [where(hostA, disk), '0', ...ids(t, vm)]));
-      const differs = await compareImages(await view.localCopy(disk), expectedFile);
-      t.expect(differs === undefined, `after snap_revert 0 the disk does not hold snapshot 0's bytes: ${differs}`);
+      await expectBytes(t, await view.localCopy(disk), expectedFile, "after snap_revert 0 the disk does not hold snapshot 0's bytes");
       await t.action('snap_delete 0', () => s.tmRun('snap_delete', [where(hostA, disk), '0', ...ids(t, vm)]));
       const left = (await view.info(disk)).snapshots;
       t.expect(left.length === before, `snap_delete 0 left ${left.join(' ')}`);
@@ -305,9 +289,7 @@ export const TM_CHECKS: Check[] = [
     title: 'clone of a SOURCE that does not exist fails with a message and leaves no disk',
     async run(t) {
       const s = t.suite;
-      const [hostA] = s.setup.hostNames;
-      const vm = s.vm();
-      const disk = `${s.folder(hostA, 0, vm)}/disk.0`;
+      const { hostA, vm, disk } = newDisk(t);
       const missing = join(s.ds.basePath, `ferry-conformance-${s.setup.runId}-missing`);
       await mustRefuse(t, `clone of ${missing}, which does not exist`, () => s.tmRun('clone', [where(s.setup.frontend, missing), where(hostA, disk), ...ids(t, vm)]));
       await gone(t, hostA, disk, 'the failed clone left a disk behind:');
@@ -334,10 +316,7 @@ export const TM_CHECKS: Check[] = [
       const s = t.suite;
       const [hostA] = s.setup.hostNames;
       const regs = [await tmImage(t, 'image'), await tmImage(t, 'second')];
-      const disks = regs.map(() => {
-        const vm = s.vm();
-        return { vm, disk: `${s.folder(hostA, 0, vm)}/disk.0` };
-      });
+      const disks = regs.map(() => newDisk(t));
       const outcomes = await Promise.allSettled(
         regs.map((reg, i) => s.tmRun('clone', [where(s.setup.frontend, reg.source), where(hostA, disks[i]?.disk ?? ''), ...ids(t, disks[i]?.vm ?? 0)])),
       );
@@ -348,10 +327,8 @@ export const TM_CHECKS: Check[] = [
   },
   stdoutCheck('tm', async (t) => {
     const s = t.suite;
-    const [hostA] = s.setup.hostNames;
     const reg = await tmImage(t, 'image');
-    const vm = s.vm();
-    const disk = `${s.folder(hostA, 0, vm)}/disk.0`;
+    const { hostA, vm, disk } = newDisk(t);
     await tolerate(() => s.tmRun('clone', [where(s.setup.frontend, reg.source), where(hostA, disk), ...ids(t, vm)], { noisy: true }));
     await tolerate(() => s.tmRun('delete', [where(hostA, disk), ...ids(t, vm)], { noisy: true }));
   }),

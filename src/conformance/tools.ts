@@ -99,6 +99,14 @@ export async function writePattern(file: string, format: string, offset: number,
   await must('qemu-io', ['-f', format, '-c', `write -P ${pattern} ${offset} ${length}`, '--', file]);
 }
 
+/** Writes `base` with its first MiB set to `pattern` (the raw bytes a guest write of it leaves) to `file`, for compareImages. */
+export async function writePatterned(file: string, base: Buffer, pattern: number): Promise<string> {
+  const bytes = Buffer.from(base);
+  bytes.fill(pattern, 0, MiB);
+  await writeFile(file, bytes);
+  return file;
+}
+
 /** A raw image of sizeMiB holding random data; resolves to its content. */
 export async function makeRawImage(file: string, sizeMiB: number): Promise<Buffer> {
   const data = randomBytes(sizeMiB * MiB);

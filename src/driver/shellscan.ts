@@ -69,6 +69,14 @@ export function stdoutWrites(text: string): StdoutWrite[] {
     wordStarted = true;
   };
 
+  /** Takes text[i, stop) (quoted text, a substitution, an arithmetic group) into the current word. */
+  const takeGroup = (stop: number): void => {
+    begin();
+    line += countLines(text, i, stop);
+    word += text.slice(i, stop);
+    i = stop;
+  };
+
   const endWord = (): void => {
     if (!wordStarted) return;
     const value = word;
@@ -185,19 +193,13 @@ export function stdoutWrites(text: string): StdoutWrite[] {
     if (c === "'") {
       const end = text.indexOf("'", i + 1);
       const stop = end < 0 ? n : end + 1;
-      begin();
-      line += countLines(text, i, stop);
-      word += text.slice(i, stop);
-      i = stop;
+      takeGroup(stop);
       continue;
     }
     if (c === '"' || c === '`' || (c === '$' && (text[i + 1] === '(' || text[i + 1] === '{'))) {
       // Quoted text, $(...), $((...)), ${...} and `...`: part of the word; anything printed inside a substitution is captured.
       const stop = skipGroup(text, i);
-      begin();
-      line += countLines(text, i, stop);
-      word += text.slice(i, stop);
-      i = stop;
+      takeGroup(stop);
       continue;
     }
     if (c === ' ' || c === '\t') {
@@ -291,10 +293,7 @@ export function stdoutWrites(text: string): StdoutWrite[] {
       if (c === '(' && text[i + 1] === '(') {
         // (( arithmetic )): no output.
         const stop = skipParens(text, i);
-        begin();
-        line += countLines(text, i, stop);
-        word += text.slice(i, stop);
-        i = stop;
+        takeGroup(stop);
         continue;
       }
       endWord();

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { stage, vmYaml, world, type World } from '../helpers/catalog-world.js';
+import { refusals, stage, vmYaml, world, type World } from '../helpers/catalog-world.js';
 
 /** The snapshot tags qemu-img lists for a qcow2 file. */
 function tags(file: string): string[] {
@@ -108,16 +108,12 @@ t.test('image stat: the size of a registered image (stored) or of a file before 
   const byPath = await w.json(['image', 'stat', '--datastore', 'images', '--path', 'raw.img']);
   t.same(byPath, { path: file, sizeMb: 5 }, 'a relative path is read from the working folder');
 
-  for (const [argv, pattern] of [
+  await refusals(t, w, [
     [['image', 'stat'], /give an image, or --datastore DS --path/],
     [['image', 'stat', 'base', '--path', file], /give an image, or --datastore DS --path/],
     [['image', 'stat', '--path', file], /--path needs --datastore/],
     [['image', 'stat', '--datastore', 'system', '--path', file], /no datastore driver/],
-  ] as const) {
-    const refused = await w.cli([...argv]);
-    t.equal(refused.status, 2, `${argv.join(' ')}: exit 2`);
-    t.match(refused.stderr, pattern);
-  }
+  ]);
 });
 
 t.test('image snapshot-revert, -delete and -flatten on a persistent qcow2 image', async (t) => {

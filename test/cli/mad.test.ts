@@ -3,8 +3,9 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { liveGroupMembers, processAlive, tmpDir, waitFor, pgidOf } from '../helpers/fixtures.js';
+import { liveGroupMembers, processAlive, tmpDir, waitFor } from '../helpers/fixtures.js';
 import { intervalsOf, maxOverlap, overlapsPerId, prng } from '../helpers/intervals.js';
+import { startedGroup } from '../helpers/spawn.js';
 import { base64Of, binBuilt, binMissingMessage, binPath, cleanEnv, dumpFor, fixturesRemotes, repoRoot, systemDumpXml } from './helpers.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
@@ -268,10 +269,7 @@ if (!binBuilt()) {
     const pidfile = join(tmpDir(t), 'pid');
     const mad = startMad(t, ['datastore'], { env: { FIXTURE_PIDFILE: pidfile } });
     mad.send(`STAT 9 ${dsDump('hungslow')}`);
-    t.ok(await waitFor(() => existsSync(pidfile) && readFileSync(pidfile, 'utf8').trim() !== '', 5000), 'the driver started');
-    const grandchild = Number(readFileSync(pidfile, 'utf8'));
-    const pgid = pgidOf(grandchild);
-    killGroupsOnTeardown(t, () => [pgid]);
+    const { grandchild, pgid } = await startedGroup(t, pidfile);
     t.ok(liveGroupMembers(pgid).length >= 2, 'the script and its grandchild run');
     const cancelled = Date.now();
     mad.send('DRIVER_CANCEL 9');
@@ -314,10 +312,7 @@ if (!binBuilt()) {
     const pidfile = join(tmpDir(t), 'pid');
     const mad = startMad(t, ['datastore'], { env: { FIXTURE_PIDFILE: pidfile } });
     mad.send(`STAT 1 ${dsDump('hungslow')}`);
-    t.ok(await waitFor(() => existsSync(pidfile) && readFileSync(pidfile, 'utf8').trim() !== '', 5000), 'the driver started');
-    const grandchild = Number(readFileSync(pidfile, 'utf8'));
-    const script = pgidOf(grandchild);
-    killGroupsOnTeardown(t, () => [script]);
+    const { pgid: script } = await startedGroup(t, pidfile);
     const parentOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
     const helper = parentOf(script);
     t.equal(readFileSync(`/proc/${helper}/comm`, 'utf8').trim(), 'ferry-spawn', "the script's parent is ferry-spawn");

@@ -15,10 +15,11 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join, relative } from 'node:path';
 import t, { type Test } from 'tap';
+import { ferryIn } from '../helpers/catalog-world.js';
 import { tmpDir } from '../helpers/fixtures.js';
 import { MiB, qemuInfo, run, sha256, sparseImage } from '../helpers/images.js';
 import { sshLabFor } from '../helpers/sshd.js';
-import { bundledRemotes, jsonOf, runCli } from './helpers.js';
+import { bundledRemotes } from './helpers.js';
 
 // No silent skip: a machine that cannot run sshd fails this file, saying what to install or enable.
 const lab = await sshLabFor(t, ['host01', 'host02', 'host03']);
@@ -80,19 +81,7 @@ function world(t: Test, tag: string): World {
   mkdirSync(images, { recursive: true });
   mkdirSync(system, { recursive: true });
   t.teardown(() => rmSync(join(lab.mountPoint, tag), { recursive: true, force: true }));
-  writeFileSync(join(root, 'ferry.yaml'), 'frontend: fe\nlog_level: warn\n');
-  const cli = (argv: string[]) => runCli(['--config', join(root, 'ferry.yaml'), '--remotes', bundledRemotes, ...argv], { env: { FERRY_HOME: join(root, 'home') }, cwd: root });
-  return {
-    root,
-    images,
-    system,
-    cli,
-    async json(argv) {
-      const result = await cli(['--json', ...argv]);
-      if (result.status !== 0) throw new Error(`ferry ${argv.join(' ')} failed (${result.status}): ${result.stdout}${result.stderr}`);
-      return jsonOf(result.stdout);
-    },
-  };
+  return { root, images, system, ...ferryIn(root, bundledRemotes, join(root, 'home')) };
 }
 
 /** `ferry host create NAME --ssh ...` from a lab host's settings (port, user, key, known_hosts). */

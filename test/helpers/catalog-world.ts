@@ -25,6 +25,20 @@ export interface World {
   catalog(): Catalog;
 }
 
+/** ferry run in `root` with a ferry.yaml there naming the frontend `fe`, `remotes` and FERRY_HOME `home`; json() throws when ferry fails. */
+export function ferryIn(root: string, remotes: string, home: string): Pick<World, 'cli' | 'json'> {
+  writeFileSync(join(root, 'ferry.yaml'), 'frontend: fe\nlog_level: warn\n');
+  const cli = (argv: string[]) => runCli(['--config', join(root, 'ferry.yaml'), '--remotes', remotes, ...argv], { env: { FERRY_HOME: home }, cwd: root });
+  return {
+    cli,
+    async json(argv) {
+      const result = await cli(['--json', ...argv]);
+      if (result.status !== 0) throw new Error(`ferry ${argv.join(' ')} failed (${result.status}): ${result.stdout}${result.stderr}`);
+      return jsonOf(result.stdout);
+    },
+  };
+}
+
 /**
  * A temp world: remotes with the bundled fs and shared/qcow2 drivers plus
  * tm/flaky (shared, failing or hanging on demand), a ferry.yaml naming the
@@ -49,20 +63,13 @@ export function world(t: Test): World {
     );
     chmodSync(script, 0o755);
   }
-  writeFileSync(join(root, 'ferry.yaml'), 'frontend: fe\nlog_level: warn\n');
   const home = join(root, 'home');
-  const cli = (argv: string[]) => runCli(['--config', join(root, 'ferry.yaml'), '--remotes', remotes, ...argv], { env: { FERRY_HOME: home }, cwd: root });
   return {
     root,
     home,
     remotes,
     markers,
-    cli,
-    async json(argv) {
-      const result = await cli(['--json', ...argv]);
-      if (result.status !== 0) throw new Error(`ferry ${argv.join(' ')} failed (${result.status}): ${result.stdout}${result.stderr}`);
-      return jsonOf(result.stdout);
-    },
+    ...ferryIn(root, remotes, home),
     catalog() {
       const catalog = Catalog.open(join(home, 'catalog.db'));
       t.teardown(() => catalog.close());
@@ -95,3 +102,12 @@ export function vmYaml(w: World, extra = ''): string {
   return file;
 }
 
+
+/** Each of `cases` (ferry's arguments, what stderr must say) is refused with exit status 2; `name` names a case in the assertion (default: all its arguments). */
+export async function refusals(t: Test, w: Pick<World, 'cli'>, cases: ReadonlyArray<readonly [readonly string[], RegExp]>, name = (argv: readonly string[]) => argv.join(' ')): Promise<void> {
+  for (const [argv, pattern] of cases) {
+    const refused = await w.cli([...argv]);
+    t.equal(refused.status, 2, `${name(argv)}: exit 2`);
+    t.match(refused.stderr, pattern);
+  }
+}

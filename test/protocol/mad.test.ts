@@ -10,7 +10,8 @@ import { Runner, type RunnerOptions } from '../../src/driver/runner.js';
 import { liveGroupCount } from '../../src/driver/launch/spawn-group.js';
 import { driverFolders, serveMad, type DriverSet, type MadOptions } from '../../src/protocol/mad.js';
 import { maxOverlap, intervalsOf, overlapsPerId } from '../helpers/intervals.js';
-import { dumpFor, fixturesRemotes, liveGroupMembers, processAlive, specExampleXml, tmpDir, waitFor, pgidOf } from '../helpers/fixtures.js';
+import { dumpFor, fixturesRemotes, liveGroupMembers, processAlive, specExampleXml, tmpDir, waitFor } from '../helpers/fixtures.js';
+import { startedGroup } from '../helpers/spawn.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -90,6 +91,8 @@ interface Session {
   send(...lines: string[]): void;
   /** EOF on the request stream. */
   end(): void;
+  /** Sends `lines`, then EOF, and waits until serving ends (every action answered). */
+  finish(...lines: string[]): Promise<void>;
   done: Promise<void>;
   finished(): boolean;
   /** Waits for a written line matching `match`; undefined after `ms`. */
@@ -149,6 +152,11 @@ function serve(t: Tap, given: Partial<Omit<MadOptions, 'enabled' | 'systemTm'>> 
       closed = true;
       wake?.();
     },
+    finish: async (...lines) => {
+      session.send(...lines);
+      session.end();
+      await done;
+    },
     done,
     finished: () => finished,
     line: async (match, ms = 5000) => {
@@ -197,9 +205,7 @@ t.test('INIT is answered; FINALIZE ends serving once the actions already receive
 t.test('EOF ends serving too, after answering; no process of a driver survives', async (t) => {
   const pidfile = join(tmpDir(t), 'pid');
   const s = serve(t, { kind: 'datastore', runner: runnerOver(fixturesRemotes, { FIXTURE_SLEEP: '0.3', FIXTURE_PIDFILE: pidfile }) });
-  s.send(`STAT 1 ${dsDump('slow')}`, `STAT 2 ${dsDump('hung')}`);
-  s.end();
-  await s.done;
+  await s.finish(`STAT 1 ${dsDump('slow')}`, `STAT 2 ${dsDump('hung')}`);
   t.same([...s.out].sort(), ['STAT SUCCESS 1 40', 'STAT SUCCESS 2 40']);
   const grandchild = Number(readFileSync(pidfile, 'utf8'));
   t.ok(await waitFor(() => !processAlive(grandchild), 1000), 'the hung driver\'s grandchild is dead');
@@ -223,8 +229,7 @@ t.test('every datastore action runs DS_MAD\'s script with the dump and the id; s
     INCREMENT_FLATTEN: '-',
   };
   ALL_DS_ACTIONS.forEach((action, index) => s.send(`${action.toUpperCase()} ${100 + index} ${dump}`));
-  s.end();
-  await s.done;
+  await s.finish();
   ALL_DS_ACTIONS.forEach((action, index) => {
     const upper = action.toUpperCase();
     const replies = s.out.filter((line) => line.startsWith(`${upper} `) && line.split(' ')[2] === String(100 + index));
@@ -246,22 +251,16 @@ t.test('every datastore action runs DS_MAD\'s script with the dump and the id; s
 t.test('fields split on runs of white space: the core\'s empty status field, tabs, CRLF, blank lines', async (t) => {
   const s = serve(t, { kind: 'datastore', runner: runnerOver(fixturesRemotes) });
   const dump = dsDump('ok');
-  s.send(`STAT 3  ${dump}`, `STAT\t4\t\t${dump}`, `  STAT 5 ${dump}  `, `STAT 6 ${dump}\r`, '', '   ');
-  s.end();
-  await s.done;
+  await s.finish(`STAT 3  ${dump}`, `STAT\t4\t\t${dump}`, `  STAT 5 ${dump}  `, `STAT 6 ${dump}\r`, '', '   ');
   t.same([...s.out].sort(), ['STAT SUCCESS 3 40', 'STAT SUCCESS 4 40', 'STAT SUCCESS 5 40', 'STAT SUCCESS 6 40'], 'four replies, blank lines ignored');
 });
 
 t.test('no typed parsing: garbage stdout is still SUCCESS; several lines of stdout become one', async (t) => {
   const s = serve(t, { kind: 'datastore', runner: runnerOver(fixturesRemotes) });
-  s.send(`STAT 1 ${dsDump('garbage')}`, `CP 2 ${dsDump('garbage')}`, `RM 3 ${dsDump('garbage')}`);
-  s.end();
-  await s.done;
+  await s.finish(`STAT 1 ${dsDump('garbage')}`, `CP 2 ${dsDump('garbage')}`, `RM 3 ${dsDump('garbage')}`);
   t.same([...s.out].sort(), ['CP SUCCESS 2 this is not a result', 'RM SUCCESS 3 this is not a result', 'STAT SUCCESS 1 this is not a result']);
   const own = serve(t, { kind: 'datastore', runner: runnerOver(ownRemotes(t)), enabled: ['multi'] });
-  own.send(`STAT 4 ${dsDump('multi')}`);
-  own.end();
-  await own.done;
+  await own.finish(`STAT 4 ${dsDump('multi')}`);
   t.equal(own.out.length, 1);
   t.match(own.out[0], /^STAT SUCCESS 4 line one\s+line two$/, 'one line, both lines of output');
   wellFormed(t, own);
@@ -269,14 +268,10 @@ t.test('no typed parsing: garbage stdout is still SUCCESS; several lines of stdo
 
 t.test('a failing driver: FAILURE with the non-log stderr lines on one line; log lines become LOG records', async (t) => {
   const s = serve(t, { kind: 'datastore', runner: runnerOver(fixturesRemotes) });
-  s.send(`STAT 7 ${dsDump('fail')}`);
-  s.end();
-  await s.done;
+  await s.finish(`STAT 7 ${dsDump('fail')}`);
   t.same(s.out, ['LOG I 7 starting stat', 'LOG W 7 low space', 'LOG D 7 tried twice', 'LOG E 7 giving up', 'STAT FAILURE 7 disk /ds is full second line of the reason']);
   const other = serve(t, { kind: 'datastore', runner: runnerOver(fixturesRemotes) });
-  other.send(`RM 8 ${dsDump('errblock')}`, `CP 9 ${dsDump('signal')}`);
-  other.end();
-  await other.done;
+  await other.finish(`RM 8 ${dsDump('errblock')}`, `CP 9 ${dsDump('signal')}`);
   const rm = other.out.filter((line) => / 8 /.test(line));
   t.same(rm, ['LOG I 8 about to fail', 'RM FAILURE 8 Image /x not found'], 'the error block is the message');
   t.match(other.out.find((line) => line.startsWith('CP ')), /^CP FAILURE 9 \S/, 'a driver killed by a signal fails, with a reason');
@@ -285,9 +280,7 @@ t.test('a failing driver: FAILURE with the non-log stderr lines on one line; log
 
 t.test('a success with log lines: the LOG records come before the reply', async (t) => {
   const s = serve(t, { kind: 'datastore', runner: runnerOver(fixturesRemotes) });
-  s.send(`STAT 4 ${dsDump('noisy')}`);
-  s.end();
-  await s.done;
+  await s.finish(`STAT 4 ${dsDump('noisy')}`);
   t.equal(s.out.length, 201);
   t.same(s.out.slice(0, 200), Array.from({ length: 200 }, (_, i) => `LOG I 4 progress ${i}`));
   t.equal(s.out[200], 'STAT SUCCESS 4 40');
@@ -295,9 +288,7 @@ t.test('a success with log lines: the LOG records come before the reply', async 
 
 t.test('MONITOR: the info is base64, success or failure; a driver not enabled is answered in plain text', async (t) => {
   const s = serve(t, { kind: 'datastore', runner: runnerOver(fixturesRemotes), enabled: ['ok', 'fail', 'garbage'] });
-  s.send(`MONITOR 1 ${dsDump('ok')}`, `MONITOR 2 ${dsDump('fail')}`, `MONITOR 3 ${dsDump('slow')}`, `MONITOR 4 ${dsDump('garbage')}`, 'MONITOR 5 %%%not-a-dump%%%');
-  s.end();
-  await s.done;
+  await s.finish(`MONITOR 1 ${dsDump('ok')}`, `MONITOR 2 ${dsDump('fail')}`, `MONITOR 3 ${dsDump('slow')}`, `MONITOR 4 ${dsDump('garbage')}`, 'MONITOR 5 %%%not-a-dump%%%');
   const reply = (id: number): string[] => (s.out.find((line) => line.startsWith(`MONITOR `) && line.split(' ')[2] === String(id)) ?? '').split(' ');
   const [, ok, , okInfo = ''] = reply(1);
   t.equal(ok, 'SUCCESS');
@@ -326,9 +317,7 @@ t.test('MONITOR of a system datastore runs tm/<TM_MAD>/monitor, allowed by the s
   const runner = runnerOver(fixturesRemotes, { FIXTURE_RECORD: record.file });
   const s = serve(t, { kind: 'datastore', runner, enabled: ['ok'], systemTm: ['garbage'] });
   // DS_MAD ok would print USED_MB...; tm/garbage/monitor prints "this is not a result".
-  s.send(`MONITOR 0 ${systemDump('ok', 'garbage')}`, `MONITOR 10 ${systemDump('ok', 'ok')}`, `STAT 11 ${systemDump('ok', 'fail')}`, `MONITOR 12 ${systemDump('fail', 'garbage')}`);
-  s.end();
-  await s.done;
+  await s.finish(`MONITOR 0 ${systemDump('ok', 'garbage')}`, `MONITOR 10 ${systemDump('ok', 'ok')}`, `STAT 11 ${systemDump('ok', 'fail')}`, `MONITOR 12 ${systemDump('fail', 'garbage')}`);
   const info = (id: number): string => s.out.find((line) => line.startsWith('MONITOR SUCCESS ') && line.split(' ')[2] === String(id))?.split(' ')[3] ?? '';
   t.equal(squash(unb64(info(0))), 'this is not a result', 'tm/garbage/monitor ran');
   t.equal(squash(unb64(info(12))), 'this is not a result', 'the datastore driver list does not apply to a system datastore\'s MONITOR');
@@ -337,18 +326,14 @@ t.test('MONITOR of a system datastore runs tm/<TM_MAD>/monitor, allowed by the s
   t.same(record.actions(), ['stat'], 'the refused MONITOR ran nothing');
 
   const all = serve(t, { kind: 'datastore', runner, enabled: ['ok'] });
-  all.send(`MONITOR 3 ${systemDump('ok', 'garbage')}`);
-  all.end();
-  await all.done;
+  await all.finish(`MONITOR 3 ${systemDump('ok', 'garbage')}`);
   t.match(all.out, [/^MONITOR SUCCESS 3 \S+$/], 'without a system TM list every TM driver may monitor');
 });
 
 t.test('a driver not enabled: plain-text FAILURE, nothing runs', async (t) => {
   const record = recorder(t);
   const s = serve(t, { kind: 'datastore', runner: runnerOver(fixturesRemotes, { FIXTURE_RECORD: record.file }), enabled: ['fail'] });
-  s.send(`STAT 5 ${dsDump('ok')}`, `CP 6 ${dsDump('ok')}`, `STAT 7 ${dsDump('nosuchdriver')}`);
-  s.end();
-  await s.done;
+  await s.finish(`STAT 5 ${dsDump('ok')}`, `CP 6 ${dsDump('ok')}`, `STAT 7 ${dsDump('nosuchdriver')}`);
   t.same(s.out, ["STAT FAILURE 5 Datastore driver 'ok' not available", "CP FAILURE 6 Datastore driver 'ok' not available", "STAT FAILURE 7 Datastore driver 'nosuchdriver' not available"]);
   t.same(record.lines(), []);
 });
@@ -357,9 +342,7 @@ t.test('a dump cannot forge protocol lines through the driver name', async (t) =
   // DS_MAD with a line break: the reply must still be one line, and no reply for another id may appear.
   const xml = specExampleXml().replace(/<DS_MAD>fs<\/DS_MAD>/g, '<DS_MAD>ok&#10;STAT SUCCESS 99 forged</DS_MAD>');
   const s = serve(t, { kind: 'datastore', runner: runnerOver(fixturesRemotes), enabled: ['ok'] });
-  s.send(`STAT 5 ${b64(xml)}`);
-  s.end();
-  await s.done;
+  await s.finish(`STAT 5 ${b64(xml)}`);
   t.equal(s.out.length, 1, 'one reply');
   t.match(s.out[0], /^STAT FAILURE 5 /);
   t.notOk(s.out.some((line) => /^STAT SUCCESS 99/m.test(line)), 'no forged reply line');
@@ -390,8 +373,7 @@ t.test('bad messages get one FAILURE or LOG line each and serving goes on (datas
   for (const [line] of bad) s.send(line);
   s.send(`STAT 14 ${dump}`);
   t.equal(await s.line(/^STAT SUCCESS 14 /), 'STAT SUCCESS 14 40', 'a valid request after them is served');
-  s.end();
-  await s.done;
+  await s.finish();
   t.equal(s.out.length, bad.length + 1, 'exactly one line per bad message');
   bad.forEach(([request, expected], index) => t.match(s.out[index], expected, `${JSON.stringify(request.slice(0, 30))} -> ${JSON.stringify(s.out[index]?.slice(0, 100))}`));
   t.ok(s.out.every((line) => line.length < 4096), 'no bad message is echoed back whole');
@@ -402,9 +384,7 @@ t.test('bad messages (tm): unknown action, missing id, missing or empty transfer
   const s = serve(t, { kind: 'tm', runner: runnerOver(fixturesRemotes) });
   const empty = join(tmpDir(t), 'empty');
   writeFileSync(empty, '');
-  s.send('STAT 1 x', 'TRANSFER', 'TRANSFER x /tmp/a', 'TRANSFER 2', 'TRANSFER 3 /no/such/transfer/file', `TRANSFER 4 ${empty}`);
-  s.end();
-  await s.done;
+  await s.finish('STAT 1 x', 'TRANSFER', 'TRANSFER x /tmp/a', 'TRANSFER 2', 'TRANSFER 3 /no/such/transfer/file', `TRANSFER 4 ${empty}`);
   t.match(s.out[0], /^STAT FAILURE 1 \S/);
   t.match(s.out[1], /^LOG [EW] - \S/);
   t.match(s.out[2], /^LOG [EW] - \S|^TRANSFER FAILURE - \S/);
@@ -437,8 +417,7 @@ t.test('TRANSFER runs the file\'s lines in order and stops at the first failure'
   s.send(`TRANSFER 9 ${unknown}`);
   t.equal(await s.line(/^TRANSFER \S+ 9 /), "TRANSFER FAILURE 9 Transfer Driver 'nosuchtm' not available");
   t.same(record.actions(), ['clone', 'mkswap', 'context', 'ln'], 'a file naming a driver not enabled runs nothing');
-  s.end();
-  await s.done;
+  await s.finish();
   wellFormed(t, s);
 });
 
@@ -447,16 +426,7 @@ t.test('DRIVER_CANCEL kills the running script\'s whole process group; that acti
   const pidfile = join(dir, 'pid');
   const s = serve(t, { kind: 'datastore', runner: runnerOver(fixturesRemotes, { FIXTURE_PIDFILE: pidfile, FIXTURE_SLEEP: '0.8' }) });
   s.send(`STAT 9 ${dsDump('hungslow')}`, `STAT 10 ${dsDump('slow')}`);
-  t.ok(await waitFor(() => existsSync(pidfile) && readFileSync(pidfile, 'utf8').trim() !== '', 5000), 'the driver started');
-  const grandchild = Number(readFileSync(pidfile, 'utf8'));
-  const pgid = pgidOf(grandchild);
-  t.teardown(() => {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // gone, as it should be
-    }
-  });
+  const { grandchild, pgid } = await startedGroup(t, pidfile);
   t.ok(liveGroupMembers(pgid).length >= 2, 'the script and its grandchild run');
   const cancelled = Date.now();
   s.send('DRIVER_CANCEL 9');
@@ -466,8 +436,7 @@ t.test('DRIVER_CANCEL kills the running script\'s whole process group; that acti
   t.ok(await waitFor(() => !processAlive(grandchild), 1000), 'the grandchild is dead');
   t.ok(await waitFor(() => liveGroupMembers(pgid).length === 0, 1000), 'the whole group is gone');
   t.equal(await s.line(/^STAT \S+ 10 /), 'STAT SUCCESS 10 40', 'another id is untouched');
-  s.end();
-  await s.done;
+  await s.finish();
   t.equal(s.count(/ 9 /), 1, 'one reply for the cancelled id');
   wellFormed(t, s);
 });
@@ -480,22 +449,12 @@ t.test('DRIVER_CANCEL of a TRANSFER: FAILURE, grandchild dead, the rest of the f
   writeFileSync(file, 'CLONE hungslow fe:/a host01:/b/disk.0 7 0\nMKSWAP ok 512 host01:/b/disk.1 7 0\n');
   const s = serve(t, { kind: 'tm', runner: runnerOver(fixturesRemotes, { FIXTURE_PIDFILE: pidfile, FIXTURE_RECORD: record.file }) });
   s.send(`TRANSFER 7 ${file}`);
-  t.ok(await waitFor(() => existsSync(pidfile) && readFileSync(pidfile, 'utf8').trim() !== '', 5000), 'the driver started');
-  const grandchild = Number(readFileSync(pidfile, 'utf8'));
-  const pgid = pgidOf(grandchild);
-  t.teardown(() => {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  });
+  const { grandchild } = await startedGroup(t, pidfile);
   s.send('DRIVER_CANCEL 7');
   t.match(await s.line(/^TRANSFER \S+ 7 /, 3000), /^TRANSFER FAILURE 7 \S/);
   t.ok(await waitFor(() => !processAlive(grandchild), 1000), 'the grandchild is dead');
   t.same(record.actions(), [], 'the next line did not run');
-  s.end();
-  await s.done;
+  await s.finish();
 });
 
 t.test('a timeout bounds every action, TM included', async (t) => {
@@ -522,8 +481,7 @@ t.test('a hung driver holds one slot until its timeout and never stalls replies 
   t.ok(Date.now() - started < 1400, `before the hung driver times out (${Date.now() - started} ms)`);
   t.equal(s.count(/^STAT \S+ 1 /), 0, 'the hung action is not answered yet');
   t.match(await s.line(/^STAT \S+ 1 /, 4000), /^STAT FAILURE 1 .*timed out/);
-  s.end();
-  await s.done;
+  await s.finish();
   wellFormed(t, s);
 });
 
@@ -531,8 +489,7 @@ t.test('concurrency: at most N scripts at once, and N are used', async (t) => {
   const stamps = join(tmpDir(t), 'stamps');
   const s = serve(t, { kind: 'datastore', runner: runnerOver(ownRemotes(t), { STAMP_FILE: stamps }), enabled: ['stamp'], concurrency: 3 });
   for (let i = 0; i < 12; i += 1) s.send(`STAT ${i} ${dsDump('stamp', `r${i}-0.2`)}`);
-  s.end();
-  await s.done;
+  await s.finish();
   t.equal(s.count(/^STAT SUCCESS \d+ -$/), 12, 'all answered');
   const intervals = intervalsOf(stamps);
   t.equal(intervals.length, 12);
@@ -544,8 +501,7 @@ t.test('concurrency 1: scripts run one by one, in arrival order', async (t) => {
   const s = serve(t, { kind: 'datastore', runner: runnerOver(ownRemotes(t), { STAMP_FILE: stamps }), enabled: ['stamp'], concurrency: 1 });
   const order = [3, 1, 3, 2, 1, 4];
   order.forEach((id, i) => s.send(`STAT ${id} ${dsDump('stamp', `r${i}-0.02`)}`));
-  s.end();
-  await s.done;
+  await s.finish();
   const intervals = intervalsOf(stamps).sort((a, b) => (a.start < b.start ? -1 : 1));
   t.same(intervals.map((i) => i.tag), order.map((_, i) => `r${i}-0.02`), 'started in arrival order');
   t.equal(maxOverlap(intervals), 1);
@@ -556,9 +512,7 @@ t.test('two in-flight actions with one id are both answered and never overlap (d
   const stamps = join(tmpDir(t), 'stamps');
   const runner = runnerOver(remotes, { STAMP_FILE: stamps });
   const s = serve(t, { kind: 'datastore', runner, enabled: ['stamp'] });
-  s.send(`CP 5 ${dsDump('stamp', 'a-0.2')}`, `RM 5 ${dsDump('stamp', 'b-0.05')}`, `STAT 6 ${dsDump('stamp', 'c-0.1')}`, `STAT 5 ${dsDump('stamp', 'd-0.05')}`);
-  s.end();
-  await s.done;
+  await s.finish(`CP 5 ${dsDump('stamp', 'a-0.2')}`, `RM 5 ${dsDump('stamp', 'b-0.05')}`, `STAT 6 ${dsDump('stamp', 'c-0.1')}`, `STAT 5 ${dsDump('stamp', 'd-0.05')}`);
   t.same([...s.out].sort(), ['CP SUCCESS 5 -', 'RM SUCCESS 5 -', 'STAT SUCCESS 5 -', 'STAT SUCCESS 6 -']);
   const ds = intervalsOf(stamps);
   t.same(overlapsPerId(ds), [], 'image 5\'s actions one after the other');
@@ -575,9 +529,7 @@ t.test('two in-flight actions with one id are both answered and never overlap (d
     return file;
   };
   const tm = serve(t, { kind: 'tm', runner: runnerOver(remotes, { STAMP_FILE: tmStamps }), enabled: ['stamp'] });
-  tm.send(`TRANSFER 7 ${transfer('x', 7)}`, `TRANSFER 7 ${transfer('y', 7)}`, `TRANSFER 8 ${transfer('z', 8)}`);
-  tm.end();
-  await tm.done;
+  await tm.finish(`TRANSFER 7 ${transfer('x', 7)}`, `TRANSFER 7 ${transfer('y', 7)}`, `TRANSFER 8 ${transfer('z', 8)}`);
   t.same([...tm.out].sort(), ['TRANSFER SUCCESS 7 -', 'TRANSFER SUCCESS 7 -', 'TRANSFER SUCCESS 8 -']);
   const vm = intervalsOf(tmStamps);
   t.equal(vm.length, 3);
@@ -607,8 +559,7 @@ t.test('property: random interleavings of actions over a few images never overla
       s.send(`${actions[Math.floor(random() * actions.length)]} ${id} ${dsDump('stamp', tag)}`);
       if (random() < 0.4) await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 30)));
     }
-    s.end();
-    await s.done;
+    await s.finish();
     t.equal(s.out.length, sent.length, `seed ${seed}: one reply per action`);
     t.ok(s.out.every((line) => / SUCCESS \d+ -$/.test(line)), `seed ${seed}: all succeeded`);
     const intervals = intervalsOf(stamps);
@@ -656,7 +607,6 @@ t.test('reload: a driver folder added, changed or removed while serving is seen 
   t.equal(await s.line(/^STAT \S+ 7 /), "STAT FAILURE 7 Datastore driver 'late' not available", 'removed: not available');
   s.send(`STAT 8 ${dsDump('../ok')}`);
   t.equal(await s.line(/^STAT \S+ 8 /), "STAT FAILURE 8 Datastore driver '../ok' not available", 'a name that leaves the folder is never a driver');
-  s.end();
-  await s.done;
+  await s.finish();
   wellFormed(t, s);
 });

@@ -8,9 +8,9 @@ import t from 'tap';
 import { TM_ACTIONS } from '../../src/contract/table.js';
 import { listDrivers } from '../../src/driver/inventory.js';
 import { Runner } from '../../src/driver/runner.js';
-import { runTransfer } from '../../src/driver/transfer.js';
+import { cloneOfMissing, exampleVm, guestWritesPersistent } from '../helpers/tm-scenarios.js';
 import { rejection, tmpDir } from '../helpers/fixtures.js';
-import { blocks, datastores, guestBytes, isInstalled, MiB, PACKAGE, qemuInfo, run, sha256, sha256Of, snapshotTags, sparseImage, writeAt, type Owner } from '../helpers/images.js';
+import { blocks, datastores, guestBytes, isInstalled, MiB, PACKAGE, qemuInfo, run, sha256, sha256Of, snapshotTags, sparseImage, type Owner } from '../helpers/images.js';
 
 const remotes = join(dirname(fileURLToPath(import.meta.url)), '../../remotes');
 const DRIVER = 'qcow2';
@@ -80,18 +80,10 @@ for (const format of ['raw', 'qcow2'] as const) {
     const image = join(w.images, `f00d-${format}`);
     const imageBytes = makeImage(t, image, format, 48);
     const imageSha = sha256(image);
-    const pers = join(w.images, 'ab12');
-    const persBytes = sparseImage(pers, 16, [[0, 4096]]);
-    const ds = w.vm;
-    const disk0 = join(ds, 'disk.0');
-    const disk1 = join(ds, 'disk.1');
+    const vm = exampleVm(t, runner, DRIVER, w, image);
+    const { pers, persBytes, ds, disk0, disk1 } = vm;
     let guest0 = imageBytes;
 
-    const steps = async (name: string, text: string, lines: number) => {
-      const outcome = await runTransfer(runner, text);
-      t.equal(outcome.results.length, lines, `${name}: every line ran`);
-      t.same(outcome.results.map((r) => r.stdout), new Array(lines).fill(''), `${name}: TM actions print nothing`);
-    };
     const disksInPlace = (step: string) => {
       const info = qemuInfo(disk0);
       t.equal(info.format, 'qcow2', `${step}: disk.0 is qcow2`);
@@ -105,46 +97,24 @@ for (const format of ['raw', 'qcow2'] as const) {
       t.equal(sha256(image), imageSha, `${step}: the image is untouched`);
     };
 
-    await steps('CREATE', `
-# CREATE
-CLONE qcow2 fe:${image} host01:${ds}/disk.0 7 0
-LN qcow2 fe:${pers} host01:${ds}/disk.1 7 0
-`, 2);
+    await vm.create();
     disksInPlace('CREATE');
 
     // STOP, RESUME and MIGRATE each move both disks, then the VM folder.
-    for (const [step, from, to] of [['STOP', 'host01', 'fe'], ['RESUME', 'fe', 'host01'], ['MIGRATE', 'host01', 'host02']] as const) {
-      await steps(step, `
-# ${step}
-MV qcow2 ${from}:${ds}/disk.0 ${to}:${ds}/disk.0 7 0
-MV qcow2 ${from}:${ds}/disk.1 ${to}:${ds}/disk.1 7 0
-MV qcow2 ${from}:${ds} ${to}:${ds} 7 0
-`, 3);
-      disksInPlace(step);
-    }
+    await vm.moves(disksInPlace);
 
     // The VM runs on host02 and writes both disks.
     guestWrite(disk0, 0x5a, 5 * MiB, 8192);
     guest0 = patched(imageBytes, 0x5a, 5 * MiB, 8192);
-    const written = randomBytes(8192);
-    writeAt(disk1, 3 * MiB, written);
+    const persExpected = guestWritesPersistent(disk1, persBytes);
     disksInPlace('after the VM wrote');
-    const persExpected = Buffer.from(persBytes);
-    written.copy(persExpected, 3 * MiB);
 
-    await steps('SHUTDOWN', `
-DELETE qcow2 host02:${ds}/disk.0 7 0
-MVDS qcow2 host02:${ds}/disk.1 ${pers} 7 1
-DELETE qcow2 host02:${ds} 7 0
-`, 3);
+    await vm.shutdown();
     t.notOk(existsSync(ds), 'SHUTDOWN: the VM folder is gone');
     t.equal(sha256(pers), sha256Of(persExpected), 'SHUTDOWN: what the VM wrote to disk.1 is in the persistent image');
     t.equal(sha256(image), imageSha, 'SHUTDOWN: the image is untouched');
 
-    await steps('SHUTDOWN again', `
-DELETE qcow2 host02:${ds}/disk.0 7 0
-DELETE qcow2 host02:${ds} 7 0
-`, 2);
+    await vm.shutdownAgain();
     t.equal(sha256(image), imageSha, 'a second delete touches nothing');
   });
 }
@@ -174,11 +144,7 @@ t.test('clone takes constant time and space whatever the image size', async (t) 
 
 t.test('clone: a missing SOURCE fails naming it and leaves nothing behind', async (t) => {
   const w = world(t);
-  const missing = join(w.images, 'no-such-image');
-  const error = await rejection(tm('clone', `fe:${missing}`, `host01:${w.vm}/disk.0`, '7', '0'));
-  t.equal(error.code, 'E_DRIVER_FAILED');
-  t.match(error.message, missing, 'the message names the missing image');
-  t.notOk(existsSync(w.vm), 'no VM folder was made');
+  await cloneOfMissing(t, tm, w);
   const folder = await rejection(tm('clone', `fe:${w.images}`, `host01:${w.vm}/disk.0`, '7', '0'));
   t.match(folder.message, /is a folder/);
   t.notOk(existsSync(w.vm), 'still nothing');

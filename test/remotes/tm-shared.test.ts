@@ -9,8 +9,8 @@ import t from 'tap';
 import { TM_ACTIONS } from '../../src/contract/table.js';
 import { listDrivers } from '../../src/driver/inventory.js';
 import { Runner } from '../../src/driver/runner.js';
-import { runTransfer } from '../../src/driver/transfer.js';
 import { buildDump } from '../../src/dump/dump.js';
+import { cloneOfMissing, exampleVm, guestWritesPersistent } from '../helpers/tm-scenarios.js';
 import { rejection, tmpDir } from '../helpers/fixtures.js';
 import { blocks, datastores, guestBytes, isInstalled, MiB, PACKAGE, qemuInfo, run, sha256, sha256Of, snapshotTags, sparseImage, writeAt, type Owner } from '../helpers/images.js';
 
@@ -46,17 +46,9 @@ t.test('An Example VM: CREATE, STOP, RESUME, MIGRATE host01 -> host02, SHUTDOWN 
   const image = join(w.images, 'f00d');
   const imageBytes = sparseImage(image, 64, [[0, 4096], [10 * MiB, 65536], [63 * MiB, 4096]]);
   const imageSha = sha256Of(imageBytes);
-  const pers = join(w.images, 'ab12');
-  const persBytes = sparseImage(pers, 16, [[0, 4096]]);
-  const ds = w.vm;
-  const disk0 = join(ds, 'disk.0');
-  const disk1 = join(ds, 'disk.1');
+  const vm = exampleVm(t, runner, DRIVER, w, image);
+  const { pers, persBytes, ds, disk0, disk1 } = vm;
 
-  const steps = async (name: string, text: string, lines: number) => {
-    const outcome = await runTransfer(runner, text);
-    t.equal(outcome.results.length, lines, `${name}: every line ran`);
-    t.same(outcome.results.map((r) => r.stdout), new Array(lines).fill(''), `${name}: TM actions print nothing`);
-  };
   const disksInPlace = (step: string) => {
     t.equal(sha256(disk0), imageSha, `${step}: disk.0 holds the image's bytes`);
     t.ok(blocks(disk0) <= blocks(image) + 64, `${step}: disk.0 is sparse (${blocks(disk0)} blocks allocated, the image ${blocks(image)})`);
@@ -65,47 +57,25 @@ t.test('An Example VM: CREATE, STOP, RESUME, MIGRATE host01 -> host02, SHUTDOWN 
     t.equal(sha256(image), imageSha, `${step}: the image is untouched`);
   };
 
-  await steps('CREATE', `
-# CREATE
-CLONE shared fe:${image} host01:${ds}/disk.0 7 0
-LN shared fe:${pers} host01:${ds}/disk.1 7 0
-`, 2);
+  await vm.create();
   disksInPlace('CREATE');
   t.ok(blocks(disk0) < (64 * MiB) / 512 / 100, 'CREATE: the clone allocates a fraction of its 64 MiB');
 
   // STOP, RESUME and MIGRATE each move both disks, then the VM folder.
-  for (const [step, from, to] of [['STOP', 'host01', 'fe'], ['RESUME', 'fe', 'host01'], ['MIGRATE', 'host01', 'host02']] as const) {
-    await steps(step, `
-# ${step}
-MV shared ${from}:${ds}/disk.0 ${to}:${ds}/disk.0 7 0
-MV shared ${from}:${ds}/disk.1 ${to}:${ds}/disk.1 7 0
-MV shared ${from}:${ds} ${to}:${ds} 7 0
-`, 3);
-    disksInPlace(step);
-  }
+  await vm.moves(disksInPlace);
 
   // The VM runs on host02 and writes both disks.
-  const written = randomBytes(8192);
-  writeAt(disk1, 3 * MiB, written);
+  const persExpected = guestWritesPersistent(disk1, persBytes);
   writeAt(disk0, 5 * MiB, randomBytes(4096));
   t.equal(sha256(image), imageSha, 'writes to disk.0 leave the image alone (the clone is a copy)');
-  const persExpected = Buffer.from(persBytes);
-  written.copy(persExpected, 3 * MiB);
 
-  await steps('SHUTDOWN', `
-DELETE shared host02:${ds}/disk.0 7 0
-MVDS shared host02:${ds}/disk.1 ${pers} 7 1
-DELETE shared host02:${ds} 7 0
-`, 3);
+  await vm.shutdown();
   t.notOk(existsSync(ds), 'SHUTDOWN: the VM folder is gone');
   t.equal(sha256(pers), sha256Of(persExpected), 'SHUTDOWN: what the VM wrote to disk.1 is in the persistent image');
   t.equal(sha256(image), imageSha, 'SHUTDOWN: the non-persistent image is untouched');
   t.ok(existsSync(w.system), 'SHUTDOWN: the system datastore folder stays');
 
-  await steps('SHUTDOWN again', `
-DELETE shared host02:${ds}/disk.0 7 0
-DELETE shared host02:${ds} 7 0
-`, 2);
+  await vm.shutdownAgain();
   t.equal(sha256(pers), sha256Of(persExpected), 'a second delete touches nothing');
 });
 
@@ -133,12 +103,8 @@ t.test('paths with spaces and quotes survive every step', async (t) => {
 
 t.test('clone: a missing SOURCE fails naming it and leaves nothing behind', async (t) => {
   const w = world(t);
-  const missing = join(w.images, 'no-such-image');
-  const error = await rejection(tm('clone', `fe:${missing}`, `host01:${w.vm}/disk.0`, '7', '0'));
-  t.equal(error.code, 'E_DRIVER_FAILED');
-  t.match(error.message, missing, 'the message names the missing image');
+  const error = await cloneOfMissing(t, tm, w);
   t.match(error.message, /does not exist on host01/);
-  t.notOk(existsSync(w.vm), 'no VM folder was made');
   t.same(readdirSync(w.system), [], 'nothing in the system datastore');
 });
 

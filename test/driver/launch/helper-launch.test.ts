@@ -6,7 +6,7 @@
  * caps, linger, cancel) is tested for both launchers in spawn-group.test.ts.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { packageRoot } from '../../../src/config/paths.js';
@@ -14,29 +14,13 @@ import { helperPath, SpawnHelper } from '../../../src/driver/launch/helper-launc
 import { launchWithNode } from '../../../src/driver/launch/node-launch.js';
 import { groupAlive, spawnGroup, type SpawnOptions } from '../../../src/driver/launch/spawn-group.js';
 import { processAlive, tmpDir, waitFor } from '../../helpers/fixtures.js';
+import { pidFrom, runScript, sh as shScript, writeScript } from '../../helpers/spawn.js';
 
 const built = join(packageRoot(), 'dist', 'libexec', 'ferry-spawn');
 
-/** Runs `script` with /bin/sh -c through `helper`. */
-function sh(helper: SpawnHelper, script: string, options: Partial<SpawnOptions> = {}) {
-  return spawnGroup({
-    file: '/bin/sh',
-    args: ['-c', script],
-    timeoutMs: 10_000,
-    killGraceMs: 500,
-    lingerMs: 200,
-    maxStdoutBytes: 8 * 1024 * 1024,
-    maxStderrBytes: 1024 * 1024,
-    launcher: (request) => helper.launch(request),
-    ...options,
-  });
-}
-
-/** Waits for a pid file a script writes and returns the pid in it. */
-async function pidFrom(file: string): Promise<number> {
-  await waitFor(() => existsSync(file) && /^\d+\s*$/.test(readFileSync(file, 'utf8')), 5000);
-  return Number(readFileSync(file, 'utf8').trim());
-}
+/** Runs `script` with /bin/sh -c through `helper` (10 s, 8 MiB of stdout). */
+const sh = (helper: SpawnHelper, script: string, options: Partial<SpawnOptions> = {}) =>
+  shScript(script, { timeoutMs: 10_000, maxStdoutBytes: 8 * 1024 * 1024, launcher: (request) => helper.launch(request), ...options });
 
 /** The command name of a pid, from /proc. */
 const commOf = (pid: number): string => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -111,11 +95,7 @@ t.test('a missing working folder is ENOENT, as with Node', async (t) => {
 
 t.test('a script without a #! line is not run through a shell: ENOEXEC', async (t) => {
   const helper = new SpawnHelper(built, launchWithNode);
-  const dir = tmpDir(t);
-  const file = join(dir, 'script');
-  writeFileSync(file, 'echo 1\n');
-  chmodSync(file, 0o755);
-  const outcome = await spawnGroup({ file, args: [], timeoutMs: 1000, killGraceMs: 100, lingerMs: 100, maxStdoutBytes: 1024, maxStderrBytes: 1024, launcher: (request) => helper.launch(request) });
+  const outcome = await runScript(t, 'echo 1\n', 0o755, { launcher: (request) => helper.launch(request) });
   t.equal(outcome.spawnError?.code, 'ENOEXEC');
 });
 
@@ -125,21 +105,11 @@ t.test('a helper that cannot start: these runs and later ones use Node spawn', a
     ['missing', () => join(dir, 'missing')],
     [
       'not ours (prints something else and exits)',
-      () => {
-        const file = join(dir, 'impostor');
-        writeFileSync(file, '#!/bin/sh\necho "this is not ferry-spawn"\nsleep 1\n');
-        chmodSync(file, 0o755);
-        return file;
-      },
+      () => writeScript(join(dir, 'impostor'), '#!/bin/sh\necho "this is not ferry-spawn"\nsleep 1\n'),
     ],
     [
       'dies at once',
-      () => {
-        const file = join(dir, 'dies');
-        writeFileSync(file, '#!/bin/sh\necho "cannot run here" >&2\nexit 3\n');
-        chmodSync(file, 0o755);
-        return file;
-      },
+      () => writeScript(join(dir, 'dies'), '#!/bin/sh\necho "cannot run here" >&2\nexit 3\n'),
     ],
   ];
   for (const [name, make] of cases) {

@@ -1,50 +1,22 @@
-import { chmodSync, closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { spawnMode } from '../../../src/driver/launch/choose.js';
 import { launchWithNode } from '../../../src/driver/launch/node-launch.js';
 import { groupAlive, liveGroupCount, signalAllGroups, spawnGroup as spawnWith, type SpawnOptions } from '../../../src/driver/launch/spawn-group.js';
 import type { Launcher } from '../../../src/driver/launch/types.js';
-import { liveGroupMembers, processAlive, tmpDir, waitFor } from '../../helpers/fixtures.js';
-
-
-/** Waits for a pid file written by a script and returns the pid in it. */
-async function pidFrom(file: string): Promise<number> {
-  await waitFor(() => {
-    try {
-      return /^\d+\s*$/.test(readFileSync(file, 'utf8'));
-    } catch {
-      return false;
-    }
-  }, 3000);
-  return Number(readFileSync(file, 'utf8').trim());
-}
+import { liveGroupMembers, tmpDir, waitFor } from '../../helpers/fixtures.js';
+import { grandchildDies, pidFrom, runScript as runScriptFile, sh as shScript } from '../../helpers/spawn.js';
 
 /** Every test below, with scripts started by `launcher` (undefined: the default, ferry-spawn). */
 function suite(t: Test, launcher: Launcher | undefined): void {
   const spawnGroup = (options: SpawnOptions) => spawnWith(launcher ? { ...options, launcher } : options);
 
+  const through = launcher ? { launcher } : {};
   /** Writes `text` to a fresh file with `mode` and runs it, without arguments. */
-  const runScript = (t: Test, text: string, mode: number) => {
-    const file = join(tmpDir(t), 'script');
-    writeFileSync(file, text);
-    chmodSync(file, mode);
-    return spawnGroup({ file, args: [], timeoutMs: 1000, killGraceMs: 100, lingerMs: 100, maxStdoutBytes: 1024, maxStderrBytes: 1024 });
-  };
-
+  const runScript = (t: Test, text: string, mode: number) => runScriptFile(t, text, mode, through);
   /** Runs `script` with /bin/sh -c, short limits unless overridden. */
-  function sh(script: string, options: Partial<SpawnOptions> = {}) {
-    return spawnGroup({
-      file: '/bin/sh',
-      args: ['-c', script],
-      timeoutMs: 5000,
-      killGraceMs: 500,
-      lingerMs: 200,
-      maxStdoutBytes: 1024 * 1024,
-      maxStderrBytes: 1024 * 1024,
-      ...options,
-    });
-  }
+  const sh = (script: string, options: Partial<SpawnOptions> = {}) => shScript(script, { ...options, ...through });
 
   t.test('exit 0: stdout and stderr captured', async (t) => {
     const outcome = await sh('echo out; echo err >&2; printf "no newline"');
@@ -215,9 +187,8 @@ function suite(t: Test, launcher: Launcher | undefined): void {
     t.equal(outcome.exitCode, null);
     t.equal(outcome.signal, 'SIGTERM');
     t.ok(elapsed >= 280 && elapsed < 3000, `took ${elapsed} ms`);
-    const grandchild = await pidFrom(pidfile);
+    const grandchild = await grandchildDies(t, pidfile);
     t.ok(grandchild > 0);
-    t.ok(await waitFor(() => !processAlive(grandchild), 2000), 'grandchild is dead');
     t.ok(await waitFor(() => liveGroupMembers(outcome.pid as number).length === 0, 2000), 'no process of the group is left');
   });
 
@@ -233,8 +204,7 @@ function suite(t: Test, launcher: Launcher | undefined): void {
     t.equal(outcome.timedOut, true);
     t.equal(outcome.signal, 'SIGKILL');
     t.ok(elapsed >= 550 && elapsed < 3000, `took ${elapsed} ms (timeout 300 + grace 300)`);
-    const grandchild = await pidFrom(pidfile);
-    t.ok(await waitFor(() => !processAlive(grandchild), 2000), 'TERM-ignoring grandchild is dead');
+    await grandchildDies(t, pidfile, 'TERM-ignoring grandchild is dead');
   });
 
   t.test('timeout: output printed before the timeout is kept', async (t) => {
@@ -256,8 +226,7 @@ function suite(t: Test, launcher: Launcher | undefined): void {
     t.equal(outcome.timedOut, false);
     t.equal(outcome.stdout, 'result\n');
     t.ok(elapsed >= 180 && elapsed < 3000, `took ${elapsed} ms`);
-    const grandchild = await pidFrom(pidfile);
-    t.ok(await waitFor(() => !processAlive(grandchild), 2000), 'grandchild is dead');
+    await grandchildDies(t, pidfile);
   });
 
   t.test('linger: a grandchild ignoring SIGTERM is still killed', async (t) => {
@@ -268,8 +237,7 @@ function suite(t: Test, launcher: Launcher | undefined): void {
     t.equal(outcome.lingered, true);
     t.equal(outcome.exitCode, 0);
     t.ok(Date.now() - started < 3000);
-    const grandchild = await pidFrom(pidfile);
-    t.ok(await waitFor(() => !processAlive(grandchild), 2000), 'grandchild is dead');
+    await grandchildDies(t, pidfile);
   });
 
   t.test('no linger when the script and its children close their output', async (t) => {
@@ -290,8 +258,7 @@ function suite(t: Test, launcher: Launcher | undefined): void {
     t.equal(outcome.timedOut, false);
     t.equal(outcome.signal, 'SIGTERM');
     t.ok(elapsed >= 130 && elapsed < 3000, `took ${elapsed} ms`);
-    const grandchild = await pidFrom(pidfile);
-    t.ok(await waitFor(() => !processAlive(grandchild), 2000), 'grandchild is dead');
+    await grandchildDies(t, pidfile);
   });
 
   t.test('cancel: an already aborted signal stops the script at once', async (t) => {
