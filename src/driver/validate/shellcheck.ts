@@ -5,7 +5,6 @@
  * is a finding too, never an exception.
  */
 import { resolve } from 'node:path';
-import { execa } from 'execa';
 import * as v from 'valibot';
 import { finding, type DriverReport, type Finding, type Severity } from './findings.js';
 
@@ -88,6 +87,8 @@ function fileComments(comments: readonly Comment[], users: ReadonlyMap<string, L
 
 /** Runs shellcheck on `files` (an argument array, never a shell: file names go to it as they are) and reads its JSON. */
 export async function runShellcheck(command: string, files: readonly string[], timeoutMs = TIMEOUT_MS): Promise<ShellcheckRun> {
+  // Loaded here: every ferry command bundles validate, and execa costs start-up time none of them but this one needs.
+  const { execa } = await import('execa');
   const result = await execa(command, ['--format=json1', '--external-sources', '--', ...files], {
     stdin: 'ignore',
     reject: false,
