@@ -15,9 +15,10 @@ export class Connection {
   private constructor(
     readonly path: string,
     private readonly db: Database.Database,
+    keyFile: string,
   ) {
     this.immediate = db.transaction((fn: () => unknown) => fn()).immediate;
-    this.secrets = new SecretBox(keyFileOf(path));
+    this.secrets = new SecretBox(keyFile);
   }
 
   /** Seals and opens datastore secrets with this catalog's key, kept outside the file. */
@@ -29,8 +30,8 @@ export class Connection {
   /** Statements by their SQL, prepared once per connection: preparing costs more than running most of them. */
   private readonly statements = new Map<string, Database.Statement>();
 
-  /** Opens (creating and migrating as needed) the catalog file at `path`. */
-  static open(path: string): Connection {
+  /** Opens (creating and migrating as needed) the catalog file at `path`; `keyFile` seals its secrets (default: keyFileOf). */
+  static open(path: string, keyFile = keyFileOf(path)): Connection {
     let db: Database.Database;
     try {
       if (!existsSync(path)) {
@@ -52,7 +53,7 @@ export class Connection {
         cause: error,
       });
     }
-    const connection = new Connection(path, db);
+    const connection = new Connection(path, db, keyFile);
     try {
       connection.migrate();
     } catch (error) {
