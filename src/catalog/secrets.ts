@@ -50,6 +50,9 @@ export class SecretBox {
   }
 
   private openOne(sealed: string, what: string): string {
+    if (!sealed.startsWith(SEALED_PREFIX)) {
+      throw new FerryError('E_CATALOG', `cannot read ${what}: it is not sealed as ferry stores secrets (the catalog was changed by hand?)`, { hint: 'set the secret again: ferry datastore update --secret NAME' });
+    }
     const raw = Buffer.from(sealed.slice(SEALED_PREFIX.length), 'base64');
     const key = this.existingKey(what);
     try {

@@ -35,13 +35,21 @@ t.test('a secret is sealed in the catalog file; the key is a 0600 file beside it
   t.equal(statSync(`${path}.key`).mode & 0o777, 0o600, 'key file mode 0600');
   t.equal(readFileSync(`${path}.key`).length, 32, '32 bytes');
   t.same(catalog.datastore('ceph').secrets, { CEPH_KEY: SECRET }, 'read back through the key');
-  catalog.updateDatastore(catalog.datastore('ceph').id, { secrets: { CEPH_KEY: SECRET, OTHER: `${SECRET}-2` } });
+  catalog.updateDatastore(catalog.datastore('ceph').id, { secrets: { CEPH_KEY: SECRET, OTHER: SECRET } });
   t.notOk(catalogBytes(path).includes(SECRET), 'the value is nowhere in the catalog file or its WAL');
   const raw = new Database(path, { readonly: true });
   const stored = JSON.parse((raw.prepare('SELECT secrets FROM datastores').get() as { secrets: string }).secrets) as Record<string, string>;
   raw.close();
   t.same(Object.keys(stored), ['CEPH_KEY', 'OTHER'], 'names stay readable');
-  t.not(stored.CEPH_KEY, stored.OTHER?.slice(0, stored.CEPH_KEY?.length), 'each value its own IV');
+  t.not(stored.CEPH_KEY, stored.OTHER, 'the same value sealed twice differs: each value its own IV');
+
+  const plain = new Database(path);
+  plain.prepare('UPDATE datastores SET secrets = ?').run(JSON.stringify({ CEPH_KEY: SECRET }));
+  plain.close();
+  const error = thrown(() => catalog.datastore('ceph'));
+  t.equal(error.code, 'E_CATALOG', 'a plain value written by hand is refused');
+  t.match(error.message, /ceph's secret CEPH_KEY/);
+  t.notMatch(error.message, SECRET);
 });
 
 t.test('a copy of the catalog without its key cannot read a secret; with the key it can', async (t) => {
