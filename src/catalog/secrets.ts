@@ -85,14 +85,29 @@ export class SecretBox {
   }
 }
 
+/** What a failed read or write of the key file says: the file and the errno, never more. */
+function keyFileError(file: string, doing: string, error: unknown): FerryError {
+  return new FerryError('E_CATALOG', `cannot ${doing} the secret key file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+    hint: 'check the file, its folder and their permissions, or set $FERRY_SECRET_KEY_FILE to the key',
+    cause: error,
+  });
+}
+
 function readKeyFile(file: string): Buffer {
-  const mode = statSync(file).mode & 0o777;
+  let stat: ReturnType<typeof statSync>;
+  let key: Buffer;
+  try {
+    stat = statSync(file);
+    key = readFileSync(file);
+  } catch (error) {
+    throw keyFileError(file, 'read', error);
+  }
+  const mode = Number(stat.mode) & 0o777;
   if ((mode & 0o077) !== 0) {
     throw new FerryError('E_CATALOG', `the secret key file ${file} is mode ${mode.toString(8).padStart(4, '0')}, open to others than its owner`, {
       hint: `chmod 600 ${file}`,
     });
   }
-  const key = readFileSync(file);
   if (key.length !== KEY_BYTES) {
     throw new FerryError('E_CATALOG', `the secret key file ${file} holds ${key.length} bytes, not a ${KEY_BYTES}-byte key`, {
       hint: 'restore the key file backed up with this catalog, or set $FERRY_SECRET_KEY_FILE to it',
@@ -104,18 +119,20 @@ function readKeyFile(file: string): Buffer {
 /** Writes a new key whole to a private temporary file (O_EXCL, 0600), then links it in: two ferry processes never see half a key, and the first one's key wins. */
 function createKeyFile(file: string): void {
   const temporary = `${file}.${process.pid}.tmp`;
-  const fd = openSync(temporary, 'wx', 0o600);
   try {
-    writeSync(fd, randomBytes(KEY_BYTES));
-  } finally {
-    closeSync(fd);
+    const fd = openSync(temporary, 'wx', 0o600);
+    try {
+      writeSync(fd, randomBytes(KEY_BYTES));
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    throw keyFileError(file, 'create', error);
   }
   try {
     linkSync(temporary, file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new FerryError('E_CATALOG', `cannot create the secret key file ${file}: ${(error as Error).message}`, { hint: 'check the folder and its permissions, or set $FERRY_SECRET_KEY_FILE', cause: error });
-    }
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw keyFileError(file, 'create', error);
   } finally {
     unlinkSync(temporary);
   }

@@ -98,6 +98,16 @@ t.test('a key file open to group or others is refused, naming chmod 600', async 
   t.match(error.message, `${path}.key`);
   t.match(error.message, /0644/);
   t.match(error.hint, `chmod 600 ${path}.key`);
+
+  const saved = process.env.FERRY_SECRET_KEY_FILE;
+  process.env.FERRY_SECRET_KEY_FILE = tmpDir(t);
+  t.teardown(() => (saved === undefined ? delete process.env.FERRY_SECRET_KEY_FILE : (process.env.FERRY_SECRET_KEY_FILE = saved)));
+  const folder = Catalog.open(path);
+  t.teardown(() => folder.close());
+  const unreadable = thrown(() => folder.datastore('ceph'));
+  t.equal(unreadable.code, 'E_CATALOG', 'a key file that cannot be read is E_CATALOG');
+  t.match(unreadable.message, process.env.FERRY_SECRET_KEY_FILE);
+  t.equal(thrown(() => folder.addDatastore({ name: 'more', type: 'IMAGE', dsMad: 'fs', tmMad: 'shared', basePath: '/ds/2', secrets: { K: SECRET } })).code, 'E_CATALOG', 'nor sealed with');
 });
 
 t.test('migration 7 seals the plain secrets of an older catalog, and the driver still gets them', async (t) => {
