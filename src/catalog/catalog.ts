@@ -38,14 +38,15 @@ import * as vms from './vms.js';
 export type { CatalogStore, CatalogTx } from './store.js';
 
 export { catalogPath } from '../config/catalog-path.js';
+export { keyFileOf } from './secrets.js';
 
 /** The SQLite catalog. One connection: a transaction's handle is the catalog itself. */
 export class Catalog implements CatalogStore {
   private constructor(private readonly c: Connection) {}
 
-  /** Opens (creating and migrating as needed) the catalog at `path`. */
-  static open(path: string): Catalog {
-    return new Catalog(Connection.open(path));
+  /** Opens (creating and migrating as needed) the catalog at `path`; its secrets' key is `keyFile` (secrets.ts: keyFileOf). */
+  static open(path: string, keyFile?: string): Catalog {
+    return new Catalog(Connection.open(path, keyFile));
   }
 
   get path(): string {

@@ -7,16 +7,22 @@ import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FerryError } from '../errors.js';
-import { MIGRATIONS } from './schema.js';
+import { MIGRATIONS, type Migration } from './schema.js';
+import { keyFileOf, SecretBox } from './secrets.js';
 import type { Row } from './values.js';
 
 export class Connection {
   private constructor(
     readonly path: string,
     private readonly db: Database.Database,
+    keyFile: string,
   ) {
     this.immediate = db.transaction((fn: () => unknown) => fn()).immediate;
+    this.secrets = new SecretBox(keyFile);
   }
+
+  /** Seals and opens datastore secrets with this catalog's key, kept outside the file. */
+  readonly secrets: SecretBox;
 
   /** One transaction wrapper for every call: better-sqlite3 builds five closures per db.transaction(). */
   private readonly immediate: (fn: () => unknown) => unknown;
@@ -24,8 +30,8 @@ export class Connection {
   /** Statements by their SQL, prepared once per connection: preparing costs more than running most of them. */
   private readonly statements = new Map<string, Database.Statement>();
 
-  /** Opens (creating and migrating as needed) the catalog file at `path`. */
-  static open(path: string): Connection {
+  /** Opens (creating and migrating as needed) the catalog file at `path`; `keyFile` seals its secrets (default: keyFileOf). */
+  static open(path: string, keyFile = keyFileOf(path)): Connection {
     let db: Database.Database;
     try {
       if (!existsSync(path)) {
@@ -47,7 +53,7 @@ export class Connection {
         cause: error,
       });
     }
-    const connection = new Connection(path, db);
+    const connection = new Connection(path, db, keyFile);
     try {
       connection.migrate();
     } catch (error) {
@@ -127,7 +133,9 @@ export class Connection {
         this.db.transaction(() => {
           // Read again under the write lock: another ferry opening the catalog may have applied it meanwhile.
           if (this.version > version) return;
-          this.db.exec(MIGRATIONS[version] as string);
+          const migration = MIGRATIONS[version] as Migration;
+          if (typeof migration === 'string') this.db.exec(migration);
+          else migration(this.db, this.secrets);
           const broken = this.db.pragma('foreign_key_check') as unknown[];
           if (broken.length > 0) throw new FerryError('E_CATALOG', `migrating the catalog ${this.path} to version ${version + 1} broke ${broken.length} reference(s)`, { hint: 'report it; the catalog is left at the version before' });
           this.db.pragma(`user_version = ${version + 1}`);

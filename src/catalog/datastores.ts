@@ -5,7 +5,7 @@ import type { Datastore, DatastorePatch, DatastoreType, MonitorFigures, NewDatas
 import type { Connection } from './connection.js';
 import { checkName, guarded, json, nextId, now, num, str, type Row } from './values.js';
 
-function datastoreOf(row: Row): Datastore {
+function datastoreOf(c: Connection, row: Row): Datastore {
   return {
     id: Number(row.id),
     name: String(row.name),
@@ -14,7 +14,7 @@ function datastoreOf(row: Row): Datastore {
     tmMad: String(row.tm_mad),
     basePath: String(row.base_path),
     template: json(row.template, {}),
-    secrets: json(row.secrets, {}),
+    secrets: c.secrets.open(json(row.secrets, {}), `datastore ${String(row.name)}`),
     totalMb: num(row.total_mb),
     freeMb: num(row.free_mb),
     usedMb: num(row.used_mb),
@@ -56,7 +56,7 @@ function insertDatastore(c: Connection, input: NewDatastore): Datastore {
       tmMad: input.tmMad,
       basePath: input.basePath,
       template: JSON.stringify(input.template ?? {}),
-      secrets: JSON.stringify(input.secrets ?? {}),
+      secrets: JSON.stringify(c.secrets.seal(input.secrets ?? {})),
       origin: input.origin ?? 'catalog',
       at: now(),
     });
@@ -64,12 +64,12 @@ function insertDatastore(c: Connection, input: NewDatastore): Datastore {
 }
 
 export function listDatastores(c: Connection): Datastore[] {
-  return (c.sql('SELECT * FROM datastores ORDER BY id').all() as Row[]).map(datastoreOf);
+  return (c.sql('SELECT * FROM datastores ORDER BY id').all() as Row[]).map((row) => datastoreOf(c, row));
 }
 
 export function findDatastore(c: Connection, ref: string | number): Datastore | undefined {
   const row = c.rowByRef('datastores', ref);
-  return row ? datastoreOf(row) : undefined;
+  return row ? datastoreOf(c, row) : undefined;
 }
 
 /** A datastore by id or name; E_NOT_FOUND names the known ones. */
@@ -90,7 +90,7 @@ export function updateDatastore(c: Connection, id: number, patch: DatastorePatch
   guarded(`datastore ${current.name}`, () =>
     c
       .sql('UPDATE datastores SET name = ?, ds_mad = ?, tm_mad = ?, base_path = ?, template = ?, secrets = ? WHERE id = ?')
-      .run(next.name, next.dsMad, next.tmMad, next.basePath, JSON.stringify(next.template), JSON.stringify(next.secrets), id),
+      .run(next.name, next.dsMad, next.tmMad, next.basePath, JSON.stringify(next.template), JSON.stringify(c.secrets.seal(next.secrets)), id),
   );
   return datastore(c, id);
 }

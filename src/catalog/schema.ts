@@ -2,9 +2,14 @@
  * The catalog's schema as numbered migrations. PRAGMA user_version holds the
  * number applied; each migration runs in one transaction, so a catalog is at
  * one version or the next, never between. Append only: a released migration
- * never changes.
+ * never changes. A step is SQL, or code for what SQL cannot do (sealing secrets).
  */
-export const MIGRATIONS: readonly string[] = [
+import type Database from 'better-sqlite3';
+import type { SecretBox } from './secrets.js';
+
+export type Migration = string | ((db: Database.Database, secrets: SecretBox) => void);
+
+export const MIGRATIONS: readonly Migration[] = [
   // 1: datastores, hosts, images, VMs and their disks, the journal, and locks.
   `
   CREATE TABLE datastores (
@@ -174,4 +179,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX vms_live_name ON vms(name) WHERE state != 'DONE';
   CREATE TRIGGER vms_last_id AFTER INSERT ON vms BEGIN UPDATE id_sequences SET last = max(last, NEW.id) WHERE name = 'vms'; END;
   `,
+  // 7: secret attributes sealed (secrets.ts): each datastore's plain values re-written under the catalog's key.
+  sealPlainSecrets,
 ];
+
+function sealPlainSecrets(db: Database.Database, secrets: SecretBox): void {
+  const rows = db.prepare("SELECT id, secrets FROM datastores WHERE secrets != '{}'").all() as Array<{ id: number; secrets: string }>;
+  const update = db.prepare('UPDATE datastores SET secrets = ? WHERE id = ?');
+  for (const row of rows) {
+    // Before version 7 every value is plain: sealed whole, even one that happens to look sealed.
+    update.run(JSON.stringify(secrets.seal(JSON.parse(row.secrets) as Record<string, string>)), row.id);
+  }
+}

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { CatalogStore } from '../catalog/store.js';
 import { existsSync } from 'node:fs';
 import { catalogPath } from '../config/catalog-path.js';
-import { loadConfig, type FerryConfig } from '../config/config.js';
+import { loadConfig, resolveSecrets, type FerryConfig } from '../config/config.js';
 import type { HostConfig } from '../config/hosts.js';
 import { Orchestrator, type StepEvent } from '../lifecycle/orchestrator.js';
 import { transferLine } from '../lifecycle/plan.js';
@@ -29,12 +29,12 @@ async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: 
   let catalog: CatalogStore | undefined;
   try {
     // Loaded here, not at start-up: the native SQLite module is only for catalog commands.
-    const { Catalog } = await import('../catalog/catalog.js');
+    const { Catalog, keyFileOf } = await import('../catalog/catalog.js');
     const flags = flagsOf(command) as { catalog?: string; config?: string };
     const config = await loadConfig(flags.config, io.cwd);
     const path = catalogPath(flags.catalog, io.env, io.cwd, config.catalog);
     const isNew = !existsSync(path);
-    catalog = Catalog.open(path);
+    catalog = Catalog.open(path, keyFileOf(path, io.env));
     // Said once, on stderr: a catalog made by mistake in a new place is seen at once, not after an empty listing.
     if (isNew && !json) io.stderr.write(`ferry: created a new, empty catalog at ${path}\n`);
     // Hosts from the catalog join those of ferry.yaml (ferry.yaml wins for a name in both).
@@ -60,7 +60,7 @@ async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: 
       ...(base.config.monitor?.max_age !== undefined ? { monitorMaxAgeS: base.config.monitor.max_age } : {}),
       onStep: json ? undefined : (event) => printStep(io, event),
     });
-    syncConfigDatastores(catalog, base.config.datastores);
+    syncConfigDatastores(catalog, base.config.datastores, io.env);
     await work({ ...base, runner, catalog, orchestrator, frontend });
   } finally {
     catalog?.close();
@@ -75,7 +75,7 @@ function printStep(io: Io, event: StepEvent): void {
 }
 
 /** Datastores declared in ferry.yaml are created, or updated, in the catalog: all of them in one transaction. */
-function syncConfigDatastores(catalog: CatalogStore, declared: Record<string, ConfigDatastore> | undefined): void {
+function syncConfigDatastores(catalog: CatalogStore, declared: Record<string, ConfigDatastore> | undefined, env: Io['env']): void {
   const entries = Object.entries(declared ?? {});
   if (entries.length === 0) return;
   catalog.transaction((tx) => {
@@ -86,7 +86,7 @@ function syncConfigDatastores(catalog: CatalogStore, declared: Record<string, Co
         tmMad: ds.tm_mad,
         basePath: ds.base_path,
         template: ds.template ?? {},
-        secrets: ds.secrets ?? {},
+        secrets: resolveSecrets(name, ds.secrets, env),
       };
       if (!existing) tx.addDatastore({ name, type: ds.type ?? 'IMAGE', ...fields, origin: 'config', ...(ds.id !== undefined ? { id: ds.id } : {}) });
       else if (existing.origin === 'config') tx.updateDatastore(existing.id, fields);

@@ -2,7 +2,7 @@
  * ferry.yaml: the operator's configuration. Unknown keys and wrong types are
  * errors naming the key and the file.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import * as v from 'valibot';
 import { NameSchema } from '../contract/names.js';
@@ -17,6 +17,17 @@ export const CONFIG_FILE = 'ferry.yaml';
 
 const seconds = v.pipe(v.number(), v.minValue(0.001));
 const perAction = v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/)), TimeoutSchema);
+
+/** A datastore secret in ferry.yaml: the value itself, or where to read it (an environment variable, or a 0600 file relative to ferry.yaml). */
+const SecretSourceSchema = v.union(
+  [
+    v.string(),
+    v.strictObject({ env: v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env: must be an environment variable name')) }),
+    v.strictObject({ file: v.pipe(v.string(), v.minLength(1)) }),
+  ],
+  'a secret is a string, { env: VARIABLE } or { file: PATH }',
+);
+export type SecretSource = v.InferOutput<typeof SecretSourceSchema>;
 
 export const ConfigSchema = v.strictObject({
   /** The catalog file; relative to this file. $FERRY_CATALOG, $FERRY_HOME and --catalog come first. */
@@ -73,7 +84,7 @@ export const ConfigSchema = v.strictObject({
           v.check((path) => basePathProblem(path) === undefined, (issue) => `base_path ${JSON.stringify(issue.input)} ${basePathProblem(String(issue.input)) ?? ''}`),
         ),
         template: v.optional(v.record(v.string(), v.string())),
-        secrets: v.optional(v.record(v.string(), v.string())),
+        secrets: v.optional(v.record(v.string(), SecretSourceSchema)),
       }),
     ),
   ),
@@ -105,14 +116,60 @@ export async function loadConfig(file: string | undefined, cwd: string): Promise
         ]),
       )
     : undefined;
+  const datastores = config.datastores
+    ? Object.fromEntries(Object.entries(config.datastores).map(([name, ds]) => [name, ds.secrets ? { ...ds, secrets: secretFilesFrom(base, ds.secrets) } : ds]))
+    : undefined;
   return {
     ...config,
     ...(config.remotes ? { remotes: resolve(base, config.remotes) } : {}),
     ...(config.catalog ? { catalog: resolve(base, config.catalog) } : {}),
     ...(config.lock_dir ? { lock_dir: resolve(base, config.lock_dir) } : {}),
     ...(hosts ? { hosts } : {}),
+    ...(datastores ? { datastores } : {}),
     file: path,
   };
+}
+
+/** Secret files named relative to ferry.yaml, made absolute. */
+function secretFilesFrom(base: string, secrets: Record<string, SecretSource>): Record<string, SecretSource> {
+  return Object.fromEntries(Object.entries(secrets).map(([name, source]) => [name, typeof source === 'object' && 'file' in source ? { file: resolve(base, source.file) } : source]));
+}
+
+/**
+ * A ferry.yaml datastore's secret values, read from where they are named: when a catalog command syncs the
+ * datastore, not when any command loads ferry.yaml. Errors name the datastore, the secret and its source, never a value.
+ */
+export function resolveSecrets(datastore: string, secrets: Record<string, SecretSource> | undefined, env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [name, source] of Object.entries(secrets ?? {})) {
+    const what = `datastore ${datastore}'s secret ${name} in ferry.yaml`;
+    if (typeof source === 'string') values[name] = source;
+    else if ('env' in source) values[name] = secretFromEnv(what, source.env, env);
+    else values[name] = secretFromFile(what, source.file);
+  }
+  return values;
+}
+
+function secretFromEnv(what: string, variable: string, env: Readonly<Record<string, string | undefined>>): string {
+  const value = env[variable];
+  if (value === undefined || value === '') {
+    throw new FerryError('E_CONFIG', `${what} is read from the environment variable ${variable}, which is not set (or empty)`, { hint: `export ${variable} before running ferry, or name another source in ferry.yaml` });
+  }
+  return value;
+}
+
+/** The file's text, without the one newline an editor ends it with; refused when others than its owner can read or write it. */
+function secretFromFile(what: string, file: string): string {
+  if (!existsSync(file)) throw new FerryError('E_CONFIG', `${what} is read from the file ${file}, which does not exist`, { hint: 'create it (mode 0600) or fix the path; it is relative to ferry.yaml' });
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new FerryError('E_CONFIG', `${what} is read from the file ${file}, whose mode ${mode.toString(8).padStart(4, '0')} lets others than its owner at it`, { hint: `chmod 600 ${file}` });
+  }
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new FerryError('E_CONFIG', `${what}: cannot read the file ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { hint: 'check its owner and permissions', cause: error });
+  }
 }
 
 /** The remotes folder: flag, else $FERRY_REMOTES, else ferry.yaml, else the bundled one. */

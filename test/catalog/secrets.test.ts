@@ -1,0 +1,143 @@
+/** Datastore secrets sealed at rest under a key kept outside the catalog file. */
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import t from 'tap';
+import { Catalog } from '../../src/catalog/catalog.js';
+import { MIGRATIONS } from '../../src/catalog/schema.js';
+import { secretEnv } from '../../src/dump/from-catalog.js';
+import { world } from '../helpers/catalog-world.js';
+import { thrown, tmpDir } from '../helpers/fixtures.js';
+import { fresh } from './seed.js';
+
+const SECRET = 'hunter2-PLAIN-canary';
+
+/** Every byte ferry keeps for the catalog: the file and its WAL (checkpointed or not). */
+function catalogBytes(path: string): string {
+  return [path, `${path}-wal`].filter(existsSync).map((file) => readFileSync(file).toString('latin1')).join('');
+}
+
+/** A catalog at schema 6 (before sealing) with a datastore holding a plain secret. */
+function oldCatalog(path: string, secrets: Record<string, string>, dsMad = 'fs'): void {
+  const old = new Database(path);
+  for (const migration of MIGRATIONS.slice(0, 6)) old.exec(migration as string);
+  old.pragma('user_version = 6');
+  old.prepare("INSERT INTO datastores (id, name, type, ds_mad, tm_mad, base_path, secrets, created_at) VALUES (1, 'vault', 'IMAGE', ?, 'dummy', ?, ?, '2026-11-22T00:00:00.000Z')")
+    .run(dsMad, join(path, '..', 'ds'), JSON.stringify(secrets));
+  old.close();
+}
+
+t.test('a secret is sealed in the catalog file; the key is a 0600 file beside it, made on first use', async (t) => {
+  const { catalog, path } = fresh(t);
+  t.notOk(existsSync(`${path}.key`), 'no key before any secret');
+  catalog.addDatastore({ name: 'ceph', type: 'IMAGE', dsMad: 'fs', tmMad: 'shared', basePath: '/ds/1', secrets: { CEPH_KEY: SECRET } });
+  t.ok(existsSync(`${path}.key`), 'the key file is made');
+  t.equal(statSync(`${path}.key`).mode & 0o777, 0o600, 'key file mode 0600');
+  t.equal(readFileSync(`${path}.key`).length, 32, '32 bytes');
+  t.same(catalog.datastore('ceph').secrets, { CEPH_KEY: SECRET }, 'read back through the key');
+  catalog.updateDatastore(catalog.datastore('ceph').id, { secrets: { CEPH_KEY: SECRET, OTHER: SECRET } });
+  t.notOk(catalogBytes(path).includes(SECRET), 'the value is nowhere in the catalog file or its WAL');
+  const raw = new Database(path, { readonly: true });
+  const stored = JSON.parse((raw.prepare('SELECT secrets FROM datastores').get() as { secrets: string }).secrets) as Record<string, string>;
+  raw.close();
+  t.same(Object.keys(stored), ['CEPH_KEY', 'OTHER'], 'names stay readable');
+  t.not(stored.CEPH_KEY, stored.OTHER, 'the same value sealed twice differs: each value its own IV');
+
+  const plain = new Database(path);
+  plain.prepare('UPDATE datastores SET secrets = ?').run(JSON.stringify({ CEPH_KEY: SECRET }));
+  plain.close();
+  const error = thrown(() => catalog.datastore('ceph'));
+  t.equal(error.code, 'E_CATALOG', 'a plain value written by hand is refused');
+  t.match(error.message, /ceph's secret CEPH_KEY/);
+  t.notMatch(error.message, SECRET);
+});
+
+t.test('a copy of the catalog without its key cannot read a secret; with the key it can', async (t) => {
+  const { catalog, path } = fresh(t);
+  catalog.addDatastore({ name: 'ceph', type: 'IMAGE', dsMad: 'fs', tmMad: 'shared', basePath: '/ds/1', secrets: { CEPH_KEY: SECRET } });
+  catalog.close();
+  const elsewhere = join(tmpDir(t), 'copy.db');
+  copyFileSync(path, elsewhere);
+
+  const copy = Catalog.open(elsewhere);
+  t.teardown(() => copy.close());
+  let error = thrown(() => copy.datastore('ceph'));
+  t.equal(error.code, 'E_CATALOG');
+  t.match(error.message, `${elsewhere}.key`, 'names the key file');
+  t.match(error.message, /missing/);
+  t.notMatch(`${error.message} ${error.hint}`, SECRET, 'never the value');
+
+  writeFileSync(`${elsewhere}.key`, Buffer.alloc(32, 7), { mode: 0o600 });
+  const wrong = Catalog.open(elsewhere);
+  t.teardown(() => wrong.close());
+  error = thrown(() => wrong.datastore('ceph'));
+  t.equal(error.code, 'E_CATALOG', 'a wrong key');
+  t.match(error.message, `${elsewhere}.key`);
+  t.match(error.message, /not the key/);
+
+  const backup = join(tmpDir(t), 'backup.key');
+  copyFileSync(`${path}.key`, backup);
+  chmodSync(backup, 0o600);
+  const saved = process.env.FERRY_SECRET_KEY_FILE;
+  process.env.FERRY_SECRET_KEY_FILE = backup;
+  t.teardown(() => (saved === undefined ? delete process.env.FERRY_SECRET_KEY_FILE : (process.env.FERRY_SECRET_KEY_FILE = saved)));
+  const keyed = Catalog.open(elsewhere);
+  t.teardown(() => keyed.close());
+  t.same(keyed.datastore('ceph').secrets, { CEPH_KEY: SECRET }, '$FERRY_SECRET_KEY_FILE names the key, and it reads');
+});
+
+t.test('a key file open to group or others is refused, naming chmod 600', async (t) => {
+  const { catalog, path } = fresh(t);
+  catalog.addDatastore({ name: 'ceph', type: 'IMAGE', dsMad: 'fs', tmMad: 'shared', basePath: '/ds/1', secrets: { CEPH_KEY: SECRET } });
+  catalog.close();
+  chmodSync(`${path}.key`, 0o644);
+  const again = Catalog.open(path);
+  t.teardown(() => again.close());
+  const error = thrown(() => again.datastore('ceph'));
+  t.equal(error.code, 'E_CATALOG');
+  t.match(error.message, `${path}.key`);
+  t.match(error.message, /0644/);
+  t.match(error.hint, `chmod 600 ${path}.key`);
+
+  const saved = process.env.FERRY_SECRET_KEY_FILE;
+  process.env.FERRY_SECRET_KEY_FILE = tmpDir(t);
+  t.teardown(() => (saved === undefined ? delete process.env.FERRY_SECRET_KEY_FILE : (process.env.FERRY_SECRET_KEY_FILE = saved)));
+  const folder = Catalog.open(path);
+  t.teardown(() => folder.close());
+  const unreadable = thrown(() => folder.datastore('ceph'));
+  t.equal(unreadable.code, 'E_CATALOG', 'a key file that cannot be read is E_CATALOG');
+  t.match(unreadable.message, process.env.FERRY_SECRET_KEY_FILE);
+  t.equal(thrown(() => folder.addDatastore({ name: 'more', type: 'IMAGE', dsMad: 'fs', tmMad: 'shared', basePath: '/ds/2', secrets: { K: SECRET } })).code, 'E_CATALOG', 'nor sealed with');
+});
+
+t.test('migration 7 seals the plain secrets of an older catalog, and the driver still gets them', async (t) => {
+  const path = join(tmpDir(t, 'ferry-catalog-'), 'catalog.db');
+  oldCatalog(path, { CEPH_KEY: SECRET });
+  t.ok(catalogBytes(path).includes(SECRET), 'plain before');
+  const catalog = Catalog.open(path);
+  t.teardown(() => catalog.close());
+  t.equal(catalog.version, MIGRATIONS.length);
+  t.equal(MIGRATIONS.length, 7, 'sealing is step 7');
+  t.same(catalog.datastore('vault').secrets, { CEPH_KEY: SECRET });
+  t.same(secretEnv(catalog.datastore('vault')), { FERRY_DS_SECRET_CEPH_KEY: SECRET });
+  const raw = new Database(path);
+  raw.pragma('wal_checkpoint(TRUNCATE)');
+  raw.exec('VACUUM');
+  raw.close();
+  t.notOk(catalogBytes(path).includes(SECRET), 'no longer in the file');
+});
+
+t.test('a migrated secret reaches a real driver as FERRY_DS_SECRET_<NAME>', async (t) => {
+  const w = world(t);
+  const probe = join(w.remotes, 'datastore', 'probe');
+  mkdirSync(probe);
+  const seen = join(w.markers, 'seen');
+  writeFileSync(join(probe, 'monitor'), `#!/bin/sh\n# Records the secret it was given, then answers as dummy does.\nset -eu\nprintf '%s' "$FERRY_DS_SECRET_TOKEN" > '${seen}'\nprintf 'USED_MB=1\\nTOTAL_MB=2\\nFREE_MB=1\\n'\n`);
+  chmodSync(join(probe, 'monitor'), 0o755);
+  mkdirSync(w.home, { recursive: true });
+  oldCatalog(join(w.home, 'catalog.db'), { TOKEN: SECRET }, 'probe');
+  const monitored = await w.cli(['--json', 'datastore', 'monitor', 'vault']);
+  t.equal(monitored.status, 0, monitored.stderr);
+  t.equal(readFileSync(seen, 'utf8'), SECRET, 'the driver got the value');
+  t.notMatch(monitored.stdout + monitored.stderr, SECRET, 'ferry never prints it');
+});
