@@ -171,7 +171,8 @@ async function monitorCommand(ctx: CatalogContext, ref: string | undefined, all:
 }
 
 export function registerDatastore(program: Command, io: Io, setStatus: (status: number) => void): void {
-  const group = program.command('datastore').summary('datastores in the catalog: create, list, show, monitor, update, delete');
+  const group = program.command('datastore').summary('datastores in the catalog: create, list, show, monitor, update, delete')
+    .addHelpText('after', '\nExamples:\n  $ ferry datastore create images --ds-mad fs --tm-mad qcow2 --base-path /var/lib/ferry/1\n  $ ferry datastore list\n');
 
   group
     .command('create')

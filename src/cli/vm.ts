@@ -103,7 +103,8 @@ function printPlan(ctx: CatalogContext, steps: PlanStep[], header: string): void
 }
 
 export function registerVm(program: Command, io: Io, setStatus: (status: number) => void): void {
-  const group = program.command('vm').summary('VM storage: create, deploy, stop, resume, migrate, shutdown, terminate, disk-saveas, disk-snapshot, recover, show, list');
+  const group = program.command('vm').summary('VM storage: create, deploy, stop, resume, migrate, shutdown, terminate, disk-saveas, disk-snapshot, recover, show, list')
+    .addHelpText('after', '\nExamples:\n  $ ferry vm create vm.yaml\n  $ ferry vm stop vm01\n  $ ferry vm list\n');
 
   group
     .command('create')
@@ -157,6 +158,8 @@ Examples:
     const sub = group.command(command).summary(summary).argument('<vm>', 'id or name');
     if (withTarget) sub.argument('<host>', 'destination host');
     sub.option('--dry-run', 'print the plan as transfer-file lines; run nothing');
+    const example = `ferry vm ${command} vm01${withTarget ? ' host02' : ''}`;
+    sub.addHelpText('after', `\nExamples:\n  $ ${example} --dry-run\n  $ ${example}\n`);
     sub.action((vmRef: string, ...rest: unknown[]) => {
       const target = withTarget ? (rest[0] as string) : undefined;
       const flags = (withTarget ? rest[1] : rest[0]) as { dryRun?: boolean };
@@ -222,7 +225,8 @@ Examples:
       }),
     );
 
-  const snapshot = group.command('disk-snapshot').summary('disk snapshots: create, revert, delete (snap_create, snap_revert, snap_delete)');
+  const snapshot = group.command('disk-snapshot').summary('disk snapshots: create, revert, delete (snap_create, snap_revert, snap_delete)')
+    .addHelpText('after', '\nExamples:\n  $ ferry vm disk-snapshot create vm01 0\n  $ ferry vm disk-snapshot revert vm01 0 0\n');
   for (const action of ['create', 'revert', 'delete'] as const) {
     const sub = snapshot
       .command(action)
@@ -273,6 +277,7 @@ Examples:
     .argument('<vm>', 'id or name')
     .option('-x, --xml', 'XML output')
     .option('--journal', 'with every driver action run for it')
+    .addHelpText('after', '\nExamples:\n  $ ferry vm show vm01\n  $ ferry vm show 7 --journal\n  $ ferry vm show vm01 -x\n')
     .action((vmRef: string, flags: { xml?: boolean; journal?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         const vm = ctx.catalog.vm(vmRef);
