@@ -11,7 +11,7 @@ import { transferLine } from '../lifecycle/plan.js';
 import { run, type SetStatus } from './command.js';
 import { flagsOf, makeContext, type Context } from './context.js';
 import type { Io } from './io.js';
-import { shown, writeJson } from './output.js';
+import { shown, successJson, writeJson } from './output.js';
 import { printable } from '../log/printable.js';
 
 export interface CatalogContext extends Context {
@@ -96,9 +96,9 @@ function syncConfigDatastores(catalog: CatalogStore, declared: Record<string, Co
 
 type ConfigDatastore = NonNullable<FerryConfig['datastores']>[string];
 
-/** Prints `value` as JSON with --json, else the text. */
+/** Prints `value` in the --json envelope (`{"ok": true, "result": value}`) with --json, else the text. */
 export function print(ctx: { io: Io; json: boolean }, value: unknown, text: () => string): void {
-  if (ctx.json) writeJson(ctx.io, value);
+  if (ctx.json) writeJson(ctx.io, successJson(value));
   else ctx.io.stdout.write(shown(ctx.io.stdout, text()));
 }
 

@@ -12,7 +12,7 @@ import { availableMb } from '../lifecycle/capacity.js';
 import { monitorDriver, type DatastorePlan } from '../lifecycle/plan.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
 import type { Io } from './io.js';
-import { errorJson } from './output.js';
+import { errorJson, writeJson } from './output.js';
 
 const REDACTED = '***';
 
@@ -155,16 +155,24 @@ async function monitorCommand(ctx: CatalogContext, ref: string | undefined, all:
     }
   }
   const ok = results.filter((result) => !result.error);
-  print(ctx, results.map(({ ds, error }) => (error ? { id: ds.id, name: ds.name, error: errorJson(error).error } : figuresOf(ds))), () =>
+  const failed = results.filter((result) => result.error);
+  const listed = results.map(({ ds, error }) => (error ? { id: ds.id, name: ds.name, error: errorJson(error).error } : figuresOf(ds)));
+  // A partial failure is still one envelope: ok false, the first failure as `error`, every datastore under `result`.
+  const first = failed[0]?.error;
+  if (ctx.json && first) {
+    writeJson(ctx.io, { ok: false, result: listed, error: errorJson(first).error });
+    return first.exitStatus;
+  }
+  print(ctx, listed, () =>
     table(['ID', 'NAME', 'TOTAL_MB', 'USED_MB', 'FREE_MB', 'AVAIL_MB', 'MONITORED'], ok.map(({ ds }) => [ds.id, ds.name, ds.totalMb, ds.usedMb, ds.freeMb, availableMb(ds), ds.monitoredAt])),
   );
-  const failed = results.filter((result) => result.error);
   if (!ctx.json) for (const { ds, error } of failed) ctx.io.stderr.write(`ferry: datastore ${ds.name}: ${error?.message}${error?.hint ? `\n  hint: ${error.hint}` : ''}\n`);
   return failed[0]?.error?.exitStatus ?? 0;
 }
 
 export function registerDatastore(program: Command, io: Io, setStatus: (status: number) => void): void {
-  const group = program.command('datastore').summary('datastores in the catalog: create, list, show, monitor, update, delete');
+  const group = program.command('datastore').summary('datastores in the catalog: create, list, show, monitor, update, delete')
+    .addHelpText('after', '\nExamples:\n  $ ferry datastore create images --ds-mad fs --tm-mad qcow2 --base-path /var/lib/ferry/1\n  $ ferry datastore list\n');
 
   group
     .command('create')

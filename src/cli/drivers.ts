@@ -23,7 +23,8 @@ interface ValidateFlags {
 }
 
 export function registerDrivers(program: Command, io: Io, setStatus: SetStatus): void {
-  const drivers = program.command('drivers').summary('drivers in the remotes folder: list, validate, test (conformance suite), new').description('Inspect the drivers of the remotes folder in use.');
+  const drivers = program.command('drivers').summary('drivers in the remotes folder: list, validate, test (conformance suite), new').description('Inspect the drivers of the remotes folder in use.')
+    .addHelpText('after', '\nExamples:\n  $ ferry drivers list\n  $ ferry drivers validate fs --strict\n  $ ferry drivers new nas --kind datastore\n');
   registerDriversTest(drivers, io, setStatus);
   registerDriversNew(drivers, io, setStatus);
   drivers

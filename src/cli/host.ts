@@ -41,7 +41,8 @@ function withSshFlags(command: Command): Command {
 }
 
 export function registerHost(program: Command, io: Io, setStatus: (status: number) => void): void {
-  const group = program.command('host').summary('hosts in the catalog: create, update, list, show, delete, break-locks');
+  const group = program.command('host').summary('hosts in the catalog: create, update, list, show, delete, break-locks')
+    .addHelpText('after', '\nExamples:\n  $ ferry host create host01 --local\n  $ ferry host list\n');
 
   withSshFlags(
     group
@@ -85,6 +86,7 @@ export function registerHost(program: Command, io: Io, setStatus: (status: numbe
   group
     .command('list')
     .summary('list hosts')
+    .addHelpText('after', '\nExamples:\n  $ ferry host list\n  $ ferry host list --json\n')
     .action((_flags: unknown, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         const hosts = ctx.catalog.listHosts();
@@ -96,6 +98,7 @@ export function registerHost(program: Command, io: Io, setStatus: (status: numbe
     .command('show')
     .argument('<name>')
     .summary('show a host')
+    .addHelpText('after', '\nExamples:\n  $ ferry host show host01\n  $ ferry host show host01 --json\n')
     .action((name: string, _flags: unknown, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         const host = ctx.catalog.host(name);
@@ -108,6 +111,7 @@ export function registerHost(program: Command, io: Io, setStatus: (status: numbe
     .argument('<name>')
     .summary('remove a host that runs no VM')
     .option('--dry-run', 'check that it can go; remove nothing')
+    .addHelpText('after', '\nExamples:\n  $ ferry host delete host02 --dry-run\n  $ ferry host delete host02\n')
     .action((name: string, flags: { dryRun?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         if (flags.dryRun) {

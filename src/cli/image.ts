@@ -54,7 +54,8 @@ function printPlan(ctx: CatalogContext, plan: ImagePlan): void {
 }
 
 export function registerImage(program: Command, io: Io, setStatus: (status: number) => void): void {
-  const group = program.command('image').summary('images in the catalog: create (cp, mkfs), clone, stat, snapshots, list, show, delete (rm)');
+  const group = program.command('image').summary('images in the catalog: create (cp, mkfs), clone, stat, snapshots, list, show, delete (rm)')
+    .addHelpText('after', '\nExamples:\n  $ ferry image create --datastore images --path ./debian.qcow2 --name debian\n  $ ferry image list\n');
 
   group
     .command('create')

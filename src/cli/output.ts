@@ -68,6 +68,15 @@ export function shown(stream: { isTTY?: boolean }, text: string): string {
   return stream.isTTY ? printable(text) : text;
 }
 
+/**
+ * The --json envelope of a success: `ok`, the command's own fields (ds and
+ * tm: kind, action, driver, stdout, ...) and its answer under `result`.
+ * A failure is errorJson's: `ok: false` and `error`.
+ */
+export function successJson(result: unknown, fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ok: true, ...fields, result: result ?? null };
+}
+
 export function writeJson(io: Io, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value)}\n`);
 }

@@ -2,7 +2,7 @@
 import { NameSchema } from '../contract/names.js';
 import type { Command } from 'commander';
 import * as v from 'valibot';
-import type { PlanStep, Vm } from '../model.js';
+import type { PlanStep, Vm, VmDisk } from '../model.js';
 import { loadYamlFile } from '../config/yaml.js';
 import { buildXml } from '../dump/serialize.js';
 import { FerryError } from '../errors.js';
@@ -61,7 +61,20 @@ const HINT = 'ferry vm show VM lists disks and snapshots';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-function describe(vm: Vm): string {
+/** A VM as shown: each image disk with its image's name too (null once the image is deleted), so nobody has to look an id up. */
+type ShownVm = Omit<Vm, 'disks'> & { disks: Array<VmDisk & { imageName?: string | null }> };
+
+function shownVm(ctx: CatalogContext, vm: Vm): ShownVm {
+  return { ...vm, disks: vm.disks.map((disk) => (disk.imageId === null ? disk : { ...disk, imageName: ctx.catalog.findImage(disk.imageId)?.name ?? null })) };
+}
+
+/** Prints a VM: its record (image names added) with --json, else describe's lines. */
+function printVm(ctx: CatalogContext, vm: Vm): void {
+  const shown = shownVm(ctx, vm);
+  print(ctx, shown, () => describe(shown));
+}
+
+function describe(vm: ShownVm): string {
   const lines = [`vm ${vm.id} ${vm.name}: ${vm.state} on ${vm.host} (system datastore ${vm.systemDsId})`];
   if (vm.error) lines.push(`  error: ${vm.error}`);
   if (vm.state === 'FAILED' && vm.plan) {
@@ -70,7 +83,7 @@ function describe(vm: Vm): string {
     lines.push(`  recover: ferry vm recover ${vm.id} --retry | --success | --failure, or remove it: ferry vm terminate ${vm.id}`);
   }
   for (const disk of vm.disks) {
-    const what = disk.kind === 'image' ? `image ${disk.imageId} (${disk.mode})` : disk.kind === 'context' ? `context ${(disk.files ?? []).join(' ')}` : `${disk.kind} ${disk.sizeMb} MB`;
+    const what = disk.kind === 'image' ? `image ${disk.imageId}${disk.imageName ? ` ${disk.imageName}` : ''} (${disk.mode})` : disk.kind === 'context' ? `context ${(disk.files ?? []).join(' ')}` : `${disk.kind} ${disk.sizeMb} MB`;
     lines.push(`  disk.${disk.diskId}  ${what}  ${disk.target}${disk.snapshots.length ? `  snapshots ${disk.snapshots.join(', ')}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
@@ -81,7 +94,7 @@ async function runOperation(ctx: CatalogContext, vmRef: string, operation: VmOpe
   const plan = ctx.orchestrator.planVm(vmRef, operation, args);
   if (dryRun) return printPlan(ctx, plan.steps, `${label} ${plan.vm.id} (dry run)`);
   const vm = await ctx.orchestrator.execute(plan);
-  print(ctx, vm, () => describe(vm));
+  printVm(ctx, vm);
 }
 
 /** Prints a plan as transfer-file lines (what `ferry tm transfer` runs). */
@@ -90,7 +103,8 @@ function printPlan(ctx: CatalogContext, steps: PlanStep[], header: string): void
 }
 
 export function registerVm(program: Command, io: Io, setStatus: (status: number) => void): void {
-  const group = program.command('vm').summary('VM storage: create, deploy, stop, resume, migrate, shutdown, terminate, disk-saveas, disk-snapshot, recover, show, list');
+  const group = program.command('vm').summary('VM storage: create, deploy, stop, resume, migrate, shutdown, terminate, disk-saveas, disk-snapshot, recover, show, list')
+    .addHelpText('after', '\nExamples:\n  $ ferry vm create vm.yaml\n  $ ferry vm stop vm01\n  $ ferry vm list\n');
 
   group
     .command('create')
@@ -136,7 +150,7 @@ Examples:
         const plan = ctx.orchestrator.planNewVm(input);
         if (flags.dryRun) return printPlan(ctx, plan.steps, `vm create ${input.name} on ${input.host} (dry run)`);
         const vm = await ctx.orchestrator.execute(plan);
-        print(ctx, vm, () => describe(vm));
+        printVm(ctx, vm);
       }),
     );
 
@@ -144,6 +158,8 @@ Examples:
     const sub = group.command(command).summary(summary).argument('<vm>', 'id or name');
     if (withTarget) sub.argument('<host>', 'destination host');
     sub.option('--dry-run', 'print the plan as transfer-file lines; run nothing');
+    const example = `ferry vm ${command} vm01${withTarget ? ' host02' : ''}`;
+    sub.addHelpText('after', `\nExamples:\n  $ ${example} --dry-run\n  $ ${example}\n`);
     sub.action((vmRef: string, ...rest: unknown[]) => {
       const target = withTarget ? (rest[0] as string) : undefined;
       const flags = (withTarget ? rest[1] : rest[0]) as { dryRun?: boolean };
@@ -209,7 +225,8 @@ Examples:
       }),
     );
 
-  const snapshot = group.command('disk-snapshot').summary('disk snapshots: create, revert, delete (snap_create, snap_revert, snap_delete)');
+  const snapshot = group.command('disk-snapshot').summary('disk snapshots: create, revert, delete (snap_create, snap_revert, snap_delete)')
+    .addHelpText('after', '\nExamples:\n  $ ferry vm disk-snapshot create vm01 0\n  $ ferry vm disk-snapshot revert vm01 0 0\n');
   for (const action of ['create', 'revert', 'delete'] as const) {
     const sub = snapshot
       .command(action)
@@ -250,7 +267,7 @@ Examples:
         const plan = ctx.orchestrator.planRecover(vmRef, mode);
         if (flags.dryRun) return printPlan(ctx, plan.steps, `vm recover ${vmRef} --${mode} (dry run)`);
         const vm = await ctx.orchestrator.execute(plan);
-        print(ctx, vm, () => describe(vm));
+        printVm(ctx, vm);
       }),
     );
 
@@ -260,17 +277,20 @@ Examples:
     .argument('<vm>', 'id or name')
     .option('-x, --xml', 'XML output')
     .option('--journal', 'with every driver action run for it')
+    .addHelpText('after', '\nExamples:\n  $ ferry vm show vm01\n  $ ferry vm show 7 --journal\n  $ ferry vm show vm01 -x\n')
     .action((vmRef: string, flags: { xml?: boolean; journal?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         const vm = ctx.catalog.vm(vmRef);
         const journal = flags.journal ? ctx.catalog.journal(`vm:${vm.id}`) : undefined;
+        const shown = shownVm(ctx, vm);
         if (flags.xml) {
-          const disks = vm.disks.map((disk) => ({ DISK_ID: String(disk.diskId), TYPE: disk.kind, ...(disk.imageId !== null ? { IMAGE_ID: String(disk.imageId) } : {}), TARGET: disk.target }));
+          // IMAGE and IMAGE_ID, as OpenNebula's VM DISK has them.
+          const disks = shown.disks.map((disk) => ({ DISK_ID: String(disk.diskId), TYPE: disk.kind, ...(disk.imageName ? { IMAGE: disk.imageName } : {}), ...(disk.imageId !== null ? { IMAGE_ID: String(disk.imageId) } : {}), TARGET: disk.target }));
           ctx.io.stdout.write(`${buildXml('VM', { ID: String(vm.id), NAME: vm.name, STATE: vm.state, HOST: vm.host, SYSTEM_DS_ID: String(vm.systemDsId), DISK: disks })}\n`);
           return;
         }
-        print(ctx, journal ? { ...vm, journal } : vm, () =>
-          describe(vm) + (journal ? journal.map((entry) => `  ${entry.at} ${entry.ok ? 'ok  ' : 'FAIL'} ${entry.operation} ${entry.action.toUpperCase()} ${entry.driver} ${entry.args.join(' ')}${entry.message ? `: ${entry.message}` : ''}\n`).join('') : ''),
+        print(ctx, journal ? { ...shown, journal } : shown, () =>
+          describe(shown) + (journal ? journal.map((entry) => `  ${entry.at} ${entry.ok ? 'ok  ' : 'FAIL'} ${entry.operation} ${entry.action.toUpperCase()} ${entry.driver} ${entry.args.join(' ')}${entry.message ? `: ${entry.message}` : ''}\n`).join('') : ''),
         );
       }),
     );

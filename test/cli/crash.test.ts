@@ -83,7 +83,7 @@ async function check(w: World): Promise<Array<{ status: number; report: Record<s
   const out = [];
   for (const ds of ['images', 'system']) {
     const run = await w.cli(['--json', 'datastore', 'check', ds]);
-    out.push({ status: run.status, report: jsonOf(run.stdout) });
+    out.push({ status: run.status, report: jsonOf(run.stdout).result });
   }
   return out;
 }
@@ -135,7 +135,7 @@ t.test('SIGKILL in image create, clone and vm disk-saveas, then image recover: c
   // image clone: killed in clone; rolled back (--failure), then deleted.
   await killInStep(t, w, 'cp', ['image', 'clone', 'big', '--name', 'copy']);
   t.match(w.catalog().image('copy'), { state: 'LOCKED', error: /^clone: not finished/ });
-  const failed = jsonOf((await w.cli(['--json', 'image', 'recover', 'copy', '--failure'])).stdout);
+  const failed = jsonOf((await w.cli(['--json', 'image', 'recover', 'copy', '--failure'])).stdout).result;
   t.match(failed, { state: 'ERROR', error: /^clone: interrupted, rolled back/ });
   t.equal((await w.cli(['image', 'delete', 'copy'])).status, 0);
   // A VM with a disk of big, for the save-as.

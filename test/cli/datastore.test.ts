@@ -63,7 +63,7 @@ t.test('datastore create checks attributes against the drivers\' driver.yaml con
   t.same(w.catalog().journal(), [], 'no driver ran');
   const made = await cli(['--json', ...base, '--secret', 'TOKEN', '--attr', 'LIMIT=5']);
   t.equal(made.status, 0, made.stderr);
-  t.equal(jsonOf(made.stdout).secrets.TOKEN, '***');
+  t.equal(jsonOf(made.stdout).result.secrets.TOKEN, '***');
   const update = await cli(['datastore', 'update', 'v', '--attr', 'LIMIT=x']);
   t.equal(update.status, 2, 'update is checked too');
   t.equal(w.catalog().datastore('v').template.LIMIT, '5', 'and left as it was');
@@ -116,7 +116,11 @@ t.test('datastore monitor DS|--all refreshes the figures on demand, journaled; -
   t.match(partly.stderr, /^ferry: datastore gone: .*does not exist/m, 'the failure names its datastore');
   const partlyJson = await w.cli(['--json', 'datastore', 'monitor', '--all']);
   t.equal(partlyJson.status, 1);
-  t.match(jsonOf(partlyJson.stdout), [{ name: 'images', freeMb: Number }, { name: 'system' }, { name: 'gone', error: { code: 'E_DRIVER_FAILED', message: /does not exist/ } }]);
+  t.match(jsonOf(partlyJson.stdout), {
+    ok: false,
+    result: [{ name: 'images', freeMb: Number }, { name: 'system' }, { name: 'gone', error: { code: 'E_DRIVER_FAILED', message: /does not exist/ } }],
+    error: { code: 'E_DRIVER_FAILED', exitStatus: 1 },
+  });
 
   for (const argv of [['datastore', 'monitor'], ['datastore', 'monitor', 'images', '--all']]) {
     const bad = await w.cli(argv);

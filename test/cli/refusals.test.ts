@@ -35,7 +35,7 @@ t.test('names with a newline or an escape sequence are refused where records are
   }
   const list = await runCli(['datastore', 'list', '--json'], { env: { FERRY_HOME: home } });
   t.equal(list.status, 0);
-  t.same(JSON.parse(list.stdout), [], 'nothing recorded');
+  t.same(JSON.parse(list.stdout), { ok: true, result: [] }, 'nothing recorded');
 });
 
 t.test('a relative path in a host:path argument is refused before the driver runs', async (t) => {

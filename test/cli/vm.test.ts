@@ -236,7 +236,7 @@ t.test('datastores: create is refused with the monitor\'s reason; secrets never 
   });
   t.equal(made.status, 0, made.stderr);
   t.notMatch(made.stdout + made.stderr, /s3cr3t-value/, 'create never prints the secret');
-  t.equal(jsonOf(made.stdout).secrets.API_KEY, '***');
+  t.equal(jsonOf(made.stdout).result.secrets.API_KEY, '***');
   const xml = await w.cli(['datastore', 'show', 'secure', '-x']);
   t.match(xml.stdout, /<API_KEY><!\[CDATA\[\*\*\*\]\]><\/API_KEY>/, 'show -x marks it redacted');
   t.match(xml.stdout, /<RESTRICTED_DIRS><!\[CDATA\[\/etc\]\]><\/RESTRICTED_DIRS>/);

@@ -25,7 +25,7 @@ export interface World {
   catalog(): Catalog;
 }
 
-/** ferry run in `root` with a ferry.yaml there naming the frontend `fe`, `remotes` and FERRY_HOME `home`; json() throws when ferry fails. */
+/** ferry run in `root` with a ferry.yaml there naming the frontend `fe`, `remotes` and FERRY_HOME `home`; json() throws when ferry fails and returns the `result` of its --json envelope. */
 export function ferryIn(root: string, remotes: string, home: string): Pick<World, 'cli' | 'json'> {
   writeFileSync(join(root, 'ferry.yaml'), 'frontend: fe\nlog_level: warn\n');
   const cli = (argv: string[]) => runCli(['--config', join(root, 'ferry.yaml'), '--remotes', remotes, ...argv], { env: { FERRY_HOME: home }, cwd: root });
@@ -34,7 +34,9 @@ export function ferryIn(root: string, remotes: string, home: string): Pick<World
     async json(argv) {
       const result = await cli(['--json', ...argv]);
       if (result.status !== 0) throw new Error(`ferry ${argv.join(' ')} failed (${result.status}): ${result.stdout}${result.stderr}`);
-      return jsonOf(result.stdout);
+      const reply = jsonOf(result.stdout);
+      if (reply.ok !== true || !('result' in reply)) throw new Error(`ferry ${argv.join(' ')}: not a success envelope: ${result.stdout}`);
+      return reply.result;
     },
   };
 }

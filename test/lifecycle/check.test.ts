@@ -33,7 +33,7 @@ t.test('a clean datastore: exit 0; leftovers, strangers and missing SOURCEs: exi
 
   const found = await w.cli(['--json', 'datastore', 'check', 'images']);
   t.equal(found.status, 1, 'something found');
-  const report = jsonOf(found.stdout);
+  const report = jsonOf(found.stdout).result;
   t.same(report.unowned.map((each: { path: string }) => each.path), [dead, deadTm, stranger], 'the live writer\'s temp is work under way, not listed');
   t.match(report.unowned[0].temp, { imageId: 99, writerAlive: false });
   t.same(report.missing, [{ image: data.id, name: 'data', state: 'READY', source: data.source }]);
@@ -57,7 +57,7 @@ t.test('a clean datastore: exit 0; leftovers, strangers and missing SOURCEs: exi
 
   // A system datastore owns the folders of its VMs not DONE; a stray one is listed.
   mkdirSync(join(system, '42'));
-  const sys = jsonOf((await w.cli(['--json', 'datastore', 'check', 'system'])).stdout);
+  const sys = jsonOf((await w.cli(['--json', 'datastore', 'check', 'system'])).stdout).result;
   t.same(sys.unowned.map((each: { path: string }) => each.path), [join(system, '42')]);
   const missing = await w.cli(['datastore', 'check', 'nope']);
   t.equal(missing.status, 2);
