@@ -1,40 +1,17 @@
 // Every step of a VM's life with tm/shared and tm/qcow2, run twice in a row (as `vm recover --retry` does after a
 // ferry killed once the step had done its work): the second run succeeds and leaves what the first left.
-import { lstatSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { TM_ACTIONS } from '../../src/contract/table.js';
 import { Runner } from '../../src/driver/runner.js';
-import { datastores, qemuInfo, run, sha256 } from '../helpers/images.js';
+import { datastores, run } from '../helpers/images.js';
+import { state } from '../helpers/tm-state.js';
 
 const remotes = join(dirname(fileURLToPath(import.meta.url)), '../../remotes');
 const runner = new Runner({ remotes, env: { FERRY_LOCAL_HOSTS: 'fe host01 host02' } });
 type TmAction = (typeof TM_ACTIONS)[number];
-
-/** What is under `root`: each entry's kind, a link's target, a disk's format, size, backing file and snapshots (a raw file's bytes). */
-function state(root: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir).sort()) {
-      const path = join(dir, name);
-      const stat = lstatSync(path);
-      if (stat.isSymbolicLink()) out[path] = { link: readlinkSync(path) };
-      else if (stat.isDirectory()) {
-        out[path] = 'dir';
-        walk(path);
-      } else {
-        const info = qemuInfo(path);
-        const disk = { format: info.format, size: info['virtual-size'], backing: info['backing-filename'] ?? null, snapshots: (info.snapshots ?? []).map((s) => s.name) };
-        // A swap signature (disk.3) carries a random UUID and an ISO (disk.4) the time it was built: a second run
-        // writes others, the same kind of disk.
-        out[path] = info.format === 'raw' && !/\.[34]$/.test(name) ? { ...disk, sha: sha256(path) } : disk;
-      }
-    }
-  };
-  walk(root);
-  return out;
-}
 
 for (const driver of ['shared', 'qcow2']) {
   t.test(`tm/${driver}: each step run twice in a row succeeds and leaves the same result`, async (t) => {
