@@ -276,7 +276,9 @@ export function planFor(operation: VmOperation, ctx: PlanContext, args: Operatio
  * The steps that undo what a failed operation did, last first: a disk made
  * is deleted (a linked one moved back to its image's SOURCE), a move goes
  * back the other way, a snapshot taken is deleted; after a create, the VM
- * folder goes too. Each undo is built from the step's refs.
+ * folder goes too. An interrupted operation's step in flight is undone as
+ * well (it may have finished before the kill). Each undo is built from the
+ * step's refs.
  */
 export function rollbackPlan(ctx: PlanContext): PlanStep[] {
   const vm = ctx.vm;
@@ -288,9 +290,22 @@ export function rollbackPlan(ctx: PlanContext): PlanStep[] {
     throw new FerryError('E_CONFLICT', `VM ${vm.id}'s ${operation} cannot be rolled back: the disks it deleted are gone`, { hint: `ferry vm recover ${vm.id} --retry (finish it) or --success` });
   }
   const done = (vm.plan ?? []).slice(0, vm.step ?? 0);
-  const undo = [...done].reverse().map((planStep) => undoStep(vm, operation, planStep));
+  const undo = [...done, ...inFlight(vm)].reverse().map((planStep) => undoStep(vm, operation, planStep));
   if (operation === 'create') undo.push(deleteFolder(ctx, vm.host, 'undo: VM folder'));
   return undo;
+}
+
+/** Actions whose undo also succeeds when the action never ran (deleting what is not there, moving back what never moved). */
+const UNDO_IF_NEVER_RAN = new Set(['snap_create', 'mv', 'ln', 'clone', 'mkimage', 'mkswap', 'context']);
+
+/**
+ * The step an interrupted operation's ferry was running when it stopped (a VM
+ * not FAILED: nothing journaled the step's end), when its undo is safe
+ * either way: it may have made its disk or snapshot before the kill.
+ */
+function inFlight(vm: Vm): PlanStep[] {
+  const current = vm.state === 'FAILED' ? undefined : vm.plan?.[vm.step ?? 0];
+  return current && UNDO_IF_NEVER_RAN.has(current.action) ? [current] : [];
 }
 
 /** The step that undoes `planStep`, from what it records of itself. */

@@ -180,7 +180,11 @@ t.test('terminate: from any state, the disks torn down where they are, a failed 
   t.same(lines(planFor('terminate', ctx(halfMoved))), [...lines(rollbackPlan(ctx(halfMoved))), ...teardown('h1')], 'a failed migrate: moved back, then torn down at home');
   const stop = planFor('stop', ctx(vm({ state: 'RUNNING' })));
   const interrupted = vm({ state: 'RUNNING', operation: 'stop', plan: stop, step: 1, previousState: 'RUNNING' });
-  t.same(lines(planFor('terminate', ctx(interrupted))), ['MV qcow2 fe:/sys/7/disk.0 h1:/sys/7/disk.0 7 1', ...teardown('h1')], 'an interrupted stop: the same');
+  t.same(
+    lines(planFor('terminate', ctx(interrupted))),
+    ['MV qcow2 fe:/sys/7/disk.1 h1:/sys/7/disk.1 7 1', 'MV qcow2 fe:/sys/7/disk.0 h1:/sys/7/disk.0 7 1', ...teardown('h1')],
+    'an interrupted stop: the same, the move in flight (disk.1) moved back too',
+  );
 
   const shutdown = planFor('shutdown', ctx(vm({ state: 'RUNNING' })));
   t.same(lines(planFor('terminate', ctx(failed('shutdown', shutdown, 2, { previousState: 'RUNNING' })))), lines(shutdown).slice(2), 'a failed shutdown: the rest of it');

@@ -65,3 +65,17 @@ t.test('a plan recorded without refs (an older ferry) is not rolled back, but ca
   t.match(error.message, /older ferry/);
   t.same(planRecover(life, vm.id, 'retry').steps.map((step) => step.action), ['mkimage']);
 });
+
+t.test('--failure of an interrupted operation also undoes the step in flight (it may have finished before the kill)', async (t) => {
+  const { life, catalog, vm } = await failedCreate(t);
+  // As a killed ferry leaves it: the operation at step 1 (mkimage), the VM never marked FAILED.
+  catalog.updateVm(vm.id, { state: 'PENDING', error: null });
+  const undo = planRecover(life, vm.id, 'failure').steps;
+  t.same(undo.map((step) => [step.action, step.refs?.disk]), [['delete', 1], ['delete', 0], ['delete', undefined]], 'the volatile disk in flight, the cloned disk, then the VM folder');
+  t.equal(undo[0]?.args[0], vm.plan?.[1]?.refs?.at, 'deleted where mkimage puts it');
+});
+
+t.test('a FAILED step is not undone: it did not finish, and its undo could fail on what it never made', async (t) => {
+  const { life, vm } = await failedCreate(t);
+  t.notOk(planRecover(life, vm.id, 'failure').steps.some((step) => step.refs?.disk === 1), 'nothing of the failed mkimage');
+});

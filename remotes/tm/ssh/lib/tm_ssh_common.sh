@@ -187,8 +187,7 @@ else
 fi
 case "$op" in
 create)
-    [ "$has" = no ] || { echo "snapshot $tag already exists in $disk" >&2; exit 5; }
-    qemu-img snapshot -c "$tag" "$disk" ;;
+    if [ "$has" = no ]; then qemu-img snapshot -c "$tag" "$disk"; else echo present; fi ;;
 revert)
     [ "$has" = yes ] || { echo "snapshot $tag does not exist in $disk" >&2; exit 5; }
     qemu-img snapshot -a "$tag" "$disk" ;;
