@@ -174,4 +174,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX vms_live_name ON vms(name) WHERE state != 'DONE';
   CREATE TRIGGER vms_last_id AFTER INSERT ON vms BEGIN UPDATE id_sequences SET last = max(last, NEW.id) WHERE name = 'vms'; END;
   `,
+  // 7: the catalog's identity, a random uuid made once (meta.ts): a datastore folder's marker names the catalog that owns it.
+  //    Kept if there (a catalog put back to an older version and migrated again keeps its identity).
+  `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  INSERT OR IGNORE INTO meta (key, value) VALUES ('catalog_id', lower(
+    hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' ||
+    substr('89AB', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))));
+  `,
 ];
