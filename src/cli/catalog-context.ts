@@ -5,9 +5,9 @@ import type { CatalogStore } from '../catalog/store.js';
 import { existsSync } from 'node:fs';
 import { catalogPath } from '../config/catalog-path.js';
 import { loadConfig, type FerryConfig } from '../config/config.js';
-import type { HostConfig } from '../config/hosts.js';
 import { Orchestrator, type StepEvent } from '../lifecycle/orchestrator.js';
 import { transferLine } from '../lifecycle/plan.js';
+import { hostsOf } from './catalog-hosts.js';
 import { run, type SetStatus } from './command.js';
 import { flagsOf, makeContext, type Context } from './context.js';
 import type { Io } from './io.js';
@@ -38,17 +38,7 @@ async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: 
     // Said once, on stderr: a catalog made by mistake in a new place is seen at once, not after an empty listing.
     if (isNew && !json) io.stderr.write(`ferry: created a new, empty catalog at ${path}\n`);
     // Hosts from the catalog join those of ferry.yaml (ferry.yaml wins for a name in both).
-    const hosts: Record<string, HostConfig> = {};
-    for (const host of catalog.listHosts()) {
-      hosts[host.name] = {
-        transport: host.transport,
-        ...(host.address ? { address: host.address } : {}),
-        ...(host.port !== null ? { port: host.port } : {}),
-        ...(host.user ? { user: host.user } : {}),
-        ...(host.identity ? { identity: host.identity } : {}),
-        ...(host.knownHosts ? { known_hosts: host.knownHosts } : {}),
-      };
-    }
+    const hosts = hostsOf(catalog);
     const base = await makeContext(command, io, { hosts, config });
     const frontend = base.config.frontend ?? hostname();
     const runner = base.runner;
