@@ -12,6 +12,7 @@ import { run, type SetStatus } from './command.js';
 import { flagsOf, makeContext, type Context } from './context.js';
 import type { Io } from './io.js';
 import { shown, writeJson } from './output.js';
+import { StepTicker, stepTarget } from './progress.js';
 import { printable } from '../log/printable.js';
 
 export interface CatalogContext extends Context {
@@ -27,6 +28,7 @@ export function withCatalog(command: Command, io: Io, setStatus: SetStatus, work
 
 async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: CatalogContext) => Promise<void> | void): Promise<void> {
   let catalog: CatalogStore | undefined;
+  const ticker = new StepTicker(io);
   try {
     // Loaded here, not at start-up: the native SQLite module is only for catalog commands.
     const { Catalog } = await import('../catalog/catalog.js');
@@ -48,18 +50,21 @@ async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: 
       frontend,
       ...(io.signal ? { signal: io.signal } : {}),
       ...(base.config.monitor?.max_age !== undefined ? { monitorMaxAgeS: base.config.monitor.max_age } : {}),
-      onStep: json ? undefined : (event) => printStep(io, event),
+      onStep: json ? undefined : (event) => printStep(io, event, ticker),
     });
     syncConfigDatastores(catalog, base.config.datastores);
     await work({ ...base, runner, catalog, orchestrator, frontend });
   } finally {
+    ticker.stop();
     catalog?.close();
   }
 }
 
-/** One line per driver action as it finishes, on stderr (stdout stays the command's result). */
-function printStep(io: Io, event: StepEvent): void {
-  if (!event.outcome) return;
+/** One line per driver action as it finishes, on stderr (stdout stays the command's result); on a terminal, the one in flight. */
+function printStep(io: Io, event: StepEvent, ticker: StepTicker): void {
+  const label = printable(`[${event.index + 1}/${event.total}] ${transferLine(event.step)}`);
+  if (!event.outcome) return ticker.start(label, stepTarget(event.step));
+  ticker.stop();
   const mark = event.outcome.ok ? 'ok  ' : 'FAIL';
   io.stderr.write(printable(`  ${mark} [${event.index + 1}/${event.total}] ${transferLine(event.step)}  (${Math.round(event.outcome.durationMs)} ms)  ${event.step.why}`) + '\n');
 }
