@@ -32,6 +32,7 @@ import * as hosts from './hosts.js';
 import * as images from './images.js';
 import * as journal from './journal.js';
 import * as locks from './locks.js';
+import * as meta from './meta.js';
 import type { BrokenLock, CatalogStore, CatalogTx, Release } from './store.js';
 import * as vms from './vms.js';
 
@@ -56,6 +57,10 @@ export class Catalog implements CatalogStore {
   /** The schema version this catalog is at. */
   get version(): number {
     return this.c.version;
+  }
+
+  identity(): string {
+    return meta.catalogId(this.c);
   }
 
   close(): void {

@@ -181,6 +181,14 @@ export const MIGRATIONS: readonly Migration[] = [
   `,
   // 7: secret attributes sealed (secrets.ts): each datastore's plain values re-written under the catalog's key.
   sealPlainSecrets,
+  // 8: the catalog's identity, a random uuid made once (meta.ts): a datastore folder's marker names the catalog that owns it.
+  //    Kept if there (a catalog put back to an older version and migrated again keeps its identity).
+  `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  INSERT OR IGNORE INTO meta (key, value) VALUES ('catalog_id', lower(
+    hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' ||
+    substr('89AB', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))));
+  `,
 ];
 
 function sealPlainSecrets(db: Database.Database, secrets: SecretBox): void {

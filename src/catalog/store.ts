@@ -117,6 +117,10 @@ export interface LockRows {
 export interface CatalogTx extends DatastoreRows, HostRows, ImageRows, VmRows, JournalRows, LockRows {}
 
 export interface CatalogStore extends CatalogTx {
+  /** Where the catalog is (a file's path, or a database's address): how an operator finds it. */
+  readonly path: string;
+  /** The catalog's identity, made once: a datastore folder's marker names it (lifecycle/owner-marker.ts). */
+  identity(): string;
   /** Runs `fn` in one write transaction: its writes are all kept, or (when it throws) none. Nested: a savepoint. */
   transaction<T>(fn: (tx: CatalogTx) => T): T;
   /** Runs `fn` in a transaction that is always rolled back: what a change would do and whether it is allowed (--dry-run). */

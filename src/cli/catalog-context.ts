@@ -5,13 +5,14 @@ import type { CatalogStore } from '../catalog/store.js';
 import { existsSync } from 'node:fs';
 import { catalogPath } from '../config/catalog-path.js';
 import { loadConfig, resolveSecrets, type FerryConfig } from '../config/config.js';
-import type { HostConfig } from '../config/hosts.js';
 import { Orchestrator, type StepEvent } from '../lifecycle/orchestrator.js';
 import { transferLine } from '../lifecycle/plan.js';
+import { hostsOf } from './catalog-hosts.js';
 import { run, type SetStatus } from './command.js';
 import { flagsOf, makeContext, type Context } from './context.js';
 import type { Io } from './io.js';
 import { shown, successJson, writeJson } from './output.js';
+import { StepTicker, stepTarget } from './progress.js';
 import { printable } from '../log/printable.js';
 
 export interface CatalogContext extends Context {
@@ -27,6 +28,7 @@ export function withCatalog(command: Command, io: Io, setStatus: SetStatus, work
 
 async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: CatalogContext) => Promise<void> | void): Promise<void> {
   let catalog: CatalogStore | undefined;
+  const ticker = new StepTicker(io);
   try {
     // Loaded here, not at start-up: the native SQLite module is only for catalog commands.
     const { Catalog, keyFileOf } = await import('../catalog/catalog.js');
@@ -38,17 +40,7 @@ async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: 
     // Said once, on stderr: a catalog made by mistake in a new place is seen at once, not after an empty listing.
     if (isNew && !json) io.stderr.write(`ferry: created a new, empty catalog at ${path}\n`);
     // Hosts from the catalog join those of ferry.yaml (ferry.yaml wins for a name in both).
-    const hosts: Record<string, HostConfig> = {};
-    for (const host of catalog.listHosts()) {
-      hosts[host.name] = {
-        transport: host.transport,
-        ...(host.address ? { address: host.address } : {}),
-        ...(host.port !== null ? { port: host.port } : {}),
-        ...(host.user ? { user: host.user } : {}),
-        ...(host.identity ? { identity: host.identity } : {}),
-        ...(host.knownHosts ? { known_hosts: host.knownHosts } : {}),
-      };
-    }
+    const hosts = hostsOf(catalog);
     const base = await makeContext(command, io, { hosts, config });
     const frontend = base.config.frontend ?? hostname();
     const runner = base.runner;
@@ -58,18 +50,21 @@ async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: 
       frontend,
       ...(io.signal ? { signal: io.signal } : {}),
       ...(base.config.monitor?.max_age !== undefined ? { monitorMaxAgeS: base.config.monitor.max_age } : {}),
-      onStep: json ? undefined : (event) => printStep(io, event),
+      onStep: json ? undefined : (event) => printStep(io, event, ticker),
     });
     syncConfigDatastores(catalog, base.config.datastores, io.env);
     await work({ ...base, runner, catalog, orchestrator, frontend });
   } finally {
+    ticker.stop();
     catalog?.close();
   }
 }
 
-/** One line per driver action as it finishes, on stderr (stdout stays the command's result). */
-function printStep(io: Io, event: StepEvent): void {
-  if (!event.outcome) return;
+/** One line per driver action as it finishes, on stderr (stdout stays the command's result); on a terminal, the one in flight. */
+function printStep(io: Io, event: StepEvent, ticker: StepTicker): void {
+  const label = printable(`[${event.index + 1}/${event.total}] ${transferLine(event.step)}`);
+  if (!event.outcome) return ticker.start(label, stepTarget(event.step));
+  ticker.stop();
   const mark = event.outcome.ok ? 'ok  ' : 'FAIL';
   io.stderr.write(printable(`  ${mark} [${event.index + 1}/${event.total}] ${transferLine(event.step)}  (${Math.round(event.outcome.durationMs)} ms)  ${event.step.why}`) + '\n');
 }

@@ -1,15 +1,18 @@
 /** Global flags -> config, logger and runner for one command. */
 import type { Command } from 'commander';
+import { catalogPath } from '../config/catalog-path.js';
 import { loadConfig, resolveRemotesPath, type FerryConfig } from '../config/config.js';
 import { Runner } from '../driver/runner.js';
 import { hostsEnv, type HostConfig } from '../config/hosts.js';
 import { FerryError } from '../errors.js';
 import { createLogger, lazyLogger, LEVELS, LOG_FORMATS, type Level, type LogFormat, type Logger, type LoggerOptions } from '../log/logger.js';
+import { catalogFileHosts } from './catalog-hosts.js';
 import { parseSeconds } from './input.js';
 import type { Io } from './io.js';
 
 export interface GlobalFlags {
   remotes?: string;
+  catalog?: string;
   config?: string;
   json?: boolean;
   timeout?: string;
@@ -27,7 +30,7 @@ export interface Context {
 }
 
 export interface ContextOptions {
-  /** More hosts for the drivers (the catalog's); ferry.yaml's win for a name in both. */
+  /** More hosts for the drivers (the catalog's, open already); ferry.yaml's win for a name in both. Default: the catalog file's, when it exists. */
   hosts?: Record<string, HostConfig>;
   /** ferry.yaml, already loaded by the caller. */
   config?: FerryConfig;
@@ -60,6 +63,7 @@ export async function makeContext(command: Command, io: Io, options: ContextOpti
   const config = options.config ?? (await loadConfig(flags.config, io.cwd));
   const logOptions = loggerOptions(flags, config, io);
   const logger = lazyLogger(() => createLogger(logOptions));
+  const hosts = options.hosts ?? (await catalogFileHosts(catalogPath(flags.catalog, io.env, io.cwd, config.catalog)));
   const runner = new Runner({
     remotes: resolveRemotesPath(flags.remotes, io.env, config, io.cwd),
     logger,
@@ -67,7 +71,7 @@ export async function makeContext(command: Command, io: Io, options: ContextOpti
     ...(config.kill_grace !== undefined ? { killGraceSec: config.kill_grace } : {}),
     ...(config.max_output !== undefined ? { maxOutputBytes: config.max_output } : {}),
     env: {
-      ...hostsEnv({ ...(config.frontend ? { frontend: config.frontend } : {}), hosts: { ...options.hosts, ...config.hosts } }),
+      ...hostsEnv({ ...(config.frontend ? { frontend: config.frontend } : {}), hosts: { ...hosts, ...config.hosts } }),
       ...(config.lock_dir ? { FERRY_LOCK_DIR: config.lock_dir } : {}),
     },
   });

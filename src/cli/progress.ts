@@ -7,6 +7,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { PlanStep } from '../model.js';
 import type { Io } from './io.js';
 
 const MiB = 1024 * 1024;
@@ -106,4 +107,62 @@ export async function withProgress<T>(io: Io, label: string, work: Promise<T>, w
     clearInterval(timer);
     if (shown) io.stderr.write('\r\x1b[2K');
   }
+}
+
+/** The step in flight: `  … [2/4] CLONE shared fe:/a host01:/b  3.5 s  12.5 MiB`, cut to `columns`. */
+export function stepLine(label: string, elapsedSec: number, bytes: number, columns = 0): string {
+  const tail = `  ${elapsedSec.toFixed(1)} s${bytes > 0 ? `  ${formatBytes(bytes)}` : ''}`;
+  const room = columns > 0 ? Math.max(10, columns - 1 - tail.length - 4) : Infinity;
+  const head = label.length > room ? `${label.slice(0, room - 1)}…` : label;
+  return `  … ${head}${tail}`;
+}
+
+/**
+ * On a terminal, the step in flight on one line of stderr, redrawn while it
+ * runs longer than `delayMs`: its elapsed time and, with `target` (a local
+ * file or folder the step writes), the bytes there so far. Cleared when the
+ * step ends; quiet when stderr is not a terminal. No colour, so NO_COLOR
+ * has nothing to take away.
+ */
+export class StepTicker {
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private shown = false;
+
+  constructor(
+    private readonly io: Io,
+    private readonly intervalMs = 250,
+    private readonly delayMs = 1000,
+  ) {}
+
+  start(label: string, target?: string): void {
+    this.stop();
+    if (!this.io.stderr.isTTY) return;
+    const started = Date.now();
+    this.timer = setInterval(() => {
+      const elapsed = Date.now() - started;
+      if (elapsed < this.delayMs) return;
+      this.shown = true;
+      this.io.stderr.write(`\r\x1b[2K${stepLine(label, elapsed / 1000, target ? sizeOf(target, 1) : 0, this.io.stderr.columns)}`);
+    }, this.intervalMs);
+    // A redraw never keeps ferry alive.
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.shown) this.io.stderr.write('\r\x1b[2K');
+    this.shown = false;
+  }
+}
+
+/** TM actions that copy into their second argument (`host:path`), whose size there shows how far they got. */
+const COPYING = new Set(['clone', 'cpds', 'mvds', 'mv']);
+
+/** Where a copying step writes, as a path on this machine (a remote host's path is not there, and shows no bytes). */
+export function stepTarget(step: PlanStep): string | undefined {
+  if (step.kind !== 'tm' || !COPYING.has(step.action)) return undefined;
+  const destination = step.args[1] ?? '';
+  const path = destination.slice(destination.indexOf(':') + 1);
+  return path.startsWith('/') ? path : undefined;
 }

@@ -13,6 +13,7 @@ import { startedOf } from '../catalog/owner.js';
 import type { CatalogTx } from '../catalog/store.js';
 import { FerryError } from '../errors.js';
 import type { Datastore, Image } from '../model.js';
+import { MARKER_NAME } from './owner-marker.js';
 
 /** The temporary naming: an optional dot, the final name, `.ferry-tmp.`, the writer's pid, an optional tag. */
 const TEMP_NAME = /^\.?(.+)\.ferry-tmp\.([1-9][0-9]*)(?:\.([A-Za-z0-9_-]+))?$/;
@@ -75,7 +76,7 @@ function localSource(base: string, image: Image): string | undefined {
 
 /** The top-level names in BASE_PATH that records own: image SOURCEs (and their .snap folders), VM folders. */
 function ownedNames(tx: CatalogTx, ds: Datastore): Set<string> {
-  const owned = new Set<string>();
+  const owned = new Set<string>([MARKER_NAME]);
   for (const image of tx.listImages()) {
     // Any datastore's image: two datastores may share a folder.
     const source = localSource(ds.basePath, image);

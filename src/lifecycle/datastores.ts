@@ -9,6 +9,7 @@ import { FerryError } from '../errors.js';
 import type { Datastore, DatastorePatch, NewDatastore } from '../model.js';
 import { checkBasePath } from './base-path.js';
 import { datastoreAction, type LifecycleOptions } from './journal.js';
+import { checkOwner, removeMarker, writeMarker } from './owner-marker.js';
 import { datastorePlan, monitorDriver, monitorStep, type DatastorePlan } from './plan.js';
 
 /** Runs the datastore's monitor (a system datastore's TM monitor) and stores the figures. */
@@ -30,6 +31,7 @@ export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<Mo
 /** The plan of a new datastore (checked by recording it in a transaction rolled back); `check`: its monitor runs first. */
 export function planDatastoreCreate(life: LifecycleOptions, input: NewDatastore, check: boolean): DatastorePlan {
   checkBasePath(input.name, input.basePath);
+  checkOwner(life.catalog, input.name, input.basePath);
   return datastorePlan(life.catalog.preview((tx) => tx.addDatastore(input)), { operation: 'create', input, check });
 }
 
@@ -39,7 +41,7 @@ export function planDatastoreUpdate(life: LifecycleOptions, id: number, patch: D
   return datastorePlan(life.catalog.preview((tx) => tx.updateDatastore(id, patch)), { operation: 'update', patch });
 }
 
-/** The plan of a datastore's removal from the catalog (no driver runs; its files stay). */
+/** The plan of a datastore's removal from the catalog (no driver runs; its files stay, but for its owner marker). */
 export function planDatastoreDelete(life: LifecycleOptions, ref: string | number): DatastorePlan {
   const ds = life.catalog.datastore(ref);
   life.catalog.preview((tx) => tx.deleteDatastore(ds.id));
@@ -54,6 +56,7 @@ export async function runDatastorePlan(life: LifecycleOptions, plan: DatastorePl
       const ds = life.catalog.transaction((tx) => tx.addDatastore(plan.input));
       // Refused: unreachable or misconfigured, with the driver's reason; nothing stays behind.
       if (check) await checkedBy(life, ds, () => life.catalog.deleteDatastore(ds.id));
+      writeMarker(life.catalog, ds);
       return life.catalog.datastore(ds.id);
     }
     case 'update': {
@@ -63,6 +66,7 @@ export async function runDatastorePlan(life: LifecycleOptions, plan: DatastorePl
     }
     case 'delete':
       life.catalog.deleteDatastore(plan.datastore.id);
+      removeMarker(life.catalog, plan.datastore);
       return plan.datastore;
   }
 }

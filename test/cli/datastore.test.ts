@@ -1,8 +1,8 @@
 /** `ferry datastore create|update|delete --dry-run`: checked, the monitor named, nothing recorded or run. */
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { stage, world } from '../helpers/catalog-world.js';
+import { ferryIn, stage, world } from '../helpers/catalog-world.js';
 import { jsonOf, runCli } from './helpers.js';
 
 t.test('datastore create/update/delete --dry-run check everything and change nothing', async (t) => {
@@ -128,4 +128,22 @@ t.test('datastore monitor DS|--all refreshes the figures on demand, journaled; -
     t.match(bad.stderr, /give a datastore, or --all/);
   }
   t.equal((await w.cli(['datastore', 'monitor', 'nope'])).status, 2, 'an unknown datastore');
+});
+
+t.test('a second catalog\'s datastore create on a folder another catalog owns is refused, naming the owner; after delete it is free', async (t) => {
+  const w = world(t);
+  const dir = join(w.root, 'shared-folder');
+  mkdirSync(dir);
+  const created = await w.json(['datastore', 'create', 'first', '--ds-mad', 'fs', '--tm-mad', 'shared', '--base-path', dir]);
+  t.ok(existsSync(join(dir, '.ferry-datastore.json')), 'the folder names its owner');
+  const check = await w.cli(['datastore', 'check', 'first']);
+  t.equal(check.status, 0, 'datastore check finds nothing unowned');
+  const other = ferryIn(w.root, w.remotes, join(w.root, 'other-home'));
+  const refused = await other.cli(['datastore', 'create', 'second', '--ds-mad', 'fs', '--tm-mad', 'shared', '--base-path', dir]);
+  t.equal(refused.status, 2);
+  t.match(refused.stderr, `belongs to datastore first (id ${created.id}) of the catalog ${join(w.home, 'catalog.db')}`);
+  t.match(refused.stderr, `rm ${join(dir, '.ferry-datastore.json')}`);
+  await w.json(['datastore', 'delete', 'first']);
+  t.notOk(existsSync(join(dir, '.ferry-datastore.json')), 'delete removed the marker');
+  t.equal((await other.cli(['datastore', 'create', 'second', '--ds-mad', 'fs', '--tm-mad', 'shared', '--base-path', dir])).status, 0, 'the freed folder can be taken');
 });

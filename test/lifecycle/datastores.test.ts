@@ -1,7 +1,11 @@
 /** datastores.ts: monitored, and created, changed or removed by plan; a monitor that refuses leaves nothing changed. */
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { Catalog } from '../../src/catalog/catalog.js';
+import { checkDatastore } from '../../src/lifecycle/check.js';
 import { monitor, planDatastoreCreate, planDatastoreDelete, planDatastoreUpdate, runDatastorePlan } from '../../src/lifecycle/datastores.js';
+import { MARKER_NAME } from '../../src/lifecycle/owner-marker.js';
 import { rejection, thrown } from '../helpers/fixtures.js';
 import { lifeWorld } from './world.js';
 
@@ -82,4 +86,33 @@ t.test('monitor: a datastore with no driver to monitor it is refused, naming the
   const refused = await rejection(monitor(life, bare));
   t.match(refused, { code: 'E_CONFLICT', message: /datastore bare is a FILE datastore with no datastore driver \(ds_mad\) to monitor it/, hint: /--ds-mad/ });
   t.same(catalog.journal(), [], 'nothing ran');
+});
+
+t.test('a datastore folder names the catalog and datastore that own it; another catalog cannot take it; delete lets it go', async (t) => {
+  const { life, catalog, dir } = lifeWorld(t);
+  const base = join(dir, 'owned');
+  mkdirSync(base);
+  const input = { name: 'owned', type: 'IMAGE' as const, dsMad: 'fs', tmMad: 'dummy', basePath: base };
+  const ds = await runDatastorePlan(life, planDatastoreCreate(life, input, true));
+  const marker = JSON.parse(readFileSync(join(base, MARKER_NAME), 'utf8')) as Record<string, unknown>;
+  t.match(marker, { catalog: /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, catalogPath: catalog.path, datastore: ds.id, name: 'owned' });
+  t.equal(marker.catalog, catalog.identity(), 'the catalog\'s identity');
+  t.same(readdirSync(base), [MARKER_NAME], 'written atomically: no temporary file stays');
+  t.same(checkDatastore(catalog, 'owned').unowned, [], 'datastore check does not list the marker');
+
+  const other = Catalog.open(join(dir, 'other', 'catalog.db'));
+  t.teardown(() => other.close());
+  t.not(other.identity(), catalog.identity(), 'each catalog has its own identity');
+  const otherLife = { ...life, catalog: other };
+  const refused = thrown(() => planDatastoreCreate(otherLife, { ...input, name: 'mine' }, true));
+  t.equal(refused.code, 'E_CONFLICT');
+  t.match(refused.message, `belongs to datastore owned (id ${ds.id}) of the catalog ${catalog.path}`);
+  t.match(refused.hint, `rm ${join(base, MARKER_NAME)}`, 'says how to take it over');
+  t.equal(other.findDatastore('mine'), undefined);
+
+  t.ok(planDatastoreCreate(life, { ...input, name: 'again' }, true), 'the same catalog may use the folder again');
+  await runDatastorePlan(life, planDatastoreDelete(life, 'owned'));
+  t.notOk(existsSync(join(base, MARKER_NAME)), 'delete removes the marker');
+  const taken = await runDatastorePlan(otherLife, planDatastoreCreate(otherLife, { ...input, name: 'mine' }, true));
+  t.match(JSON.parse(readFileSync(join(base, MARKER_NAME), 'utf8')), { catalog: other.identity(), datastore: taken.id, name: 'mine' }, 'a freed folder can be taken');
 });
