@@ -117,7 +117,7 @@ t.test('migration 7 seals the plain secrets of an older catalog, and the driver 
   const catalog = Catalog.open(path);
   t.teardown(() => catalog.close());
   t.equal(catalog.version, MIGRATIONS.length);
-  t.equal(MIGRATIONS.length, 7, 'sealing is step 7');
+  t.equal(typeof MIGRATIONS[6], 'function', 'sealing is step 7');
   t.same(catalog.datastore('vault').secrets, { CEPH_KEY: SECRET });
   t.same(secretEnv(catalog.datastore('vault')), { FERRY_DS_SECRET_CEPH_KEY: SECRET });
   const raw = new Database(path);
