@@ -92,9 +92,11 @@ function syncConfigDatastores(catalog: CatalogStore, declared: Record<string, Co
 type ConfigDatastore = NonNullable<FerryConfig['datastores']>[string];
 
 /** Prints `value` in the --json envelope (`{"ok": true, "result": value}`) with --json, else the text. */
-export function print(ctx: { io: Io; json: boolean }, value: unknown, text: () => string): void {
-  if (ctx.json) writeJson(ctx.io, successJson(value));
-  else ctx.io.stdout.write(shown(ctx.io.stdout, text()));
+export function print(ctx: { io: Io; json: boolean; catalog?: { path: string } }, value: unknown, text: () => string): void {
+  if (ctx.json) return writeJson(ctx.io, successJson(value));
+  ctx.io.stdout.write(shown(ctx.io.stdout, text()));
+  // An empty listing names the catalog it read: an empty table from the wrong catalog is seen for what it is.
+  if (Array.isArray(value) && value.length === 0 && ctx.catalog) ctx.io.stderr.write(`ferry: nothing listed: the catalog ${printable(ctx.catalog.path)} holds none\n`);
 }
 
 /** A fixed-width table. */

@@ -45,3 +45,13 @@ t.test('a listing in another folder reads the same catalog, and a new catalog sa
   t.equal(viaYaml.status, 0);
   t.ok(existsSync(join(yamlDir, 'cat', 'ferry.db')), 'catalog: in ferry.yaml, relative to the file');
 });
+
+t.test('an empty listing says which catalog it read', async (t) => {
+  const home = tmpDir(t);
+  const run = await runCli(['vm', 'list'], { env: { HOME: home }, cwd: tmpDir(t) });
+  t.equal(run.status, 0);
+  const path = join(home, '.local/share/ferry/catalog.db');
+  t.match(run.stderr, `ferry: nothing listed: the catalog ${path} holds none`);
+  const json = await runCli(['vm', 'list', '--json'], { env: { HOME: home }, cwd: tmpDir(t) });
+  t.equal(json.stderr, '', '--json: the envelope alone, nothing on stderr');
+});
