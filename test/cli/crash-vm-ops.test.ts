@@ -61,13 +61,28 @@ async function killIn(t: Tap, w: World, action: string, nth: number, argv: strin
   await exited;
   rmSync(join(w.markers, `sleep-${action}`));
   t.ok(await waitFor(() => !alive(sleeper), 5000), 'the driver process of the killed run is gone');
+  t.ok(await waitFor(() => runningIn(w.root).length === 0, 5000), `no process runs anything of the world: ${runningIn(w.root).join(', ')}`);
+}
+
+/** Live processes whose command line names a path under `root`. */
+function runningIn(root: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(root) && alive(Number(entry))) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
 }
 
 /** `datastore check` of the image and system datastores finds nothing. */
 async function checked(t: Tap, w: World): Promise<void> {
   for (const ds of ['images', 'system']) {
     const run = await w.cli(['--json', 'datastore', 'check', ds]);
-    t.equal(run.status, 0, `datastore check ${ds} finds nothing: ${run.stdout}${run.stderr}`);
+    t.equal(run.status, 0, `datastore check ${ds} finds nothing${run.status === 0 ? '' : `: ${run.stdout}${run.stderr}`}`);
     t.equal(jsonOf(run.stdout).ok, true);
   }
 }
@@ -86,11 +101,14 @@ async function setup(t: Tap): Promise<Setup> {
   return { w, images, system };
 }
 
-/** The VM's folder on the system datastore holds exactly `disks` (none: the folder is gone), and the persistent image's SOURCE exists. */
+/** The VM's folder on the system datastore holds exactly `disks`, each where the catalog says (none: the folder is gone), and the persistent image's SOURCE exists. */
 function filesAgree(t: Tap, s: Setup, disks: string[] | null): void {
   const folder = join(s.system, '1');
   if (disks === null) t.notOk(existsSync(folder), 'the VM folder is gone');
-  else t.same(readdirSync(folder).filter((name) => name.startsWith('disk.')).sort(), disks, `the VM folder holds ${disks.join(' ')}`);
+  else {
+    t.same(readdirSync(folder).sort(), disks, `the VM folder holds ${disks.join(' ')} and nothing else`);
+    t.same(s.w.catalog().vm('vm01').disks.map((disk: { target: string }) => disk.target), disks.map((name) => join(folder, name)), 'where the catalog says');
+  }
   const data = s.w.catalog().image('data');
   t.ok(data.source && existsSync(data.source), 'the persistent image stays in its datastore');
 }
@@ -120,13 +138,13 @@ const cases: Case[] = [
   { op: 'create', argv: create, action: 'ln', nth: 1, end: running, disks: ALL_DISKS },
   { op: 'create', argv: create, action: 'mkimage', nth: 1, end: running, disks: ALL_DISKS },
   { op: 'create', argv: create, action: 'mkswap', nth: 1, end: running, disks: ALL_DISKS },
-  ...[1, 5].map((nth) => ({ op: 'stop', argv: ['vm', 'stop', 'vm01'], action: 'mv', nth, end: { state: 'STOPPED', operation: null }, disks: ALL_DISKS })),
-  ...[1, 5].map((nth) => ({ op: 'resume', argv: ['vm', 'resume', 'vm01'], action: 'mv', nth, end: running, disks: ALL_DISKS })),
-  ...[1, 5].map((nth) => ({ op: 'migrate', argv: ['vm', 'migrate', 'vm01', 'host02'], action: 'mv', nth, end: { state: 'RUNNING', host: 'host02', operation: null }, disks: ALL_DISKS })),
+  ...[1, 2, 3, 4, 5].map((nth) => ({ op: 'stop', argv: ['vm', 'stop', 'vm01'], action: 'mv', nth, end: { state: 'STOPPED', operation: null }, disks: ALL_DISKS })),
+  ...[1, 2, 3, 4, 5].map((nth) => ({ op: 'resume', argv: ['vm', 'resume', 'vm01'], action: 'mv', nth, end: running, disks: ALL_DISKS })),
+  ...[1, 2, 3, 4, 5].map((nth) => ({ op: 'migrate', argv: ['vm', 'migrate', 'vm01', 'host02'], action: 'mv', nth, end: { state: 'RUNNING', host: 'host02', operation: null }, disks: ALL_DISKS })),
+  // delete disk.0, mvds disk.1 (persistent), delete disk.2, disk.3, the VM folder.
   ...(['shutdown', 'terminate'] as const).flatMap((op) => [
-    { op, argv: ['vm', op, 'vm01'], action: 'delete', nth: 1, end: { state: 'DONE', operation: null }, disks: null },
+    ...[1, 2, 3, 4].map((nth) => ({ op, argv: ['vm', op, 'vm01'], action: 'delete', nth, end: { state: 'DONE', operation: null }, disks: null })),
     { op, argv: ['vm', op, 'vm01'], action: 'mvds', nth: 1, end: { state: 'DONE', operation: null }, disks: null },
-    { op, argv: ['vm', op, 'vm01'], action: 'delete', nth: 4, end: { state: 'DONE', operation: null }, disks: null },
   ]),
 ];
 
@@ -139,6 +157,28 @@ for (const c of cases) {
     t.match(s.w.catalog().vm('vm01'), { operation: c.op }, 'interrupted in its operation');
     const retried = await s.w.cli(['vm', 'recover', 'vm01', '--retry']);
     t.equal(retried.status, 0, retried.stderr);
+    t.match(s.w.catalog().vm('vm01'), c.end);
+    filesAgree(t, s, c.disks);
+    await checked(t, s.w);
+  });
+}
+
+const rollbacks: Case[] = [
+  { op: 'create', argv: create, action: 'clone', nth: 1, end: { state: 'PENDING', operation: null }, disks: null },
+  { op: 'create', argv: create, action: 'mkswap', nth: 1, end: { state: 'PENDING', operation: null }, disks: null },
+  { op: 'migrate', argv: ['vm', 'migrate', 'vm01', 'host02'], action: 'mv', nth: 1, end: { state: 'RUNNING', host: 'host01', operation: null }, disks: ALL_DISKS },
+  { op: 'migrate', argv: ['vm', 'migrate', 'vm01', 'host02'], action: 'mv', nth: 5, end: { state: 'RUNNING', host: 'host01', operation: null }, disks: ALL_DISKS },
+];
+
+for (const c of rollbacks) {
+  t.test(`SIGKILL in vm ${c.op}, ${c.action} #${c.nth}, then vm recover --failure: ${JSON.stringify(c.end)}, files and catalog agree`, async (t) => {
+    if (!binBuilt()) return t.fail(binMissingMessage);
+    const s = await setup(t);
+    await before(s, c.op);
+    await killIn(t, s.w, c.action, c.nth, c.argv);
+    t.match(s.w.catalog().vm('vm01'), { operation: c.op }, 'interrupted in its operation');
+    const rolledBack = await s.w.cli(['vm', 'recover', 'vm01', '--failure']);
+    t.equal(rolledBack.status, 0, rolledBack.stderr);
     t.match(s.w.catalog().vm('vm01'), c.end);
     filesAgree(t, s, c.disks);
     await checked(t, s.w);
