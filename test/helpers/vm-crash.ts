@@ -104,8 +104,10 @@ async function setup(t: Tap): Promise<Setup> {
 /** The VM's folder on the system datastore holds exactly `disks`, each where the catalog says (none: the folder is gone), and the persistent image's SOURCE exists. */
 function filesAgree(t: Tap, s: Setup, disks: string[] | null): void {
   const folder = join(s.system, '1');
-  if (disks === null) t.notOk(existsSync(folder), 'the VM folder is gone');
-  else {
+  if (disks === null) {
+    t.notOk(existsSync(folder), 'the VM folder is gone');
+    for (const image of s.w.catalog().listImages()) t.equal(image.state, 'READY', `image ${image.name} is free again`);
+  } else {
     t.same(readdirSync(folder).sort(), disks, `the VM folder holds ${disks.join(' ')} and nothing else`);
     t.same(s.w.catalog().vm('vm01').disks.map((disk: { target: string }) => disk.target), disks.map((name) => join(folder, name)), 'where the catalog says');
   }
