@@ -21,7 +21,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type t from 'tap';
 import type { HostConfig } from '../../src/config/hosts.js';
 
@@ -305,4 +305,26 @@ export async function sshLabFor(tap: typeof t, names: string[]): Promise<SshLab>
     tap.end();
     process.exit(1);
   }
+}
+
+/** A lab laid out as the tm/ssh tests use it: system datastore 0 and image datastore 1 under the shared mount point, a scratch folder. */
+export interface TmLab {
+  lab: SshLab;
+  /** System datastore 0, as every host names it. */
+  DS: string;
+  /** Image datastore 1 (images only on the front-end). */
+  IMAGES: string;
+  scratch: string;
+  /** Where `path` (as every host names it) lives on `host`, seen from the front-end. */
+  at(host: 'fe' | 'host01' | 'host02', path: string): string;
+}
+
+export async function tmLabFor(tap: typeof t): Promise<TmLab> {
+  const lab = await sshLabFor(tap, ['host01', 'host02']);
+  const IMAGES = join(lab.mountPoint, '1');
+  mkdirSync(IMAGES, { recursive: true });
+  const scratch = join(lab.root, 'scratch');
+  mkdirSync(scratch);
+  const at = (host: 'fe' | 'host01' | 'host02', path: string): string => (host === 'fe' ? path : join(lab.hostDir(host), relative(lab.mountPoint, path)));
+  return { lab, DS: join(lab.mountPoint, '0'), IMAGES, scratch, at };
 }

@@ -20,7 +20,7 @@ import { binBuilt, binMissingMessage, binPath, jsonOf } from '../cli/helpers.js'
 type Tap = Test;
 
 /** tm/sleepy: the bundled tm/shared, the n-th call of an action sleeping after its work while markers/sleep-<action> holds n. */
-function sleepyTm(w: World): void {
+export function sleepyTm(w: World): void {
   const dir = join(w.remotes, 'tm', 'sleepy');
   mkdirSync(dir, { recursive: true });
   cpSync(join(w.remotes, 'tm', 'shared', 'driver.yaml'), join(dir, 'driver.yaml'));
@@ -46,7 +46,7 @@ const alive = (pid: number): boolean => {
 };
 
 /** Runs the real ferry until the `nth` call of `action` sleeps after its work, SIGKILLs it, and checks no process of the run is left. */
-async function killIn(t: Tap, w: World, action: string, nth: number, argv: string[]): Promise<void> {
+export async function killIn(t: Tap, w: World, action: string, nth: number, argv: string[]): Promise<void> {
   const env = { ...process.env, FERRY_HOME: w.home };
   delete env.NODE_OPTIONS; // tap's loaders are for this process
   const pidFile = join(w.markers, 'sleeper.pid');

@@ -1,30 +1,20 @@
 // tm/ssh against real ssh hosts (test/helpers/sshd.ts, as tm-ssh.test.ts): every step of a VM's life run twice in a
 // row, as `vm recover --retry` does after a ferry killed once the step had done its work. Its own file: the lab's
 // steps are slow, and tm-ssh.test.ts is near the per-file timeout.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { hostsEnv } from '../../src/config/hosts.js';
 import { Runner } from '../../src/driver/runner.js';
 import { run } from '../helpers/images.js';
-import { sshLabFor } from '../helpers/sshd.js';
+import { tmLabFor } from '../helpers/sshd.js';
 import { state } from '../helpers/tm-state.js';
 
 const remotes = join(dirname(fileURLToPath(import.meta.url)), '../../remotes');
-const lab = await sshLabFor(t, ['host01', 'host02']);
-const DS = join(lab.mountPoint, '0');
-const IMAGES = join(lab.mountPoint, '1');
-mkdirSync(IMAGES, { recursive: true });
-const scratch = join(lab.root, 'scratch');
-mkdirSync(scratch);
+const { lab, DS, IMAGES, scratch, at } = await tmLabFor(t);
 const runner = new Runner({ remotes, env: hostsEnv({ frontend: 'fe', hosts: lab.hosts }, lab.root) });
 const tm = (action: string, ...args: string[]) => runner.run({ kind: 'tm', action, driver: 'ssh', args, timeoutSec: 60 });
-
-/** Where path (as every host names it) lives on `host`, seen from the front-end. */
-function at(host: 'host01' | 'host02', path: string): string {
-  return join(lab.hostDir(host), relative(lab.mountPoint, path));
-}
 
 t.test('each step run twice in a row (a retry after a kill) succeeds and leaves the same result', async (t) => {
   const image = join(IMAGES, 'twice-base');

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { hostsEnv, type HostConfig } from '../../src/config/hosts.js';
@@ -18,24 +18,12 @@ import { runTransfer } from '../../src/driver/transfer.js';
 import { buildDump } from '../../src/dump/dump.js';
 import { rejection } from '../helpers/fixtures.js';
 import { blocks, MiB, qemuInfo, run, sha256, sha256Of, snapshotTags, sparseImage, writeAt } from '../helpers/images.js';
-import { sshLabFor } from '../helpers/sshd.js';
+import { tmLabFor } from '../helpers/sshd.js';
 
 const remotes = join(dirname(fileURLToPath(import.meta.url)), '../../remotes');
 
 // No silent skip: a machine that cannot run sshd fails this file, saying what to install or enable.
-const lab = await sshLabFor(t, ['host01', 'host02']);
-
-/** System datastore 0 and image datastore 1, under the path every host has (images only on the front-end). */
-const DS = join(lab.mountPoint, '0');
-const IMAGES = join(lab.mountPoint, '1');
-mkdirSync(IMAGES, { recursive: true });
-const scratch = join(lab.root, 'scratch');
-mkdirSync(scratch);
-
-/** Where path (as every host names it) lives on `host`, seen from the front-end. */
-function at(host: 'fe' | 'host01' | 'host02', path: string): string {
-  return host === 'fe' ? path : join(lab.hostDir(host), relative(lab.mountPoint, path));
-}
+const { lab, DS, IMAGES, scratch, at } = await tmLabFor(t);
 
 /** sha256 of the guest-visible content of an image (qcow2 converted to raw). */
 function contentSha(file: string): string {
