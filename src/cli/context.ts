@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { catalogPath } from '../config/catalog-path.js';
 import { loadConfig, resolveRemotesPath, type FerryConfig } from '../config/config.js';
 import { Runner } from '../driver/runner.js';
+import type { Convention, ConventionChoices } from '../driver/convention.js';
 import { hostsEnv, type HostConfig } from '../config/hosts.js';
 import { FerryError } from '../errors.js';
 import { createLogger, lazyLogger, LEVELS, LOG_FORMATS, type Level, type LogFormat, type Logger, type LoggerOptions } from '../log/logger.js';
@@ -63,7 +64,8 @@ export async function makeContext(command: Command, io: Io, options: ContextOpti
   const config = options.config ?? (await loadConfig(flags.config, io.cwd));
   const logOptions = loggerOptions(flags, config, io);
   const logger = lazyLogger(() => createLogger(logOptions));
-  const hosts = options.hosts ?? (await catalogFileHosts(catalogPath(flags.catalog, io.env, io.cwd, config.catalog)));
+  const catalogFile = catalogPath(flags.catalog, io.env, io.cwd, config.catalog);
+  const hosts = options.hosts ?? (await catalogFileHosts(catalogFile));
   const runner = new Runner({
     remotes: resolveRemotesPath(flags.remotes, io.env, config, io.cwd),
     logger,
@@ -73,7 +75,10 @@ export async function makeContext(command: Command, io: Io, options: ContextOpti
     env: {
       ...hostsEnv({ ...(config.frontend ? { frontend: config.frontend } : {}), hosts: { ...hosts, ...config.hosts } }),
       ...(config.lock_dir ? { FERRY_LOCK_DIR: config.lock_dir } : {}),
+      // Where ferry's onevm and onedatastore (for OpenNebula's drivers) read the catalog from.
+      FERRY_CATALOG: catalogFile,
     },
+    ...(config.drivers ? { conventions: conventionChoices(config.drivers) } : {}),
   });
   return {
     io,
@@ -83,4 +88,11 @@ export async function makeContext(command: Command, io: Io, options: ContextOpti
     json: flags.json === true,
     timeoutSec: flags.timeout === undefined ? undefined : parseSeconds(flags.timeout, '--timeout'),
   };
+}
+
+/** ferry.yaml's `drivers:` as the runner takes it: per kind, driver name to convention. */
+function conventionChoices(drivers: NonNullable<FerryConfig['drivers']>): ConventionChoices {
+  const pick = (entries: Record<string, { convention: Convention }> | undefined): Record<string, Convention> =>
+    Object.fromEntries(Object.entries(entries ?? {}).map(([name, settings]) => [name, settings.convention]));
+  return { datastore: pick(drivers.datastore), tm: pick(drivers.tm) };
 }

@@ -12,6 +12,7 @@ import { basePathProblem } from '../lifecycle/base-path.js';
 import { bundledRemotes } from './paths.js';
 import { TimeoutSchema } from './timeout.js';
 import { loadYamlFile } from './yaml.js';
+import { CONVENTIONS } from '../driver/convention.js';
 
 export const CONFIG_FILE = 'ferry.yaml';
 
@@ -29,6 +30,8 @@ const SecretSourceSchema = v.union(
 );
 export type SecretSource = v.InferOutput<typeof SecretSourceSchema>;
 
+const DriverSettingsSchema = v.strictObject({ convention: v.picklist(CONVENTIONS) });
+
 export const ConfigSchema = v.strictObject({
   /** The catalog file; relative to this file. $FERRY_CATALOG, $FERRY_HOME and --catalog come first. */
   catalog: v.optional(v.pipe(v.string(), v.minLength(1))),
@@ -40,6 +43,13 @@ export const ConfigSchema = v.strictObject({
       default: v.optional(TimeoutSchema),
       datastore: v.optional(perAction),
       tm: v.optional(perAction),
+    }),
+  ),
+  /** Per driver folder: `convention: opennebula` for one of OpenNebula's copied in unmodified (ferry also recognises them itself). */
+  drivers: v.optional(
+    v.strictObject({
+      datastore: v.optional(v.record(NameSchema, DriverSettingsSchema)),
+      tm: v.optional(v.record(NameSchema, DriverSettingsSchema)),
     }),
   ),
   /** Seconds between SIGTERM and SIGKILL when a driver is stopped. */

@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { loadYamlFile } from '../config/yaml.js';
+import { CONVENTIONS } from './convention.js';
 
 export const MANIFEST_FILE = 'driver.yaml';
 /** Driver API versions this ferry runs. */
@@ -27,6 +28,8 @@ export const ManifestSchema = v.strictObject({
   description: v.optional(v.string()),
   /** `argv` (default): dump as argument 1 and on stdin. `stdin`: dump on stdin only, arguments `<id>`. */
   dump: v.optional(v.picklist(['argv', 'stdin'])),
+  /** `opennebula`: called as OpenNebula's driver processes call their scripts (see convention.ts); default decided by ferry. */
+  convention: v.optional(v.picklist(CONVENTIONS)),
   /** Seconds: `default` for every action, or per action name. */
   timeouts: v.optional(v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/)), TimeoutSchema)),
   capabilities: v.optional(v.array(v.string())),

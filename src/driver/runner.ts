@@ -18,6 +18,8 @@ import { ManifestCache, type Manifest } from './manifest.js';
 import { bind, type Bound } from './run/bind.js';
 import { settle } from './run/outcome.js';
 import { fixedEnv, prepare, scriptEnv, type Prepared } from './run/prepare.js';
+import { conventionOf, looksOpenNebula, type Convention } from './convention.js';
+import { oneEnv, oneRootOf } from './one-env.js';
 import type { ActionRequest, ActionResult, RequestResult, RunnerOptions } from './run/types.js';
 
 export { MAX_ARG_BYTES } from './run/prepare.js';
@@ -28,10 +30,12 @@ export class Runner {
   private remotesReal: Promise<string> | undefined;
   private readonly manifests = new ManifestCache();
   /** Scripts already located, with the file-system stamp that keeps the answer valid. */
-  private readonly located = new Map<string, { located: Located; stamp: string }>();
+  private readonly located = new Map<string, { located: Located; stamp: string; looksOpenNebula?: boolean }>();
   private readonly logger: Logger;
   /** Environment entries that never change for this runner, computed once. */
   private fixedEnv: Record<string, string> | undefined;
+  /** The same for opennebula-convention scripts (one-env.ts). */
+  private oneFixedEnv: Record<string, string> | undefined;
 
   constructor(private readonly options: RunnerOptions) {
     this.remotes = options.remotes;
@@ -85,24 +89,55 @@ export class Runner {
     const { kind, driver, spec } = resolveRoute(request.kind, request.action, bound.dump, request.driver);
     const located = await this.locate(kind, driver, request.action);
     const manifest = await this.manifest(located.driverDir);
-    const prepared = prepare(located, spec, manifest, bound, this.options.timeouts, request.timeoutSec);
+    const convention = await this.convention(located, manifest);
+    const prepared = prepare(located, spec, manifest, bound, this.options.timeouts, request.timeoutSec, convention);
     const logger = (request.logger ?? this.logger).child({ kind, driver, action: request.action, ...(bound.id !== undefined ? { id: bound.id } : {}) });
-    const outcome = await this.launch(located, prepared, bound, request);
+    const outcome = await this.launch(located, prepared, bound, request, convention);
     // A driver that echoes a secret (in a log line, its message or its output) never has ferry repeat it anywhere.
     const secrets = secretsOf(request.env);
     const seen = secrets ? { ...outcome, stdout: secrets.text(outcome.stdout), stderr: secrets.text(outcome.stderr) } : outcome;
     return settle(seen, located, spec, bound.id, prepared, request.parse, logger);
   }
 
+  /** How this driver's scripts expect to be called (convention.ts); the script is read at most once while it is unchanged. */
+  async convention(located: Located, manifest: Manifest): Promise<Convention> {
+    const remotes = await this.remotesPath();
+    return conventionOf({
+      kind: located.kind,
+      driver: located.driver,
+      manifest,
+      choices: this.options.conventions,
+      inOneRoot: this.oneRoot(remotes) !== undefined,
+      scriptLooksOpenNebula: () => {
+        const entry = this.located.get(`${located.kind}/${located.driver}/${located.action}`);
+        if (entry?.located !== located) return looksOpenNebula(located.path);
+        entry.looksOpenNebula ??= looksOpenNebula(located.path);
+        return entry.looksOpenNebula;
+      },
+    });
+  }
+
+  private oneRootCache: { remotes: string; root: string | undefined } | undefined;
+
+  /** The OpenNebula install root this remotes folder belongs to, if any (looked up once). */
+  private oneRoot(remotes: string): string | undefined {
+    if (this.oneRootCache?.remotes !== remotes) this.oneRootCache = { remotes, root: oneRootOf(remotes) };
+    return this.oneRootCache.root;
+  }
+
   /** Starts the script in its own process group and waits for it (and its output) to finish. */
-  private launch(located: Located, prepared: Prepared, bound: Bound, request: ActionRequest): Promise<SpawnOutcome> {
+  private async launch(located: Located, prepared: Prepared, bound: Bound, request: ActionRequest, convention: Convention): Promise<SpawnOutcome> {
     this.fixedEnv ??= fixedEnv(this.options);
+    if (convention === 'opennebula') {
+      this.oneFixedEnv ??= { ...this.fixedEnv, ...oneEnv(this.oneRoot(await this.remotesPath()), this.fixedEnv) };
+    }
+    const fixed = convention === 'opennebula' ? (this.oneFixedEnv ?? this.fixedEnv) : this.fixedEnv;
     const maxOutputBytes = this.options.maxOutputBytes ?? 16 * 1024 * 1024;
     return spawnGroup({
       file: located.path,
       args: prepared.argv,
       input: prepared.input,
-      env: scriptEnv(this.fixedEnv, located.kind, located.driver, located.action, bound.dump, request.env),
+      env: scriptEnv(fixed, located.kind, located.driver, located.action, bound.dump, request.env),
       timeoutMs: prepared.timeoutSec * 1000,
       killGraceMs: (this.options.killGraceSec ?? 5) * 1000,
       lingerMs: (this.options.lingerSec ?? 1) * 1000,

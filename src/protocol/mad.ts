@@ -52,6 +52,18 @@ export function driverFolders(remotes: string, kind: Kind): DriverSet {
 const LEVEL_LETTER: Record<LogRecord['level'], string> = { error: 'E', warn: 'W', info: 'I', debug: 'D' };
 const ID = /^-?\d+$/;
 
+/**
+ * A script's stdout as the info of a SUCCESS reply, as OpenNebula's driver
+ * processes send it (`puts "#{action} SUCCESS #{id} #{stdout}"`): byte for
+ * byte, blanks kept, less the one newline that ends the line; empty is `-`.
+ * A line break inside it, which would start a second protocol line, becomes
+ * a space.
+ */
+export function successInfo(stdout: string): string {
+  const text = stdout.endsWith('\n') ? stdout.slice(0, -1) : stdout;
+  return text === '' ? '-' : text.replace(/\r?\n/g, ' ');
+}
+
 /** Text as one protocol field: line breaks become spaces, empty becomes `-`. */
 export function oneLine(text: string): string {
   const flat = text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
@@ -103,7 +115,7 @@ export async function serveMad(options: MadOptions): Promise<void> {
   const datastore = (verb: string, action: string, id: string, payload: string | undefined): void => {
     const spec = specFor('datastore', action);
     const reply = (ok: boolean, info: string): void => {
-      const field = spec.protocol?.reply === 'base64' ? Buffer.from(info === '' ? '-' : info).toString('base64') : oneLine(info);
+      const field = spec.protocol?.reply === 'base64' ? Buffer.from(info === '' ? '-' : info).toString('base64') : ok ? successInfo(info) : oneLine(info);
       write(`${verb} ${ok ? 'SUCCESS' : 'FAILURE'} ${id} ${field}`);
     };
     if (!payload) return write(`${verb} FAILURE ${id} ${oneLine('missing payload: the base64 action dump')}`);

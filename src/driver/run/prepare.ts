@@ -11,6 +11,7 @@ import type { ActionSpec, Kind } from '../../contract/spec.js';
 import type { ActionDump } from '../../dump/dump.js';
 import { dumpEnv } from '../../dump/env.js';
 import { FerryError } from '../../errors.js';
+import type { Convention } from '../convention.js';
 import type { Located } from '../locate.js';
 import { API_VERSIONS, type Manifest } from '../manifest.js';
 import type { Bound } from './bind.js';
@@ -30,9 +31,19 @@ export interface Prepared {
 }
 
 /** Readies a located script's run; E_BAD_MANIFEST or E_DUMP_TOO_LARGE when it cannot run as asked. */
-export function prepare(located: Located, spec: ActionSpec, manifest: Manifest, bound: Bound, timeouts: RunnerOptions['timeouts'], callTimeoutSec: number | undefined): Prepared {
+export function prepare(
+  located: Located,
+  spec: ActionSpec,
+  manifest: Manifest,
+  bound: Bound,
+  timeouts: RunnerOptions['timeouts'],
+  callTimeoutSec: number | undefined,
+  convention: Convention = 'ferry',
+): Prepared {
   checkManifest(located, manifest);
-  const stdinOnly = manifest.dump === 'stdin';
+  // OpenNebula's one_datastore.rb runs `<action> <id>` and writes the base64 dump, as it came, on stdin.
+  const opennebula = convention === 'opennebula';
+  const stdinOnly = manifest.dump === 'stdin' || opennebula;
   const argv: string[] = [];
   const shown: string[] = [];
   let hasDump = false;
@@ -48,7 +59,7 @@ export function prepare(located: Located, spec: ActionSpec, manifest: Manifest, 
     argv.push(value);
   }
   checkArgSize(located, argv, bound.id);
-  const input = bound.dump !== undefined && hasDump && (spec.dumpOnStdin || stdinOnly) ? `${bound.dump.base64}\n` : undefined;
+  const input = bound.dump !== undefined && hasDump && (spec.dumpOnStdin || stdinOnly) ? (opennebula ? bound.dump.base64 : `${bound.dump.base64}\n`) : undefined;
   return { argv, input, shown, timeoutSec: timeoutFor(located, spec, manifest, timeouts, callTimeoutSec) };
 }
 

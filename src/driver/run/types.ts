@@ -2,6 +2,7 @@
 import type { Kind, ResultOf } from '../../contract/table.js';
 import type { ActionDump, DumpInput } from '../../dump/dump.js';
 import type { Logger } from '../../log/logger.js';
+import type { ConventionChoices } from '../convention.js';
 import type { LogRecord } from '../../log/record.js';
 
 export interface RunnerOptions {
@@ -18,6 +19,8 @@ export interface RunnerOptions {
   maxOutputBytes?: number;
   /** Added to every script's environment (hostsEnv() output, FERRY_LOCK_DIR …). */
   env?: Record<string, string>;
+  /** ferry.yaml's `drivers:` conventions, for driver folders copied unmodified (convention.ts). */
+  conventions?: ConventionChoices;
 }
 
 export interface CallOptions {
