@@ -4,13 +4,14 @@
  * driver scripts that read fields of them with xpath.rb. Only what ferry
  * knows is filled in; an element ferry has no value for is left out, so
  * xpath.rb reads it as empty, as it does for an attribute OpenNebula leaves
- * unset. Values under TEMPLATE are CDATA, as oned writes them; a datastore's
+ * unset. Values under TEMPLATE are CDATA, as oned writes them (one holding
+ * "]]>" is escaped text instead); a datastore's
  * secret attributes are never in a document (they are not in its template).
  */
 import type { CatalogTx } from '../catalog/store.js';
 import { datastoreDump } from '../dump/from-catalog.js';
 import { buildXml, cdata } from '../dump/serialize.js';
-import { isElement, type XmlElement, type XmlValue } from '../dump/xml.js';
+import { isCdata, isElement, textOf, type XmlElement, type XmlValue } from '../dump/xml.js';
 import type { Datastore, Host, Image, JournalEntry, Vm, VmDisk } from '../model.js';
 import { oneAction, oneState } from './one-states.js';
 
@@ -31,10 +32,20 @@ function element(fields: Fields, template: boolean): XmlElement {
     else if (typeof value === 'object') out[name] = element(value, template || name === 'TEMPLATE');
     else {
       const text = typeof value === 'boolean' ? (value ? 'YES' : 'NO') : String(value);
-      out[name] = template ? cdata(text) : text;
+      // A value holding "]]>" cannot be one CDATA section, and xpath.rb (REXML's Element#text) reads only the
+      // first of several: it goes as escaped text, which every reader takes whole.
+      out[name] = template && !text.includes(']]>') ? cdata(text) : text;
     }
   }
   return out;
+}
+
+/** The dump's TEMPLATE with every CDATA value holding "]]>" made escaped text (see element). */
+function wholeText(value: XmlValue): XmlValue {
+  if (Array.isArray(value)) return value.map(wholeText);
+  if (isCdata(value)) return textOf(value).includes(']]>') ? textOf(value) : value;
+  if (typeof value === 'string') return value;
+  return Object.fromEntries(Object.entries(value).map(([name, child]) => [name, wholeText(child)]));
 }
 
 /** Seconds since the epoch of an ISO time, as OpenNebula's STIME. */
@@ -153,7 +164,7 @@ export function datastoreXml(catalog: Pick<CatalogTx, 'listImages'>, ds: Datasto
   const { TEMPLATE, ...head }: XmlElement = isElement(dumped) ? dumped : {};
   const images = ds.type === 'SYSTEM' ? [] : catalog.listImages().filter((image) => image.datastoreId === ds.id).map((image) => String(image.id));
   const tail = element({ STATE: 0, TOTAL_MB: ds.totalMb, FREE_MB: ds.freeMb, USED_MB: ds.usedMb }, false);
-  const body: XmlElement = { ...head, ...tail, IMAGES: images.length > 0 ? { ID: images } : {}, ...(TEMPLATE !== undefined ? { TEMPLATE: TEMPLATE as XmlValue } : {}) };
+  const body: XmlElement = { ...head, ...tail, IMAGES: images.length > 0 ? { ID: images } : {}, ...(TEMPLATE !== undefined ? { TEMPLATE: wholeText(TEMPLATE) } : {}) };
   return document('DATASTORE', body);
 }
 
