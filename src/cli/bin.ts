@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `ferry` executable: the only place that sets process.exitCode.
- * `ferry xpath` takes a short path that loads nothing but the dump reader.
+ * `ferry xpath` takes a short path that loads nothing but the dump reader,
+ * `ferry onecompat` (OpenNebula's onevm/onedatastore/onehost shims) one
+ * that loads the catalog and the XML builder only.
  */
 import { processIo } from './io.js';
 
@@ -20,6 +22,10 @@ async function run(): Promise<number> {
   if (argv[0] === 'xpath') {
     const { runXpath } = await import('./xpath.js');
     return runXpath(argv.slice(1), processIo());
+  }
+  if (argv[0] === 'onecompat') {
+    const { runOneCompat } = await import('./onecompat.js');
+    return runOneCompat(argv.slice(1), processIo());
   }
   const { signalAllGroups } = await import('../driver/launch/spawn-group.js');
   const controller = new AbortController();
