@@ -74,7 +74,7 @@ function summary(report: ImportReport): string {
   const verb = report.dryRun ? 'would install' : 'installed';
   lines.push(`  datastore drivers ${verb}: ${report.drivers.datastore.join(' ') || '(none)'}`);
   lines.push(`  tm drivers ${verb}: ${report.drivers.tm.join(' ') || '(none)'}`);
-  if (report.linked.length > 0) lines.push(`  also ${verb}, as the drivers asked for link into them: ${report.linked.join(' ')}`);
+  if (report.linked.length > 0) lines.push(`  also ${verb} (links of the drivers asked for lead into them): ${report.linked.join(' ')}`);
   if (report.restoredLinks > 0) lines.push(`  ${report.restoredLinks} link${report.restoredLinks === 1 ? '' : 's'} stored as plain files in SRC made links again`);
   if (report.replaced.length > 0) lines.push(`  ${report.dryRun ? 'would replace' : 'replaced'}: ${report.replaced.join(' ')}`);
   for (const note of report.notes) lines.push(`  note: ${note}`);
