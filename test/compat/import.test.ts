@@ -267,6 +267,15 @@ t.test('a link out of SRC is refused, with nothing written; a link inside SRC st
   t.match(codeOf(() => importDrivers(src2, join(tmpDir(t), 'one'), { extras })).message, /qcow2\/up is a link to \.\.\/\.\.\/\.\.\/\.\., outside/, 'a relative link climbing out too');
 });
 
+t.test('the checkout\'s src/ folder is the same source', async (t) => {
+  const corpus = corpusRoot(t);
+  const extras = fakeExtras(t);
+  const whole = importDrivers(corpus, join(tmpDir(t), 'one'), { extras, dryRun: true });
+  const src = importDrivers(join(corpus, 'src'), join(tmpDir(t), 'one'), { extras, dryRun: true });
+  t.equal(src.layout, 'source');
+  t.same(src.entries, whole.entries);
+});
+
 t.test('an installed remotes folder (layout b) gives the same remotes', async (t) => {
   const corpus = corpusRoot(t);
   const extras = fakeExtras(t);
