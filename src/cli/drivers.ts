@@ -8,6 +8,7 @@ import { describeCounts, resolveTargets, validateTargets, type DriverReport, typ
 import { EXIT_STATUS, FerryError } from '../errors.js';
 import { run, type SetStatus } from './command.js';
 import type { Io } from './io.js';
+import { registerDriversImport } from './drivers-import.js';
 import { registerDriversNew } from './drivers-new.js';
 import { registerDriversTest } from './drivers-test.js';
 import { writeJson } from './output.js';
@@ -27,6 +28,7 @@ export function registerDrivers(program: Command, io: Io, setStatus: SetStatus):
     .addHelpText('after', '\nExamples:\n  $ ferry drivers list\n  $ ferry drivers validate fs --strict\n  $ ferry drivers new nas --kind datastore\n');
   registerDriversTest(drivers, io, setStatus);
   registerDriversNew(drivers, io, setStatus);
+  registerDriversImport(drivers, io, setStatus);
   drivers
     .command('list')
     .description('List every datastore and TM driver found and the actions each implements.')
