@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { xpathRb } from '../compat/one-xpath.js';
+import { xpathRb } from '../helpers/one-xpath.js';
 import { world } from '../helpers/catalog-world.js';
 import { binBuilt, binMissingMessage, binPath, cleanEnv, repoRoot, runCli } from './helpers.js';
 

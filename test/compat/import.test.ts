@@ -14,7 +14,7 @@ import { importDrivers } from '../../src/compat/import.js';
 import { FerryError } from '../../src/errors.js';
 import { jsonOf, repoRoot, runCli } from '../cli/helpers.js';
 import { tmpDir } from '../helpers/fixtures.js';
-import { corpusRoot, rubyAvailable } from './corpus.js';
+import { corpusRoot, rubyAvailable } from '../helpers/corpus.js';
 
 interface Node {
   type: 'file' | 'link' | 'dir';

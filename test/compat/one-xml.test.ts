@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { runCli } from '../cli/helpers.js';
 import { world, type World } from '../helpers/catalog-world.js';
 
-import { xpathRb, type XpathRb } from './one-xpath.js';
+import { xpathRb, type XpathRb } from '../helpers/one-xpath.js';
 
 /** Reads with OpenNebula's xpath.rb; set by each test (undefined: the test has failed saying what is missing). */
 let read: XpathRb = () => {

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { tmpDir } from '../helpers/fixtures.js';
+import { tmpDir } from './fixtures.js';
 import { corpusRoot, rubyAvailable } from './corpus.js';
 
 export type XpathRb = (xml: string, ...exprs: string[]) => string[];
