@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ferry needs, only when a command is missing:
 # a C++ toolchain and python3 for better-sqlite3, which npm ci builds from
-# source here, a C compiler for ferry-spawn, and the tools the tests and drivers use. Needs root to install; without root it names the command to run.
+# source here, a C compiler for ferry-spawn, and the tools the tests and drivers use
+# (ruby: OpenNebula's own driver processes and xpath.rb, which the tests compare ferry with). Needs root to install; without root it names the command to run.
 set -euo pipefail
 
 # command -> Debian package that provides it
@@ -22,6 +23,7 @@ declare -A PACKAGE_OF=(
     [curl]=curl
     [openssl]=openssl
     [mkfs.ext4]=e2fsprogs
+    [ruby]=ruby
 )
 
 # sshd and mkfs live in sbin, which a non-root PATH may lack.
