@@ -57,7 +57,7 @@
 #define MAX_INPUT (8u * 1024u * 1024u) /* ferry's limit for a dump (src/dump/xml.ts) */
 #define MAX_DEPTH 64                   /* likewise */
 #define TEXT_LIMIT 10000               /* under REXML's 10240-byte entity expansion limit */
-#define MAX_STEPS 32
+#define MAX_STEPS 80
 #define MAX_PREDS 8
 #define MAX_ATTRS 64
 
@@ -247,7 +247,7 @@ static void check_text(const unsigned char *s, size_t len) {
 
 enum { N_DOC, N_ELEM, N_TEXT, N_CDATA };
 typedef struct Node {
-  int kind, has_ref;
+  int kind;
   const char *s; /* name of an element; raw bytes of a text or CDATA */
   size_t n;
   size_t order; /* document order of elements */
@@ -323,7 +323,7 @@ static void parse_text(Parser *ps, Node *parent) {
     }
   }
   if (refs * 4 > TEXT_LIMIT) fallback("a text with more entity references than REXML expands");
-  if (ps->p > start) add_child(parent, N_TEXT, start, (size_t)(ps->p - start))->has_ref = refs > 0;
+  if (ps->p > start) add_child(parent, N_TEXT, start, (size_t)(ps->p - start));
 }
 
 /* A comment at ps->p (after "<!--"), up to and past "-->". */
@@ -438,6 +438,21 @@ static Node *parse_document(const unsigned char *text, size_t len) {
   parse_misc(&ps);
   if (ps.p != ps.end) fallback("content after the root element");
   return doc;
+}
+
+typedef struct { char *s; size_t n, cap; } Buf;
+
+static void put(Buf *b, const void *s, size_t n) {
+  if (b->cap - b->n < n) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->n < n) cap *= 2;
+    char *more = realloc(b->s, cap);
+    if (more == NULL) fallback("out of memory");
+    b->s = more;
+    b->cap = cap;
+  }
+  if (n > 0) memcpy(b->s + b->n, s, n);
+  b->n += n;
 }
 
 /* ---- XPath ----------------------------------------------------------------- */
@@ -560,18 +575,12 @@ static int named(const Node *node, const char *name, size_t n) {
   return node->kind == N_ELEM && node->n == n && memcmp(node->s, name, n) == 0;
 }
 
-/* REXML's string value of an element with text only: its raw text (entities as written) and CDATA. */
-static void string_value(const Node *el, char **out, size_t *len) {
-  size_t total = 0;
+/* REXML's string value: the raw text (references as written) and CDATA of the element and its descendants. */
+static void string_value(const Node *el, Buf *b) {
   for (const Node *c = el->first; c; c = c->next) {
-    if (c->kind == N_ELEM || c->has_ref) fallback("a comparison with an element that has children or references");
-    total += c->n;
+    if (c->kind == N_ELEM) string_value(c, b);
+    else put(b, c->s, c->n);
   }
-  char *s = xalloc(total + 1);
-  size_t o = 0;
-  for (const Node *c = el->first; c; c = c->next) { memcpy(s + o, c->s, c->n); o += c->n; }
-  *out = s;
-  *len = total;
 }
 
 /* REXML's number(): optional spaces, -?(\d+(\.\d*)?|\.\d+), optional spaces; anything else is NaN. */
@@ -599,11 +608,10 @@ static int number_equals(const char *s, size_t n, double want) {
 static int pred_holds(const Node *el, const Pred *pred) {
   for (const Node *c = el->first; c; c = c->next) {
     if (!named(c, pred->name, pred->nlen)) continue;
-    char *value;
-    size_t len;
-    string_value(c, &value, &len);
-    int hit = pred->kind == P_NUM ? number_equals(value, len, pred->num) : (len == pred->llen && memcmp(value, pred->lit, len) == 0);
-    free(value);
+    Buf value = {0};
+    string_value(c, &value);
+    int hit = pred->kind == P_NUM ? number_equals(value.s, value.n, pred->num) : (value.n == pred->llen && (value.n == 0 || memcmp(value.s, pred->lit, value.n) == 0));
+    free(value.s);
     if (hit) return 1;
   }
   return 0;
@@ -654,21 +662,6 @@ static Set select_path(Node *doc, const Path *path) {
 }
 
 /* ---- output ---------------------------------------------------------------- */
-
-typedef struct { char *s; size_t n, cap; } Buf;
-
-static void put(Buf *b, const void *s, size_t n) {
-  if (b->cap - b->n < n) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap - b->n < n) cap *= 2;
-    char *more = realloc(b->s, cap);
-    if (more == NULL) fallback("out of memory");
-    b->s = more;
-    b->cap = cap;
-  }
-  if (n > 0) memcpy(b->s + b->n, s, n);
-  b->n += n;
-}
 
 static void put_utf8(Buf *b, unsigned long cp) {
   unsigned char u[4];
