@@ -2,7 +2,8 @@
 // Builds ferry: tsc for the library (dist/, with .d.ts), then one esbuild bundle
 // for the `ferry` command (dist/bin/), since loading hundreds of small modules
 // dominated start-up time, then ferry-spawn, the fork server scripts start
-// from (dist/libexec/; see src/driver/launch/ferry-spawn.c).
+// from (dist/libexec/; see src/driver/launch/ferry-spawn.c), and ferry-xpath, the fast
+// xpath.rb for OpenNebula's drivers (src/compat/ferry-xpath.c).
 import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,16 +32,23 @@ await esbuild.build({
 });
 chmodSync(join(root, 'dist/bin/ferry.js'), 0o755);
 
-// Without a C compiler ferry still works, starting scripts with Node's spawn (slower); say so and go on.
-const helper = join(root, 'dist/libexec/ferry-spawn');
+// Without a C compiler ferry still works: scripts start with Node's spawn (slower), and OpenNebula's
+// drivers' xpath.rb lookups run under Ruby (slower); say so and go on.
 mkdirSync(join(root, 'dist/libexec'), { recursive: true });
-try {
-  const cc = process.env.CC ?? 'cc';
-  execaSync(cc, ['-O2', '-std=c11', '-Wall', '-Wextra', '-o', `${helper}.tmp`, join(root, 'src/driver/launch/ferry-spawn.c')], { stdio: 'inherit' });
-  renameSync(`${helper}.tmp`, helper);
-} catch (error) {
-  if (error.code !== 'ENOENT') throw error;
-  rmSync(helper, { force: true });
-  console.error('ferry: no C compiler (cc), so dist/libexec/ferry-spawn is not built: scripts start with Node\'s spawn, about 1 ms of CPU slower each (apt-get install gcc)');
+const helpers = [
+  ['ferry-spawn', 'src/driver/launch/ferry-spawn.c', "scripts start with Node's spawn, about 1 ms of CPU slower each"],
+  ['ferry-xpath', 'src/compat/ferry-xpath.c', "OpenNebula drivers' xpath.rb lookups run under Ruby, about 60 ms each"],
+];
+for (const [name, source, without] of helpers) {
+  const helper = join(root, 'dist/libexec', name);
+  try {
+    const cc = process.env.CC ?? 'cc';
+    execaSync(cc, ['-O2', '-std=c11', '-Wall', '-Wextra', '-o', `${helper}.tmp`, join(root, source)], { stdio: 'inherit' });
+    renameSync(`${helper}.tmp`, helper);
+  } catch (error) {
+    if (error.code !== 'ENOENT') throw error;
+    rmSync(helper, { force: true });
+    console.error(`ferry: no C compiler (cc), so dist/libexec/${name} is not built: ${without} (apt-get install gcc)`);
+  }
 }
 writeFileSync(join(root, 'dist/.built'), `${new Date().toISOString()}\n`);

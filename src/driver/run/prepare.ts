@@ -4,6 +4,7 @@
  * checked against the kernel's limit, the timeout chosen, and the script's
  * environment built. Nothing here starts a process.
  */
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../config/paths.js';
@@ -107,6 +108,7 @@ export function fixedEnv(options: RunnerOptions): Record<string, string> {
   return {
     FERRY: join(packageRoot(), 'dist', 'bin', 'ferry.js'),
     FERRY_LOCK_DIR: join(tmpdir(), `ferry-${process.getuid?.() ?? 'user'}`, 'locks'),
+    ...(existsSync(join(packageRoot(), 'dist', 'libexec', 'ferry-xpath')) ? { FERRY_XPATH: join(packageRoot(), 'dist', 'libexec', 'ferry-xpath') } : {}),
     ...options.env,
     FERRY_REMOTES: options.remotes,
   };
