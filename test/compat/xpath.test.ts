@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { packageRoot } from '../../src/config/paths.js';
 import { tmpDir } from '../helpers/fixtures.js';
-import { corpusRoot, rubyAvailable } from './corpus.js';
+import { corpusRoot, rubyAvailable } from '../helpers/corpus.js';
 
 type Tap = Test;
 interface Ran { stdout: Buffer; stderr: string; status: number | null }
