@@ -189,8 +189,9 @@ const genericTm = (summary: string): ActionSpec<string> => ({
 
 /**
  * Actions a driver folder may hold that ferry's contract does not define but
- * OpenNebula knows (backups, exports): run as given, stdout raw, and known to
- * validate (information, not a typo). RESTORE and INCREMENT_FLATTEN are
+ * OpenNebula knows (backups, exports, the ssh TM's host-side monitor_ds and
+ * replica snapshots): run as given, stdout raw, and known to validate
+ * (information saying what each is, never a typo). RESTORE and INCREMENT_FLATTEN are
  * requests of OpenNebula's datastore driver process.
  */
 export const EXTRA_ACTIONS = {
@@ -206,6 +207,10 @@ export const EXTRA_ACTIONS = {
     postbackup: genericTm('clean up after a backup'),
     postbackup_live: genericTm('clean up after a backup of a running VM'),
     restore: genericTm('restore a VM\'s disks from a backup'),
+    // Run on each host by OpenNebula's monitoring probe (monitor_ds.sh), never by its TM driver process.
+    monitor_ds: genericTm('report the disk and snapshot sizes of the VMs in a system datastore folder on a host (VM = [ ... ] lines)'),
+    // Run on a host for the ssh TM's replica mode: the periodic snapshot of a running VM's disk that a replica host recovers from.
+    recovery_snap_create_live: genericTm('take the recovery snapshot of a running VM\'s disk for the ssh TM\'s replica host'),
   },
 } as const satisfies { [K in Kind]: Record<string, ActionSpec> };
 
