@@ -9,6 +9,7 @@
 import type { ArgSpec } from './args.js';
 import {
   parseImageSource,
+  parseMkfsSource,
   parseMonitor,
   parseNothing,
   parseRaw,
@@ -106,8 +107,9 @@ export const DATASTORE_CONTRACT = {
     parse: parseImageSource, timeoutSec: 12 * HOURS, returns: true,
     need: need('required', 'images cannot be registered (nothing copies them into the datastore)', 'url_import', 'checksums'),
   }),
-  mkfs: dsRow<ImageSourceResult>('mkfs', 'create an empty image; prints "<image_source> <size>"', {
-    parse: parseImageSource, timeoutSec: 1 * HOURS, returns: true,
+  // OpenNebula's current mkfs prints only the source: accepted, the size is then the dump's IMAGE/SIZE (withDumpSize).
+  mkfs: dsRow<ImageSourceResult>('mkfs', 'create an empty image; prints "<image_source> <size>" or only the source (the size is then IMAGE/SIZE)', {
+    parse: parseMkfsSource, timeoutSec: 1 * HOURS, returns: true,
     need: need('recommended', 'empty datablocks and save-as targets cannot be created', 'mkfs_raw', 'mkfs_qcow2'),
   }),
   rm: dsRow('rm', 'remove an image from the datastore', {
