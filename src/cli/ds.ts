@@ -1,7 +1,10 @@
 /** `ferry ds <action> <dump> <id>`: one datastore action. */
 import type { Command } from 'commander';
-import { actionsOf, specFor } from '../contract/lookup.js';
-import { readDump } from '../dump/dump.js';
+import { actionsOf, baseAction, specFor } from '../contract/lookup.js';
+import { withDumpSize, type ImageSourceResult } from '../contract/parsers.js';
+import type { ActionResult } from '../driver/runner.js';
+import { readDump, type ActionDump } from '../dump/dump.js';
+import { FerryError } from '../errors.js';
 import { run, type SetStatus } from './command.js';
 import { readInput } from './input.js';
 import type { Io } from './io.js';
@@ -51,9 +54,34 @@ Examples:
           ...(timeoutSec !== undefined ? { timeoutSec } : {}),
           ...(io.signal ? { signal: io.signal } : {}),
         });
-        const result = await withProgress(io, `ds ${action}`, running);
+        const result = sized(await withProgress(io, `ds ${action}`, running), dump);
         if (json) writeJson(io, resultJson(result));
         else io.stdout.write(shown(io.stdout, formatValue(result.result)));
       }),
     );
+}
+
+/**
+ * mkfs's result with its size: OpenNebula's current mkfs prints only the
+ * source, and the size is then the dump's IMAGE/SIZE. Without one the reply
+ * is malformed, and the error names the source the driver made.
+ */
+function sized(result: ActionResult, dump: ActionDump): ActionResult {
+  if (baseAction(result.action) !== 'mkfs' || typeof result.result !== 'object' || result.result === null) return result;
+  const completed = withDumpSize(result.result as ImageSourceResult, dump.get('IMAGE/SIZE'));
+  if (completed.ok) return { ...result, result: completed.value };
+  const { kind, driver, action, id, command, stdout, stderr, logs, exitCode, durationMs } = result;
+  throw new FerryError('E_MALFORMED_OUTPUT', `driver returned malformed output: ${completed.reason}`, {
+    hint: `put the size in MB in the dump's IMAGE/SIZE, or make mkfs print "<image_source> <size>"; what it made (${(result.result as ImageSourceResult).source}) is left as it is`,
+    kind,
+    driver,
+    action,
+    ...(id !== undefined ? { id } : {}),
+    command,
+    stdout,
+    stderr,
+    logs,
+    exitCode,
+    durationMs,
+  });
 }

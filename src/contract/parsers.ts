@@ -67,6 +67,33 @@ export const parseImageSource: Parser<ImageSourceResult> = (stdout) => {
   return bad(`second field "${second}" is neither a size in MB nor an image format`);
 };
 
+/**
+ * mkfs: as cp's reply, or the source alone, as OpenNebula's current mkfs
+ * prints it (oned knows the size: it asked for it). A source-only result
+ * has neither sizeMb nor format; withDumpSize completes it from the dump.
+ */
+export const parseMkfsSource: Parser<ImageSourceResult> = (stdout) => {
+  const line = singleLine(stdout);
+  const fields = line === undefined ? [] : tokens(line);
+  if (fields.length === 1 && fields[0] !== undefined) return ok({ source: fields[0] });
+  return parseImageSource(stdout);
+};
+
+/**
+ * An mkfs result with its size: the one the driver printed, else the dump's
+ * IMAGE/SIZE (`dumpSize`, the size mkfs was asked to make). A source-only
+ * reply without a usable SIZE in the dump is refused, saying so (a reply
+ * with a format keeps its missing size, as it always has).
+ */
+export function withDumpSize(result: ImageSourceResult, dumpSize: string | number | null | undefined): Parsed<ImageSourceResult> {
+  if (result.sizeMb !== undefined) return ok(result);
+  const size = dumpSize === null || dumpSize === undefined ? '' : String(dumpSize).trim();
+  if (isSize(size)) return ok({ ...result, sizeMb: Number(size) });
+  if (result.format !== undefined) return ok(result);
+  const found = size === '' ? 'has no IMAGE/SIZE' : `has IMAGE/SIZE "${size}", not a whole number of MB,`;
+  return bad(`expected "<image_source> <size>", got only the source "${result.source}", and the dump ${found} to take the size from`);
+}
+
 export const parseSize: Parser<number> = (stdout) => {
   const line = singleLine(stdout);
   if (line === undefined || !isSize(line)) return bad('expected one line with the size in MB (a whole number)');

@@ -9,6 +9,7 @@
 import type { ArgSpec } from './args.js';
 import {
   parseImageSource,
+  parseMkfsSource,
   parseMonitor,
   parseNothing,
   parseRaw,
@@ -106,8 +107,9 @@ export const DATASTORE_CONTRACT = {
     parse: parseImageSource, timeoutSec: 12 * HOURS, returns: true,
     need: need('required', 'images cannot be registered (nothing copies them into the datastore)', 'url_import', 'checksums'),
   }),
-  mkfs: dsRow<ImageSourceResult>('mkfs', 'create an empty image; prints "<image_source> <size>"', {
-    parse: parseImageSource, timeoutSec: 1 * HOURS, returns: true,
+  // OpenNebula's current mkfs prints only the source: accepted, the size is then the dump's IMAGE/SIZE (withDumpSize).
+  mkfs: dsRow<ImageSourceResult>('mkfs', 'create an empty image; prints "<image_source> <size>" or only the source (the size is then IMAGE/SIZE)', {
+    parse: parseMkfsSource, timeoutSec: 1 * HOURS, returns: true,
     need: need('recommended', 'empty datablocks and save-as targets cannot be created', 'mkfs_raw', 'mkfs_qcow2'),
   }),
   rm: dsRow('rm', 'remove an image from the datastore', {
@@ -189,8 +191,9 @@ const genericTm = (summary: string): ActionSpec<string> => ({
 
 /**
  * Actions a driver folder may hold that ferry's contract does not define but
- * OpenNebula knows (backups, exports): run as given, stdout raw, and known to
- * validate (information, not a typo). RESTORE and INCREMENT_FLATTEN are
+ * OpenNebula knows (backups, exports, the ssh TM's host-side monitor_ds and
+ * replica snapshots): run as given, stdout raw, and known to validate
+ * (information saying what each is, never a typo). RESTORE and INCREMENT_FLATTEN are
  * requests of OpenNebula's datastore driver process.
  */
 export const EXTRA_ACTIONS = {
@@ -206,6 +209,10 @@ export const EXTRA_ACTIONS = {
     postbackup: genericTm('clean up after a backup'),
     postbackup_live: genericTm('clean up after a backup of a running VM'),
     restore: genericTm('restore a VM\'s disks from a backup'),
+    // Run on each host by OpenNebula's monitoring probe (monitor_ds.sh), never by its TM driver process.
+    monitor_ds: genericTm('report the disk and snapshot sizes of the VMs in a system datastore folder on a host (VM = [ ... ] lines)'),
+    // Run on a host for the ssh TM's replica mode: the periodic snapshot of a running VM's disk that a replica host recovers from.
+    recovery_snap_create_live: genericTm('take the recovery snapshot of a running VM\'s disk for the ssh TM\'s replica host'),
   },
 } as const satisfies { [K in Kind]: Record<string, ActionSpec> };
 

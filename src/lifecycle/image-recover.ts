@@ -9,6 +9,7 @@
  * while their writer runs), then:
  * - retry: runs the operation again (cp, mkfs, clone, rm; a save-as is not
  *   recorded with its VM disk, so it is deleted and saved again instead);
+ *   a SOURCE a refused cp or mkfs reply left recorded is removed first;
  * - success: marks it done: READY when the image has a SOURCE, an rm's
  *   record removed;
  * - failure: undoes it: a SOURCE it made is removed (rm), the image stays
@@ -84,7 +85,8 @@ function stepsOf(tx: CatalogTx, image: Image, ds: Datastore, operation: ImageOpe
         const original = cloneOriginal(tx, image);
         return [imageStep(ds, 'clone', image.id, `${original.source} -> image ${image.name} (again)`, { from: original.source })];
       }
-      return [imageStep(ds, operation, image.id, `${image.path ?? `${image.sizeMb} MB ${image.fs ?? 'raw'}`} (again)`)];
+      // A SOURCE recorded by a cp or mkfs whose reply was refused (made-source.ts) goes first: the new run names another.
+      return [...(image.source ? imageDeletePlan(image, ds).steps : []), imageStep(ds, operation, image.id, `${image.path ?? `${image.sizeMb} MB ${image.fs ?? 'raw'}`} (again)`)];
   }
 }
 
@@ -128,8 +130,17 @@ export async function runImageRecover(life: LifecycleOptions, planned: ImageReco
 /** Runs the operation again, as `image create` or `image clone` runs it. */
 function retry(life: LifecycleOptions, plan: ImageRecoverPlan): Promise<Image> {
   const { image, datastore: ds, operation } = plan;
-  const step = plan.steps[0] as PlanStep;
-  if (operation !== 'clone') return imageAction(life, image, operation, (current) => registerSource(life, ds, step, current, `${operation}-retry`));
+  const step = plan.steps[plan.steps.length - 1] as PlanStep;
+  if (operation !== 'clone') {
+    return imageAction(life, image, operation, async (current) => {
+      const [rm] = plan.steps.length > 1 ? plan.steps : [];
+      if (rm) {
+        await datastoreAction(life, ds, rm, { image: current, operation: `${operation}-retry` });
+        current = life.catalog.updateImage(current.id, { source: null });
+      }
+      return registerSource(life, ds, step, current, `${operation}-retry`);
+    });
+  }
   const unlockOriginal = life.catalog.lock(`image:${image.clonedFrom}`, 'clone');
   return imageAction(life, image, operation, async (current) => {
     const original = life.catalog.transaction((tx) => cloneOriginal(tx, current));

@@ -7,12 +7,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { CatalogTx } from '../catalog/store.js';
-import { FerryError, toFerryError } from '../errors.js';
+import { withDumpSize, type ImageSourceResult } from '../contract/parsers.js';
+import type { ActionResult } from '../driver/runner.js';
+import { FerryError, toFerryError, type RunFacts } from '../errors.js';
 import type { Datastore, Image, ImagePatch, PlanStep } from '../model.js';
 import { checkBasePath } from './base-path.js';
 import { checkCapacity, journalOverride } from './capacity.js';
 import { imageLeftovers, removeLeftovers, type Leftover } from './check.js';
 import { datastoreAction, once, type LifecycleOptions } from './journal.js';
+import { undoMade } from './made-source.js';
 import { imageClonePlan, imageCreatePlan, imageDeletePlan, imageSnapshotPlan, imageStep, newImageRecord, type ImagePlan, type ImageSnapshotOperation, type NewImageInput } from './plan.js';
 
 /** A URL (scheme://…) rather than a local path. */
@@ -148,11 +151,33 @@ async function createImage(life: LifecycleOptions, plan: ImagePlan & { operation
   return imageAction(life, record, plan.steps[0]?.action ?? 'cp', (image) => registerSource(life, ds, stepFor(plan, image), image));
 }
 
-/** Runs cp or mkfs for `image`: the patch that makes it READY with the SOURCE, size and format the driver reports. */
+/**
+ * Runs cp or mkfs for `image`: the patch that makes it READY with the
+ * SOURCE, size and format the driver reports. mkfs may print only the
+ * source (OpenNebula's current one does): the size is then the image's
+ * (the dump's IMAGE/SIZE), and with none the reply is refused. A refused
+ * reply does not leave what the driver made behind (made-source.ts).
+ */
 export async function registerSource(life: LifecycleOptions, ds: Datastore, step: PlanStep, image: Image, operation?: string): Promise<ImagePatch> {
-  const result = await datastoreAction(life, ds, step, { image, ...(operation ? { operation } : {}) });
-  const made = result.result as { source: string; sizeMb?: number; format?: string };
+  let made: ImageSourceResult;
+  try {
+    const result = await datastoreAction(life, ds, step, { image, ...(operation ? { operation } : {}) });
+    made = result.result as ImageSourceResult;
+    if (step.action === 'mkfs') {
+      const sized = withDumpSize(made, image.sizeMb);
+      if (!sized.ok) throw new FerryError('E_MALFORMED_OUTPUT', `driver returned malformed output: ${sized.reason}`, { ...runFacts(result), hint: 'give the image a size (--size), or make mkfs print "<image_source> <size>"' });
+      made = sized.value;
+    }
+  } catch (error) {
+    throw await undoMade(life, ds, step, image, toFerryError(error));
+  }
   return { source: made.source, sizeMb: made.sizeMb ?? image.sizeMb, format: made.format ?? image.format, state: 'READY' };
+}
+
+/** The facts of a run that succeeded, for an error about its reply. */
+function runFacts(result: ActionResult): RunFacts {
+  const { kind, driver, action, id, command, stdout, stderr, logs, exitCode, durationMs } = result;
+  return { kind, driver, action, ...(id !== undefined ? { id } : {}), command, stdout, stderr, logs, exitCode, durationMs };
 }
 
 /** The MB a new image takes: its --size, or the size of the local file it is copied from (a URL's is not known beforehand). */

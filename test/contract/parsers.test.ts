@@ -1,11 +1,13 @@
 import t, { type Test } from 'tap';
 import {
   parseImageSource,
+  parseMkfsSource,
   parseMonitor,
   parseNothing,
   parseRaw,
   parseSize,
   parseSource,
+  withDumpSize,
   type Parsed,
 } from '../../src/contract/parsers.js';
 
@@ -207,4 +209,24 @@ t.test('parseRaw', async (t) => {
   t.same(parseRaw('a\n\n'), { ok: true, value: 'a\n' }, 'only one newline removed');
   t.same(parseRaw('a\nb\n'), { ok: true, value: 'a\nb' }, 'inner newlines kept');
   t.same(parseRaw('  a b  '), { ok: true, value: '  a b  ' }, 'blanks kept');
+});
+
+t.test('parseMkfsSource and withDumpSize (mkfs: the source alone, as OpenNebula\'s current mkfs prints it)', async (t) => {
+  t.same(parseMkfsSource('/ds/1/f00d\n'), { ok: true, value: { source: '/ds/1/f00d' } }, 'the source alone: no size, no format');
+  t.same(parseMkfsSource('/ds/1/f00d 16\n'), { ok: true, value: { source: '/ds/1/f00d', sizeMb: 16 } }, 'with a size, as cp\'s');
+  t.same(parseMkfsSource('/ds/1/f00d 16 qcow2'), { ok: true, value: { source: '/ds/1/f00d', sizeMb: 16, format: 'qcow2' } });
+  t.match(reasonOf(t, parseMkfsSource('')), /got nothing/);
+  t.match(reasonOf(t, parseMkfsSource('/ds/1/f00d\n16\n')), /one line/, 'two lines are not a source alone');
+  t.match(reasonOf(t, parseMkfsSource('made /ds/1/f00d in 0.1 s')), /more fields/);
+  t.match(reasonOf(t, parseImageSource('/ds/1/f00d')), /only the source/, 'cp still needs the size: no dump knows it');
+
+  t.same(withDumpSize({ source: 's' }, '16'), { ok: true, value: { source: 's', sizeMb: 16 } }, 'the size is the dump\'s IMAGE/SIZE');
+  t.same(withDumpSize({ source: 's' }, 16), { ok: true, value: { source: 's', sizeMb: 16 } });
+  t.same(withDumpSize({ source: 's', sizeMb: 8 }, '16'), { ok: true, value: { source: 's', sizeMb: 8 } }, 'a printed size wins');
+  t.same(withDumpSize({ source: 's', format: 'qcow2' }, '16'), { ok: true, value: { source: 's', format: 'qcow2', sizeMb: 16 } }, 'a format-only reply gets the size too');
+  t.same(withDumpSize({ source: 's', format: 'qcow2' }, undefined), { ok: true, value: { source: 's', format: 'qcow2' } }, 'a format-only reply without SIZE: as before');
+  t.match(reasonOf(t, withDumpSize({ source: '/ds/1/f00d' }, undefined)), /got only the source "\/ds\/1\/f00d", and the dump has no IMAGE\/SIZE to take the size from/);
+  t.match(reasonOf(t, withDumpSize({ source: 's' }, null)), /no IMAGE\/SIZE/);
+  t.match(reasonOf(t, withDumpSize({ source: 's' }, '1.5')), /IMAGE\/SIZE "1.5", not a whole number of MB/);
+  t.match(reasonOf(t, withDumpSize({ source: 's' }, '-1')), /not a whole number/);
 });

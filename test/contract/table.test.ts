@@ -20,7 +20,7 @@ import {
   type DumpFields,
 } from '../../src/contract/table.js';
 import { usageOf } from '../../src/contract/args.js';
-import { parseImageSource, parseMonitor, parseNothing, parseRaw, parseSize, parseSource } from '../../src/contract/parsers.js';
+import { parseImageSource, parseMkfsSource, parseMonitor, parseNothing, parseRaw, parseSize, parseSource } from '../../src/contract/parsers.js';
 import { buildDump, readDump } from '../../src/dump/dump.js';
 import { readFileSync } from 'node:fs';
 
@@ -81,7 +81,7 @@ t.test('datastore rows take <dump> <id> and write the dump to stdin', async (t) 
 
 t.test('datastore rows parse what the spec says they return', async (t) => {
   t.equal(DATASTORE_CONTRACT.cp.parse, parseImageSource, 'cp: image_source size');
-  t.equal(DATASTORE_CONTRACT.mkfs.parse, parseImageSource, 'mkfs: image_source size');
+  t.equal(DATASTORE_CONTRACT.mkfs.parse, parseMkfsSource, 'mkfs: image_source size, or the source alone (OpenNebula\'s current mkfs)');
   t.equal(DATASTORE_CONTRACT.stat.parse, parseSize, 'stat: size');
   t.equal(DATASTORE_CONTRACT.clone.parse, parseSource, 'clone: source');
   t.equal(DATASTORE_CONTRACT.monitor.parse, parseMonitor, 'monitor: monitor data');

@@ -18,6 +18,7 @@ export const FINDING_CODES = {
   'extra-action': ['info', 'an executable that is no contract action: run only when asked by name'],
   'backup-file': ['warning', 'an editor or backup copy (cp~, cp.orig, cp.bak) that ferry would run if asked'],
   'stray-file': ['info', 'a file that is neither an action nor documentation'],
+  'opennebula-file': ['info', 'a file OpenNebula\'s drivers keep beside their actions (settings, a sourced library, a stand-in or variant an action runs), or its common/ folder of shared scripts'],
   'unexpected-folder': ['warning', 'a folder other than lib/'],
   'not-a-file': ['error', 'an action name that is a folder or a special file'],
   'broken-link': ['error', 'a link whose target does not exist'],

@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { MANIFEST_FILE } from '../manifest.js';
 import { emptyReport, summarize, type Add, type DriverReport, type ValidationReport, finding } from './findings.js';
 import { checkManifest, noManifest, type ManifestFacts } from './manifest.js';
+import { isOpenNebulaCommon } from './opennebula.js';
 import { checkMissing } from './required.js';
 import { checkScript } from './scripts.js';
 import { lintShell, type Linted } from './shellcheck.js';
@@ -74,5 +75,9 @@ async function checkDriver(target: Target, item: Linted, path: string | undefine
     if (role.role === 'lib') item.shellFiles.push(...role.shellFiles);
     else if (role.role === 'script' && (await checkScript(kind, entry, entries, role.executable, add, path))) item.shellFiles.push(entry.real);
   }
-  if (kind) checkMissing(kind, dir, files, manifest.capabilities, add);
+  if (kind && isOpenNebulaCommon(basename(dir), files)) {
+    add('info', 'opennebula-file', dir, `${basename(dir)} is OpenNebula's folder of scripts its ${kind} drivers link to, not a driver: its scripts are checked, the actions it lacks are not`, 'nothing to do: leave it as OpenNebula ships it (its drivers\' links point into it)');
+  } else if (kind) {
+    checkMissing(kind, dir, files, manifest.capabilities, add);
+  }
 }

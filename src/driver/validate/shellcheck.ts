@@ -4,9 +4,11 @@
  * driver that uses the script. shellcheck missing, turned off or failing
  * is a finding too, never an exception.
  */
+import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import * as v from 'valibot';
 import { finding, type DriverReport, type Finding, type Severity } from './findings.js';
+import { isOpenNebulaScript } from './opennebula.js';
 
 /** A driver's report and the real paths of the shell scripts it uses. */
 export interface Linted {
@@ -51,7 +53,7 @@ export async function lintShell(drivers: readonly Linted[], command: string | fa
   } else if (run.kind === 'failed') {
     everyone((report) => finding('warning', 'shellcheck-failed', report.dir, `shellcheck failed: ${run.reason}`, `run ${command} on the scripts by hand to see why`));
   } else {
-    fileComments(run.comments, users);
+    fileComments(run.comments, users, await upstreamScripts(files));
   }
 }
 
@@ -68,19 +70,53 @@ function usersOf(drivers: readonly Linted[]): Map<string, Linted[]> {
   return users;
 }
 
+/** Those of `files` that are OpenNebula's own scripts (opennebula.ts). */
+async function upstreamScripts(files: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const file of files) {
+    const head = await readHead(file);
+    if (isOpenNebulaScript(head)) found.add(resolve(file));
+  }
+  return found;
+}
+
+async function readHead(file: string): Promise<string> {
+  const handle = await open(file, 'r').catch(() => undefined);
+  if (!handle) return '';
+  try {
+    const buffer = Buffer.alloc(2048);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * shellcheck's level as a severity. In OpenNebula's own scripts (`upstream`)
+ * an "error" other than a parse error (SC1xxx) is a warning: OpenNebula runs
+ * them as they are (exit -1, for i in $(ls …)), the operator runs them
+ * unmodified, and the fix belongs upstream.
+ */
+function severityOf(comment: Comment, upstream: boolean): Severity {
+  if (comment.level === 'error') return upstream && comment.code >= 2000 ? 'warning' : 'error';
+  return comment.level === 'warning' ? 'warning' : 'info';
+}
+
 /** shellcheck's comments as findings, once each, under every driver using the file. */
-function fileComments(comments: readonly Comment[], users: ReadonlyMap<string, Linted[]>): void {
+function fileComments(comments: readonly Comment[], users: ReadonlyMap<string, Linted[]>, upstream: ReadonlySet<string>): void {
   const seen = new Set<string>();
   for (const comment of comments) {
     const file = resolve(comment.file);
     const key = `${file}:${comment.line}:${comment.column}:${comment.code}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const severity: Severity = comment.level === 'error' ? 'error' : comment.level === 'warning' ? 'warning' : 'info';
+    const severity = severityOf(comment, upstream.has(file));
     const rule = `SC${comment.code}`;
+    const note = severity !== comment.level && comment.level === 'error' ? ' (shellcheck: error; a warning here: OpenNebula\'s own script, run as OpenNebula ships it, so report it upstream)' : '';
     // shellcheck reports only on the files it was given, never on the files they source.
     for (const item of users.get(file) ?? []) {
-      item.report.findings.push({ ...finding(severity, 'shellcheck', file, `${rule}: ${comment.message}`, `see https://www.shellcheck.net/wiki/${rule}`, comment.line, comment.column), rule });
+      item.report.findings.push({ ...finding(severity, 'shellcheck', file, `${rule}: ${comment.message}${note}`, `see https://www.shellcheck.net/wiki/${rule}`, comment.line, comment.column), rule });
     }
   }
 }

@@ -14,6 +14,7 @@ import { isExtraAction, isKnownAction, knownActionsOf, specFor } from '../../con
 import { MANIFEST_FILE } from '../manifest.js';
 import type { Add } from './findings.js';
 import { nearest } from '../../config/nearest.js';
+import { openNebulaHelper } from './opennebula.js';
 import { isExecutable } from './scripts.js';
 
 /** `path` is `root` or inside it (a link to the remotes folder itself stays in). */
@@ -91,8 +92,13 @@ export async function walkEntry(kind: Kind | undefined, entry: Entry, add: Add):
     add('error', 'not-a-file', entry.path, `${entry.name} is not a regular file`, 'an action is an executable file');
     return DONE;
   }
-  const verdict = kind ? classify(kind, entry.name) : ({ kind: 'action' } as const);
   const executable = await isExecutable(entry.path);
+  const helper = kind ? openNebulaHelper(kind, entry.name) : undefined;
+  if (helper) {
+    add('info', 'opennebula-file', entry.path, helper.what, 'nothing to do: it is part of OpenNebula\'s driver, kept as OpenNebula ships it');
+    return helper.runs ? { role: 'script', executable } : DONE;
+  }
+  const verdict = kind ? classify(kind, entry.name) : ({ kind: 'action' } as const);
   switch (verdict.kind) {
     case 'backup':
       add('warning', 'backup-file', entry.path, `${entry.name} looks like an editor or backup copy; ferry would run it if asked for action '${entry.name}'`, `remove ${entry.path}`);
@@ -101,7 +107,10 @@ export async function walkEntry(kind: Kind | undefined, entry: Entry, add: Add):
       add('error', 'unknown-action', entry.path, verdict.message, verdict.fix);
       break;
     case 'extra':
-      if (verdict.known) break;
+      if (verdict.known) {
+        add('info', 'extra-action', entry.path, `${entry.name} is an action OpenNebula knows that ferry's ${kind} contract does not define (${specFor(kind as Kind, entry.name).summary}): ferry runs it only when asked for '${entry.name}' by name, with the arguments given, and returns its stdout as printed`, 'nothing to do');
+        break;
+      }
       if (!executable) {
         add('info', 'stray-file', entry.path, `${entry.name} is not an action (no contract action has that name, and it is not executable)`, 'shared code goes in lib/, documentation in README.md; remove it if it is unused');
         return DONE;

@@ -30,10 +30,11 @@ t.test('action names: typos, extensions, case, suffixes, docs and lib/ are told 
   t.match(only(report, 'unknown-action').find((f) => f.file.endsWith('Clone')), { fix: /^rename Clone to clone/ });
   t.same(of('snap-revert'), ['error unknown-action']);
   t.same(of('clone.ssh'), [], 'a suffixed action is valid');
-  t.same(of('export'), [], 'an OpenNebula action outside the table is valid');
+  t.same(of('export'), ['info extra-action'], 'an OpenNebula action outside the table is valid: a note saying what it is');
+  t.match(report.findings.find((f) => f.file === join(dir, 'export')), { message: /export is an action OpenNebula knows .*\(export an image \(marketplace\)\)/ });
   t.same(of('rescan_pool'), ['info extra-action'], 'a driver-specific action is a note');
   t.same(of('notes'), ['info stray-file']);
-  t.same(of('restore'), ['error not-executable'], 'a known OpenNebula action without its run bit');
+  t.same(of('restore'), ['error not-executable', 'info extra-action'], 'a known OpenNebula action without its run bit');
   t.same(of('common.sh'), ['info stray-file'], 'helper code outside lib/');
   t.match(report.findings.find((f) => f.file.endsWith('common.sh')), { fix: /shared code goes in lib\// });
   t.same(of('stat~'), ['warning backup-file']);
