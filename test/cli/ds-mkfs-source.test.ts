@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { tmpDir } from '../helpers/fixtures.js';
-import { writeMkfsSourceDriver } from '../lifecycle/mkfs-source-driver.js';
+import { writeMkfsSourceDriver } from '../helpers/mkfs-source-driver.js';
 import { jsonOf, runCli, writeFileIn } from './helpers.js';
 
 /** A remotes folder with datastore/onemkfs, its BASE_PATH, and a dump of image 7 (with `size`, when given). */

@@ -8,7 +8,7 @@ import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync,
 import { join } from 'node:path';
 import t from 'tap';
 import { validateDriver, validateRemotes, type DriverReport } from '../../src/driver/validate/index.js';
-import { corpusRoot } from '../compat/corpus.js';
+import { corpusRoot } from '../helpers/corpus.js';
 import { tmpDir } from '../helpers/fixtures.js';
 import { only, problems, put } from './validate/helpers.js';
 

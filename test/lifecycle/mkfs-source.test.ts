@@ -10,7 +10,7 @@ import t from 'tap';
 import { planImageRecover, runImageRecover } from '../../src/lifecycle/image-recover.js';
 import { planCreate, planDelete, runImagePlan } from '../../src/lifecycle/images.js';
 import { rejection } from '../helpers/fixtures.js';
-import { writeMkfsSourceDriver } from './mkfs-source-driver.js';
+import { writeMkfsSourceDriver } from '../helpers/mkfs-source-driver.js';
 import { lifeWorld } from './world.js';
 
 function oneWorld(t: Parameters<typeof lifeWorld>[0]) {
