@@ -171,7 +171,10 @@ export async function registerSource(life: LifecycleOptions, ds: Datastore, step
   } catch (error) {
     throw await undoMade(life, ds, step, image, toFerryError(error));
   }
-  return { source: made.source, sizeMb: made.sizeMb ?? image.sizeMb, format: made.format ?? image.format, state: 'READY' };
+  // OpenNebula's cp prints "<source> <format>": oned knows the size from the stat it ran before. Ask the same stat
+  // (of the PATH copied from) after the copy, and only then; an image whose size cannot be read stays without one.
+  const sizeMb = made.sizeMb ?? (step.action === 'cp' && image.path ? await statCopiedPath(life, ds, image).catch(() => undefined) : undefined);
+  return { source: made.source, sizeMb: sizeMb ?? image.sizeMb, format: made.format ?? image.format, state: 'READY' };
 }
 
 /** The facts of a run that succeeded, for an error about its reply. */
@@ -344,6 +347,12 @@ export async function statImage(life: LifecycleOptions, ref: string | number): P
 export async function statPath(life: LifecycleOptions, dsRef: string | number, path: string): Promise<number> {
   const ds = usableDatastore(life.catalog, dsRef);
   const result = await datastoreAction(life, ds, imageStep(ds, 'stat', -1, 'stat'), { dumpImage: { id: -1, name: path.split('/').pop() ?? 'image', path, persistent: false } });
+  return result.result as number;
+}
+
+/** Stat of the PATH an image was copied from, as oned runs it before a cp. */
+async function statCopiedPath(life: LifecycleOptions, ds: Datastore, image: Image): Promise<number> {
+  const result = await datastoreAction(life, ds, imageStep(ds, 'stat', image.id, `stat ${image.path ?? ''}`), { image, dumpImage: { ...image, source: null } });
   return result.result as number;
 }
 
