@@ -12,8 +12,11 @@
 //     helper is worth); peak RSS with 100,000 queued.
 //  5. Lifecycle of 200 VMs with 2 disks each through the catalog vs the same TM
 //     actions run by Runner.run; catalog size (scripts/bench-lifecycle.mjs).
+//  6. OpenNebula's own fs driver under one_datastore.rb vs under ferry mad, and
+//     its xpath.rb vs ferry's drop-in (scripts/bench-opennebula.mjs).
 // Flags: --json, --n N (actions per round, default 50), --rounds R (default 12),
-// --no-drivers (skip 3), --no-protocol (skip 4), --no-lifecycle (skip 5).
+// --no-drivers (skip 3), --no-protocol (skip 4), --no-lifecycle (skip 5),
+// --no-opennebula (skip 6).
 // The measured baselines (the bare spawn of the dummy stat, the one-shot runs)
 // and `ferry mad`, a protocol peer read line by line while timed, stay on
 // node:child_process: they are what is measured, and execa's own work per
@@ -319,6 +322,7 @@ const hwmKiB = (pid) => statusField(pid, 'VmHWM');
 
 const node0 = median(wall['node -e 0']);
 const lifecycle = args.includes('--no-lifecycle') ? undefined : await import('./bench-lifecycle.mjs');
+const opennebula = args.includes('--no-opennebula') ? undefined : await import('./bench-opennebula.mjs');
 const report = {
   machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
   dispatch: { actions: N * ROUNDS, bareSpawnMs: median(bare), libraryMs: median(lib), ratio: median(lib) / median(bare), target: 1.1 },
@@ -335,6 +339,7 @@ const report = {
   ...(args.includes('--no-drivers') ? {} : { drivers: await driverFigures() }),
   ...(args.includes('--no-protocol') ? {} : { protocol: await protocolFigures() }),
   ...(lifecycle ? { lifecycle: await lifecycle.lifecycleFigures() } : {}),
+  ...(opennebula ? { opennebula: await opennebula.opennebulaFigures() } : {}),
 };
 if (args.includes('--json')) {
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -367,4 +372,5 @@ if (args.includes('--json')) {
     console.log(`| \`ferry mad\` with ${q.actions.toLocaleString('en')} queued STAT (${q.payloadBytes} B dumps) | idle ${q.rssBeforeMiB.toFixed(0)} MiB RSS | peak ${q.peakRssMiB.toFixed(0)} MiB RSS | - | bounded |`);
   }
   if (report.lifecycle) for (const row of lifecycle.lifecycleRows(report.lifecycle)) console.log(row);
+  if (report.opennebula) for (const row of opennebula.opennebulaRows(report.opennebula)) console.log(row);
 }
