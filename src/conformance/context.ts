@@ -61,6 +61,8 @@ export interface Registered {
   id: number;
   source: string;
   sizeMb: number | undefined;
+  /** The format cp printed, if any. */
+  format?: string;
   image: TestImage;
 }
 
@@ -289,9 +291,9 @@ export class Suite {
         image: { id, name: `ferry-conformance-${this.setup.runId}-${id}`, path: image.path, format: image.format, sizeMb: image.sizeMb },
         ...options,
       });
-      const made = result.result as { source: string; sizeMb?: number };
+      const made = result.result as { source: string; sizeMb?: number; format?: string };
       this.adopt(made.source, id, options.driver);
-      return { id, source: made.source, sizeMb: made.sizeMb, image };
+      return { id, source: made.source, sizeMb: made.sizeMb, ...(made.format !== undefined ? { format: made.format } : {}), image };
     } catch (error) {
       // A cp that made an image but printed a bad result still made it: remove it at the end.
       if (isFerryError(error) && error.code === 'E_MALFORMED_OUTPUT') {

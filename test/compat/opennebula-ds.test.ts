@@ -151,3 +151,19 @@ t.test('ferry ds runs them as one_datastore.rb does: stat, cp and a loud failure
   t.match(failure.stderr, /could not load \/usr\/lib\/one\/sh\/scripts_common\.sh/, 'names the missing helper');
   t.match(failure.stderr, /ferry drivers import/, 'and the fix');
 });
+
+t.test("ferry's conformance suite on OpenNebula's fs: what the contract asks of it holds", async (t) => {
+  const one = oneRoot(t);
+  const checks = ['ds.cp', 'ds.stat', 'ds.monitor', 'ds.clone', 'ds.mkfs', 'ds.concurrent', 'ds.rm'];
+  let output = '';
+  let status = 0;
+  try {
+    output = execFileSync(process.execPath, [FERRY_BIN, '--remotes', one.remotes, 'drivers', 'test', 'datastore/fs', '--tm', 'none', '--only', checks.join(',')], { cwd: tmpDir(t), stdio: 'pipe' }).toString();
+  } catch (error) {
+    const e = error as { status: number; stdout: Buffer; stderr: Buffer };
+    status = e.status;
+    output = `${e.stdout.toString()}${e.stderr.toString()}`;
+  }
+  t.equal(status, 0, output);
+  for (const check of checks) t.match(output, new RegExp(`^ok\\s+${check.replace('.', '\\.')}\\s`, 'm'), `${check} passes (cp's "<source> <format>" and mkfs's source alone included)`);
+});
