@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run lint`: TypeScript type check, shellcheck on every shell script
-// (extensionless driver actions included), and ferry-spawn's C with every
+// (extensionless driver actions included), and ferry-spawn.s and ferry-xpath.s C with every
 // warning the build leaves out. Exit 1 on any finding.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +21,10 @@ const passed = [
   passes(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--noEmit'], 'npm ci'),
   passes('shellcheck', ['--external-sources', ...files], 'install it with: apt-get install shellcheck (scripts/setup.sh does, as root)', { cwd: root }),
   // Stricter than the build (which must not fail on a newer compiler's new warning): conversions and shadowing too.
-  passes(cc, ['-fsyntax-only', '-std=c11', '-Wall', '-Wextra', '-Wpedantic', '-Wshadow', '-Wconversion', '-Wsign-conversion', '-Werror', join(root, 'src/driver/launch/ferry-spawn.c')], 'install it with: apt-get install gcc (scripts/setup.sh does, as root)'),
+  ...['src/driver/launch/ferry-spawn.c', 'src/compat/ferry-xpath.c'].map((file) =>
+    passes(cc, ['-fsyntax-only', '-std=c11', '-Wall', '-Wextra', '-Wpedantic', '-Wshadow', '-Wconversion', '-Wsign-conversion', '-Werror', join(root, file)], 'install it with: apt-get install gcc (scripts/setup.sh does, as root)'),
+  ),
 ];
 const failed = passed.includes(false);
-console.error(`lint: ${files.length} shell scripts and ferry-spawn.c checked; ${failed ? 'findings above' : 'clean'}`);
+console.error(`lint: ${files.length} shell scripts, ferry-spawn.c and ferry-xpath.c checked; ${failed ? 'findings above' : 'clean'}`);
 process.exitCode = failed ? 1 : 0;
