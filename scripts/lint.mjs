@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run lint`: TypeScript type check, shellcheck on every shell script
-// (extensionless driver actions included), and ferry-spawn.s and ferry-xpath.s C with every
+// (extensionless driver actions included), and the C of ferry-spawn and ferry-xpath with every
 // warning the build leaves out. Exit 1 on any finding.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
