@@ -174,9 +174,25 @@ async function answer(command: OneCommand, args: readonly string[], io: Io, flag
   }
 }
 
+export const ONECOMPAT_HELP = `Usage: ferry onecompat <onevm|onedatastore|onehost> <args...>
+
+OpenNebula's onevm, onedatastore and onehost, as far as OpenNebula's own
+drivers call them, answered from ferry's catalog (\$FERRY_CATALOG): the
+commands an OpenNebula install root's bin/ holds run this. See
+docs/opennebula.md.
+
+Examples:
+  $ ferry onecompat onevm show -x 7
+  $ ferry onecompat onedatastore show 100 -x
+`;
+
 /** Runs `ferry onecompat`; argv excludes `onecompat` itself; `catalogFlag` is ferry's --catalog when run through main. */
 export async function runOneCompat(argv: readonly string[], io: Io, catalogFlag?: string): Promise<number> {
   const [command, ...args] = argv;
+  if (command === '--help' || command === '-h') {
+    io.stdout.write(ONECOMPAT_HELP);
+    return 0;
+  }
   try {
     if (command !== 'onevm' && command !== 'onedatastore' && command !== 'onehost') {
       throw new OneFailure(undefined, `ferry onecompat answers onevm, onedatastore and onehost, not ${command === undefined ? 'nothing' : JSON.stringify(command)}`, SUPPORTED);
