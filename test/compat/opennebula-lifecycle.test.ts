@@ -11,7 +11,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { FERRY_BIN, oneRoot } from '../helpers/one-lab.js';
 import { sshLabFor } from '../helpers/sshd.js';
 
@@ -26,7 +26,7 @@ interface Ferry {
   ok(...args: string[]): any;
 }
 
-function ferryIn(t: Tap.Test, remotes: string): Ferry {
+function ferryIn(t: Test, remotes: string): Ferry {
   const work = join(lab.root, `work-${Math.random().toString(16).slice(2)}`);
   mkdirSync(work);
   // ferry.yaml as an operator writes it: the frontend's name and the ssh hosts (YAML takes JSON).
