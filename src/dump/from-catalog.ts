@@ -16,16 +16,25 @@ export function secretEnv(ds: Datastore): Record<string, string> {
   return Object.fromEntries(Object.entries(ds.secrets).map(([name, value]) => [`${SECRET_ENV_PREFIX}${envName(name)}`, value]));
 }
 
-/** The IMAGE element of a dump: what is known of the image (a new one has id -1 and no SOURCE yet). */
+/**
+ * The IMAGE element of a dump: what is known of the image (a new one has id
+ * -1 and no SOURCE yet). An empty image to make (no PATH, no SOURCE) always
+ * has a FORMAT, as oned gives it one (the datastore's DRIVER, else raw):
+ * OpenNebula's mkfs passes it unquoted to mkfs_command, so an empty one
+ * shifts the size into its place. The file system goes as FS (what
+ * OpenNebula's mkfs reads) and as FSTYPE (its older name).
+ */
 function imageFields(ds: Datastore, image: Partial<Image> & { id: number }): ImageFields {
+  const toMake = !image.path && !image.source;
+  const format = image.format || (toMake ? ds.template.DRIVER || 'raw' : undefined);
   return {
     ID: image.id,
     ...(image.name ? { NAME: image.name } : {}),
     ...(image.path ? { PATH: image.path } : {}),
     ...(image.source ? { SOURCE: image.source } : {}),
     ...(image.sizeMb !== undefined && image.sizeMb !== null ? { SIZE: image.sizeMb } : {}),
-    ...(image.format ? { FORMAT: image.format } : {}),
-    ...(image.fs ? { FSTYPE: image.fs } : {}),
+    ...(format ? { FORMAT: format } : {}),
+    ...(image.fs ? { FS: image.fs, FSTYPE: image.fs } : {}),
     ...(image.clonedFrom !== undefined && image.clonedFrom !== null ? { CLONING_ID: image.clonedFrom } : {}),
     PERSISTENT: image.persistent ? 1 : 0,
     TYPE: image.type ?? 'OS',

@@ -168,6 +168,11 @@ export async function registerSource(life: LifecycleOptions, ds: Datastore, step
       if (!sized.ok) throw new FerryError('E_MALFORMED_OUTPUT', `driver returned malformed output: ${sized.reason}`, { ...runFacts(result), hint: 'give the image a size (--size), or make mkfs print "<image_source> <size>"' });
       made = sized.value;
     }
+    // OpenNebula's cp prints only "<source> <format>": oned knows the size from its stat of PATH, so ferry stats it too.
+    if (step.action === 'cp' && made.sizeMb === undefined && image.sizeMb === null && image.path) {
+      const stat = await datastoreAction(life, ds, imageStep(ds, 'stat', image.id, `stat ${image.path}`), { image, dumpImage: { ...image, source: made.source }, ...(operation ? { operation } : {}) });
+      made = { ...made, sizeMb: stat.result as number };
+    }
   } catch (error) {
     throw await undoMade(life, ds, step, image, toFerryError(error));
   }
