@@ -230,7 +230,7 @@ Examples:
   for (const action of ['create', 'revert', 'delete'] as const) {
     const sub = snapshot
       .command(action)
-      .summary({ create: 'take a snapshot of a disk (the next free id unless --id)', revert: 'make a disk\'s contents a snapshot\'s', delete: 'delete a snapshot of a disk' }[action])
+      .summary({ create: 'take a snapshot of a disk (the next id unless --id)', revert: 'make a disk\'s contents a snapshot\'s', delete: 'delete a snapshot of a disk' }[action])
       .argument('<vm>', 'id or name')
       .argument('<disk>', 'disk id');
     if (action === 'create') sub.option('--id <id>', 'the snapshot id to use');

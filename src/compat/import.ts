@@ -139,8 +139,9 @@ function select(drivers: readonly DriverRef[], only: readonly string[] | undefin
 
 /**
  * ferry's additions: the xpath.rb drop-in (OpenNebula's own xpath.rb kept
- * beside it as xpath-rexml.rb, its exact fallback), lib/ruby/* (never over an
- * OpenNebula file of the same name) and bin/*.
+ * beside it as xpath-rexml.rb, its exact fallback), lib/ruby/*, bin/* and
+ * remotes-etc/* (into var/remotes/etc), none over an OpenNebula file of the
+ * same name.
  */
 function ferryEntries(extras: string, xpath: string | undefined, opennebula: readonly PlanEntry[], notes: string[]): PlanEntry[] {
   const entries: PlanEntry[] = [];
@@ -160,7 +161,8 @@ function ferryEntries(extras: string, xpath: string | undefined, opennebula: rea
     notes.push(`${join(extras, 'xpath.rb')} is missing: datastore/xpath.rb is OpenNebula's own (Ruby for every lookup)`);
   }
   const taken = new Set(opennebula.map((entry) => entry.to));
-  for (const [folder, to] of [['lib/ruby', 'lib/ruby'], ['bin', 'bin']] as const) {
+  // remotes-etc: settings files OpenNebula's scripts source from drivers that are not storage drivers (vmm/kvm/kvmrc).
+  for (const [folder, to] of [['lib/ruby', 'lib/ruby'], ['bin', 'bin'], ['remotes-etc', `${REMOTES}/etc`]] as const) {
     for (const file of filesBelow(join(extras, folder))) {
       const path = `${to}/${file.rel}`;
       if (taken.has(path)) notes.push(`kept OpenNebula's ${path} (ferry's ${join(extras, folder, file.rel)} is not installed over it)`);

@@ -13,6 +13,7 @@ import { datastoreDump } from '../dump/from-catalog.js';
 import { buildXml, cdata } from '../dump/serialize.js';
 import { isCdata, isElement, textOf, type XmlElement, type XmlValue } from '../dump/xml.js';
 import type { Datastore, Host, Image, JournalEntry, Vm, VmDisk } from '../model.js';
+import { nextSnapshotId, snapshotIdsTried } from '../lifecycle/snapshot-ids.js';
 import { oneAction, oneState } from './one-states.js';
 
 /** What the documents are made from: the catalog's reads, nothing that writes. */
@@ -100,12 +101,12 @@ export function activeSnapshots(journal: readonly JournalEntry[]): Map<number, n
   return active;
 }
 
-function snapshotsFields(disk: VmDisk, active: number | undefined): Fields {
+function snapshotsFields(disk: VmDisk, active: number | undefined, tried: readonly number[]): Fields {
   const current = active !== undefined && disk.snapshots.includes(active) ? active : undefined;
   return {
     CURRENT_BASE: current ?? -1,
     DISK_ID: disk.diskId,
-    NEXT_SNAPSHOT: Math.max(-1, ...disk.snapshots) + 1,
+    NEXT_SNAPSHOT: nextSnapshotId(disk.snapshots, tried),
     SNAPSHOT: disk.snapshots.map((id) => ({ ACTIVE: id === current ? 'YES' : undefined, ID: id })),
   };
 }
@@ -132,7 +133,9 @@ function historyFields(vm: Vm, system: Datastore | undefined): Fields[] {
 export function vmXml(catalog: CatalogReader, vm: Vm): string {
   const { state, lcmState } = oneState(vm);
   const system = catalog.findDatastore(vm.systemDsId);
-  const active = vm.disks.some((disk) => disk.snapshots.length > 0) ? activeSnapshots(catalog.journal(`vm:${vm.id}`)) : new Map<number, number>();
+  const journal = vm.disks.some((disk) => disk.snapshots.length > 0) ? catalog.journal(`vm:${vm.id}`) : [];
+  const active = activeSnapshots(journal);
+  const tried = snapshotIdsTried(journal);
   const disks: Fields[] = [];
   let context: Fields | undefined;
   for (const disk of vm.disks) {
@@ -143,7 +146,7 @@ export function vmXml(catalog: CatalogReader, vm: Vm): string {
     const image = disk.imageId !== null ? catalog.findImage(disk.imageId) : undefined;
     disks.push(diskFields(disk, image, image ? catalog.findDatastore(image.datastoreId) : undefined));
   }
-  const snapshots = vm.disks.filter((disk) => disk.snapshots.length > 0).map((disk) => snapshotsFields(disk, active.get(disk.diskId)));
+  const snapshots = vm.disks.filter((disk) => disk.snapshots.length > 0).map((disk) => snapshotsFields(disk, active.get(disk.diskId), tried.get(disk.diskId) ?? []));
   const fields: Fields = {
     ID: vm.id,
     NAME: vm.name,

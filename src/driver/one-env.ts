@@ -8,8 +8,10 @@
  *    ferry was started with wins;
  *  - PATH starting with the root's bin/, where ferry's onevm, onedatastore
  *    and onehost answer from the catalog, and RUBYLIB with its lib/ruby;
- *  - SSH (and SCP) with ferry's ssh_config, so the `hosts:` of ferry.yaml
- *    reach OpenNebula's `$SSH host ...` as they reach ferry's own drivers;
+ *  - SSH (and SCP, SSH_FWD) with ferry's ssh_config, so the `hosts:` of
+ *    ferry.yaml reach OpenNebula's `$SSH host ...` as they reach ferry's own
+ *    drivers (a bare `ssh` in a script cannot be reached: scripts_common.sh
+ *    puts /usr/bin before any PATH ferry gives);
  *  - BASH_ENV: scripts/opennebula/load-guard.sh, which makes a helper that
  *    cannot be sourced stop the script (exit 97) instead of letting it exit 0
  *    having done nothing.
@@ -52,6 +54,8 @@ export function oneEnv(root: string | undefined, fixed: Readonly<Record<string, 
   if (sshConfig !== undefined && !/\s/.test(sshConfig)) {
     if (!given('SSH')) env.SSH = `ssh -F ${sshConfig}`;
     if (!given('SCP')) env.SCP = `scp -F ${sshConfig}`;
+    // scripts_common.sh's ssh_forward swaps $SSH for $SSH_FWD (agent forwarding for host-to-host copies).
+    if (!given('SSH_FWD')) env.SSH_FWD = `ssh -F ${sshConfig} -o ForwardAgent=yes -o ControlMaster=no -o ControlPath=none`;
   }
   if (!given('BASH_ENV')) env.BASH_ENV = join(packageRoot(), LOAD_GUARD);
   return env;

@@ -16,6 +16,11 @@ export function secretEnv(ds: Datastore): Record<string, string> {
   return Object.fromEntries(Object.entries(ds.secrets).map(([name, value]) => [`${SECRET_ENV_PREFIX}${envName(name)}`, value]));
 }
 
+/** The format an empty image is made in when none is asked: the datastore's DRIVER, else raw (as oned chooses). */
+export function emptyImageFormat(ds: Datastore): string {
+  return ds.template.DRIVER || 'raw';
+}
+
 /**
  * The IMAGE element of a dump: what is known of the image (a new one has id
  * -1 and no SOURCE yet). An empty image to make (no PATH, no SOURCE) always
@@ -26,7 +31,7 @@ export function secretEnv(ds: Datastore): Record<string, string> {
  */
 function imageFields(ds: Datastore, image: Partial<Image> & { id: number }): ImageFields {
   const toMake = !image.path && !image.source;
-  const format = image.format || (toMake ? ds.template.DRIVER || 'raw' : undefined);
+  const format = image.format || (toMake ? emptyImageFormat(ds) : undefined);
   return {
     ID: image.id,
     ...(image.name ? { NAME: image.name } : {}),

@@ -10,6 +10,7 @@ import type { CatalogTx } from '../catalog/store.js';
 import { withDumpSize, type ImageSourceResult } from '../contract/parsers.js';
 import type { ActionResult } from '../driver/runner.js';
 import { FerryError, toFerryError, type RunFacts } from '../errors.js';
+import { emptyImageFormat } from '../dump/from-catalog.js';
 import type { Datastore, Image, ImagePatch, PlanStep } from '../model.js';
 import { checkBasePath } from './base-path.js';
 import { checkCapacity, journalOverride } from './capacity.js';
@@ -168,18 +169,15 @@ export async function registerSource(life: LifecycleOptions, ds: Datastore, step
       if (!sized.ok) throw new FerryError('E_MALFORMED_OUTPUT', `driver returned malformed output: ${sized.reason}`, { ...runFacts(result), hint: 'give the image a size (--size), or make mkfs print "<image_source> <size>"' });
       made = sized.value;
     }
-    // OpenNebula's cp prints only "<source> <format>": oned knows the size from its stat of PATH, so ferry stats it too.
-    if (step.action === 'cp' && made.sizeMb === undefined && image.sizeMb === null && image.path) {
-      const stat = await datastoreAction(life, ds, imageStep(ds, 'stat', image.id, `stat ${image.path}`), { image, dumpImage: { ...image, source: made.source }, ...(operation ? { operation } : {}) });
-      made = { ...made, sizeMb: stat.result as number };
-    }
   } catch (error) {
     throw await undoMade(life, ds, step, image, toFerryError(error));
   }
   // OpenNebula's cp prints "<source> <format>": oned knows the size from the stat it ran before. Ask the same stat
   // (of the PATH copied from) after the copy, and only then; an image whose size cannot be read stays without one.
-  const sizeMb = made.sizeMb ?? (step.action === 'cp' && image.path ? await statCopiedPath(life, ds, image).catch(() => undefined) : undefined);
-  return { source: made.source, sizeMb: sizeMb ?? image.sizeMb, format: made.format ?? image.format, state: 'READY' };
+  const sizeMb = made.sizeMb ?? (step.action === 'cp' && image.path ? await statCopiedPath(life, ds, image, operation).catch(() => undefined) : undefined);
+  // An empty image made without a format is in the one its dump asked for (emptyImageFormat).
+  const format = made.format ?? image.format ?? (step.action === 'mkfs' ? emptyImageFormat(ds) : null);
+  return { source: made.source, sizeMb: sizeMb ?? image.sizeMb, format, state: 'READY' };
 }
 
 /** The facts of a run that succeeded, for an error about its reply. */
@@ -356,8 +354,8 @@ export async function statPath(life: LifecycleOptions, dsRef: string | number, p
 }
 
 /** Stat of the PATH an image was copied from, as oned runs it before a cp. */
-async function statCopiedPath(life: LifecycleOptions, ds: Datastore, image: Image): Promise<number> {
-  const result = await datastoreAction(life, ds, imageStep(ds, 'stat', image.id, `stat ${image.path ?? ''}`), { image, dumpImage: { ...image, source: null } });
+async function statCopiedPath(life: LifecycleOptions, ds: Datastore, image: Image, operation: string | undefined): Promise<number> {
+  const result = await datastoreAction(life, ds, imageStep(ds, 'stat', image.id, `stat ${image.path ?? ''}`), { image, dumpImage: { ...image, source: null }, ...(operation ? { operation } : {}) });
   return result.result as number;
 }
 

@@ -10,6 +10,7 @@ import { FerryError } from '../errors.js';
 import type { NewVm, PlanStep, Vm, VmDisk } from '../model.js';
 import { once, type LifecycleOptions } from './journal.js';
 import { planFor, TRANSITIONS, type NewVmInput, type OperationArgs, type PlanContext, type VmOperation, type VmPlan } from './plan.js';
+import { nextSnapshotId, snapshotIdsTried } from './snapshot-ids.js';
 import { runFrom } from './vm-run.js';
 
 /** `read`, calling through once per id and answering from memory after. */
@@ -70,8 +71,9 @@ export function planSteps(life: LifecycleOptions, tx: CatalogTx, vm: Vm, operati
 
 /**
  * Checks a disk snapshot operation's disk and snapshot id: a new snapshot
- * gets the next free id (past the image's own for a cloned disk, whose file
- * may carry them); revert and delete need one the disk has.
+ * gets the next id (past the image's own for a cloned disk, whose file may
+ * carry them, and past every id the disk ever had: snapshot-ids.ts); revert
+ * and delete need one the disk has.
  */
 function snapshotArgs(tx: CatalogTx, vm: Vm, operation: VmOperation, args: OperationArgs): OperationArgs {
   const disk = diskOf(vm, args.disk, 'snapshots are for image and volatile disks');
@@ -80,7 +82,8 @@ function snapshotArgs(tx: CatalogTx, vm: Vm, operation: VmOperation, args: Opera
     if (args.snapshot !== undefined && [...disk.snapshots, ...inherited].includes(args.snapshot)) {
       throw new FerryError('E_CONFLICT', `disk ${disk.diskId} of VM ${vm.id} already has a snapshot ${args.snapshot}`, { hint: 'leave out the id: ferry picks the next free one' });
     }
-    return { disk: disk.diskId, snapshot: args.snapshot ?? Math.max(-1, ...disk.snapshots, ...inherited) + 1 };
+    const tried = args.snapshot === undefined ? (snapshotIdsTried(tx.journal(`vm:${vm.id}`)).get(disk.diskId) ?? []) : [];
+    return { disk: disk.diskId, snapshot: args.snapshot ?? nextSnapshotId(disk.snapshots, inherited, tried) };
   }
   checkDiskSnapshot(vm, disk, args.snapshot);
   return { disk: disk.diskId, snapshot: args.snapshot };

@@ -318,17 +318,18 @@ for (const tm of ['shared', 'qcow2']) {
     t.same(deleted.disks[0].snapshots, [0]);
     t.same(snapshotTags(disk), ['snap-0']);
 
-    // Stopped, the disk is on the frontend: the step says so.
+    // Stopped, the disk is on the frontend: the step says so. The next id is past every id the disk ever had
+    // (5 was deleted, and is not taken again), as oned's NEXT_SNAPSHOT.
     await w.json(['vm', 'stop', 'vm01']);
     const stopped = await w.cli(['vm', 'disk-snapshot', 'create', 'vm01', '0', '--dry-run']);
-    t.match(stopped.stdout, new RegExp(`^SNAP_CREATE ${tm} fe:${disk} 1 1 \\d+$`, 'm'), 'a stopped VM\'s disk is snapshotted on the frontend');
+    t.match(stopped.stdout, new RegExp(`^SNAP_CREATE ${tm} fe:${disk} 6 1 \\d+$`, 'm'), 'a stopped VM\'s disk is snapshotted on the frontend, id 6');
     const onFrontend = await w.json(['vm', 'disk-snapshot', 'create', 'vm01', '0']);
     t.equal(onFrontend.state, 'STOPPED', 'and it stays STOPPED');
-    t.same(onFrontend.disks[0].snapshots, [0, 1]);
+    t.same(onFrontend.disks[0].snapshots, [0, 6]);
 
     const before = w.catalog().journal().length;
     await refusals(t, w, [
-      [['vm', 'disk-snapshot', 'revert', 'vm01', '0', '9'], /disk 0 of VM 1 has no snapshot 9 \(it has: 0, 1\)/],
+      [['vm', 'disk-snapshot', 'revert', 'vm01', '0', '9'], /disk 0 of VM 1 has no snapshot 9 \(it has: 0, 6\)/],
       [['vm', 'disk-snapshot', 'create', 'vm01', '7'], /VM 1 has no disk 7 \(it has: 0, 1, 2\)/],
       [['vm', 'disk-snapshot', 'create', 'vm01', '2'], /disk 2 of VM 1 is a swap disk/],
       [['vm', 'disk-snapshot', 'delete', 'vm01', 'x', '0'], /disk id "x" is not a whole number/],
@@ -352,7 +353,7 @@ t.test('a failed disk snapshot leaves the VM FAILED; recover --failure returns i
   t.equal(back.state, 'RUNNING', 'rolled back to RUNNING: nothing ran, nothing to undo');
   t.same(back.disks[0].snapshots, [], 'no snapshot recorded');
   const retried = await w.json(['vm', 'disk-snapshot', 'create', 'vm01', '0']);
-  t.same(retried.disks[0].snapshots, [0], 'a new attempt works');
+  t.same(retried.disks[0].snapshots, [1], 'a new attempt works, with a new id (the failed one may have left its file)');
 });
 
 t.test('vm disk-saveas: a disk or one of its snapshots becomes a READY image; a failure leaves the image ERROR and the VM as it was', async (t) => {
