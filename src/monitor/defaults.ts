@@ -12,7 +12,7 @@ import type { AlertRule } from './rules.js';
  */
 export const DERIVED_ATTRIBUTES: Readonly<Record<string, string>> = {
   FREE_PCT: 'datastore: FREE_MB / TOTAL_MB * 100',
-  LIMIT_USED_PCT: "datastore: USED_MB / LIMIT_MB * 100; absent when the datastore's template sets no LIMIT_MB",
+  LIMIT_USED_PCT: "datastore: USED_MB (the last known) / LIMIT_MB * 100; absent when the datastore's template sets no LIMIT_MB",
   DAYS_TO_FULL: 'datastore: days until full at the current rate (forecast.ts); absent when not growing or too few samples',
   MONITOR_FAILURES: 'datastore: monitor runs failed in a row; 0 after a success',
   SAMPLE_AGE_INTERVALS: 'datastore: time since the last sample (or since ferry began watching it) in monitor intervals',
@@ -47,6 +47,8 @@ export const DEFAULT_RULES: readonly AlertRule[] = Object.freeze([
     attribute: 'LIMIT_USED_PCT',
     condition: { kind: 'upper', bound: 100, hysteresis: 1 },
     severity: 'major',
+    // No LIMIT_MB (any more) is no limit reached; the service computes it from the last USED_MB, so a failed monitor does not clear it.
+    missing: 'clear',
     message: 'datastore {subject} has reached its LIMIT_MB ({value} % used)',
   }),
   // "Not growing" is the good news: an absent forecast ends the alert.

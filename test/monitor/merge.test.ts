@@ -14,7 +14,7 @@ t.test('the defaults the issue lists', async (t) => {
   t.same(table, [
     ['free_low', 'datastore', 'FREE_PCT', 'lower', 20, 'warning', 0, 'keep'],
     ['free_critical', 'datastore', 'FREE_PCT', 'lower', 10, 'critical', 0, 'keep'],
-    ['limit_reached', 'datastore', 'LIMIT_USED_PCT', 'upper', 100, 'major', 0, 'keep'],
+    ['limit_reached', 'datastore', 'LIMIT_USED_PCT', 'upper', 100, 'major', 0, 'clear'],
     ['full_soon', 'datastore', 'DAYS_TO_FULL', 'lower', 14, 'warning', 0, 'clear'],
     ['full_imminent', 'datastore', 'DAYS_TO_FULL', 'lower', 3, 'critical', 0, 'clear'],
     ['monitor_failing', 'datastore', 'MONITOR_FAILURES', 'upper', 3, 'major', 0, 'keep'],
