@@ -1,7 +1,7 @@
 /** `ferry drivers import SRC DEST [--only a,b] [--force] [--dry-run]`: OpenNebula's storage drivers into a ONE root ferry runs. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { importDrivers, type ImportReport } from '../compat/import.js';
+import type { ImportReport } from '../compat/import.js';
 import { FerryError } from '../errors.js';
 import { run, type SetStatus } from './command.js';
 import type { Io } from './io.js';
@@ -43,11 +43,13 @@ Examples:
 `,
     )
     .action((src: string, dest: string, flags: ImportFlags, command: Command) =>
-      run(command, io, setStatus, ({ json }) => {
+      run(command, io, setStatus, async ({ json }) => {
         const only = flags.only?.split(',').map((name) => name.trim());
         if (only !== undefined && (only.length === 0 || only.includes(''))) {
           throw new FerryError('E_USAGE', `--only ${JSON.stringify(flags.only)} names no driver`, { hint: 'give driver names separated by commas, e.g. --only fs,ssh' });
         }
+        // Loaded when used: every other command starts without it.
+        const { importDrivers } = await import('../compat/import.js');
         const report = importDrivers(resolve(io.cwd, src), resolve(io.cwd, dest), {
           ...(only !== undefined ? { only } : {}),
           force: flags.force === true,

@@ -18,7 +18,6 @@ import { registerVm } from './vm.js';
 import { registerDs } from './ds.js';
 import { registerDump } from './dump.js';
 import { registerMad } from './mad.js';
-import { runOneCompat } from './onecompat.js';
 import type { SetStatus } from './command.js';
 import type { Io } from './io.js';
 import { registerTm } from './tm.js';
@@ -80,7 +79,10 @@ export function buildProgram(io: Io, setStatus: SetStatus): Command {
   registerHost(program, io, setStatus);
   registerImage(program, io, setStatus);
   registerVm(program, io, setStatus);
-  program.command('onecompat', { hidden: true }).helpOption(false).allowUnknownOption(true).argument('[args...]').action(async (args: string[], _flags: unknown, command: Command) => setStatus(await runOneCompat(args, io, command.optsWithGlobals<{ catalog?: string }>().catalog)));
+  program.command('onecompat', { hidden: true }).helpOption(false).allowUnknownOption(true).argument('[args...]').action(async (args: string[], _flags: unknown, command: Command) => {
+    const { runOneCompat } = await import('./onecompat.js');
+    setStatus(await runOneCompat(args, io, command.optsWithGlobals<{ catalog?: string }>().catalog));
+  });
   return program;
 }
 
