@@ -159,3 +159,131 @@ export interface MonitorFigures {
   freeMb: number;
   usedMb: number;
 }
+
+// --- Monitoring: history, the monitor's state, alerts (catalog schema 9)
+
+/** One monitored figure of a datastore at a time (integer ms since the epoch), as recorded. */
+export interface Sample {
+  datastoreId: number;
+  /** The attribute's name (`used_mb`, `free_mb`, `total_mb`, or any other the monitor reports). */
+  attribute: string;
+  at: number;
+  value: number;
+}
+
+/**
+ * A point of a series: a raw sample (`kind: 'raw'`: value = min = max, count 1), or an hour's rollup
+ * (`kind: 'hour'`: `at` the hour's start, `value` its average, and its min, max and sample count).
+ */
+export interface HistoryPoint {
+  kind: 'raw' | 'hour';
+  at: number;
+  value: number;
+  min: number;
+  max: number;
+  count: number;
+}
+
+/** An attribute's value now, about a day and about a week before (null where no sample is near enough). */
+export interface Trend {
+  attribute: string;
+  now: HistoryPoint | null;
+  dayAgo: HistoryPoint | null;
+  weekAgo: HistoryPoint | null;
+}
+
+/** How long history is kept: raw samples (default 48 h), hourly rollups (default 400 days). */
+export interface Retention {
+  rawWindowMs?: number;
+  rollupWindowMs?: number;
+}
+
+/** What a prune removed. */
+export interface PruneResult {
+  samples: number;
+  /** Rows of history_rollups: one series' hours of one day each. */
+  rollupDays: number;
+}
+
+export type MonitorHealth = 'OK' | 'ERROR';
+
+/** A datastore's monitor, as its runs left it: consecutive failures, the last error, the last success (ISO times). */
+export interface MonitorState {
+  datastoreId: number;
+  state: MonitorHealth;
+  failures: number;
+  lastError: string | null;
+  lastFailureAt: string | null;
+  lastSuccessAt: string | null;
+}
+
+/** A monitor run recorded: the new state, and whether this run changed it (OK -> ERROR, ERROR -> OK). */
+export interface MonitorOutcome extends MonitorState {
+  changed: boolean;
+}
+
+/** Delfin's scale, most severe first. */
+export const ALERT_SEVERITIES = ['critical', 'major', 'minor', 'warning', 'info'] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+export type AlertState = 'firing' | 'cleared';
+
+/** What an alert is about, or affects: a kind (`datastore`, `host`, `image`, `vm`, `driver` …) and its id or name. */
+export interface AlertSubject {
+  kind: string;
+  id: string;
+}
+
+export interface Alert {
+  /** Only grows: never reused, also after an alert is deleted. */
+  id: number;
+  rule: string;
+  subject: AlertSubject;
+  severity: AlertSeverity;
+  state: AlertState;
+  value: number | null;
+  message: string;
+  affects: AlertSubject[];
+  raisedAt: string;
+  clearedAt: string | null;
+  ackedAt: string | null;
+  ackedBy: string | null;
+}
+
+/** What an alert is raised with; `at` (ms) defaults to now. A subject's id may be given as a number. */
+export interface NewAlert {
+  rule: string;
+  subject: AlertSubjectRef;
+  severity: AlertSeverity;
+  message: string;
+  value?: number | null;
+  affects?: AlertSubjectRef[];
+  at?: number;
+}
+
+/** A subject as callers name it: its id as a number or a string (stored as a string). */
+export interface AlertSubjectRef {
+  kind: string;
+  id: string | number;
+}
+
+/** A raise: the firing alert, and whether this call raised it (false: it was firing already, and is returned unchanged). */
+export interface RaisedAlert {
+  alert: Alert;
+  raised: boolean;
+}
+
+/** Which alerts `listAlerts` returns (all given filters apply); a subject without id: all of that kind. */
+export interface AlertFilter {
+  state?: AlertState;
+  severity?: AlertSeverity | readonly AlertSeverity[];
+  subject?: { kind: string; id?: string | number };
+  rule?: string;
+}
+
+/** The alert evaluator's state for one (rule, subject), as it stored it. */
+export interface EvaluatorState {
+  rule: string;
+  subject: AlertSubject;
+  state: unknown;
+  updatedAt: string;
+}

@@ -10,24 +10,39 @@
 import { resolve } from 'node:path';
 import type { FerryError } from '../errors.js';
 import type {
+  Alert,
+  AlertFilter,
+  AlertSubjectRef,
   Datastore,
   DatastorePatch,
+  EvaluatorState,
+  HistoryPoint,
   Host,
   HostPatch,
   Image,
   ImagePatch,
   JournalEntry,
   MonitorFigures,
+  MonitorOutcome,
+  MonitorState,
+  NewAlert,
   NewDatastore,
   NewHost,
   NewImage,
   NewJournalEntry,
   NewVm,
+  PruneResult,
+  RaisedAlert,
+  Retention,
+  Sample,
+  Trend,
   Vm,
   VmPatch,
 } from '../model.js';
+import * as alerts from './alerts.js';
 import { Connection } from './connection.js';
 import * as datastores from './datastores.js';
+import * as history from './history.js';
 import * as hosts from './hosts.js';
 import * as images from './images.js';
 import * as journal from './journal.js';
@@ -184,5 +199,65 @@ export class Catalog implements CatalogStore {
   }
   breakLocks(host: string, subject?: string): BrokenLock[] {
     return locks.breakLocks(this.c, host, subject);
+  }
+
+  // --- history
+  recordSamples(samples: readonly Sample[]): number {
+    return history.recordSamples(this.c, samples);
+  }
+  series(datastoreId: number, attribute: string, from: number, to: number): HistoryPoint[] {
+    return history.series(this.c, datastoreId, attribute, from, to);
+  }
+  latestSamples(datastoreId: number): Record<string, HistoryPoint> {
+    return history.latest(this.c, datastoreId);
+  }
+  trend(datastoreId: number, now: number, attribute?: string): Trend {
+    return history.trend(this.c, datastoreId, now, attribute);
+  }
+  pruneHistory(now: number, retention?: Retention): PruneResult {
+    return history.prune(this.c, now, retention);
+  }
+
+  // --- the monitor's state
+  monitorState(datastoreId: number): MonitorState {
+    return history.monitorState(this.c, datastoreId);
+  }
+  listMonitorStates(): MonitorState[] {
+    return history.listMonitorStates(this.c);
+  }
+  recordMonitorSuccess(datastoreId: number, at?: number): MonitorOutcome {
+    return history.recordMonitorSuccess(this.c, datastoreId, at);
+  }
+  recordMonitorFailure(datastoreId: number, error: string, options?: { at?: number; errorAfter?: number }): MonitorOutcome {
+    return history.recordMonitorFailure(this.c, datastoreId, error, options);
+  }
+
+  // --- alerts
+  raiseAlert(input: NewAlert): RaisedAlert {
+    return alerts.raiseAlert(this.c, input);
+  }
+  clearAlert(rule: string, subject: AlertSubjectRef, at?: number): Alert | undefined {
+    return alerts.clearAlert(this.c, rule, subject, at);
+  }
+  ackAlert(id: number, by: string, at?: number): Alert {
+    return alerts.ackAlert(this.c, id, by, at);
+  }
+  listAlerts(filter?: AlertFilter): Alert[] {
+    return alerts.listAlerts(this.c, filter);
+  }
+  findAlert(id: number): Alert | undefined {
+    return alerts.findAlert(this.c, id);
+  }
+  alert(id: number): Alert {
+    return alerts.alert(this.c, id);
+  }
+  evaluatorState(rule: string, subject: AlertSubjectRef): unknown {
+    return alerts.evaluatorState(this.c, rule, subject);
+  }
+  putEvaluatorState(rule: string, subject: AlertSubjectRef, state: unknown, at?: number): void {
+    alerts.putEvaluatorState(this.c, rule, subject, state, at);
+  }
+  listEvaluatorStates(rule?: string): EvaluatorState[] {
+    return alerts.listEvaluatorStates(this.c, rule);
   }
 }

@@ -189,6 +189,70 @@ export const MIGRATIONS: readonly Migration[] = [
     hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' ||
     substr('89AB', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))));
   `,
+  // 9: monitoring history and alerts (history.ts, alerts.ts). A series is one datastore's attribute; its raw samples
+  //    (time in integer ms) are kept for a window, and its hourly rollups (min, sum and count for the average, max)
+  //    for a longer one, packed one row per UTC day (rollups.ts: a year of 100 datastores' figures stays small).
+  //    Both are keyed time bucket first (hour, day), so a monitor round over many datastores writes a few pages,
+  //    and a prune deletes from the front; both go with their datastore. The monitor's state per datastore.
+  //    Alerts: ids only grow (id_sequences), one (rule, subject) has at most one firing alert (a partial UNIQUE
+  //    index), and they outlive their subject. The alert evaluator's state per (rule, subject), as JSON.
+  //    Kept if there, as 8's table is.
+  `
+  CREATE TABLE IF NOT EXISTS history_series (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    datastore_id INTEGER NOT NULL REFERENCES datastores(id) ON DELETE CASCADE,
+    attribute TEXT NOT NULL,
+    UNIQUE (datastore_id, attribute)
+  );
+  CREATE TABLE IF NOT EXISTS history_samples (
+    hour INTEGER NOT NULL,
+    series_id INTEGER NOT NULL REFERENCES history_series(id) ON DELETE CASCADE,
+    at INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (hour, series_id, at)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS history_rollups (
+    day INTEGER NOT NULL,
+    series_id INTEGER NOT NULL REFERENCES history_series(id) ON DELETE CASCADE,
+    hours BLOB NOT NULL,
+    PRIMARY KEY (day, series_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS monitor_state (
+    datastore_id INTEGER PRIMARY KEY REFERENCES datastores(id) ON DELETE CASCADE,
+    state TEXT NOT NULL DEFAULT 'OK' CHECK (state IN ('OK', 'ERROR')),
+    failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_failure_at TEXT,
+    last_success_at TEXT
+  );
+  CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY,
+    rule TEXT NOT NULL,
+    subject_kind TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    severity TEXT NOT NULL CHECK (severity IN ('critical', 'major', 'minor', 'warning', 'info')),
+    state TEXT NOT NULL CHECK (state IN ('firing', 'cleared')),
+    value REAL,
+    message TEXT NOT NULL,
+    affects TEXT NOT NULL DEFAULT '[]',
+    raised_at TEXT NOT NULL,
+    cleared_at TEXT,
+    acked_at TEXT,
+    acked_by TEXT
+  );
+  CREATE UNIQUE INDEX IF NOT EXISTS alerts_firing ON alerts(rule, subject_kind, subject_id) WHERE state = 'firing';
+  CREATE INDEX IF NOT EXISTS alerts_subject ON alerts(subject_kind, subject_id, id);
+  INSERT OR IGNORE INTO id_sequences (name, last) VALUES ('alerts', 0);
+  CREATE TRIGGER IF NOT EXISTS alerts_last_id AFTER INSERT ON alerts BEGIN UPDATE id_sequences SET last = max(last, NEW.id) WHERE name = 'alerts'; END;
+  CREATE TABLE IF NOT EXISTS alert_rule_state (
+    rule TEXT NOT NULL,
+    subject_kind TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (rule, subject_kind, subject_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 function sealPlainSecrets(db: Database.Database, secrets: SecretBox): void {

@@ -18,19 +18,32 @@
  * visible outside `tx` before the body returns.
  */
 import type {
+  Alert,
+  AlertFilter,
+  AlertSubjectRef,
   Datastore,
   DatastorePatch,
+  EvaluatorState,
+  HistoryPoint,
   Host,
   HostPatch,
   Image,
   ImagePatch,
   JournalEntry,
   MonitorFigures,
+  MonitorOutcome,
+  MonitorState,
+  NewAlert,
   NewDatastore,
   NewHost,
   NewImage,
   NewJournalEntry,
   NewVm,
+  PruneResult,
+  RaisedAlert,
+  Retention,
+  Sample,
+  Trend,
   Vm,
   VmPatch,
 } from '../model.js';
@@ -113,8 +126,60 @@ export interface LockRows {
   breakLocks(host: string, subject?: string): BrokenLock[];
 }
 
+/**
+ * Monitoring history (times in integer ms since the epoch): each datastore attribute's samples, raw for a window,
+ * then as hourly rollups (min, average, max). A datastore's history goes with it.
+ */
+export interface HistoryRows {
+  /**
+   * Records samples, all in one transaction, and folds completed hours into the hourly rollups (a bounded number of
+   * series a call); returns how many were recorded. A second sample of a datastore's attribute at the same ms, or
+   * one older than the raw watermark (its hour pruned: the rollup is final), is ignored. E_NOT_FOUND for an unknown
+   * datastore.
+   */
+  recordSamples(samples: readonly Sample[]): number;
+  /** Points with times in [from, to], oldest first: raw samples inside the raw window, hourly rollups before it. */
+  series(datastoreId: number, attribute: string, from: number, to: number): HistoryPoint[];
+  /** Each attribute's newest point (raw, or an hour once its samples are pruned). */
+  latestSamples(datastoreId: number): Record<string, HistoryPoint>;
+  /** `attribute` (default used_mb) now, about a day and about a week before `now` (nearest points, within 3 h and 21 h). */
+  trend(datastoreId: number, now: number, attribute?: string): Trend;
+  /** Folds what is left into the rollups, then deletes what is past the windows (raw: 48 h, rollups: 400 days by default), in bounded batches of rows. */
+  pruneHistory(now: number, retention?: Retention): PruneResult;
+}
+
+/** The monitor's state per datastore: consecutive failures put it in ERROR, a success puts it back OK. */
+export interface MonitorRows {
+  /** OK with no failures until a run is recorded; E_NOT_FOUND for an unknown datastore. */
+  monitorState(datastoreId: number): MonitorState;
+  listMonitorStates(): MonitorState[];
+  recordMonitorSuccess(datastoreId: number, at?: number): MonitorOutcome;
+  /** The `errorAfter`th failure in a row (default 3) puts the datastore in ERROR (`changed`). */
+  recordMonitorFailure(datastoreId: number, error: string, options?: { at?: number; errorAfter?: number }): MonitorOutcome;
+}
+
+/** Alerts, and the evaluator's state per (rule, subject). Times given as `at` are ms (default now); records carry ISO times. */
+export interface AlertRows {
+  /** Idempotent: while (rule, subject) has a firing alert, returns it unchanged with `raised: false`, never a second one. */
+  raiseAlert(input: NewAlert): RaisedAlert;
+  /** Clears the firing alert of (rule, subject): it, cleared; undefined when none fires. */
+  clearAlert(rule: string, subject: AlertSubjectRef, at?: number): Alert | undefined;
+  /** Acknowledges an alert (the first acknowledgement is kept); E_NOT_FOUND for an unknown id. */
+  ackAlert(id: number, by: string, at?: number): Alert;
+  /** Oldest first; all filters given apply. */
+  listAlerts(filter?: AlertFilter): Alert[];
+  findAlert(id: number): Alert | undefined;
+  /** E_NOT_FOUND for an unknown id. */
+  alert(id: number): Alert;
+  /** What the evaluator stored for (rule, subject), or undefined. */
+  evaluatorState(rule: string, subject: AlertSubjectRef): unknown;
+  /** Stores `state` as JSON; undefined deletes it. */
+  putEvaluatorState(rule: string, subject: AlertSubjectRef, state: unknown, at?: number): void;
+  listEvaluatorStates(rule?: string): EvaluatorState[];
+}
+
 /** The catalog's operations, inside one transaction (or, on the store itself, each its own). */
-export interface CatalogTx extends DatastoreRows, HostRows, ImageRows, VmRows, JournalRows, LockRows {}
+export interface CatalogTx extends DatastoreRows, HostRows, ImageRows, VmRows, JournalRows, LockRows, HistoryRows, MonitorRows, AlertRows {}
 
 export interface CatalogStore extends CatalogTx {
   /** Where the catalog is (a file's path, or a database's address): how an operator finds it. */

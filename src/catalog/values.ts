@@ -4,7 +4,7 @@ import { FerryError } from '../errors.js';
 export type Row = Record<string, unknown>;
 
 /** SQL for the next id of `table`: past every id it ever gave, so a deleted record's id is never reused (schema 4). */
-export const nextId = (table: 'datastores' | 'images' | 'vms'): string => `(SELECT last + 1 FROM id_sequences WHERE name = '${table}')`;
+export const nextId = (table: 'datastores' | 'images' | 'vms' | 'alerts'): string => `(SELECT last + 1 FROM id_sequences WHERE name = '${table}')`;
 
 export const now = (): string => new Date().toISOString();
 export const json = <T>(text: unknown, fallback: T): T => (typeof text === 'string' ? (JSON.parse(text) as T) : fallback);

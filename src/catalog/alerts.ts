@@ -1,0 +1,182 @@
+/**
+ * Alerts (schema 9): raised by a rule about a subject (a datastore, host, image, VM …), cleared when the
+ * condition ends, acknowledged by someone. One (rule, subject) has at most one firing alert: a raise while
+ * one fires returns it (a partial UNIQUE index holds this also against another process raising at the same
+ * moment), so a value flapping around a threshold never duplicates an alert. Ids only grow (id_sequences),
+ * and alerts outlive their subject. Also the alert evaluator's own state per (rule, subject), as JSON, so a
+ * restarted service carries on where it stopped.
+ */
+import { FerryError } from '../errors.js';
+import { ALERT_SEVERITIES, type Alert, type AlertFilter, type AlertSeverity, type AlertSubject, type AlertSubjectRef, type EvaluatorState, type NewAlert, type RaisedAlert } from '../model.js';
+import type { Connection } from './connection.js';
+import { guarded, json, nextId, num, str, type Row } from './values.js';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function checkText(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.trim() === '' || /[\u0000-\u001f\u007f-\u009f]/.test(value)) {
+    throw new FerryError('E_USAGE', `${what} ${JSON.stringify(value)} is empty or holds a control character`);
+  }
+  return value;
+}
+
+function subjectOf(ref: AlertSubjectRef, what = 'an alert\'s subject'): AlertSubject {
+  if (ref === null || typeof ref !== 'object') throw new FerryError('E_USAGE', `${what} is not {kind, id}`);
+  if (typeof ref.kind !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(ref.kind)) throw new FerryError('E_USAGE', `${what}'s kind ${JSON.stringify(ref.kind)} is not a lower-case word (datastore, host, image, vm …)`);
+  const id = typeof ref.id === 'number' && Number.isFinite(ref.id) ? String(ref.id) : ref.id;
+  return { kind: ref.kind, id: checkText(id, `${what}'s id`) };
+}
+
+function checkTime(at: number): number {
+  if (!Number.isSafeInteger(at) || at < 0) throw new FerryError('E_USAGE', `${String(at)} is not a time in integer ms since the epoch`);
+  return at;
+}
+
+function alertOf(row: Row): Alert {
+  return {
+    id: Number(row.id),
+    rule: String(row.rule),
+    subject: { kind: String(row.subject_kind), id: String(row.subject_id) },
+    severity: row.severity as AlertSeverity,
+    state: row.state === 'firing' ? 'firing' : 'cleared',
+    value: num(row.value),
+    message: String(row.message),
+    affects: json(row.affects, []),
+    raisedAt: String(row.raised_at),
+    clearedAt: str(row.cleared_at),
+    ackedAt: str(row.acked_at),
+    ackedBy: str(row.acked_by),
+  };
+}
+
+function firing(c: Connection, rule: string, subject: AlertSubject): Alert | undefined {
+  const row = c.sql("SELECT * FROM alerts WHERE rule = ? AND subject_kind = ? AND subject_id = ? AND state = 'firing'").get(rule, subject.kind, subject.id) as Row | undefined;
+  return row === undefined ? undefined : alertOf(row);
+}
+
+/**
+ * Raises `input.rule`'s alert about `input.subject`: a new firing alert (`raised: true`), or the one firing
+ * already, unchanged (`raised: false`): what an alert hook should run for is `raised`.
+ */
+export function raiseAlert(c: Connection, input: NewAlert): RaisedAlert {
+  const rule = checkText(input.rule, 'an alert\'s rule');
+  const subject = subjectOf(input.subject);
+  if (!ALERT_SEVERITIES.includes(input.severity)) throw new FerryError('E_USAGE', `severity ${JSON.stringify(input.severity)} is not one of ${ALERT_SEVERITIES.join(', ')}`);
+  const message = String(input.message ?? '');
+  const value = input.value ?? null;
+  if (value !== null && (typeof value !== 'number' || !Number.isFinite(value))) throw new FerryError('E_USAGE', `an alert's value ${String(value)} is not a finite number`);
+  const affects = (input.affects ?? []).map((ref) => subjectOf(ref, 'what an alert affects'));
+  const at = iso(checkTime(input.at ?? Date.now()));
+  return guarded(`alert ${rule} on ${subject.kind} ${subject.id}`, () =>
+    c.transaction(() => {
+      const existing = firing(c, rule, subject);
+      if (existing !== undefined) return { alert: existing, raised: false };
+      // Write transactions are taken at once (connection.ts), so another process's raise commits before this one
+      // reads, or after it writes; the conflict clause is the index's guarantee restated, never a SQLITE_CONSTRAINT.
+      const info = c
+        .sql(
+          `INSERT INTO alerts (id, rule, subject_kind, subject_id, severity, state, value, message, affects, raised_at)
+           VALUES (${nextId('alerts')}, @rule, @kind, @id, @severity, 'firing', @value, @message, @affects, @at)
+           ON CONFLICT (rule, subject_kind, subject_id) WHERE state = 'firing' DO NOTHING`,
+        )
+        .run({ rule, kind: subject.kind, id: subject.id, severity: input.severity, value, message, affects: JSON.stringify(affects), at });
+      if (info.changes === 0) return { alert: firing(c, rule, subject) as Alert, raised: false };
+      return { alert: alert(c, Number(info.lastInsertRowid)), raised: true };
+    }),
+  );
+}
+
+/** Clears `rule`'s firing alert about `subject`; returns it cleared, or undefined when none was firing. */
+export function clearAlert(c: Connection, rule: string, subjectRef: AlertSubjectRef, at = Date.now()): Alert | undefined {
+  const subject = subjectOf(subjectRef);
+  const when = iso(checkTime(at));
+  return c.transaction(() => {
+    const existing = firing(c, rule, subject);
+    if (existing === undefined) return undefined;
+    c.sql("UPDATE alerts SET state = 'cleared', cleared_at = ? WHERE id = ?").run(when, existing.id);
+    return alert(c, existing.id);
+  });
+}
+
+/** Acknowledges alert `id` (firing or cleared) as seen by `by`; the first acknowledgement is kept. E_NOT_FOUND for an unknown id. */
+export function ackAlert(c: Connection, id: number, by: string, at = Date.now()): Alert {
+  const who = checkText(by, 'who acknowledges an alert');
+  const when = iso(checkTime(at));
+  return c.transaction(() => {
+    alert(c, id);
+    c.sql('UPDATE alerts SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL').run(when, who, id);
+    return alert(c, id);
+  });
+}
+
+/** Alerts matching `filter` (all when none), oldest first. */
+export function listAlerts(c: Connection, filter: AlertFilter = {}): Alert[] {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.state !== undefined) {
+    where.push('state = ?');
+    params.push(filter.state);
+  }
+  if (filter.severity !== undefined) {
+    const severities = typeof filter.severity === 'string' ? [filter.severity] : [...filter.severity];
+    where.push(`severity IN (${severities.map(() => '?').join(', ') || 'NULL'})`);
+    params.push(...severities);
+  }
+  if (filter.subject !== undefined) {
+    where.push('subject_kind = ?');
+    params.push(filter.subject.kind);
+    if (filter.subject.id !== undefined) {
+      where.push('subject_id = ?');
+      params.push(String(filter.subject.id));
+    }
+  }
+  if (filter.rule !== undefined) {
+    where.push('rule = ?');
+    params.push(filter.rule);
+  }
+  const sql = `SELECT * FROM alerts${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
+  return (c.sql(sql).all(...params) as Row[]).map(alertOf);
+}
+
+export function findAlert(c: Connection, id: number): Alert | undefined {
+  const row = c.sql('SELECT * FROM alerts WHERE id = ?').get(id) as Row | undefined;
+  return row === undefined ? undefined : alertOf(row);
+}
+
+/** Alert `id`; E_NOT_FOUND when there is none. */
+export function alert(c: Connection, id: number): Alert {
+  const found = findAlert(c, id);
+  if (found !== undefined) return found;
+  throw new FerryError('E_NOT_FOUND', `no alert ${JSON.stringify(String(id))} in the catalog`, { hint: 'ferry alert list' });
+}
+
+// --- the evaluator's state
+
+/** What the evaluator stored for (rule, subject), or undefined. */
+export function evaluatorState(c: Connection, rule: string, subjectRef: AlertSubjectRef): unknown {
+  const subject = subjectOf(subjectRef);
+  const row = c.sql('SELECT state FROM alert_rule_state WHERE rule = ? AND subject_kind = ? AND subject_id = ?').get(rule, subject.kind, subject.id) as Row | undefined;
+  return row === undefined ? undefined : JSON.parse(String(row.state));
+}
+
+/** Stores `state` (JSON) for (rule, subject); undefined deletes it. */
+export function putEvaluatorState(c: Connection, rule: string, subjectRef: AlertSubjectRef, state: unknown, at = Date.now()): void {
+  checkText(rule, 'an evaluator state\'s rule');
+  const subject = subjectOf(subjectRef);
+  if (state === undefined) {
+    c.sql('DELETE FROM alert_rule_state WHERE rule = ? AND subject_kind = ? AND subject_id = ?').run(rule, subject.kind, subject.id);
+    return;
+  }
+  const text = JSON.stringify(state);
+  if (text === undefined) throw new FerryError('E_USAGE', `the evaluator state of ${rule} is not JSON`);
+  c.sql(
+    `INSERT INTO alert_rule_state (rule, subject_kind, subject_id, state, updated_at) VALUES (@rule, @kind, @id, @state, @at)
+     ON CONFLICT (rule, subject_kind, subject_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+  ).run({ rule, kind: subject.kind, id: subject.id, state: text, at: iso(checkTime(at)) });
+}
+
+/** Every state the evaluator stored (only `rule`'s when given): what a restarted service starts from. */
+export function listEvaluatorStates(c: Connection, rule?: string): EvaluatorState[] {
+  const rows = (rule === undefined ? c.sql('SELECT * FROM alert_rule_state ORDER BY rule, subject_kind, subject_id').all() : c.sql('SELECT * FROM alert_rule_state WHERE rule = ? ORDER BY subject_kind, subject_id').all(rule)) as Row[];
+  return rows.map((row) => ({ rule: String(row.rule), subject: { kind: String(row.subject_kind), id: String(row.subject_id) }, state: JSON.parse(String(row.state)), updatedAt: String(row.updated_at) }));
+}

@@ -1,0 +1,432 @@
+/**
+ * Monitoring history (schema 9): each datastore attribute's samples, raw for a window (default 48 h) and as
+ * hourly rollups (min, average, max; default 400 days), and the monitor's state per datastore.
+ *
+ * A series is one datastore's attribute (history_series). Recording a sample stores it raw; completed hours are
+ * folded into the rollups (rollups.ts packs a day of hours in one row) by the recording calls that follow, a
+ * bounded number of series each, behind a cursor (meta `history_folded`), so no monitor round pays for a whole
+ * hour; a sample arriving behind the cursor joins its hour's rollup at once. Each hour is folded once. Raw
+ * samples are keyed (hour, series, time) and rollup days (day, series): a monitor round over a thousand
+ * datastores writes into the few pages of the current hour, not one page per series, and a series over a range
+ * is one seek per hour (raw) or per day (rollups).
+ *
+ * A prune folds what is left, then moves the catalog's raw watermark (meta `history_raw_from`, a whole hour) to
+ * the start of the raw window before it deletes the raw samples older than it: from the watermark on every raw sample is there, so
+ * a series reads raw samples from it and rollups before it, with no hour counted twice and none missing (also
+ * when a prune was interrupted). A sample older than the watermark (its hour's rollup is final) is ignored, as
+ * is a second sample of a series at the same millisecond.
+ */
+import { FerryError } from '../errors.js';
+import type { HistoryPoint, MonitorOutcome, MonitorState, PruneResult, Retention, Sample, Trend } from '../model.js';
+import type { Connection } from './connection.js';
+import { DAY_MS, decodeDay, emptyDay, encodeDay, HOUR_MS, mergeIntoDay, type DayRollups, type HourRollup } from './rollups.js';
+import { guarded, type Row } from './values.js';
+
+/** Raw samples are kept this long by default (48 h). */
+export const RAW_WINDOW_MS = 48 * HOUR_MS;
+/** Hourly rollups are kept this long by default (400 days). */
+export const ROLLUP_WINDOW_MS = 400 * DAY_MS;
+/** Rows a prune deletes in one transaction at most: other writers wait for one batch, never for the whole prune. */
+export const PRUNE_BATCH = 5000;
+/** Consecutive failed monitors that put a datastore in ERROR by default. */
+export const ERROR_AFTER = 3;
+/** The meta key of the raw watermark: raw samples are all kept from this time (ms, a whole hour) on. */
+const RAW_FROM = 'history_raw_from';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function checkTime(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new FerryError('E_USAGE', `${what} ${String(value)} is not a time in integer ms since the epoch`, { hint: 'pass Date.now()-style integers' });
+}
+
+function checkSample(sample: Sample): void {
+  const { attribute, value } = sample;
+  if (typeof attribute !== 'string' || attribute === '' || /[\u0000-\u001f\u007f-\u009f]/.test(attribute)) {
+    throw new FerryError('E_USAGE', `a sample's attribute ${JSON.stringify(attribute)} is empty or holds a control character`, { hint: 'name attributes as the monitor reports them: used_mb, free_mb …' });
+  }
+  if (!Number.isSafeInteger(sample.datastoreId)) throw new FerryError('E_USAGE', `a sample's datastore id ${String(sample.datastoreId)} is not an integer`);
+  checkTime(sample.at, `the ${attribute} sample's time`);
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new FerryError('E_USAGE', `the ${attribute} sample of datastore ${sample.datastoreId} is ${String(value)}, not a finite number`);
+}
+
+function checkDatastore(c: Connection, id: number): void {
+  if (c.sql('SELECT 1 FROM datastores WHERE id = ?').get(id) === undefined) {
+    throw new FerryError('E_NOT_FOUND', `no datastore ${id} in the catalog`, { hint: 'ferry datastore list' });
+  }
+}
+
+function seriesId(c: Connection, datastoreId: number, attribute: string): number | undefined {
+  const row = c.sql('SELECT id FROM history_series WHERE datastore_id = ? AND attribute = ?').get(datastoreId, attribute) as Row | undefined;
+  return row === undefined ? undefined : Number(row.id);
+}
+
+/** The raw watermark (ms): every raw sample from it on is kept; 0 before the first prune. */
+function rawFrom(c: Connection): number {
+  const row = c.sql('SELECT value FROM meta WHERE key = ?').get(RAW_FROM) as Row | undefined;
+  return row === undefined ? 0 : Number(row.value);
+}
+
+function readDay(c: Connection, series: number, day: number): DayRollups | undefined {
+  const row = c.sql('SELECT hours FROM history_rollups WHERE day = ? AND series_id = ?').get(day, series) as Row | undefined;
+  return row === undefined ? undefined : decodeDay(row.hours as Buffer);
+}
+
+const rawPoint = (at: number, value: number): HistoryPoint => ({ kind: 'raw', at, value, min: value, max: value, count: 1 });
+const hourPoint = (at: number, slot: HourRollup): HistoryPoint => ({ kind: 'hour', at, value: slot.sum / slot.count, min: slot.min, max: slot.max, count: slot.count });
+
+/**
+ * Records `samples` in one transaction, folding completed hours into the rollups as it goes; returns how many
+ * were recorded (a duplicate, or a sample older than the raw watermark, is not). E_NOT_FOUND for an unknown datastore,
+ * E_USAGE for a malformed sample: then nothing is recorded.
+ */
+export function recordSamples(c: Connection, samples: readonly Sample[]): number {
+  for (const sample of samples) checkSample(sample);
+  if (samples.length === 0) return 0;
+  return guarded('recording history', () => {
+    try {
+      return record(c, samples);
+    } catch (error) {
+      // A series id remembered from before its datastore was deleted (here or by another ferry): forget them all, once.
+      if ((error as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_FOREIGNKEY') throw error;
+      knownSeries.delete(c);
+      return record(c, samples);
+    }
+  });
+}
+
+/**
+ * Series ids by datastore and attribute, per connection, as committed: a monitor round looks up a thousand. A
+ * committed id is never given again (AUTOINCREMENT), so a stale one can only name a series deleted with its
+ * datastore, which its samples' foreign key refuses.
+ */
+const knownSeries = new WeakMap<Connection, Map<string, number>>();
+
+function record(c: Connection, samples: readonly Sample[]): number {
+  let known = knownSeries.get(c);
+  if (known === undefined) {
+    known = new Map<string, number>();
+    knownSeries.set(c, known);
+  }
+  const committed = known;
+  // Ids read or made here are remembered once this transaction commits: inside a caller's (or a preview), which may
+  // roll back and give the id again to another series, they are not.
+  const nested = c.inTransaction;
+  const found = new Map<string, number>();
+  const series = { get: (key: string) => committed.get(key) ?? found.get(key), set: (key: string, id: number) => void found.set(key, id) };
+  const recorded = c.transaction(() => {
+    const insert = c.sql('INSERT OR IGNORE INTO history_samples (hour, series_id, at, value) VALUES (?, ?, ?, ?)');
+    const from = rawFrom(c);
+    const folded = foldCursor(c);
+    const late = new DayRows(c);
+    let recorded = 0;
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const sample of samples) {
+      if (sample.at < from) continue;
+      const key = `${sample.datastoreId}\u0000${sample.attribute}`;
+      let id = series.get(key);
+      if (id === undefined) {
+        id = seriesId(c, sample.datastoreId, sample.attribute);
+        if (id === undefined) {
+          checkDatastore(c, sample.datastoreId);
+          id = Number(c.sql('INSERT INTO history_series (datastore_id, attribute) VALUES (?, ?)').run(sample.datastoreId, sample.attribute).lastInsertRowid);
+        }
+        series.set(key, id);
+      }
+      const hour = Math.floor(sample.at / HOUR_MS);
+      if (insert.run(hour, id, sample.at, sample.value).changes === 0) continue;
+      recorded++;
+      if (hour > newest) newest = hour;
+      // Behind the fold cursor: its hour is in the rollups already, so the sample joins them now.
+      if (folded !== undefined && (hour < folded.hour || (hour === folded.hour && id < folded.next))) late.add(id, hour, { min: sample.value, max: sample.value, sum: sample.value, count: 1 });
+    }
+    late.write();
+    if (recorded > 0) fold(c, newest, Math.max(FOLD_MIN, Math.ceil(samples.length / 4)));
+    return recorded;
+  });
+  if (!nested) for (const [key, id] of found) committed.set(key, id);
+  return recorded;
+}
+
+/** Series a recordSamples call folds at least (when hours wait): a fourth of its samples if more, so folding keeps pace. */
+const FOLD_MIN = 64;
+/** The meta key of the fold cursor, `<hour> <series>`: every raw sample before that hour, and of that hour before that series, is in the rollups. */
+const FOLDED = 'history_folded';
+
+interface Cursor {
+  hour: number;
+  next: number;
+}
+
+function foldCursor(c: Connection): Cursor | undefined {
+  const row = c.sql('SELECT value FROM meta WHERE key = ?').get(FOLDED) as Row | undefined;
+  if (row === undefined) return undefined;
+  const [hour, next] = String(row.value).split(' ').map(Number);
+  return { hour: hour as number, next: next as number };
+}
+
+/** Day rows read, changed and written back once. */
+class DayRows {
+  private readonly rows = new Map<string, { series: number; day: number; hours: DayRollups; stored: boolean }>();
+
+  constructor(private readonly c: Connection) {}
+
+  add(series: number, hour: number, rollup: HourRollup): void {
+    const day = Math.floor(hour / 24);
+    const key = `${series}:${day}`;
+    let row = this.rows.get(key);
+    if (row === undefined) {
+      const stored = readDay(this.c, series, day);
+      row = { series, day, hours: stored ?? emptyDay(), stored: stored !== undefined };
+      this.rows.set(key, row);
+    }
+    mergeIntoDay(row.hours, hour - day * 24, rollup);
+  }
+
+  write(): void {
+    if (this.rows.size === 0) return;
+    const insert = this.c.sql('INSERT INTO history_rollups (hours, day, series_id) VALUES (?, ?, ?)');
+    const update = this.c.sql('UPDATE history_rollups SET hours = ? WHERE day = ? AND series_id = ?');
+    for (const row of this.rows.values()) (row.stored ? update : insert).run(encodeDay(row.hours), row.day, row.series);
+    this.rows.clear();
+  }
+}
+
+/**
+ * Folds raw samples of hours before `before` (an hour index) into the rollups, from the cursor on, series by
+ * series, `budget` series at most; moves the cursor. True when every hour before `before` is folded.
+ */
+function fold(c: Connection, before: number, budget: number): boolean {
+  let cursor = foldCursor(c);
+  if (cursor === undefined) {
+    const first = (c.sql('SELECT min(hour) AS hour FROM history_samples').get() as Row).hour;
+    cursor = { hour: first === null ? before : Math.min(Number(first), before), next: 0 };
+  }
+  if (cursor.hour >= before) {
+    saveCursor(c, cursor);
+    return true;
+  }
+  const group = c.sql(
+    `SELECT series_id, min(value) AS min, max(value) AS max, sum(value) AS sum, count(*) AS count FROM history_samples
+     WHERE hour = @hour AND series_id >= @next GROUP BY series_id ORDER BY series_id LIMIT @limit`,
+  );
+  const days = new DayRows(c);
+  let left = budget;
+  while (cursor.hour < before && left > 0) {
+    const rows = group.all({ hour: cursor.hour, next: cursor.next, limit: left }) as Array<{ series_id: number } & HourRollup>;
+    for (const row of rows) days.add(row.series_id, cursor.hour, row);
+    left -= rows.length;
+    if (rows.length > 0 && left === 0) {
+      cursor = { hour: cursor.hour, next: (rows.at(-1) as { series_id: number }).series_id + 1 };
+      // The hour may be done exactly: the next call finds no more of it and moves on.
+    } else {
+      const following: unknown = (c.sql('SELECT min(hour) AS hour FROM history_samples WHERE hour > ?').get(cursor.hour) as Row).hour;
+      cursor = { hour: following === null ? before : Math.min(Number(following), before), next: 0 };
+    }
+  }
+  days.write();
+  saveCursor(c, cursor);
+  return cursor.hour >= before;
+}
+
+function saveCursor(c: Connection, cursor: Cursor): void {
+  c.sql('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(FOLDED, `${cursor.hour} ${cursor.next}`);
+}
+
+/** The hourly rollups of `series` whose hour starts in [from, to], oldest first: one seek per day. */
+function hours(c: Connection, series: number, from: number, to: number): HistoryPoint[] {
+  const points: HistoryPoint[] = [];
+  for (let day = Math.floor(from / DAY_MS); day <= Math.floor(to / DAY_MS); day++) {
+    const slots = readDay(c, series, day);
+    if (slots === undefined) continue;
+    slots.forEach((slot, hour) => {
+      const at = day * DAY_MS + hour * HOUR_MS;
+      if (slot !== undefined && at >= from && at <= to) points.push(hourPoint(at, slot));
+    });
+  }
+  return points;
+}
+
+/** The raw samples of `series` with times in [from, to], oldest first: one seek per hour. */
+function raw(c: Connection, series: number, from: number, to: number): HistoryPoint[] {
+  const points: HistoryPoint[] = [];
+  const read = c.sql('SELECT at, value FROM history_samples WHERE hour = ? AND series_id = ? AND at BETWEEN ? AND ? ORDER BY at');
+  for (let hour = Math.floor(from / HOUR_MS); hour <= Math.floor(to / HOUR_MS); hour++) {
+    for (const row of read.all(hour, series, from, to) as Array<{ at: number; value: number }>) points.push(rawPoint(row.at, row.value));
+  }
+  return points;
+}
+
+/**
+ * The points of `datastoreId`'s `attribute` with times in [from, to] (ms), oldest first: raw samples from the
+ * raw watermark on (the raw window), hourly rollups before. Empty for a series never recorded.
+ */
+export function series(c: Connection, datastoreId: number, attribute: string, from: number, to: number): HistoryPoint[] {
+  const id = seriesId(c, datastoreId, attribute);
+  if (id === undefined || to < from) return [];
+  const cut = rawFrom(c);
+  const points = from < cut ? hours(c, id, from, Math.min(to, cut - 1)) : [];
+  if (to >= cut) points.push(...raw(c, id, Math.max(from, cut), to));
+  return points;
+}
+
+/** The last point of `series` at or before `at`: its last raw sample from the watermark on, else its last rollup hour. */
+function lastPoint(c: Connection, series: number, at = Number.MAX_SAFE_INTEGER): HistoryPoint | null {
+  const cut = rawFrom(c);
+  const bounds = c.sql('SELECT min(hour) AS first, max(hour) AS last FROM history_samples').get() as Row;
+  if (bounds.last !== null && at >= cut) {
+    const read = c.sql('SELECT at, value FROM history_samples WHERE hour = ? AND series_id = ? AND at <= ? ORDER BY at DESC LIMIT 1');
+    const lowest = Math.max(Number(bounds.first), Math.floor(cut / HOUR_MS));
+    for (let hour = Math.min(Number(bounds.last), Math.floor(at / HOUR_MS)); hour >= lowest; hour--) {
+      const row = read.get(hour, series, at) as { at: number; value: number } | undefined;
+      if (row !== undefined) return rawPoint(row.at, row.value);
+    }
+  }
+  const days = c.sql('SELECT min(day) AS first, max(day) AS last FROM history_rollups').get() as Row;
+  if (days.last === null) return null;
+  const before = Math.min(at, cut === 0 ? at : cut - 1);
+  for (let day = Math.min(Number(days.last), Math.floor(before / DAY_MS)); day >= Number(days.first); day--) {
+    const slots = readDay(c, series, day);
+    if (slots === undefined) continue;
+    for (let hour = 23; hour >= 0; hour--) {
+      const slot = slots[hour];
+      const hourAt = day * DAY_MS + hour * HOUR_MS;
+      if (slot !== undefined && hourAt <= before) return hourPoint(hourAt, slot);
+    }
+  }
+  return null;
+}
+
+/** Each attribute of the datastore, with its newest point (its last raw sample, or its last hour once they are pruned). */
+export function latest(c: Connection, datastoreId: number): Record<string, HistoryPoint> {
+  const found: Record<string, HistoryPoint> = {};
+  for (const row of c.sql('SELECT id, attribute FROM history_series WHERE datastore_id = ? ORDER BY attribute').all(datastoreId) as Row[]) {
+    const point = lastPoint(c, Number(row.id));
+    if (point !== null) found[String(row.attribute)] = point;
+  }
+  return found;
+}
+
+/** The point of the series nearest `at`, within `tolerance` ms (an hour counts at its middle), or null. */
+function nearest(c: Connection, datastoreId: number, attribute: string, at: number, tolerance: number): HistoryPoint | null {
+  let best: HistoryPoint | null = null;
+  let distance = Number.POSITIVE_INFINITY;
+  for (const point of series(c, datastoreId, attribute, Math.max(0, at - tolerance - HOUR_MS), at + tolerance)) {
+    const away = Math.abs((point.kind === 'hour' ? point.at + HOUR_MS / 2 : point.at) - at);
+    if (away <= tolerance && away < distance) {
+      best = point;
+      distance = away;
+    }
+  }
+  return best;
+}
+
+/**
+ * `attribute` (default used_mb) now (its newest point at or before `now`), about a day and about a week before
+ * `now`: the points nearest those times, raw or hourly, within an eighth of the span (3 h, 21 h), else null.
+ */
+export function trend(c: Connection, datastoreId: number, now: number, attribute = 'used_mb'): Trend {
+  checkTime(now, 'now');
+  const id = seriesId(c, datastoreId, attribute);
+  if (id === undefined) return { attribute, now: null, dayAgo: null, weekAgo: null };
+  return {
+    attribute,
+    now: lastPoint(c, id, now),
+    dayAgo: nearest(c, datastoreId, attribute, now - DAY_MS, DAY_MS / 8),
+    weekAgo: nearest(c, datastoreId, attribute, now - 7 * DAY_MS, (7 * DAY_MS) / 8),
+  };
+}
+
+/**
+ * Deletes raw samples older than the raw window (by whole hours: the watermark moves first) and rollup days
+ * wholly older than the rollup window, in transactions of at most PRUNE_BATCH rows each (inside a caller's
+ * transaction, all in it). A shorter window later prunes more; a longer one brings nothing back.
+ */
+export function prune(c: Connection, now: number, retention: Retention = {}): PruneResult {
+  checkTime(now, 'now');
+  const rawWindow = retention.rawWindowMs ?? RAW_WINDOW_MS;
+  const rollupWindow = retention.rollupWindowMs ?? ROLLUP_WINDOW_MS;
+  for (const [name, value] of [['rawWindowMs', rawWindow], ['rollupWindowMs', rollupWindow]] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) throw new FerryError('E_USAGE', `${name} ${String(value)} is not a duration in integer ms`);
+  }
+  const target = Math.max(rawFrom(c), Math.floor((now - rawWindow) / HOUR_MS) * HOUR_MS);
+  // Every hour before the new watermark into the rollups first, in bounded batches too.
+  while (!c.transaction(() => fold(c, target / HOUR_MS, PRUNE_BATCH)));
+  const cut = c.transaction(() => {
+    const next = Math.max(rawFrom(c), target);
+    c.sql('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(RAW_FROM, String(next));
+    return next;
+  });
+  const batches = (sql: string, before: number): number => {
+    const statement = c.sql(sql);
+    let total = 0;
+    for (;;) {
+      const deleted = c.transaction(() => statement.run({ before, limit: PRUNE_BATCH }).changes);
+      total += deleted;
+      if (deleted < PRUNE_BATCH) return total;
+    }
+  };
+  return {
+    samples: batches('DELETE FROM history_samples WHERE (hour, series_id, at) IN (SELECT hour, series_id, at FROM history_samples WHERE hour < @before ORDER BY hour, series_id, at LIMIT @limit)', cut / HOUR_MS),
+    rollupDays: batches('DELETE FROM history_rollups WHERE (day, series_id) IN (SELECT day, series_id FROM history_rollups WHERE day < @before ORDER BY day, series_id LIMIT @limit)', Math.floor((now - rollupWindow) / DAY_MS)),
+  };
+}
+
+// --- the monitor's state
+
+function stateOf(row: Row): MonitorState {
+  return {
+    datastoreId: Number(row.datastore_id),
+    state: row.state === 'ERROR' ? 'ERROR' : 'OK',
+    failures: Number(row.failures),
+    lastError: row.last_error === null ? null : String(row.last_error),
+    lastFailureAt: row.last_failure_at === null ? null : String(row.last_failure_at),
+    lastSuccessAt: row.last_success_at === null ? null : String(row.last_success_at),
+  };
+}
+
+/** The datastore's monitor state: OK with no failures until a run is recorded. E_NOT_FOUND for an unknown datastore. */
+export function monitorState(c: Connection, datastoreId: number): MonitorState {
+  const row = c.sql('SELECT * FROM monitor_state WHERE datastore_id = ?').get(datastoreId) as Row | undefined;
+  if (row !== undefined) return stateOf(row);
+  checkDatastore(c, datastoreId);
+  return { datastoreId, state: 'OK', failures: 0, lastError: null, lastFailureAt: null, lastSuccessAt: null };
+}
+
+/** Every datastore's monitor state that a run was recorded for, by datastore id. */
+export function listMonitorStates(c: Connection): MonitorState[] {
+  return (c.sql('SELECT * FROM monitor_state ORDER BY datastore_id').all() as Row[]).map(stateOf);
+}
+
+/** A successful monitor run: no failures, state OK (`changed` when it was ERROR). */
+export function recordMonitorSuccess(c: Connection, datastoreId: number, at = Date.now()): MonitorOutcome {
+  checkTime(at, 'the run\'s time');
+  return c.transaction(() => {
+    const before = monitorState(c, datastoreId);
+    c.sql(
+      `INSERT INTO monitor_state (datastore_id, state, failures, last_success_at) VALUES (?, 'OK', 0, ?)
+       ON CONFLICT (datastore_id) DO UPDATE SET state = 'OK', failures = 0, last_success_at = excluded.last_success_at`,
+    ).run(datastoreId, iso(at));
+    return { ...monitorState(c, datastoreId), changed: before.state !== 'OK' };
+  });
+}
+
+/**
+ * A failed monitor run: one more consecutive failure, its error kept; the `errorAfter`th in a row (default 3)
+ * puts the datastore in ERROR (`changed` then), where it stays until a success.
+ */
+export function recordMonitorFailure(c: Connection, datastoreId: number, error: string, options: { at?: number; errorAfter?: number } = {}): MonitorOutcome {
+  const at = options.at ?? Date.now();
+  const errorAfter = options.errorAfter ?? ERROR_AFTER;
+  checkTime(at, 'the run\'s time');
+  if (!Number.isSafeInteger(errorAfter) || errorAfter < 1) throw new FerryError('E_USAGE', `errorAfter ${String(errorAfter)} is not a positive integer`);
+  return c.transaction(() => {
+    const before = monitorState(c, datastoreId);
+    const failures = before.failures + 1;
+    const state = failures >= errorAfter ? 'ERROR' : before.state;
+    c.sql(
+      `INSERT INTO monitor_state (datastore_id, state, failures, last_error, last_failure_at) VALUES (@id, @state, @failures, @error, @at)
+       ON CONFLICT (datastore_id) DO UPDATE SET state = @state, failures = @failures, last_error = @error, last_failure_at = @at`,
+    ).run({ id: datastoreId, state, failures, error: String(error), at: iso(at) });
+    return { ...monitorState(c, datastoreId), changed: state !== before.state };
+  });
+}
