@@ -12,6 +12,7 @@ import { availableMb } from '../lifecycle/capacity.js';
 import { monitorDriver, type DatastorePlan } from '../lifecycle/plan.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
 import type { Io } from './io.js';
+import { datastoreTrend, monitorHealth, type DatastoreTrend } from '../lifecycle/trend.js';
 import { errorJson, writeJson } from './output.js';
 
 const REDACTED = '***';
@@ -66,6 +67,17 @@ export function datastoreXml(ds: Datastore): string {
     USED_MB: String(ds.usedMb ?? 0),
     TEMPLATE: template,
   })}\n`;
+}
+
+/** The monitor's health and the usage trend, for `datastore show`. */
+function describeTrend(health: ReturnType<typeof monitorHealth>, trend: DatastoreTrend): string {
+  const mb = (value: number | null): string => (value === null ? '?' : `${value} MB`);
+  const lines = [
+    `  monitor    ${health.state}${health.failures > 0 ? `, ${health.failures} failed in a row${health.lastError ? `: ${health.lastError}` : ''}` : ''}`,
+    `  used       now ${mb(trend.usedMbNow)}, a day ago ${mb(trend.usedMbDayAgo)}, a week ago ${mb(trend.usedMbWeekAgo)}`,
+    `  fills      ${trend.fullAt === null ? 'not growing (or too little history to tell)' : `${trend.fullAt.slice(0, 10)}, in ${trend.daysToFull} days at ${trend.growthMbPerDay} MB a day`}`,
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 function describe(ds: Datastore): string {
@@ -228,8 +240,10 @@ export function registerDatastore(program: Command, io: Io, setStatus: (status: 
     .action((ref: string, flags: { xml?: boolean }, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         const ds = ctx.catalog.datastore(ref);
-        if (flags.xml) ctx.io.stdout.write(datastoreXml(ds));
-        else print(ctx, shownDatastore(ds), () => describe(ds));
+        if (flags.xml) return void ctx.io.stdout.write(datastoreXml(ds));
+        const trend = datastoreTrend(ctx.catalog, ds);
+        const health = monitorHealth(ctx.catalog.monitorState(ds.id));
+        print(ctx, { ...shownDatastore(ds), monitor: health, trend }, () => describe(ds) + describeTrend(health, trend));
       }),
     );
 

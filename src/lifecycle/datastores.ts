@@ -5,27 +5,58 @@
  * nothing wrong stays recorded.
  */
 import type { MonitorResult } from '../contract/parsers.js';
-import { FerryError } from '../errors.js';
-import type { Datastore, DatastorePatch, NewDatastore } from '../model.js';
+import { FerryError, toFerryError } from '../errors.js';
+import type { Datastore, DatastorePatch, NewDatastore, Sample } from '../model.js';
 import { checkBasePath } from './base-path.js';
 import { datastoreAction, type LifecycleOptions } from './journal.js';
 import { checkOwner, removeMarker, writeMarker } from './owner-marker.js';
 import { datastorePlan, monitorDriver, monitorStep, type DatastorePlan } from './plan.js';
 
-/** Runs the datastore's monitor (a system datastore's TM monitor) and stores the figures. */
+/**
+ * Runs the datastore's monitor (a system datastore's TM monitor) and stores
+ * the figures: the latest on the datastore, and a sample of each in its
+ * history (used, free, total, and every other numeric KEY=VALUE it printed).
+ * A failed run counts towards the datastore's ERROR state (three in a row),
+ * which the next success clears.
+ */
 export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<MonitorResult> {
   if (monitorDriver(ds).driver === null) {
     throw new FerryError('E_CONFLICT', `datastore ${ds.name} is a ${ds.type} datastore with no datastore driver (ds_mad) to monitor it`, { hint: `give it one: ferry datastore update ${ds.name} --ds-mad NAME` });
   }
-  const result = await datastoreAction(life, ds, monitorStep(ds));
-  const figures = result.result as MonitorResult;
-  if (figures.usedMb + figures.freeMb > figures.totalMb * 1.01 + 1) {
-    throw new FerryError('E_MALFORMED_OUTPUT', `datastore ${ds.name} monitor says used ${figures.usedMb} + free ${figures.freeMb} MB > total ${figures.totalMb} MB`, {
-      hint: `fix the ${result.driver} driver's monitor, or the datastore's BASE_PATH`,
-    });
+  let figures: MonitorResult;
+  try {
+    const result = await datastoreAction(life, ds, monitorStep(ds));
+    figures = result.result as MonitorResult;
+    if (figures.usedMb + figures.freeMb > figures.totalMb * 1.01 + 1) {
+      throw new FerryError('E_MALFORMED_OUTPUT', `datastore ${ds.name} monitor says used ${figures.usedMb} + free ${figures.freeMb} MB > total ${figures.totalMb} MB`, {
+        hint: `fix the ${result.driver} driver's monitor, or the datastore's BASE_PATH`,
+      });
+    }
+  } catch (error) {
+    life.catalog.recordMonitorFailure(ds.id, toFerryError(error).message);
+    throw error;
   }
-  life.catalog.setMonitor(ds.id, figures);
+  const at = Date.now();
+  life.catalog.transaction((tx) => {
+    tx.setMonitor(ds.id, figures);
+    tx.recordSamples(samplesOf(ds.id, figures, at));
+    tx.recordMonitorSuccess(ds.id, at);
+  });
   return figures;
+}
+
+/** A monitor run's figures as history samples: used, free and total MB, and the other numeric attributes it printed. */
+function samplesOf(datastoreId: number, figures: MonitorResult, at: number): Sample[] {
+  const samples: Sample[] = [
+    { datastoreId, attribute: 'used_mb', at, value: figures.usedMb },
+    { datastoreId, attribute: 'free_mb', at, value: figures.freeMb },
+    { datastoreId, attribute: 'total_mb', at, value: figures.totalMb },
+  ];
+  for (const [key, value] of Object.entries(figures.attributes ?? {})) {
+    const number = Number(value);
+    if (/^[A-Z][A-Z0-9_]*$/.test(key) && value.trim() !== '' && Number.isFinite(number)) samples.push({ datastoreId, attribute: key.toLowerCase(), at, value: number });
+  }
+  return samples;
 }
 
 /** The plan of a new datastore (checked by recording it in a transaction rolled back); `check`: its monitor runs first. */
