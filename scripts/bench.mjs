@@ -14,9 +14,11 @@
 //     actions run by Runner.run; catalog size (scripts/bench-lifecycle.mjs).
 //  6. OpenNebula's own fs driver under one_datastore.rb vs under ferry mad, and
 //     its xpath.rb vs ferry's drop-in (scripts/bench-opennebula.mjs).
+//  7. The catalog's monitoring history: writing 1,000 samples, reading a
+//     24-hour series, its size over a simulated year (scripts/bench-history.mjs).
 // Flags: --json, --n N (actions per round, default 50), --rounds R (default 12),
 // --no-drivers (skip 3), --no-protocol (skip 4), --no-lifecycle (skip 5),
-// --no-opennebula (skip 6).
+// --no-opennebula (skip 6), --no-history (skip 7).
 // The measured baselines (the bare spawn of the dummy stat, the one-shot runs)
 // and `ferry mad`, a protocol peer read line by line while timed, stay on
 // node:child_process: they are what is measured, and execa's own work per
@@ -321,6 +323,12 @@ const rssKiB = (pid) => statusField(pid, 'VmRSS');
 const hwmKiB = (pid) => statusField(pid, 'VmHWM');
 
 const node0 = median(wall['node -e 0']);
+
+/** Section 7: scripts/bench-history.mjs in its own process (it fills a catalog for a simulated year). */
+function historyFigures() {
+  const run = spawnSync(process.execPath, [join(root, 'scripts', 'bench-history.mjs'), '--json'], { encoding: 'utf8' });
+  return JSON.parse(run.stdout.trim().split('\n').pop());
+}
 const lifecycle = args.includes('--no-lifecycle') ? undefined : await import('./bench-lifecycle.mjs');
 const opennebula = args.includes('--no-opennebula') ? undefined : await import('./bench-opennebula.mjs');
 const report = {
@@ -340,6 +348,7 @@ const report = {
   ...(args.includes('--no-protocol') ? {} : { protocol: await protocolFigures() }),
   ...(lifecycle ? { lifecycle: await lifecycle.lifecycleFigures() } : {}),
   ...(opennebula ? { opennebula: await opennebula.opennebulaFigures() } : {}),
+  ...(args.includes('--no-history') ? {} : { history: historyFigures() }),
 };
 if (args.includes('--json')) {
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -373,4 +382,10 @@ if (args.includes('--json')) {
   }
   if (report.lifecycle) for (const row of lifecycle.lifecycleRows(report.lifecycle)) console.log(row);
   if (report.opennebula) for (const row of opennebula.opennebulaRows(report.opennebula)) console.log(row);
+  if (report.history) {
+    const h = report.history;
+    console.log(`| history: write 1,000 samples, ${h.writeMs} ms (slowest ${h.writeMaxMs} ms) | - | - | - | <= ${h.targets.writeMs} ms |`);
+    console.log(`| history: read a 24-hour series (${h.readPoints} points) | - | ${h.readMs} ms (7 days ${h.readWeekMs} ms, 400 days ${h.read400DaysMs} ms) | - | <= ${h.targets.readMs} ms |`);
+    console.log(`| history: catalog for 100 datastores over ${h.days} days every 300 s | - | ${h.sizeMiB} MiB | - | <= ${h.targets.sizeMiB} MiB |`);
+  }
 }
