@@ -10,6 +10,7 @@ import { packageRoot } from '../config/paths.js';
 import { API_VERSIONS } from '../driver/manifest.js';
 import { EXIT_STATUS } from '../errors.js';
 import { LEVELS, LOG_FORMATS } from '../log/logger.js';
+import { registerAlert } from './alert.js';
 import { registerDatastore } from './datastore.js';
 import { registerDrivers } from './drivers.js';
 import { registerHost } from './host.js';
@@ -79,6 +80,7 @@ export function buildProgram(io: Io, setStatus: SetStatus): Command {
   registerHost(program, io, setStatus);
   registerImage(program, io, setStatus);
   registerVm(program, io, setStatus);
+  registerAlert(program, io, setStatus);
   program.command('onecompat', { hidden: true }).helpOption(false).allowUnknownOption(true).argument('[args...]').action(async (args: string[], _flags: unknown, command: Command) => {
     const { runOneCompat } = await import('./onecompat.js');
     setStatus(await runOneCompat(args, io, command.optsWithGlobals<{ catalog?: string }>().catalog));

@@ -7,6 +7,7 @@
 import type { MonitorResult } from '../contract/parsers.js';
 import { FerryError, toFerryError } from '../errors.js';
 import type { Datastore, DatastorePatch, NewDatastore, Sample } from '../model.js';
+import { alertOnMonitor } from './alerting.js';
 import { checkBasePath } from './base-path.js';
 import { datastoreAction, type LifecycleOptions } from './journal.js';
 import { checkOwner, removeMarker, writeMarker } from './owner-marker.js';
@@ -17,7 +18,8 @@ import { datastorePlan, monitorDriver, monitorStep, type DatastorePlan } from '.
  * the figures: the latest on the datastore, and a sample of each in its
  * history (used, free, total, and every other numeric KEY=VALUE it printed).
  * A failed run counts towards the datastore's ERROR state (three in a row),
- * which the next success clears.
+ * which the next success clears. Each run, either way, is then evaluated by
+ * the datastore's alert rules (alerting.ts): alerts raised or cleared.
  */
 export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<MonitorResult> {
   if (monitorDriver(ds).driver === null) {
@@ -33,7 +35,13 @@ export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<Mo
       });
     }
   } catch (error) {
-    life.catalog.recordMonitorFailure(ds.id, toFerryError(error).message);
+    const failedAt = Date.now();
+    life.catalog.recordMonitorFailure(ds.id, toFerryError(error).message, { at: failedAt });
+    try {
+      alertOnMonitor(life.catalog, ds.id, { at: failedAt });
+    } catch {
+      // The monitor's own failure is the one to report; the next run evaluates the rules again.
+    }
     throw error;
   }
   const at = Date.now();
@@ -42,6 +50,7 @@ export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<Mo
     tx.recordSamples(samplesOf(ds.id, figures, at));
     tx.recordMonitorSuccess(ds.id, at);
   });
+  alertOnMonitor(life.catalog, ds.id, { at, figures });
   return figures;
 }
 

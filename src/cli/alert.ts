@@ -1,0 +1,99 @@
+/** `ferry alert list|show|ack`: the alerts in the catalog, raised and cleared by the alert rules (docs/monitoring.md). */
+import type { Command } from 'commander';
+import { FerryError } from '../errors.js';
+import { ALERT_SEVERITIES, type Alert, type AlertFilter, type AlertSeverity } from '../model.js';
+import { print, table, withCatalog } from './catalog-context.js';
+import type { Io } from './io.js';
+
+const STATES = ['firing', 'cleared', 'all'] as const;
+
+/** An alert id as typed: a positive integer, else a usage error. */
+function alertId(text: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < 1) {
+    throw new FerryError('E_USAGE', `alert id ${JSON.stringify(text)} is not a positive integer`, { hint: 'ferry alert list' });
+  }
+  return Number(text);
+}
+
+const subjectText = (subject: { kind: string; id: string }): string => `${subject.kind} ${subject.id}`;
+
+/** What it affects, grouped by kind: `image 3 4, vm 7, host host01`. */
+function affectsText(alert: Alert): string {
+  if (alert.affects.length === 0) return '-';
+  const byKind = new Map<string, string[]>();
+  for (const each of alert.affects) byKind.set(each.kind, [...(byKind.get(each.kind) ?? []), each.id]);
+  return [...byKind].map(([kind, ids]) => `${kind} ${ids.join(' ')}`).join(', ');
+}
+
+function describe(alert: Alert): string {
+  const lines = [
+    `alert ${alert.id} ${alert.rule} (${alert.severity}, ${alert.state})`,
+    `  subject    ${subjectText(alert.subject)}`,
+    `  message    ${alert.message}`,
+    `  value      ${alert.value ?? '-'}`,
+    `  raised     ${alert.raisedAt}`,
+    `  cleared    ${alert.clearedAt ?? '-'}`,
+    `  acked      ${alert.ackedAt === null ? '-' : `${alert.ackedAt} by ${alert.ackedBy ?? '?'}`}`,
+    `  affects    ${affectsText(alert)}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerAlert(program: Command, io: Io, setStatus: (status: number) => void): void {
+  const group = program.command('alert').summary('alerts raised by the alert rules: list, show, ack')
+    .addHelpText('after', '\nExamples:\n  $ ferry alert list\n  $ ferry alert show 3\n  $ ferry alert ack 3 --by alice\n');
+
+  group
+    .command('list')
+    .summary('list alerts (default: those firing), oldest first')
+    .option('--state <state>', `firing, cleared or all`, 'firing')
+    .option('--severity <severity>', `only this severity: ${ALERT_SEVERITIES.join(', ')}`)
+    .addHelpText('after', '\nExamples:\n  $ ferry alert list\n  $ ferry alert list --state all --severity critical\n  $ ferry alert list --json\n')
+    .action((flags: { state: string; severity?: string }, command: Command) =>
+      withCatalog(command, io, setStatus, (ctx) => {
+        if (!(STATES as readonly string[]).includes(flags.state)) throw new FerryError('E_USAGE', `--state ${JSON.stringify(flags.state)} is not one of ${STATES.join(', ')}`, { hint: '--state all' });
+        if (flags.severity !== undefined && !(ALERT_SEVERITIES as readonly string[]).includes(flags.severity)) {
+          throw new FerryError('E_USAGE', `--severity ${JSON.stringify(flags.severity)} is not one of ${ALERT_SEVERITIES.join(', ')}`, { hint: '--severity critical' });
+        }
+        const filter: AlertFilter = {
+          ...(flags.state === 'all' ? {} : { state: flags.state as 'firing' | 'cleared' }),
+          ...(flags.severity !== undefined ? { severity: flags.severity as AlertSeverity } : {}),
+        };
+        const alerts = ctx.catalog.listAlerts(filter);
+        print(ctx, alerts, () =>
+          table(
+            ['ID', 'SEVERITY', 'STATE', 'RULE', 'SUBJECT', 'RAISED', 'ACKED', 'MESSAGE'],
+            alerts.map((alert) => [alert.id, alert.severity, alert.state, alert.rule, subjectText(alert.subject), alert.raisedAt, alert.ackedBy, alert.message]),
+          ),
+        );
+      }),
+    );
+
+  group
+    .command('show')
+    .summary('show an alert: what it is about, what it affects, who acknowledged it')
+    .argument('<id>', 'alert id')
+    .addHelpText('after', '\nExamples:\n  $ ferry alert show 3\n  $ ferry alert show 3 --json\n')
+    .action((id: string, _flags: unknown, command: Command) =>
+      withCatalog(command, io, setStatus, (ctx) => {
+        const alert = ctx.catalog.alert(alertId(id));
+        print(ctx, alert, () => describe(alert));
+      }),
+    );
+
+  group
+    .command('ack')
+    .summary('acknowledge an alert (firing or cleared); the first acknowledgement is kept')
+    .argument('<id>', 'alert id')
+    .option('--by <name>', 'who acknowledges it (default: $USER)')
+    .addHelpText('after', '\nExamples:\n  $ ferry alert ack 3\n  $ ferry alert ack 3 --by alice\n')
+    .action((id: string, flags: { by?: string }, command: Command) =>
+      withCatalog(command, io, setStatus, (ctx) => {
+        const number = alertId(id);
+        const by = flags.by ?? ctx.io.env.USER ?? ctx.io.env.LOGNAME;
+        if (by === undefined || by.trim() === '') throw new FerryError('E_USAGE', 'say who acknowledges the alert: --by NAME ($USER is not set)', { hint: `ferry alert ack ${number} --by alice` });
+        const alert = ctx.catalog.ackAlert(number, by);
+        print(ctx, alert, () => `alert ${alert.id} ${alert.rule} on ${subjectText(alert.subject)}: acknowledged by ${alert.ackedBy} at ${alert.ackedAt}\n`);
+      }),
+    );
+}
