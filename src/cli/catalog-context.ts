@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { CatalogStore } from '../catalog/store.js';
+import { alertingFrom } from '../lifecycle/alert-rules.js';
 import { existsSync } from 'node:fs';
 import { catalogPath } from '../config/catalog-path.js';
 import { loadConfig, resolveSecrets, type FerryConfig } from '../config/config.js';
@@ -50,6 +51,7 @@ async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: 
       frontend,
       ...(io.signal ? { signal: io.signal } : {}),
       ...(base.config.monitor?.max_age !== undefined ? { monitorMaxAgeS: base.config.monitor.max_age } : {}),
+      alerting: alertingFrom(base.config, runner),
       onStep: json ? undefined : (event) => printStep(io, event, ticker),
     });
     syncConfigDatastores(catalog, base.config.datastores, io.env);

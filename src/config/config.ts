@@ -13,6 +13,7 @@ import { bundledRemotes } from './paths.js';
 import { TimeoutSchema } from './timeout.js';
 import { loadYamlFile } from './yaml.js';
 import { CONVENTIONS } from '../driver/convention.js';
+import { AlertsSchema } from '../monitor/rules.js';
 
 export const CONFIG_FILE = 'ferry.yaml';
 
@@ -60,7 +61,15 @@ export const ConfigSchema = v.strictObject({
   /** text (one line per record) or json (JSON lines). */
   log_format: v.optional(v.picklist(LOG_FORMATS)),
   /** Datastore figures: `max_age` seconds they are trusted before an image create, clone or save-as runs the monitor again (default 300; 0: always). */
-  monitor: v.optional(v.strictObject({ max_age: v.optional(v.pipe(v.number(), v.minValue(0))) })),
+  monitor: v.optional(
+    v.strictObject({
+      max_age: v.optional(v.pipe(v.number(), v.minValue(0))),
+      /** Seconds between a datastore's monitor runs; the alert rules count missed samples in it (default 300). */
+      interval: v.optional(v.pipe(v.number(), v.minValue(1))),
+    }),
+  ),
+  /** Alert rules for every datastore, over the built-in ones (docs/monitoring.md). */
+  alerts: v.optional(AlertsSchema),
   /** Folder for the lock files of the helper library's `exclusive`. */
   lock_dir: v.optional(v.pipe(v.string(), v.minLength(1))),
   /** This machine's name in host:path arguments (the spec's `fe`); default its host name. */
@@ -95,6 +104,8 @@ export const ConfigSchema = v.strictObject({
         ),
         template: v.optional(v.record(v.string(), v.string())),
         secrets: v.optional(v.record(v.string(), SecretSourceSchema)),
+        /** Alert rules for this datastore, over everyone else's. */
+        alerts: v.optional(AlertsSchema),
       }),
     ),
   ),

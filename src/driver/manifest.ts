@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import * as v from 'valibot';
 import { loadYamlFile } from '../config/yaml.js';
 import { CONVENTIONS } from './convention.js';
+import { AlertsSchema } from '../monitor/rules.js';
 
 export const MANIFEST_FILE = 'driver.yaml';
 /** Driver API versions this ferry runs. */
@@ -35,6 +36,8 @@ export const ManifestSchema = v.strictObject({
   capabilities: v.optional(v.array(v.string())),
   config: v.optional(v.record(v.string(), ConfigAttribute)),
   requires: v.optional(v.array(v.string())),
+  /** Alert rules for the datastores using this driver (docs/monitoring.md). */
+  alerts: v.optional(AlertsSchema),
 });
 
 export type Manifest = v.InferOutput<typeof ManifestSchema>;

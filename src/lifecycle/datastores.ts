@@ -25,6 +25,8 @@ export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<Mo
   if (monitorDriver(ds).driver === null) {
     throw new FerryError('E_CONFLICT', `datastore ${ds.name} is a ${ds.type} datastore with no datastore driver (ds_mad) to monitor it`, { hint: `give it one: ferry datastore update ${ds.name} --ds-mad NAME` });
   }
+  // The rules first: rules that do not merge (a bad alerts: list) are the operator's to fix before anything runs.
+  const alerting = (await life.alerting?.optionsFor(ds)) ?? {};
   let figures: MonitorResult;
   try {
     const result = await datastoreAction(life, ds, monitorStep(ds));
@@ -38,7 +40,7 @@ export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<Mo
     const failedAt = Date.now();
     life.catalog.recordMonitorFailure(ds.id, toFerryError(error).message, { at: failedAt });
     try {
-      alertOnMonitor(life.catalog, ds.id, { at: failedAt });
+      alertOnMonitor(life.catalog, ds.id, { at: failedAt }, alerting);
     } catch {
       // The monitor's own failure is the one to report; the next run evaluates the rules again.
     }
@@ -50,7 +52,7 @@ export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<Mo
     tx.recordSamples(samplesOf(ds.id, figures, at));
     tx.recordMonitorSuccess(ds.id, at);
   });
-  alertOnMonitor(life.catalog, ds.id, { at, figures });
+  alertOnMonitor(life.catalog, ds.id, { at, figures }, alerting);
   return figures;
 }
 

@@ -11,6 +11,7 @@ import type { LogRecord } from '../log/record.js';
 import { datastoreDump, secretEnv } from '../dump/from-catalog.js';
 import { toFerryError, type FerryError } from '../errors.js';
 import type { Datastore, Image, PlanStep } from '../model.js';
+import type { Alerting } from './alert-rules.js';
 
 /** Reported before and after each driver action of a VM plan, for the CLI's progress lines. */
 export interface StepEvent {
@@ -33,6 +34,8 @@ export interface LifecycleOptions {
   signal?: AbortSignal;
   /** Seconds a datastore's figures are trusted before an image create, clone or save-as refreshes them (capacity.ts; default 300). */
   monitorMaxAgeS?: number;
+  /** The alert rules of each datastore (alert-rules.ts); default the built-in ones. */
+  alerting?: Alerting;
 }
 
 /** What the outcome of an action changes, written with its journal entry. */
