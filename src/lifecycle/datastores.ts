@@ -4,6 +4,7 @@
  * change is undone here (a new record removed, an old one restored), so
  * nothing wrong stays recorded.
  */
+import type { CatalogTx } from '../catalog/store.js';
 import type { MonitorResult } from '../contract/parsers.js';
 import { FerryError, toFerryError } from '../errors.js';
 import type { Datastore, DatastorePatch, NewDatastore, Sample } from '../model.js';
@@ -107,9 +108,21 @@ export async function runDatastorePlan(life: LifecycleOptions, plan: DatastorePl
       return life.catalog.datastore(before.id);
     }
     case 'delete':
-      life.catalog.deleteDatastore(plan.datastore.id);
+      life.catalog.transaction((tx) => {
+        tx.deleteDatastore(plan.datastore.id);
+        retireAlerts(tx, plan.datastore.id);
+      });
       removeMarker(life.catalog, plan.datastore);
       return plan.datastore;
+  }
+}
+
+/** A removed datastore's alerts end with it: the firing ones are cleared, its rules' states forgotten (its id is never reused). */
+function retireAlerts(tx: CatalogTx, datastoreId: number): void {
+  const subject = { kind: 'datastore', id: String(datastoreId) };
+  for (const alert of tx.listAlerts({ state: 'firing', subject })) tx.clearAlert(alert.rule, subject);
+  for (const state of tx.listEvaluatorStates()) {
+    if (state.subject.kind === subject.kind && String(state.subject.id) === subject.id) tx.putEvaluatorState(state.rule, subject, undefined);
   }
 }
 

@@ -106,3 +106,17 @@ t.test('free space: free_low then free_critical, each cleared past its hysteresi
   await step(15, ['free_low'], 'down again: a new warning');
   t.equal((await alertsOf(w, 'free_low')).length, 2, 'a new alert (ids only grow)');
 });
+
+t.test("a removed datastore's alerts end with it", async (t) => {
+  const w = world(t);
+  mkdirSync(join(w.root, 'sys'));
+  await w.json(['datastore', 'create', 'system', '--type', 'SYSTEM', '--tm-mad', 'flaky', '--base-path', join(w.root, 'sys')]);
+  writeFileSync(join(w.markers, 'fail-monitor'), '');
+  for (let run = 1; run <= 3; run++) await w.cli(['datastore', 'monitor', 'system']);
+  const [alert] = await alertsOf(w, 'monitor_failing', 'firing');
+  t.ok(alert, 'firing');
+  await w.json(['datastore', 'delete', 'system']);
+  t.same(await alertsOf(w, 'monitor_failing', 'firing'), [], 'no longer firing');
+  t.equal((await w.json(['alert', 'show', String(alert?.id)])).state, 'cleared', 'cleared, kept in the history of alerts');
+  t.same(w.catalog().listEvaluatorStates(), [], "its rules' states are forgotten");
+});
