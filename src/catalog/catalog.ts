@@ -7,7 +7,6 @@
  * by a lock row (locks.ts). The rows of each table are the job of their own
  * module; this class only binds them to one connection.
  */
-import { resolve } from 'node:path';
 import type { FerryError } from '../errors.js';
 import type {
   Alert,

@@ -1,5 +1,5 @@
 /** `ferry alert list|show|ack`: the alerts in the catalog, raised and cleared by the alert rules (docs/monitoring.md). */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { FerryError } from '../errors.js';
 import { ALERT_SEVERITIES, type Alert, type AlertFilter, type AlertSeverity } from '../model.js';
 import { print, table, withCatalog } from './catalog-context.js';
@@ -46,18 +46,15 @@ export function registerAlert(program: Command, io: Io, setStatus: (status: numb
   group
     .command('list')
     .summary('list alerts (default: those firing), oldest first')
-    .option('--state <state>', `firing, cleared or all`, 'firing')
-    .option('--severity <severity>', `only this severity: ${ALERT_SEVERITIES.join(', ')}`)
+    .addOption(new Option('--state <state>', 'firing, cleared or all').choices(STATES).default('firing'))
+    .addOption(new Option('--severity <severity>', 'only this severity').choices(ALERT_SEVERITIES))
     .addHelpText('after', '\nExamples:\n  $ ferry alert list\n  $ ferry alert list --state all --severity critical\n  $ ferry alert list --json\n')
-    .action((flags: { state: string; severity?: string }, command: Command) =>
+    .action((flags: { state: (typeof STATES)[number]; severity?: AlertSeverity }, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
-        if (!(STATES as readonly string[]).includes(flags.state)) throw new FerryError('E_USAGE', `--state ${JSON.stringify(flags.state)} is not one of ${STATES.join(', ')}`, { hint: '--state all' });
-        if (flags.severity !== undefined && !(ALERT_SEVERITIES as readonly string[]).includes(flags.severity)) {
-          throw new FerryError('E_USAGE', `--severity ${JSON.stringify(flags.severity)} is not one of ${ALERT_SEVERITIES.join(', ')}`, { hint: '--severity critical' });
-        }
+        // commander refuses any other --state or --severity (exit 2, naming the choices).
         const filter: AlertFilter = {
-          ...(flags.state === 'all' ? {} : { state: flags.state as 'firing' | 'cleared' }),
-          ...(flags.severity !== undefined ? { severity: flags.severity as AlertSeverity } : {}),
+          ...(flags.state === 'all' ? {} : { state: flags.state }),
+          ...(flags.severity !== undefined ? { severity: flags.severity } : {}),
         };
         const alerts = ctx.catalog.listAlerts(filter);
         print(ctx, alerts, () =>

@@ -1,8 +1,6 @@
 /** `ferry datastore create|list|show|update|delete`: datastores in the catalog, checked by their own monitor. */
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Datastore } from '../model.js';
-import { isDriverFolder } from '../driver/locate.js';
 import { configProblems } from '../driver/manifest.js';
 import { buildXml, cdata } from '../dump/serialize.js';
 import { FerryError, toFerryError } from '../errors.js';
@@ -12,6 +10,7 @@ import { availableMb } from '../lifecycle/capacity.js';
 import { monitorDriver, type DatastorePlan } from '../lifecycle/plan.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
 import type { Io } from './io.js';
+import { datastoreDrivers } from '../driver/datastore-drivers.js';
 import { datastoreTrend, monitorHealth, type DatastoreTrend } from '../lifecycle/trend.js';
 import { errorJson, writeJson } from './output.js';
 
@@ -100,13 +99,7 @@ function describe(ds: Datastore): string {
  * wrong types. Before anything is recorded or any driver runs.
  */
 async function checkDriverConfig(ctx: CatalogContext, name: string, ds: { dsMad: string | null; tmMad: string; template: Record<string, string>; secrets: Record<string, string>; basePath: string }): Promise<void> {
-  const remotes = await ctx.runner.remotesPath();
-  const problems: string[] = [];
-  for (const [kind, driver] of [['datastore', ds.dsMad], ['tm', ds.tmMad]] as const) {
-    // An unknown driver is the monitor's to report, with the list of drivers there are.
-    if (!driver || !isDriverFolder(remotes, kind, driver)) continue;
-    problems.push(...configProblems(await ctx.runner.manifest(join(remotes, kind, driver)), `${kind}/${driver}`, ds));
-  }
+  const problems = (await datastoreDrivers(ctx.runner, ds)).flatMap(({ kind, name: driver, manifest }) => configProblems(manifest, `${kind}/${driver}`, ds));
   if (problems.length > 0) {
     throw new FerryError('E_USAGE', `datastore ${name}: ${problems.join('; ')}`, { hint: 'the drivers\' driver.yaml config: says what they read; see ferry drivers validate' });
   }

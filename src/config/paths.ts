@@ -28,3 +28,8 @@ export function packageRoot(): string {
 export function bundledRemotes(): string {
   return join(packageRoot(), 'remotes');
 }
+
+/** A helper binary the build compiles into dist/libexec (ferry-spawn, ferry-xpath). */
+export function libexecPath(name: string): string {
+  return join(packageRoot(), 'dist', 'libexec', name);
+}

@@ -4,9 +4,8 @@
  * then ferry.yaml's `datastores.<name>.alerts` (monitor/merge.ts), and the
  * monitor interval the missed-sample rule counts in.
  */
-import { join } from 'node:path';
 import type { FerryConfig } from '../config/config.js';
-import { isDriverFolder } from '../driver/locate.js';
+import { datastoreDrivers } from '../driver/datastore-drivers.js';
 import type { Runner } from '../driver/runner.js';
 import type { Datastore } from '../model.js';
 import { datastoreRules } from '../monitor/merge.js';
@@ -20,14 +19,7 @@ export interface Alerting {
 export function alertingFrom(config: Pick<FerryConfig, 'alerts' | 'datastores' | 'monitor'>, runner: Runner): Alerting {
   return {
     async optionsFor(ds) {
-      const remotes = await runner.remotesPath();
-      const drivers: Array<{ kind: 'datastore' | 'tm'; name: string; alerts?: NonNullable<FerryConfig['alerts']> }> = [];
-      for (const [kind, name] of [['datastore', ds.dsMad], ['tm', ds.tmMad]] as const) {
-        // A driver that is not there is the monitor's to report.
-        if (!name || !isDriverFolder(remotes, kind, name)) continue;
-        const manifest = await runner.manifest(join(remotes, kind, name));
-        drivers.push({ kind, name, ...(manifest.alerts ? { alerts: manifest.alerts } : {}) });
-      }
+      const drivers = (await datastoreDrivers(runner, ds)).map(({ kind, name, manifest }) => ({ kind, name, ...(manifest.alerts ? { alerts: manifest.alerts } : {}) }));
       const own = config.datastores?.[ds.name]?.alerts;
       const rules = datastoreRules({ ...(config.alerts ? { global: config.alerts } : {}), drivers, datastore: { name: ds.name, ...(own ? { alerts: own } : {}) } });
       return { rules, ...(config.monitor?.interval !== undefined ? { intervalS: config.monitor.interval } : {}) };

@@ -1,7 +1,7 @@
 /**
  * Alerts from a datastore's monitor runs (issue 15): after each run of
- * `monitor()`, successful or failed, the datastore's alert rules (for now
- * the built-in defaults, monitor/defaults.ts) are evaluated on what the run
+ * `monitor()`, successful or failed, the datastore's alert rules (the
+ * built-in ones merged with configuration: alert-rules.ts) are evaluated on what the run
  * tells: the KEYs it printed and the attributes ferry derives (FREE_PCT,
  * LIMIT_USED_PCT, DAYS_TO_FULL, MONITOR_FAILURES, SAMPLE_AGE_INTERVALS,
  * STATE). The evaluator's states, the alerts raised (with what they affect)
@@ -18,7 +18,7 @@ import { impactOf } from '../monitor/impact.js';
 import type { AlertRule, AttributeValue } from '../monitor/rules.js';
 import { datastoreTrend } from './trend.js';
 
-/** The monitor interval SAMPLE_AGE_INTERVALS counts in, until ferry.yaml's `monitor: {interval}` is wired (seconds). */
+/** The monitor interval SAMPLE_AGE_INTERVALS counts in when ferry.yaml's `monitor: {interval}` gives none (seconds). */
 export const DEFAULT_MONITOR_INTERVAL_S = 300;
 
 export interface MonitorRun {
@@ -42,7 +42,11 @@ export interface AlertingResult {
 
 const round = (value: number): number => Math.round(value * 10) / 10;
 
-function numberOf(value: string | undefined): number | undefined {
+/** A monitor KEY the rules and the history take (a KEY=VALUE line's key). */
+export const ATTRIBUTE_KEY = /^[A-Z][A-Z0-9_]*$/;
+
+/** A monitor value as a number, when it is one. */
+export function numberOf(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const number = Number(value);
   return Number.isFinite(number) ? number : undefined;
@@ -59,7 +63,7 @@ export function datastoreAttributes(tx: CatalogTx, ds: Datastore, run: MonitorRu
   const health = tx.monitorState(ds.id);
   const figures = run.figures;
   if (figures) {
-    for (const [key, value] of Object.entries(figures.attributes ?? {})) if (/^[A-Z][A-Z0-9_]*$/.test(key)) values[key] = numberOf(value) ?? value;
+    for (const [key, value] of Object.entries(figures.attributes ?? {})) if (ATTRIBUTE_KEY.test(key)) values[key] = numberOf(value) ?? value;
     values.USED_MB = figures.usedMb;
     values.FREE_MB = figures.freeMb;
     values.TOTAL_MB = figures.totalMb;

@@ -8,7 +8,7 @@ import type { CatalogTx } from '../catalog/store.js';
 import type { MonitorResult } from '../contract/parsers.js';
 import { FerryError, toFerryError } from '../errors.js';
 import type { Datastore, DatastorePatch, NewDatastore, Sample } from '../model.js';
-import { alertOnMonitor } from './alerting.js';
+import { alertOnMonitor, ATTRIBUTE_KEY, numberOf } from './alerting.js';
 import { checkBasePath } from './base-path.js';
 import { datastoreAction, type LifecycleOptions } from './journal.js';
 import { checkOwner, removeMarker, writeMarker } from './owner-marker.js';
@@ -48,12 +48,13 @@ export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<Mo
     throw error;
   }
   const at = Date.now();
+  // One transaction for the run: the figures, their samples, the health and the alerts they raise or clear.
   life.catalog.transaction((tx) => {
     tx.setMonitor(ds.id, figures);
     tx.recordSamples(samplesOf(ds.id, figures, at));
     tx.recordMonitorSuccess(ds.id, at);
+    alertOnMonitor(life.catalog, ds.id, { at, figures }, alerting);
   });
-  alertOnMonitor(life.catalog, ds.id, { at, figures }, alerting);
   return figures;
 }
 
@@ -65,8 +66,8 @@ function samplesOf(datastoreId: number, figures: MonitorResult, at: number): Sam
     { datastoreId, attribute: 'total_mb', at, value: figures.totalMb },
   ];
   for (const [key, value] of Object.entries(figures.attributes ?? {})) {
-    const number = Number(value);
-    if (/^[A-Z][A-Z0-9_]*$/.test(key) && value.trim() !== '' && Number.isFinite(number)) samples.push({ datastoreId, attribute: key.toLowerCase(), at, value: number });
+    const number = numberOf(value);
+    if (ATTRIBUTE_KEY.test(key) && number !== undefined) samples.push({ datastoreId, attribute: key.toLowerCase(), at, value: number });
   }
   return samples;
 }

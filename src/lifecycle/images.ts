@@ -174,7 +174,7 @@ export async function registerSource(life: LifecycleOptions, ds: Datastore, step
   }
   // OpenNebula's cp prints "<source> <format>": oned knows the size from the stat it ran before. Ask the same stat
   // (of the PATH copied from) after the copy, and only then; an image whose size cannot be read stays without one.
-  const sizeMb = made.sizeMb ?? (step.action === 'cp' && image.path ? await statCopiedPath(life, ds, image, operation).catch(() => undefined) : undefined);
+  const sizeMb = made.sizeMb ?? (step.action === 'cp' && image.path ? await statOf(life, ds, image, 'path', operation).catch(() => undefined) : undefined);
   // An empty image made without a format is in the one its dump asked for (emptyImageFormat).
   const format = made.format ?? image.format ?? (step.action === 'mkfs' ? emptyImageFormat(ds) : null);
   return { source: made.source, sizeMb: sizeMb ?? image.sizeMb, format, state: 'READY' };
@@ -353,14 +353,18 @@ export async function statPath(life: LifecycleOptions, dsRef: string | number, p
   return result.result as number;
 }
 
-/** Stat of the PATH an image was copied from, as oned runs it before a cp. */
-async function statCopiedPath(life: LifecycleOptions, ds: Datastore, image: Image, operation: string | undefined): Promise<number> {
-  const result = await datastoreAction(life, ds, imageStep(ds, 'stat', image.id, `stat ${image.path ?? ''}`), { image, dumpImage: { ...image, source: null }, ...(operation ? { operation } : {}) });
-  return result.result as number;
+/** Stat of an image's SOURCE (its PATH left out of the dump: stat measures PATH when it has one). */
+export function statSource(life: LifecycleOptions, ds: Datastore, image: Image, operation?: string): Promise<number> {
+  return statOf(life, ds, image, 'source', operation);
 }
 
-/** Stat of an image's SOURCE (its PATH left out of the dump: stat measures PATH when it has one). */
-export async function statSource(life: LifecycleOptions, ds: Datastore, image: Image, operation?: string): Promise<number> {
-  const result = await datastoreAction(life, ds, imageStep(ds, 'stat', image.id, `stat image ${image.name}`), { image, dumpImage: { ...image, path: null }, ...(operation ? { operation } : {}) });
+/**
+ * Stat of one of an image's files: its SOURCE, or the PATH it was copied
+ * from (as oned runs it before a cp); the other is left out of the dump.
+ */
+async function statOf(life: LifecycleOptions, ds: Datastore, image: Image, measured: 'source' | 'path', operation: string | undefined): Promise<number> {
+  const dumpImage = measured === 'source' ? { ...image, path: null } : { ...image, source: null };
+  const why = measured === 'source' ? `stat image ${image.name}` : `stat ${image.path ?? ''}`;
+  const result = await datastoreAction(life, ds, imageStep(ds, 'stat', image.id, why), { image, dumpImage, ...(operation ? { operation } : {}) });
   return result.result as number;
 }

@@ -9,7 +9,7 @@
  */
 import { vmPath } from '../catalog/layout.js';
 import { FerryError } from '../errors.js';
-import type { Datastore, DatastorePatch, Image, NewDatastore, NewImage, PlanStep, StepRefs, Vm, VmDisk } from '../model.js';
+import type { Datastore, DatastorePatch, Image, NewDatastore, PlanStep, StepRefs, Vm, VmDisk } from '../model.js';
 import type { SaveAsSource } from './image-plan.js';
 
 export const VM_OPERATIONS = ['create', 'stop', 'resume', 'migrate', 'shutdown', 'terminate', 'disk-snapshot-create', 'disk-snapshot-revert', 'disk-snapshot-delete'] as const;

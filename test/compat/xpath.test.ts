@@ -11,6 +11,7 @@ import t, { type Test } from 'tap';
 import { packageRoot } from '../../src/config/paths.js';
 import { tmpDir } from '../helpers/fixtures.js';
 import { corpusRoot, rubyAvailable } from '../helpers/corpus.js';
+import { prng as random } from '../helpers/intervals.js';
 
 type Tap = Test;
 interface Ran { stdout: Buffer; stderr: string; status: number | null }
@@ -202,16 +203,6 @@ t.test('the drivers\' expressions on realistic dumps give Ruby\'s bytes and stat
   await sameAsRuby(t, l, cases, true);
 });
 
-/** mulberry32: a small seeded generator, so the random cases are the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = ['DISK', 'DISK_ID', 'SOURCE', 'SIZE', 'TEMPLATE', 'HISTORY', 'ID', 'A', 'B_2', 'TM_MAD'];
 const VALUES = ['0', '1', '2', '10', ' 1 ', '1.0', '1.', '.5', '-0', '-1', '007', '1e3', '0x1A', '', ' ', '\n  ', 'ssh', 'x y', '$(touch /tmp/p)', '`id`', 'a\nb',

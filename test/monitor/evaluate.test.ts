@@ -4,6 +4,7 @@ import { activeAlerts, observe, retireRules, stateKey, type AlertStates } from '
 import { DEFAULT_RULES } from '../../src/monitor/defaults.js';
 import { evaluate, type AlertEvent, type AlertState, type Subject } from '../../src/monitor/evaluate.js';
 import type { AlertRule, AttributeValue } from '../../src/monitor/rules.js';
+import { prng } from '../helpers/intervals.js';
 
 const ds: Subject = { kind: 'datastore', id: 100, name: 'fast' };
 const base: AlertRule = { name: 'free_low', attribute: 'FREE_PCT', condition: { kind: 'lower', bound: 20, hysteresis: 0 }, severity: 'warning', subject: 'datastore', forSeconds: 0, missing: 'keep', enabled: true };
@@ -21,16 +22,6 @@ function run(rule: AlertRule, steps: [number, AttributeValue | undefined][], sta
   return { state, events };
 }
 
-/** Seeded, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 t.test('raised once on crossing, cleared once on return', async (t) => {
   t.same(run(base, [[0, 50], [1, 19], [2, 15], [3, 19.9], [4, 20], [5, 25], [6, 10]]).events, ['raised@1', 'cleared@4', 'raised@6']);

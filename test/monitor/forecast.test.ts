@@ -1,6 +1,7 @@
 /** Estimated time until full, from synthetic series (issue 15). */
 import t from 'tap';
 import { forecastFull, type CapacitySample } from '../../src/monitor/forecast.js';
+import { prng } from '../helpers/intervals.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -11,15 +12,6 @@ function series(days: number, used: (i: number) => number, totalMb = 100_000): C
   return Array.from({ length: days * 24 + 1 }, (_, i) => ({ at: T0 + i * HOUR, usedMb: used(i), totalMb }));
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 t.test('linear growth: the exact rate and date', async (t) => {
   // 1,000 MB a day from 50,000 of 100,000 over 3 days: 47,000 left at 1,000 a day.

@@ -12,9 +12,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { join } from 'node:path';
 import { getSystemErrorName } from 'node:util';
-import { packageRoot } from '../../config/paths.js';
+import { libexecPath } from '../../config/paths.js';
 import type { Closed, Launch, Launcher, LaunchRequest } from './types.js';
 
 /** The protocol version the helper greets with: both sides are built from one tree. */
@@ -38,7 +37,7 @@ function errnoName(errno: number): string {
 
 /** The built helper binary, or undefined when this install has none. */
 export function helperPath(): string | undefined {
-  const path = join(packageRoot(), 'dist', 'libexec', 'ferry-spawn');
+  const path = libexecPath('ferry-spawn');
   try {
     accessSync(path, fsConstants.X_OK);
     return path;

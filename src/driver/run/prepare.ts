@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../../config/paths.js';
+import { libexecPath, packageRoot } from '../../config/paths.js';
 import type { ActionSpec, Kind } from '../../contract/spec.js';
 import type { ActionDump } from '../../dump/dump.js';
 import { dumpEnv } from '../../dump/env.js';
@@ -108,7 +108,8 @@ export function fixedEnv(options: RunnerOptions): Record<string, string> {
   return {
     FERRY: join(packageRoot(), 'dist', 'bin', 'ferry.js'),
     FERRY_LOCK_DIR: join(tmpdir(), `ferry-${process.getuid?.() ?? 'user'}`, 'locks'),
-    ...(existsSync(join(packageRoot(), 'dist', 'libexec', 'ferry-xpath')) ? { FERRY_XPATH: join(packageRoot(), 'dist', 'libexec', 'ferry-xpath') } : {}),
+    // OpenNebula's xpath.rb drop-in runs it (scripts/opennebula/xpath.rb); without a C compiler it is not built.
+    ...(existsSync(libexecPath('ferry-xpath')) ? { FERRY_XPATH: libexecPath('ferry-xpath') } : {}),
     ...options.env,
     FERRY_REMOTES: options.remotes,
   };
