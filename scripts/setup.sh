@@ -24,6 +24,8 @@ declare -A PACKAGE_OF=(
     [openssl]=openssl
     [mkfs.ext4]=e2fsprogs
     [ruby]=ruby
+    [promtool]=prometheus
+    [prometheus]=prometheus
 )
 
 # sshd and mkfs live in sbin, which a non-root PATH may lack.

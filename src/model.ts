@@ -287,3 +287,18 @@ export interface EvaluatorState {
   state: unknown;
   updatedAt: string;
 }
+
+/** An alert raised or cleared, waiting for (or done with) the alert hooks: the hooks' outbox (catalog notices.ts). */
+export interface AlertNotice {
+  /** Only grows; a hook may use it to tell a repeated delivery (after a crash) from a new one. */
+  id: number;
+  alertId: number;
+  event: 'raised' | 'cleared';
+  at: string;
+  attempts: number;
+  deliveredAt: string | null;
+  lastError: string | null;
+}
+
+/** How a claimed notice's delivery ended: delivered, or failed (retried after `retryAtMs`, or given up when absent). */
+export type NoticeOutcome = { ok: true; at?: number } | { ok: false; error: string; retryAtMs?: number; at?: number };

@@ -9,6 +9,7 @@
 import { FerryError } from '../errors.js';
 import { ALERT_SEVERITIES, type Alert, type AlertFilter, type AlertSeverity, type AlertSubject, type AlertSubjectRef, type EvaluatorState, type NewAlert, type RaisedAlert } from '../model.js';
 import type { Connection } from './connection.js';
+import { addNotice } from './notices.js';
 import { guarded, json, nextId, num, str, type Row } from './values.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -81,7 +82,9 @@ export function raiseAlert(c: Connection, input: NewAlert): RaisedAlert {
         )
         .run({ rule, kind: subject.kind, id: subject.id, severity: input.severity, value, message, affects: JSON.stringify(affects), at });
       if (info.changes === 0) return { alert: firing(c, rule, subject) as Alert, raised: false };
-      return { alert: alert(c, Number(info.lastInsertRowid)), raised: true };
+      const id = Number(info.lastInsertRowid);
+      addNotice(c, id, 'raised', Date.parse(at));
+      return { alert: alert(c, id), raised: true };
     }),
   );
 }
@@ -94,6 +97,7 @@ export function clearAlert(c: Connection, rule: string, subjectRef: AlertSubject
     const existing = firing(c, rule, subject);
     if (existing === undefined) return undefined;
     c.sql("UPDATE alerts SET state = 'cleared', cleared_at = ? WHERE id = ?").run(when, existing.id);
+    addNotice(c, existing.id, 'cleared', at);
     return alert(c, existing.id);
   });
 }

@@ -10,6 +10,7 @@
 import type { FerryError } from '../errors.js';
 import type {
   Alert,
+  AlertNotice,
   AlertFilter,
   AlertSubjectRef,
   Datastore,
@@ -30,6 +31,7 @@ import type {
   NewImage,
   NewJournalEntry,
   NewVm,
+  NoticeOutcome,
   PruneResult,
   RaisedAlert,
   Retention,
@@ -47,6 +49,7 @@ import * as images from './images.js';
 import * as journal from './journal.js';
 import * as locks from './locks.js';
 import * as meta from './meta.js';
+import * as notices from './notices.js';
 import type { BrokenLock, CatalogStore, CatalogTx, Release } from './store.js';
 import * as vms from './vms.js';
 
@@ -258,5 +261,18 @@ export class Catalog implements CatalogStore {
   }
   listEvaluatorStates(rule?: string): EvaluatorState[] {
     return alerts.listEvaluatorStates(this.c, rule);
+  }
+
+  claimNotices(owner: string, now: number, leaseMs: number, limit: number): AlertNotice[] {
+    return notices.claimNotices(this.c, owner, now, leaseMs, limit);
+  }
+  finishNotice(id: number, owner: string, outcome: NoticeOutcome): boolean {
+    return notices.finishNotice(this.c, id, owner, outcome);
+  }
+  listNotices(alertId?: number): AlertNotice[] {
+    return notices.listNotices(this.c, alertId);
+  }
+  pruneNotices(before: number): number {
+    return notices.pruneNotices(this.c, before);
   }
 }

@@ -253,6 +253,24 @@ export const MIGRATIONS: readonly Migration[] = [
     PRIMARY KEY (rule, subject_kind, subject_id)
   ) WITHOUT ROWID;
   `,
+  // 10: alert notices, the outbox of the alert hooks (notices.ts): one row per alert raised or cleared, written in the
+  //     transaction that raises or clears it, so a crash between the two never loses a hook's run. A notice is claimed
+  //     for a lease by the process that runs the hooks (never two at once), then marked delivered or retried later.
+  `
+  CREATE TABLE IF NOT EXISTS alert_notices (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id INTEGER NOT NULL,
+    event TEXT NOT NULL CHECK (event IN ('raised', 'cleared')),
+    at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    claimed_by TEXT,
+    claimed_until INTEGER,
+    delivered_at TEXT,
+    last_error TEXT
+  );
+  CREATE INDEX IF NOT EXISTS alert_notices_pending ON alert_notices(id) WHERE delivered_at IS NULL;
+  CREATE INDEX IF NOT EXISTS alert_notices_alert ON alert_notices(alert_id, id);
+  `,
 ];
 
 function sealPlainSecrets(db: Database.Database, secrets: SecretBox): void {

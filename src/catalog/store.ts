@@ -19,6 +19,7 @@
  */
 import type {
   Alert,
+  AlertNotice,
   AlertFilter,
   AlertSubjectRef,
   Datastore,
@@ -39,6 +40,7 @@ import type {
   NewImage,
   NewJournalEntry,
   NewVm,
+  NoticeOutcome,
   PruneResult,
   RaisedAlert,
   Retention,
@@ -178,8 +180,20 @@ export interface AlertRows {
   listEvaluatorStates(rule?: string): EvaluatorState[];
 }
 
+/** The alert hooks' outbox (notices.ts): each alert raised or cleared, claimed for a lease, then delivered. */
+export interface NoticeRows {
+  /** Claims undelivered notices (oldest first, in order per alert) for `owner` until `now + leaseMs`. */
+  claimNotices(owner: string, now: number, leaseMs: number, limit: number): AlertNotice[];
+  /** Ends `owner`'s claim: delivered, or failed (retried from `retryAtMs`, or given up); false when the claim was lost. */
+  finishNotice(id: number, owner: string, outcome: NoticeOutcome): boolean;
+  /** An alert's notices (every undelivered one without `alertId`), oldest first. */
+  listNotices(alertId?: number): AlertNotice[];
+  /** Deletes notices delivered before `before` (ms); how many. */
+  pruneNotices(before: number): number;
+}
+
 /** The catalog's operations, inside one transaction (or, on the store itself, each its own). */
-export interface CatalogTx extends DatastoreRows, HostRows, ImageRows, VmRows, JournalRows, LockRows, HistoryRows, MonitorRows, AlertRows {}
+export interface CatalogTx extends DatastoreRows, HostRows, ImageRows, VmRows, JournalRows, LockRows, HistoryRows, MonitorRows, AlertRows, NoticeRows {}
 
 export interface CatalogStore extends CatalogTx {
   /** Where the catalog is (a file's path, or a database's address): how an operator finds it. */

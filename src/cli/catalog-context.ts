@@ -5,7 +5,8 @@ import type { CatalogStore } from '../catalog/store.js';
 import { alertingFrom } from '../lifecycle/alert-rules.js';
 import { existsSync } from 'node:fs';
 import { catalogPath } from '../config/catalog-path.js';
-import { loadConfig, resolveSecrets, type FerryConfig } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
+import { syncConfigDatastores } from '../lifecycle/config-datastores.js';
 import { Orchestrator, type StepEvent } from '../lifecycle/orchestrator.js';
 import { transferLine } from '../lifecycle/plan.js';
 import { hostsOf } from './catalog-hosts.js';
@@ -71,27 +72,6 @@ function printStep(io: Io, event: StepEvent, ticker: StepTicker): void {
   io.stderr.write(printable(`  ${mark} [${event.index + 1}/${event.total}] ${transferLine(event.step)}  (${Math.round(event.outcome.durationMs)} ms)  ${event.step.why}`) + '\n');
 }
 
-/** Datastores declared in ferry.yaml are created, or updated, in the catalog: all of them in one transaction. */
-function syncConfigDatastores(catalog: CatalogStore, declared: Record<string, ConfigDatastore> | undefined, env: Io['env']): void {
-  const entries = Object.entries(declared ?? {});
-  if (entries.length === 0) return;
-  catalog.transaction((tx) => {
-    for (const [name, ds] of entries) {
-      const existing = tx.findDatastore(name);
-      const fields = {
-        dsMad: ds.ds_mad ?? null,
-        tmMad: ds.tm_mad,
-        basePath: ds.base_path,
-        template: ds.template ?? {},
-        secrets: resolveSecrets(name, ds.secrets, env),
-      };
-      if (!existing) tx.addDatastore({ name, type: ds.type ?? 'IMAGE', ...fields, origin: 'config', ...(ds.id !== undefined ? { id: ds.id } : {}) });
-      else if (existing.origin === 'config') tx.updateDatastore(existing.id, fields);
-    }
-  });
-}
-
-type ConfigDatastore = NonNullable<FerryConfig['datastores']>[string];
 
 /** Prints `value` in the --json envelope (`{"ok": true, "result": value}`) with --json, else the text. */
 export function print(ctx: { io: Io; json: boolean; catalog?: { path: string } }, value: unknown, text: () => string): void {

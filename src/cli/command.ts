@@ -10,7 +10,8 @@ import type { Io } from './io.js';
 import { reportError } from './output.js';
 
 /** Where a command leaves its exit status; main() returns it. */
-export type SetStatus = (status: number) => void;
+/** Sets the command's exit status; `stopOnSignal`: a stop on SIGTERM or Ctrl-C is this command's normal end (a service), not an interruption (130). */
+export type SetStatus = (status: number, options?: { stopOnSignal?: boolean }) => void;
 
 /** What a command's body gets. */
 export interface CommandRun {

@@ -35,6 +35,8 @@ export interface ContextOptions {
   hosts?: Record<string, HostConfig>;
   /** ferry.yaml, already loaded by the caller. */
   config?: FerryConfig;
+  /** The log level without --log-level or ferry.yaml's (default warn; a service says more). */
+  defaultLevel?: Level;
 }
 
 export function flagsOf(command: Command): GlobalFlags {
@@ -46,8 +48,8 @@ export function flagsOf(command: Command): GlobalFlags {
  * lines), one line each, coloured only on a terminal without NO_COLOR; JSON
  * lines only when asked (--log-format json, or log_format: in ferry.yaml).
  */
-export function loggerOptions(flags: GlobalFlags, config: FerryConfig, io: Io): LoggerOptions {
-  const level = flags.logLevel ?? config.log_level ?? 'warn';
+export function loggerOptions(flags: GlobalFlags, config: FerryConfig, io: Io, defaultLevel: Level = 'warn'): LoggerOptions {
+  const level = flags.logLevel ?? config.log_level ?? defaultLevel;
   if (!(LEVELS as readonly string[]).includes(level)) {
     throw new FerryError('E_USAGE', `--log-level ${JSON.stringify(level)} is not a level`, { hint: `one of ${LEVELS.join(', ')}` });
   }
@@ -62,7 +64,7 @@ export function loggerOptions(flags: GlobalFlags, config: FerryConfig, io: Io): 
 export async function makeContext(command: Command, io: Io, options: ContextOptions = {}): Promise<Context> {
   const flags = flagsOf(command);
   const config = options.config ?? (await loadConfig(flags.config, io.cwd));
-  const logOptions = loggerOptions(flags, config, io);
+  const logOptions = loggerOptions(flags, config, io, options.defaultLevel);
   const logger = lazyLogger(() => createLogger(logOptions));
   const catalogFile = catalogPath(flags.catalog, io.env, io.cwd, config.catalog);
   const hosts = options.hosts ?? (await catalogFileHosts(catalogFile));

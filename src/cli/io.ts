@@ -21,6 +21,8 @@ export interface Io {
   cwd: string;
   /** Aborted when the user interrupts ferry; running drivers are then stopped. */
   signal?: AbortSignal;
+  /** Calls `listener` on each SIGHUP (a service's reload) until the returned function is called. */
+  onHangup?(listener: () => void): () => void;
 }
 
 /** Reads a readable stream to the end as UTF-8. */
@@ -41,6 +43,10 @@ export function processIo(signal?: AbortSignal): Io {
     env: process.env,
     cwd: process.cwd(),
     ...(signal ? { signal } : {}),
+    onHangup: (listener) => {
+      process.on('SIGHUP', listener);
+      return () => process.off('SIGHUP', listener);
+    },
   };
 }
 

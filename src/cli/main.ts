@@ -21,6 +21,7 @@ import { registerDump } from './dump.js';
 import { registerMad } from './mad.js';
 import type { SetStatus } from './command.js';
 import type { Io } from './io.js';
+import { registerServe } from './serve.js';
 import { registerTm } from './tm.js';
 import { XPATH_HELP, runXpath } from './xpath.js';
 
@@ -78,6 +79,7 @@ export function buildProgram(io: Io, setStatus: SetStatus): Command {
   registerMad(program, io, setStatus);
   registerDatastore(program, io, setStatus);
   registerHost(program, io, setStatus);
+  registerServe(program, io, setStatus);
   registerImage(program, io, setStatus);
   registerVm(program, io, setStatus);
   registerAlert(program, io, setStatus);
@@ -90,8 +92,10 @@ export function buildProgram(io: Io, setStatus: SetStatus): Command {
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   let status = 0;
-  const program = buildProgram(io, (value) => {
+  let stopOnSignal = false;
+  const program = buildProgram(io, (value, options) => {
     status = value;
+    stopOnSignal = options?.stopOnSignal === true;
   });
   if (argv.length === 0) {
     program.outputHelp({ error: true });
@@ -106,6 +110,6 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     io.stderr.write(`ferry: internal error: ${(error as Error).stack ?? String(error)}\n`);
     return EXIT_STATUS.E_INTERNAL;
   }
-  if (io.signal?.aborted) return 130;
+  if (io.signal?.aborted && !stopOnSignal) return 130;
   return status;
 }

@@ -64,8 +64,28 @@ export const ConfigSchema = v.strictObject({
   monitor: v.optional(
     v.strictObject({
       max_age: v.optional(v.pipe(v.number(), v.minValue(0))),
-      /** Seconds between a datastore's monitor runs; the alert rules count missed samples in it (default 300). */
+      /** Seconds between a datastore's monitor runs; the alert rules count missed samples in it (default 300; a datastore's MONITOR_INTERVAL attribute wins). */
       interval: v.optional(v.pipe(v.number(), v.minValue(1))),
+      /** Seconds one monitor run of `ferry serve` may take before it is killed (default: its interval, at most 300). */
+      timeout: v.optional(seconds),
+      /** Monitor runs `ferry serve` keeps going at once (default 8). */
+      concurrency: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256))),
+    }),
+  ),
+  /** How long the monitor's history is kept: raw samples (hours, default 48), then hourly rollups (days, default 400). */
+  history: v.optional(
+    v.strictObject({
+      raw_hours: v.optional(v.pipe(v.number(), v.minValue(1))),
+      rollup_days: v.optional(v.pipe(v.number(), v.minValue(1))),
+    }),
+  ),
+  /** Alert hooks (remotes/hooks/alert/): seconds each may run before it is killed (default 30). */
+  hooks: v.optional(v.strictObject({ timeout: v.optional(seconds) })),
+  /** `ferry serve`: where it listens (HOST:PORT, default 127.0.0.1:7390), and the file holding the API's token (0600; required off loopback). */
+  serve: v.optional(
+    v.strictObject({
+      listen: v.optional(v.pipe(v.string(), v.minLength(1))),
+      token_file: v.optional(v.pipe(v.string(), v.minLength(1))),
     }),
   ),
   /** Alert rules for every datastore, over the built-in ones (docs/monitoring.md). */
@@ -145,6 +165,7 @@ export async function loadConfig(file: string | undefined, cwd: string): Promise
     ...(config.remotes ? { remotes: resolve(base, config.remotes) } : {}),
     ...(config.catalog ? { catalog: resolve(base, config.catalog) } : {}),
     ...(config.lock_dir ? { lock_dir: resolve(base, config.lock_dir) } : {}),
+    ...(config.serve?.token_file ? { serve: { ...config.serve, token_file: resolve(base, config.serve.token_file) } } : {}),
     ...(hosts ? { hosts } : {}),
     ...(datastores ? { datastores } : {}),
     file: path,

@@ -125,6 +125,28 @@ export class Runner {
     return this.oneRootCache.root;
   }
 
+  /**
+   * Runs an executable that is not a driver action (an alert hook) the way actions run: its own process group,
+   * ferry's environment, `timeoutSec` then SIGTERM, SIGKILL after the kill grace, output capped. The caller
+   * judges the outcome; nothing here parses it.
+   */
+  runProgram(file: string, options: { args?: readonly string[]; input?: string; timeoutSec: number; env?: Record<string, string>; signal?: AbortSignal }): Promise<SpawnOutcome> {
+    this.fixedEnv ??= fixedEnv(this.options);
+    const maxOutputBytes = Math.min(this.options.maxOutputBytes ?? 16 * 1024 * 1024, 1024 * 1024);
+    return spawnGroup({
+      file,
+      args: options.args ?? [],
+      ...(options.input !== undefined ? { input: options.input } : {}),
+      env: { ...this.fixedEnv, ...options.env },
+      timeoutMs: options.timeoutSec * 1000,
+      killGraceMs: (this.options.killGraceSec ?? 5) * 1000,
+      lingerMs: (this.options.lingerSec ?? 1) * 1000,
+      maxStdoutBytes: maxOutputBytes,
+      maxStderrBytes: maxOutputBytes,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
   /** Starts the script in its own process group and waits for it (and its output) to finish. */
   private async launch(located: Located, prepared: Prepared, bound: Bound, request: ActionRequest, convention: Convention): Promise<SpawnOutcome> {
     this.fixedEnv ??= fixedEnv(this.options);

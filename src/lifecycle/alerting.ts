@@ -58,7 +58,7 @@ export function numberOf(value: string | undefined): number | undefined {
  * (the last USED_MB for LIMIT_USED_PCT, the forecast from history, the
  * failures in a row).
  */
-export function datastoreAttributes(tx: CatalogTx, ds: Datastore, run: MonitorRun, intervalS = DEFAULT_MONITOR_INTERVAL_S): Record<string, AttributeValue | undefined> {
+export function datastoreAttributes(tx: CatalogTx, ds: Datastore, run: MonitorRun, intervalS = DEFAULT_MONITOR_INTERVAL_S, needed?: ReadonlySet<string>): Record<string, AttributeValue | undefined> {
   const values: Record<string, AttributeValue | undefined> = {};
   const health = tx.monitorState(ds.id);
   const figures = run.figures;
@@ -72,8 +72,11 @@ export function datastoreAttributes(tx: CatalogTx, ds: Datastore, run: MonitorRu
   const limit = numberOf(ds.template.LIMIT_MB);
   const used = figures?.usedMb ?? ds.usedMb;
   if (limit !== undefined && limit > 0 && used !== null && used !== undefined) values.LIMIT_USED_PCT = round((used / limit) * 100);
-  const daysToFull = datastoreTrend(tx, ds, run.at).daysToFull;
-  if (daysToFull !== null) values.DAYS_TO_FULL = daysToFull;
+  // The forecast reads a week of history: only when a rule asks for it.
+  if (needed === undefined || needed.has('DAYS_TO_FULL')) {
+    const daysToFull = datastoreTrend(tx, ds, run.at).daysToFull;
+    if (daysToFull !== null) values.DAYS_TO_FULL = daysToFull;
+  }
   values.MONITOR_FAILURES = health.failures;
   values.STATE = health.state;
   // A success is a sample now; a failure is as old as the last success (or, never monitored, as the datastore).
@@ -124,7 +127,7 @@ export function alertOnMonitor(catalog: CatalogStore, datastoreId: number, run: 
       const stored = tx.evaluatorState(rule.name, subject);
       if (isState(stored)) states[stateKey(rule.name, subject)] = stored;
     }
-    const values = datastoreAttributes(tx, ds, run, options.intervalS);
+    const values = datastoreAttributes(tx, ds, run, options.intervalS, new Set(rules.map((rule) => rule.attribute)));
     const result = observe(rules, states, { subject, at: run.at, values });
     for (const rule of rules) {
       const state = result.states[stateKey(rule.name, subject)];

@@ -10,7 +10,7 @@ import { FerryError, toFerryError } from '../errors.js';
 import type { Datastore, DatastorePatch, NewDatastore, Sample } from '../model.js';
 import { alertOnMonitor, ATTRIBUTE_KEY, numberOf } from './alerting.js';
 import { checkBasePath } from './base-path.js';
-import { datastoreAction, type LifecycleOptions } from './journal.js';
+import { datastoreAction, type JournalPolicy, type LifecycleOptions } from './journal.js';
 import { checkOwner, removeMarker, writeMarker } from './owner-marker.js';
 import { datastorePlan, monitorDriver, monitorStep, type DatastorePlan } from './plan.js';
 
@@ -22,7 +22,14 @@ import { datastorePlan, monitorDriver, monitorStep, type DatastorePlan } from '.
  * which the next success clears. Each run, either way, is then evaluated by
  * the datastore's alert rules (alerting.ts): alerts raised or cleared.
  */
-export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<MonitorResult> {
+export interface MonitorOptions {
+  /** The service's periodic runs journal failures only: their successes are the history's samples. */
+  journal?: JournalPolicy;
+  timeoutSec?: number;
+  signal?: AbortSignal;
+}
+
+export async function monitor(life: LifecycleOptions, ds: Datastore, options: MonitorOptions = {}): Promise<MonitorResult> {
   if (monitorDriver(ds).driver === null) {
     throw new FerryError('E_CONFLICT', `datastore ${ds.name} is a ${ds.type} datastore with no datastore driver (ds_mad) to monitor it`, { hint: `give it one: ferry datastore update ${ds.name} --ds-mad NAME` });
   }
@@ -30,7 +37,7 @@ export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<Mo
   const alerting = (await life.alerting?.optionsFor(ds)) ?? {};
   let figures: MonitorResult;
   try {
-    const result = await datastoreAction(life, ds, monitorStep(ds));
+    const result = await datastoreAction(life, ds, monitorStep(ds), options);
     figures = result.result as MonitorResult;
     if (figures.usedMb + figures.freeMb > figures.totalMb * 1.01 + 1) {
       throw new FerryError('E_MALFORMED_OUTPUT', `datastore ${ds.name} monitor says used ${figures.usedMb} + free ${figures.freeMb} MB > total ${figures.totalMb} MB`, {
@@ -38,6 +45,8 @@ export async function monitor(life: LifecycleOptions, ds: Datastore): Promise<Mo
       });
     }
   } catch (error) {
+    // Stopped by ferry itself (the service shutting down): not the datastore's failure.
+    if (options.signal?.aborted || life.signal?.aborted) throw error;
     const failedAt = Date.now();
     life.catalog.recordMonitorFailure(ds.id, toFerryError(error).message, { at: failedAt });
     try {

@@ -38,6 +38,9 @@ export interface LifecycleOptions {
   alerting?: Alerting;
 }
 
+/** Which outcomes go in the journal: all, or (for the service's periodic monitor runs, whose successes are history samples) failures only. */
+export type JournalPolicy = 'all' | 'failures';
+
 /** What the outcome of an action changes, written with its journal entry. */
 export interface AfterAction {
   ok?: (tx: CatalogTx) => void;
@@ -65,7 +68,7 @@ const logsOf = (logs: readonly LogRecord[] | undefined) => (logs ?? []).map((rec
  * failure; `after` records what the outcome changes (the next step, a
  * FAILED state) in the same transaction as the journal entry.
  */
-export async function act(life: LifecycleOptions, subject: string, operation: string, stepIndex: number | null, planStep: PlanStep, run: () => Promise<ActionResult>, after: AfterAction = {}): Promise<ActionResult> {
+export async function act(life: LifecycleOptions, subject: string, operation: string, stepIndex: number | null, planStep: PlanStep, run: () => Promise<ActionResult>, after: AfterAction = {}, journal: JournalPolicy = 'all'): Promise<ActionResult> {
   const started = performance.now();
   const entry = { subject, operation, step: stepIndex, kind: planStep.kind, action: planStep.action, args: planStep.args };
   let result: ActionResult;
@@ -87,10 +90,12 @@ export async function act(life: LifecycleOptions, subject: string, operation: st
     });
     throw failure;
   }
-  life.catalog.transaction((tx) => {
-    tx.record({ ...entry, driver: result.driver, ok: true, exitCode: 0, durationMs: result.durationMs, message: null, logs: logsOf(result.logs) });
-    after.ok?.(tx);
-  });
+  if (journal === 'all' || after.ok) {
+    life.catalog.transaction((tx) => {
+      if (journal === 'all') tx.record({ ...entry, driver: result.driver, ok: true, exitCode: 0, durationMs: result.durationMs, message: null, logs: logsOf(result.logs) });
+      after.ok?.(tx);
+    });
+  }
   return result;
 }
 
@@ -108,6 +113,10 @@ export interface DatastoreActionOptions {
   extra?: Record<string, string | number>;
   /** The operation journaled (default: the action). */
   operation?: string;
+  journal?: JournalPolicy;
+  /** Seconds the action may take (over the contract's and ferry.yaml's), and its own cancel signal (over the lifecycle's). */
+  timeoutSec?: number;
+  signal?: AbortSignal;
 }
 
 /** Runs a datastore action step on `ds`, journaled under the image or the datastore. */
@@ -116,6 +125,17 @@ export function datastoreAction(life: LifecycleOptions, ds: Datastore, planStep:
   const id = image?.id ?? options.dumpImage?.id ?? ds.id;
   const dump = datastoreDump(ds, options.dumpImage ?? image, options.extra);
   return act(life, image ? `image:${image.id}` : `datastore:${ds.id}`, options.operation ?? planStep.action, null, planStep, () =>
-    life.runner.run({ kind: 'datastore', action: planStep.action as DsAction, dump, id, env: secretEnv(ds), ...signalOf(life) }),
+    life.runner.run({
+      kind: 'datastore',
+      action: planStep.action as DsAction,
+      dump,
+      id,
+      env: secretEnv(ds),
+      ...signalOf(life),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.timeoutSec !== undefined ? { timeoutSec: options.timeoutSec } : {}),
+    }),
+    {},
+    options.journal,
   );
 }

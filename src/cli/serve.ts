@@ -1,0 +1,81 @@
+/** `ferry serve`: the service that watches the storage (docs/monitoring.md), in the foreground until SIGTERM. */
+import type { Command } from 'commander';
+import { catalogPath } from '../config/catalog-path.js';
+import { loadConfig, type FerryConfig } from '../config/config.js';
+import type { CatalogStore } from '../catalog/store.js';
+import { hostsOf } from './catalog-hosts.js';
+import { run, type SetStatus } from './command.js';
+import { flagsOf, makeContext } from './context.js';
+import type { Io } from './io.js';
+
+/** Where `ferry serve` listens unless told otherwise. */
+export const DEFAULT_LISTEN = '127.0.0.1:7390';
+
+interface ServeFlags {
+  listen?: string;
+  tokenFile?: string;
+}
+
+export function registerServe(program: Command, io: Io, setStatus: SetStatus): void {
+  program
+    .command('serve')
+    .summary('watch the storage: monitor every datastore, keep history, raise alerts, serve /metrics and the API')
+    .option('--listen <host:port>', `where the HTTP API and /metrics listen (default ${DEFAULT_LISTEN}, or serve.listen in ferry.yaml)`)
+    .option('--token-file <path>', 'file (mode 0600) holding the token every HTTP request must carry; required to listen off loopback')
+    .addHelpText(
+      'after',
+      `
+Runs in the foreground, logging to stderr: every datastore is monitored at its interval (monitor.interval in
+ferry.yaml, a datastore's MONITOR_INTERVAL), samples go to the catalog's history, alert rules raise and clear
+alerts, and alert hooks (remotes/hooks/alert/) run. One service per catalog. SIGTERM or Ctrl-C stops it
+cleanly; SIGHUP reloads ferry.yaml.
+
+Examples:
+  $ ferry serve
+  $ ferry serve --listen 127.0.0.1:9100 --log-level debug
+  $ ferry serve --listen 0.0.0.0:7390 --token-file /etc/ferry/token
+  $ curl -s http://127.0.0.1:7390/metrics
+`,
+    )
+    .action((flags: ServeFlags, command: Command) =>
+      // Stopped by SIGTERM or Ctrl-C is how a service ends: exit 0, as a service manager expects.
+      run(command, io, (status) => setStatus(status, { stopOnSignal: status === 0 }), () => serve(command, io, flags)),
+    );
+}
+
+async function serve(command: Command, io: Io, flags: ServeFlags): Promise<number> {
+  const { startService } = await import('../service/service.js');
+  const { Catalog, keyFileOf } = await import('../catalog/catalog.js');
+  const global = flagsOf(command) as { catalog?: string; config?: string };
+  const service = await startService(
+    {
+      env: io.env,
+      loadConfig: () => loadConfig(global.config, io.cwd),
+      async makeRunner(config: FerryConfig, catalog: CatalogStore) {
+        const context = await makeContext(command, io, { config, hosts: hostsOf(catalog), defaultLevel: 'info' });
+        return { runner: context.runner, logger: context.logger };
+      },
+    },
+    async (config) => {
+      const path = catalogPath(global.catalog, io.env, io.cwd, config.catalog);
+      return Catalog.open(path, keyFileOf(path, io.env));
+    },
+  );
+  const offHangup = io.onHangup?.(() => void service.reload());
+  try {
+    await stopped(io.signal);
+  } finally {
+    offHangup?.();
+    await service.stop();
+  }
+  return 0;
+}
+
+/** Resolves when `signal` aborts (never, without one). */
+function stopped(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal === undefined) return;
+    if (signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
