@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { CatalogStore } from '../catalog/store.js';
+import type { Runner } from '../driver/runner.js';
 import { alertingFrom } from '../lifecycle/alert-rules.js';
 import { existsSync } from 'node:fs';
 import { catalogPath } from '../config/catalog-path.js';
@@ -57,10 +58,23 @@ async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: 
     });
     syncConfigDatastores(catalog, base.config.datastores, io.env);
     await work({ ...base, runner, catalog, orchestrator, frontend });
+    await announceAlerts(catalog, runner, base);
   } finally {
     ticker.stop();
     catalog?.close();
   }
+}
+
+/**
+ * Runs the alert hooks for alerts this command raised or cleared (a monitor run's), unless a running service
+ * takes them first: whoever claims a notice runs its hooks (service/hooks.ts). Nothing pending: one query.
+ */
+async function announceAlerts(catalog: CatalogStore, runner: Runner, base: Context): Promise<void> {
+  if (catalog.listNotices().length === 0) return;
+  const { deliverNotices } = await import('../service/hooks.js');
+  const { noticeOwner } = await import('../catalog/notices.js');
+  const timeout = base.config.hooks?.timeout;
+  await deliverNotices({ catalog, runner, logger: base.logger, owner: noticeOwner(), ...(timeout !== undefined ? { timeoutSec: timeout } : {}), ...(base.io.signal ? { signal: base.io.signal } : {}) });
 }
 
 /** One line per driver action as it finishes, on stderr (stdout stays the command's result); on a terminal, the one in flight. */
