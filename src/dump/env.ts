@@ -23,6 +23,8 @@ export const DUMP_ENV = {
   FERRY_TM_MAD: 'DATASTORE/TM_MAD',
   FERRY_DS_TYPE: 'DATASTORE/TYPE',
   FERRY_TARGET_SNAPSHOT: 'TARGET_SNAPSHOT',
+  // A system datastore kept per host (the ssh TM's): which host's share its monitor measures (the front-end's when empty).
+  FERRY_DS_MONITOR_HOST: 'MONITOR_HOST',
 } as const;
 
 /** TEMPLATE attributes go under these prefixes, names upper-cased with other characters as `_`. */

@@ -10,6 +10,7 @@ import { FerryError, toFerryError } from '../errors.js';
 import type { Datastore, DatastorePatch, NewDatastore, Sample } from '../model.js';
 import { alertOnMonitor, ATTRIBUTE_KEY, numberOf } from './alerting.js';
 import { checkBasePath } from './base-path.js';
+import { datastoreDrivers } from '../driver/datastore-drivers.js';
 import { datastoreAction, type JournalPolicy, type LifecycleOptions } from './journal.js';
 import { checkOwner, removeMarker, writeMarker } from './owner-marker.js';
 import { datastorePlan, monitorDriver, monitorStep, type DatastorePlan } from './plan.js';
@@ -27,6 +28,8 @@ export interface MonitorOptions {
   journal?: JournalPolicy;
   timeoutSec?: number;
   signal?: AbortSignal;
+  /** A system datastore kept per host (its TM not `shared`): measured on each of these hosts (perHostOf()). */
+  hosts?: readonly string[];
 }
 
 export async function monitor(life: LifecycleOptions, ds: Datastore, options: MonitorOptions = {}): Promise<MonitorResult> {
@@ -36,14 +39,14 @@ export async function monitor(life: LifecycleOptions, ds: Datastore, options: Mo
   // The rules first: rules that do not merge (a bad alerts: list) are the operator's to fix before anything runs.
   const alerting = (await life.alerting?.optionsFor(ds)) ?? {};
   let figures: MonitorResult;
+  let perHost: HostFigures[] = [];
   try {
-    const result = await datastoreAction(life, ds, monitorStep(ds), options);
-    figures = result.result as MonitorResult;
-    if (figures.usedMb + figures.freeMb > figures.totalMb * 1.01 + 1) {
-      throw new FerryError('E_MALFORMED_OUTPUT', `datastore ${ds.name} monitor says used ${figures.usedMb} + free ${figures.freeMb} MB > total ${figures.totalMb} MB`, {
-        hint: `fix the ${result.driver} driver's monitor, or the datastore's BASE_PATH`,
-      });
-    }
+    const hosts = options.hosts ?? (await perHostOf(life, ds));
+    if (hosts.length > 0) {
+      const { measured, failed } = await monitorHosts(life, ds, hosts, options);
+      perHost = measured;
+      figures = tightest(measured, failed);
+    } else figures = await monitorOnce(life, ds, options);
   } catch (error) {
     // Stopped by ferry itself (the service shutting down): not the datastore's failure.
     if (options.signal?.aborted || life.signal?.aborted) throw error;
@@ -60,11 +63,75 @@ export async function monitor(life: LifecycleOptions, ds: Datastore, options: Mo
   // One transaction for the run: the figures, their samples, the health and the alerts they raise or clear.
   life.catalog.transaction((tx) => {
     tx.setMonitor(ds.id, figures);
-    tx.recordSamples(samplesOf(ds.id, figures, at));
+    tx.recordSamples([...samplesOf(ds.id, figures, at), ...perHost.flatMap(({ host, figures }) => hostSamples(ds.id, host, figures, at))]);
     tx.recordMonitorSuccess(ds.id, at);
     alertOnMonitor(life.catalog, ds.id, { at, figures }, alerting);
   });
   return figures;
+}
+
+/** One monitor run's figures, checked: used + free may not exceed the total. */
+async function monitorOnce(life: LifecycleOptions, ds: Datastore, options: MonitorOptions, host?: string): Promise<MonitorResult> {
+  const result = await datastoreAction(life, ds, monitorStep(ds), { ...options, ...(host !== undefined ? { extra: { MONITOR_HOST: host } } : {}) });
+  const figures = result.result as MonitorResult;
+  if (figures.usedMb + figures.freeMb > figures.totalMb * 1.01 + 1) {
+    throw new FerryError('E_MALFORMED_OUTPUT', `datastore ${ds.name} monitor${host !== undefined ? ` on ${host}` : ''} says used ${figures.usedMb} + free ${figures.freeMb} MB > total ${figures.totalMb} MB`, {
+      hint: `fix the ${result.driver} driver's monitor, or the datastore's BASE_PATH`,
+    });
+  }
+  return figures;
+}
+
+/**
+ * The hosts a system datastore is measured on, one by one: every host in the catalog when its TM keeps a copy
+ * per host (its driver.yaml does not claim `shared`: the ssh TM); none (measured once) otherwise.
+ */
+export async function perHostOf(life: LifecycleOptions, ds: Datastore): Promise<string[]> {
+  if (ds.type !== 'SYSTEM') return [];
+  const tm = (await datastoreDrivers(life.runner, ds)).find((driver) => driver.kind === 'tm');
+  if (!tm || tm.manifest.capabilities === undefined || tm.manifest.capabilities.includes('shared')) return [];
+  return life.catalog.listHosts().map((host) => host.name);
+}
+
+interface HostFigures {
+  host: string;
+  figures: MonitorResult;
+}
+
+/**
+ * A per-host system datastore measured on each host, one after the other. A host that fails (down, its disk
+ * gone) is left out and named in MONITOR_FAILED_HOSTS; every host failing fails the run with the first's error.
+ */
+async function monitorHosts(life: LifecycleOptions, ds: Datastore, hosts: readonly string[], options: MonitorOptions): Promise<{ measured: HostFigures[]; failed: string[] }> {
+  const measured: HostFigures[] = [];
+  const failed: string[] = [];
+  let first: unknown;
+  for (const host of hosts) {
+    try {
+      measured.push({ host, figures: await monitorOnce(life, ds, options, host) });
+    } catch (error) {
+      if (options.signal?.aborted || life.signal?.aborted) throw error;
+      first ??= error;
+      failed.push(host);
+    }
+  }
+  if (measured.length === 0) throw first;
+  return { measured, failed };
+}
+
+/** The datastore's figures are its tightest host's (the least free): where the next VM may not fit. */
+function tightest(perHost: readonly HostFigures[], failed: readonly string[]): MonitorResult {
+  const least = perHost.reduce((a, b) => (b.figures.freeMb < a.figures.freeMb ? b : a));
+  return { ...least.figures, attributes: { ...least.figures.attributes, MONITOR_HOST: least.host, ...(failed.length > 0 ? { MONITOR_FAILED_HOSTS: failed.join(' ') } : {}) } };
+}
+
+/** A host's figures as history samples: `used_mb@host01` and so on. */
+function hostSamples(datastoreId: number, host: string, figures: MonitorResult, at: number): Sample[] {
+  return [
+    { datastoreId, attribute: `used_mb@${host}`, at, value: figures.usedMb },
+    { datastoreId, attribute: `free_mb@${host}`, at, value: figures.freeMb },
+    { datastoreId, attribute: `total_mb@${host}`, at, value: figures.totalMb },
+  ];
 }
 
 /** A monitor run's figures as history samples: used, free and total MB, and the other numeric attributes it printed. */

@@ -158,6 +158,12 @@ t.test("the spec's example VM over ssh: CREATE, STOP, RESUME, MIGRATE host01 -> 
     t.match(host, { name, transport: 'ssh', address: '127.0.0.1', port: labPort(name), user: 'root', knownHosts }, `${name} in the catalog as an ssh host`);
   }
   const { base, data, baseSha, dataSha } = await stage(t, w);
+  // The ssh TM keeps a system datastore per host: measured on each (over ssh), the tightest host's figures its own.
+  await w.json(['datastore', 'monitor', 'system']);
+  const system = w.catalog().datastore('system');
+  const latest = w.catalog().latestSamples(system.id);
+  t.ok(['used_mb', 'free_mb', 'total_mb'].every((attribute) => `${attribute}@host01` in latest && `${attribute}@host02` in latest), 'the ssh system datastore measured on host01 and on host02');
+  t.equal(system.freeMb, Math.min(latest['free_mb@host01']?.value ?? NaN, latest['free_mb@host02']?.value ?? NaN), 'its free space is its tightest host\'s');
 
   const file = vmYaml(w, 'vm01', 'host01');
   const plan = await w.json(['vm', 'create', file, '--dry-run']);
