@@ -16,6 +16,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join, relative } from 'node:path';
 import t, { type Test } from 'tap';
 import { ferryIn } from '../helpers/catalog-world.js';
+import { Catalog } from '../../src/catalog/catalog.js';
 import { tmpDir } from '../helpers/fixtures.js';
 import { MiB, qemuInfo, run, sha256, sparseImage } from '../helpers/images.js';
 import { sshLabFor } from '../helpers/sshd.js';
@@ -160,8 +161,10 @@ t.test("the spec's example VM over ssh: CREATE, STOP, RESUME, MIGRATE host01 -> 
   const { base, data, baseSha, dataSha } = await stage(t, w);
   // The ssh TM keeps a system datastore per host: measured on each (over ssh), the tightest host's figures its own.
   await w.json(['datastore', 'monitor', 'system']);
-  const system = w.catalog().datastore('system');
-  const latest = w.catalog().latestSamples(system.id);
+  const catalog = Catalog.open(join(w.root, 'home', 'catalog.db'));
+  const system = catalog.datastore('system');
+  const latest = catalog.latestSamples(system.id);
+  catalog.close();
   t.ok(['used_mb', 'free_mb', 'total_mb'].every((attribute) => `${attribute}@host01` in latest && `${attribute}@host02` in latest), 'the ssh system datastore measured on host01 and on host02');
   t.equal(system.freeMb, Math.min(latest['free_mb@host01']?.value ?? NaN, latest['free_mb@host02']?.value ?? NaN), 'its free space is its tightest host\'s');
 
