@@ -180,6 +180,9 @@ export class Catalog implements CatalogStore {
   setVmStep(id: number, step: number): void {
     vms.setVmStep(this.c, id, step);
   }
+  setDiskSize(vmId: number, diskId: number, sizeMb: number): void {
+    vms.setDiskSize(this.c, vmId, diskId, sizeMb);
+  }
   setDiskSnapshots(vmId: number, diskId: number, snapshots: number[]): void {
     vms.setDiskSnapshots(this.c, vmId, diskId, snapshots);
   }

@@ -110,6 +110,8 @@ export interface VmRows {
   updateVm(id: number, patch: VmPatch, current?: Vm): Vm;
   /** Moves a VM's operation to step `step`. */
   setVmStep(id: number, step: number): void;
+  /** A disk's measured size in MB. */
+  setDiskSize(vmId: number, diskId: number, sizeMb: number): void;
   setDiskSnapshots(vmId: number, diskId: number, snapshots: number[]): void;
 }
 

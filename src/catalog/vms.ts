@@ -93,6 +93,12 @@ export function setVmStep(c: Connection, id: number, step: number): void {
 }
 
 /** Sets the snapshot ids of one disk of a VM. */
+/** A disk's measured size in MB (the service's sweep of VM disks). */
+export function setDiskSize(c: Connection, vmId: number, diskId: number, sizeMb: number): void {
+  const info = c.sql('UPDATE vm_disks SET size_mb = ? WHERE vm_id = ? AND disk_id = ?').run(sizeMb, vmId, diskId);
+  if (info.changes !== 1) throw new FerryError('E_NOT_FOUND', `VM ${vmId} has no disk ${diskId}`, { hint: `ferry vm show ${vmId}` });
+}
+
 export function setDiskSnapshots(c: Connection, vmId: number, diskId: number, snapshots: number[]): void {
   const info = c.sql('UPDATE vm_disks SET snapshots = ? WHERE vm_id = ? AND disk_id = ?').run(JSON.stringify(snapshots), vmId, diskId);
   if (info.changes !== 1) throw new FerryError('E_NOT_FOUND', `VM ${vmId} has no disk ${diskId}`, { hint: `ferry vm show ${vmId}` });
