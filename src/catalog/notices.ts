@@ -59,9 +59,11 @@ export function claimNotices(c: Connection, owner: string, now: number, leaseMs:
           `SELECT n.* FROM alert_notices n
            WHERE n.delivered_at IS NULL
              AND NOT EXISTS (SELECT 1 FROM alert_notices o WHERE o.alert_id = n.alert_id AND o.id < n.id AND o.delivered_at IS NULL)
+             -- Those surely not claimable (waiting for their retry, or this owner's own) never fill the window.
+             AND (n.claimed_until IS NULL OR n.claimed_until <= @now OR (n.last_error IS NULL AND n.claimed_by IS NOT @owner))
            ORDER BY n.id LIMIT @limit`,
         )
-        .all({ limit: limit * 10 }) as Row[]
+        .all({ limit: limit * 10, now, owner }) as Row[]
     )
       .filter((row) => claimable(row, owner, now))
       .slice(0, limit);

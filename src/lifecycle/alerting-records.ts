@@ -23,7 +23,8 @@ interface Observed {
 function observedRecords(tx: CatalogTx, kinds: ReadonlySet<string>): Observed[] {
   const observed: Observed[] = [];
   if (kinds.has('image')) {
-    const vms = tx.listVms();
+    // A DONE VM uses its images no more (as vmsUsingImage says): it is not affected.
+    const vms = tx.listVms().filter((vm) => vm.state !== 'DONE');
     const view = { images: [], vms: vms.map((vm) => ({ id: vm.id, host: vm.host, systemDatastoreId: vm.systemDsId, disks: vm.disks.map((disk) => ({ imageId: disk.imageId })) })) };
     for (const image of tx.listImages()) {
       observed.push({
