@@ -96,7 +96,7 @@ function alertValue(value: AttributeValue | undefined): number | null {
 function affectsOf(tx: CatalogTx, ds: Datastore): AlertSubjectRef[] {
   const view = {
     images: tx.listImages().map((image) => ({ id: image.id, datastoreId: image.datastoreId })),
-    vms: tx.listVms().map((vm) => ({ id: vm.id, host: vm.host, systemDatastoreId: vm.systemDsId, disks: vm.disks.map((disk) => ({ imageId: disk.imageId })) })),
+    vms: tx.listVms().filter((vm) => vm.state !== 'DONE').map((vm) => ({ id: vm.id, host: vm.host, systemDatastoreId: vm.systemDsId, disks: vm.disks.map((disk) => ({ imageId: disk.imageId })) })),
   };
   const impact = impactOf({ kind: 'datastore', id: ds.id }, view);
   return [
