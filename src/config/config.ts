@@ -68,6 +68,8 @@ export const ConfigSchema = v.strictObject({
       interval: v.optional(v.pipe(v.number(), v.minValue(1))),
       /** Seconds one monitor run of `ferry serve` may take before it is killed (default: its interval, at most 300). */
       timeout: v.optional(seconds),
+      /** Seconds between `ferry serve`'s refreshes of image sizes (stat) and VM disk sizes, per datastore (default 3600). */
+      sizes: v.optional(v.pipe(v.number(), v.minValue(1))),
       /** Monitor runs `ferry serve` keeps going at once (default 8). */
       concurrency: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256))),
     }),

@@ -90,6 +90,11 @@ export async function deliverNotices(options: HookOptions): Promise<DeliveryRepo
         report.delivered += 1;
         continue;
       }
+      if (options.signal?.aborted) {
+        // Stopped by ferry's own shutdown: due again at once, for the next service or command to deliver.
+        catalog.finishNotice(notice.id, owner, { ok: false, error, retryAtMs: Date.now() });
+        return report;
+      }
       report.failed += 1;
       const retry = notice.attempts < HOOK_ATTEMPTS ? { retryAtMs: Date.now() + retryDelayS(notice.attempts) * 1000 } : {};
       catalog.finishNotice(notice.id, owner, { ok: false, error, ...retry });

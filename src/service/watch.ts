@@ -11,7 +11,8 @@ import { toFerryError } from '../errors.js';
 import { monitorIntervalS, type Alerting } from '../lifecycle/alert-rules.js';
 import { alertOnMonitor } from '../lifecycle/alerting.js';
 import { alertOnRecords } from '../lifecycle/alerting-records.js';
-import { monitor } from '../lifecycle/datastores.js';
+import { monitor, perHostOf } from '../lifecycle/datastores.js';
+import { refreshDiskSizes, refreshImageSizes } from '../lifecycle/sizes.js';
 import type { LifecycleOptions } from '../lifecycle/journal.js';
 import { monitorDriver } from '../lifecycle/plan.js';
 import type { Logger } from '../log/logger.js';
@@ -24,6 +25,8 @@ import type { Job } from './scheduler.js';
 /** Seconds between sweeps (at most; a datastore interval under it makes it shorter). */
 export const SWEEP_INTERVAL_S = 15;
 const HOUR_MS = 3_600_000;
+/** Seconds between refreshes of a datastore's image or disk sizes, by default. */
+export const DEFAULT_SIZES_S = 3600;
 
 export interface WatchContext {
   catalog: CatalogStore;
@@ -40,6 +43,8 @@ export class Watch {
   private delivering: Promise<void> | undefined;
   private deliverAgain = false;
   private lastPrune = 0;
+  /** When each datastore's sizes were last refreshed (ms). */
+  private readonly sized = new Map<number, number>();
   private readonly owner = noticeOwner();
   private stopping = new AbortController();
 
@@ -97,7 +102,22 @@ export class Watch {
     } catch (error) {
       if (!signal.aborted) logger.warn({ datastore: ds.name }, `monitor of datastore ${ds.name} failed: ${toFerryError(error).message}`);
     }
+    if (!signal.aborted) await this.sizes(ds, timeoutSec, signal);
     this.deliver();
+  }
+
+  /** Image sizes (an image datastore's) or VM disk sizes (a system datastore's), every `monitor.sizes` seconds per datastore. */
+  private async sizes(ds: Datastore, timeoutSec: number, signal: AbortSignal): Promise<void> {
+    const { life, config, logger } = this.context;
+    const now = Date.now();
+    if (now - (this.sized.get(ds.id) ?? 0) < (config.monitor?.sizes ?? DEFAULT_SIZES_S) * 1000) return;
+    this.sized.set(ds.id, now);
+    try {
+      const report = ds.type === 'SYSTEM' ? ((await perHostOf(life, ds)).length === 0 ? refreshDiskSizes(life, ds) : undefined) : await refreshImageSizes(life, ds, { timeoutSec, signal });
+      if (report?.error) logger.warn({ datastore: ds.name, failed: report.failed }, `sizes on datastore ${ds.name}: ${report.failed} could not be measured: ${report.error}`);
+    } catch (error) {
+      if (!signal.aborted) logger.warn({ datastore: ds.name }, `sizes on datastore ${ds.name}: ${toFerryError(error).message}`);
+    }
   }
 
   /** The catalog read again, records' and missed samples' alerts, the outbox, the history pruned hourly. */

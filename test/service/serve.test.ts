@@ -11,7 +11,8 @@ import t from 'tap';
 import { processAlive, tmpDir, waitFor } from '../helpers/fixtures.js';
 import { serveWorld, startServe, type ServeWorld } from '../helpers/serve.js';
 import { binPath } from '../cli/helpers.js';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { stage, vmYaml } from '../helpers/catalog-world.js';
 
 async function datastore(w: ServeWorld, name: string, attrs: string[] = ['MONITOR_INTERVAL=1']): Promise<{ id: number; basePath: string }> {
   const base = tmpDir(t, `ferry-serve-${name}-`);
@@ -121,5 +122,24 @@ t.test('SIGHUP reloads ferry.yaml: new rules apply from the next run; a broken f
   await new Promise((resolve) => setTimeout(resolve, 2000));
   t.ok(catalog.series(ds.id, 'used_mb', Date.now() - 60_000, Date.now()).length > before, 'and the service keeps monitoring');
   t.equal(served.child.exitCode, null, 'still running');
+  t.equal(await served.stop(), 0);
+});
+
+t.test('sizes: an image whose file grew, and a VM disk written to, are measured again every monitor.sizes seconds', async (t) => {
+  const w = serveWorld(t);
+  w.config('monitor: {sizes: 1, interval: 1}\n');
+  await stage(t, w, 'shared');
+  const vm = await w.json(['vm', 'create', vmYaml(w)]);
+  const catalog = w.catalog();
+  const base = catalog.image('base');
+  const disk0 = catalog.vm(vm.id).disks[0];
+  t.ok(disk0 !== undefined && disk0.target !== '');
+  const served = await startServe(t, w);
+  // The qcow2 image is resized to 48 MB (stat reports the virtual size); the VM's first disk (a full copy with the shared TM) gets 5 MB written.
+  execFileSync('qemu-img', ['resize', '-q', base.source as string, '48M']);
+  execFileSync('dd', ['if=/dev/urandom', `of=${disk0?.target}`, 'bs=1M', 'count=5', 'conv=notrunc', 'status=none']);
+  t.ok(await waitFor(() => catalog.image('base').sizeMb === 48, 8000, 100), `the image's size measured again (${base.sizeMb} MB -> ${catalog.image('base').sizeMb} MB)`);
+  t.ok(await waitFor(() => (catalog.vm(vm.id).disks[0]?.sizeMb ?? 0) >= 5, 8000, 100), `the VM disk's size measured (${catalog.vm(vm.id).disks[0]?.sizeMb} MB)`);
+  t.same(catalog.journal(`image:${base.id}`).filter((entry) => entry.action === 'stat'), [], 'successful stats are not journaled: they are the size');
   t.equal(await served.stop(), 0);
 });
