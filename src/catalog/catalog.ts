@@ -21,6 +21,7 @@ import type {
   Image,
   ImagePatch,
   JournalEntry,
+  JournalQuery,
   MonitorFigures,
   MonitorOutcome,
   MonitorState,
@@ -187,6 +188,9 @@ export class Catalog implements CatalogStore {
   }
   journal(subject?: string): JournalEntry[] {
     return journal.journal(this.c, subject);
+  }
+  journalPage(query: JournalQuery): JournalEntry[] {
+    return journal.journalPage(this.c, query);
   }
 
   // --- locks
