@@ -9,13 +9,15 @@ import { FerryError } from '../errors.js';
 
 /** `ferry serve`'s default address: loopback only. */
 export const DEFAULT_HOST = '127.0.0.1';
+/** `ferry serve`'s default port (docs/monitoring.md). */
+export const DEFAULT_PORT = 9469;
 
 export interface ListenAddress {
   host: string;
   port: number;
 }
 
-const LISTEN_HINT = 'give --listen PORT, HOST:PORT or [IPv6]:PORT (127.0.0.1:9469, [::1]:9469)';
+const LISTEN_HINT = `give --listen PORT, HOST:PORT or [IPv6]:PORT (${DEFAULT_HOST}:${DEFAULT_PORT}, [::1]:${DEFAULT_PORT})`;
 
 function portOf(text: string, given: string): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;

@@ -164,3 +164,13 @@ t.test('IPv6 loopback', async (t) => {
   t.match(server.url, /^http:\/\/\[::1\]:\d+$/);
   t.equal((await request(`${server.url}/api/v1/health`)).status, 200);
 });
+
+t.test('a failing scrape is a 500, logged, its details kept out of the answer', async (t) => {
+  const { logs, url } = await serve(t, { metrics: { contentType: 'text/plain', render: () => Promise.reject(new Error('database disk image is malformed')) } });
+  const reply = await request(`${url}/metrics`);
+  t.equal(reply.status, 500);
+  t.match(JSON.parse(reply.body), { ok: false, error: { code: 'E_INTERNAL', message: /see ferry serve's log/ } });
+  t.notOk(reply.body.includes('malformed'));
+  t.ok(logs.some((line) => line.includes('database disk image is malformed')), 'the cause is in the log');
+  t.equal((await request(`${url}/api/v1/health`)).status, 200, 'the server carries on');
+});
