@@ -53,6 +53,7 @@ export type {
   ImagePatch,
   ImageState,
   JournalEntry,
+  JournalQuery,
   NewDatastore,
   NewHost,
   NewImage,

@@ -140,6 +140,17 @@ export interface JournalEntry {
   logs: Array<{ level: string; message: string }>;
 }
 
+/**
+ * A page of the journal (JournalRows.journalPage): with `afterId`, the entries after it, oldest first; otherwise
+ * the newest first (before `beforeId` when given). `limit` is capped at 1000; `subject` keeps only its entries.
+ */
+export interface JournalQuery {
+  afterId?: number;
+  beforeId?: number;
+  limit: number;
+  subject?: string;
+}
+
 /** What a datastore is created from. */
 export type NewDatastore = Pick<Datastore, 'name' | 'type' | 'tmMad' | 'basePath'> & Partial<Pick<Datastore, 'dsMad' | 'template' | 'secrets' | 'origin' | 'id'>>;
 export type NewHost = Pick<Host, 'name' | 'transport'> & Partial<Pick<Host, 'address' | 'port' | 'user' | 'identity' | 'knownHosts'>>;

@@ -22,6 +22,7 @@ import type {
   Image,
   ImagePatch,
   JournalEntry,
+  JournalQuery,
   MonitorFigures,
   MonitorOutcome,
   MonitorState,
@@ -193,6 +194,9 @@ export class Catalog implements CatalogStore {
   }
   journal(subject?: string): JournalEntry[] {
     return journal.journal(this.c, subject);
+  }
+  journalPage(query: JournalQuery): JournalEntry[] {
+    return journal.journalPage(this.c, query);
   }
 
   // --- locks

@@ -31,6 +31,7 @@ import type {
   Image,
   ImagePatch,
   JournalEntry,
+  JournalQuery,
   MonitorFigures,
   MonitorOutcome,
   MonitorState,
@@ -119,6 +120,11 @@ export interface JournalRows {
   record(entry: NewJournalEntry): void;
   /** Entries of `subject` (all without one), oldest first. */
   journal(subject?: string): JournalEntry[];
+  /**
+   * A page of entries (`subject`'s only, when given): with `afterId`, those after it, oldest first (a reader tailing
+   * the journal); otherwise the newest first, before `beforeId` when given. At most `limit`, capped at 1000.
+   */
+  journalPage(query: JournalQuery): JournalEntry[];
 }
 
 export interface LockRows {

@@ -13,8 +13,8 @@ import type { Io } from './io.js';
 import { datastoreDrivers } from '../driver/datastore-drivers.js';
 import { datastoreTrend, monitorHealth, type DatastoreTrend } from '../lifecycle/trend.js';
 import { errorJson, writeJson } from './output.js';
+import { REDACTED, shownDatastore } from '../lifecycle/redact.js';
 
-const REDACTED = '***';
 
 /** key=value pairs from repeated flags. */
 function pairs(values: string[] | undefined, flag: string): Record<string, string> {
@@ -44,10 +44,7 @@ function secretsFrom(env: Record<string, string | undefined>, names: string[] | 
   return secrets;
 }
 
-/** A datastore as printed: secret values never appear, only their names. */
-export function shownDatastore(ds: Datastore): Record<string, unknown> {
-  return { ...ds, secrets: Object.fromEntries(Object.keys(ds.secrets).map((name) => [name, REDACTED])) };
-}
+export { shownDatastore };
 
 /** The datastore as OpenNebula's `onedatastore show -x` prints it, secrets redacted. */
 export function datastoreXml(ds: Datastore): string {
