@@ -1,4 +1,5 @@
 /** `ferry serve`: the service that watches the storage (docs/monitoring.md), in the foreground until SIGTERM. */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { catalogPath } from '../config/catalog-path.js';
 import { loadConfig, type FerryConfig } from '../config/config.js';
@@ -7,9 +8,6 @@ import { hostsOf } from './catalog-hosts.js';
 import { run, type SetStatus } from './command.js';
 import { flagsOf, makeContext } from './context.js';
 import type { Io } from './io.js';
-
-/** Where `ferry serve` listens unless told otherwise. */
-export const DEFAULT_LISTEN = '127.0.0.1:7390';
 
 interface ServeFlags {
   listen?: string;
@@ -20,7 +18,7 @@ export function registerServe(program: Command, io: Io, setStatus: SetStatus): v
   program
     .command('serve')
     .summary('watch the storage: monitor every datastore, keep history, raise alerts, serve /metrics and the API')
-    .option('--listen <host:port>', `where the HTTP API and /metrics listen (default ${DEFAULT_LISTEN}, or serve.listen in ferry.yaml)`)
+    .option('--listen <host:port>', 'where the HTTP API and /metrics listen (default 127.0.0.1:9469, or serve.listen in ferry.yaml)')
     .option('--token-file <path>', 'file (mode 0600) holding the token every HTTP request must carry; required to listen off loopback')
     .addHelpText(
       'after',
@@ -33,8 +31,8 @@ cleanly; SIGHUP reloads ferry.yaml.
 Examples:
   $ ferry serve
   $ ferry serve --listen 127.0.0.1:9100 --log-level debug
-  $ ferry serve --listen 0.0.0.0:7390 --token-file /etc/ferry/token
-  $ curl -s http://127.0.0.1:7390/metrics
+  $ ferry serve --listen 0.0.0.0:9469 --token-file /etc/ferry/token
+  $ curl -s http://127.0.0.1:9469/metrics
 `,
     )
     .action((flags: ServeFlags, command: Command) =>
@@ -54,6 +52,17 @@ async function serve(command: Command, io: Io, flags: ServeFlags): Promise<numbe
       async makeRunner(config: FerryConfig, catalog: CatalogStore) {
         const context = await makeContext(command, io, { config, hosts: hostsOf(catalog), defaultLevel: 'info' });
         return { runner: context.runner, logger: context.logger };
+      },
+      async startHttp({ catalog, config, logger }) {
+        const { createMetrics } = await import('../service/metrics.js');
+        const { startHttp } = await import('../service/http.js');
+        const { checkListen, parseListen, readTokenFile, DEFAULT_HOST, DEFAULT_PORT } = await import('../service/listen.js');
+        const { host, port } = parseListen(flags.listen ?? config.serve?.listen ?? `${DEFAULT_HOST}:${DEFAULT_PORT}`);
+        // A token file given on the command line is relative to where ferry runs; ferry.yaml's, to ferry.yaml.
+        const tokenFile = flags.tokenFile !== undefined ? resolve(io.cwd, flags.tokenFile) : config.serve?.token_file;
+        const token = tokenFile === undefined ? undefined : readTokenFile(tokenFile);
+        checkListen(host, token);
+        return startHttp({ host, port, ...(token !== undefined ? { token } : {}), catalog, metrics: createMetrics(catalog), logger });
       },
     },
     async (config) => {

@@ -83,7 +83,7 @@ export const ConfigSchema = v.strictObject({
   ),
   /** Alert hooks (remotes/hooks/alert/): seconds each may run before it is killed (default 30). */
   hooks: v.optional(v.strictObject({ timeout: v.optional(seconds) })),
-  /** `ferry serve`: where it listens (HOST:PORT, default 127.0.0.1:7390), and the file holding the API's token (0600; required off loopback). */
+  /** `ferry serve`: where it listens (HOST:PORT, default 127.0.0.1:9469), and the file holding the API's token (0600; required off loopback). */
   serve: v.optional(
     v.strictObject({
       listen: v.optional(v.pipe(v.string(), v.minLength(1))),

@@ -46,10 +46,11 @@ export async function startService(environment: ServiceEnvironment, openCatalog:
   try {
     release = takeServiceLock(catalog);
     let context = await contextFor(environment, catalog, config);
+    // Listening first: an address in use or a token file refused stops the start before anything runs.
+    const http = environment.startHttp ? await environment.startHttp({ catalog, config, logger: context.logger }) : undefined;
     const scheduler = new Scheduler(config.monitor?.concurrency ?? DEFAULT_CONCURRENCY, (key, error) => context.logger.error({ job: key }, toFerryError(error).message));
     const watch = new Watch(context, (jobs) => scheduler.setJobs(jobs));
     watch.refresh();
-    const http = environment.startHttp ? await environment.startHttp({ catalog, config, logger: context.logger }) : undefined;
     const jobs = scheduler.size.jobs - 1;
     context.logger.info({ catalog: catalog.path, datastores: jobs, ...(http ? { url: http.url } : {}) }, `ferry serve: watching ${jobs} datastore${jobs === 1 ? '' : 's'} of ${catalog.path}${http ? `; listening on ${http.url}` : ''}`);
     let stopped = false;

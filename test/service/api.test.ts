@@ -1,7 +1,7 @@
 /** The JSON API as a function: every route on a filled catalog, the refusals (400, 404, 405), and no secret. */
 import t from 'tap';
 import { API_ROUTES, handleApi } from '../../src/service/api.js';
-import { action, SECRET_MARK, SECRETS, serviceWorld } from './world.js';
+import { action, SECRET_MARK, SECRETS, serviceWorld } from '../helpers/service-world.js';
 
 const get = (catalog: Parameters<typeof handleApi>[0], path: string, now?: number) => handleApi(catalog, 'GET', new URL(path, 'http://127.0.0.1'), { version: '1.2.3', ...(now === undefined ? {} : { now: () => now }) });
 const result = (answer: { status: number; body: unknown }): any => {

@@ -5,7 +5,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { API_ROUTES } from '../../src/service/api.js';
 import { startHttp, type HttpOptions } from '../../src/service/http.js';
 import { createMetrics } from '../../src/service/metrics.js';
-import { action, SECRET_MARK, serviceWorld, type ServiceWorld } from './world.js';
+import { action, SECRET_MARK, serviceWorld, type ServiceWorld } from '../helpers/service-world.js';
 
 interface Reply {
   status: number;

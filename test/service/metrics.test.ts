@@ -2,8 +2,8 @@
 import t from 'tap';
 import { createMetrics } from '../../src/service/metrics.js';
 import { outcomeOf } from '../../src/service/metrics-journal.js';
-import { promtoolCheck, samplesOf, valueOf } from './prom.js';
-import { action, SECRET_MARK, serviceWorld } from './world.js';
+import { promtoolCheck, samplesOf, valueOf } from '../helpers/prom.js';
+import { action, SECRET_MARK, serviceWorld } from '../helpers/service-world.js';
 
 const MB = 1048576;
 

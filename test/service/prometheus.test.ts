@@ -12,8 +12,8 @@ import { createLogger } from '../../src/log/logger.js';
 import { startHttp } from '../../src/service/http.js';
 import { createMetrics } from '../../src/service/metrics.js';
 import { processAlive, tmpDir, waitFor } from '../helpers/fixtures.js';
-import { promTool } from './prom.js';
-import { serviceWorld } from './world.js';
+import { promTool } from '../helpers/prom.js';
+import { serviceWorld } from '../helpers/service-world.js';
 
 /** A port free on 127.0.0.1 now (Prometheus takes no port 0). */
 function freePort(): Promise<number> {

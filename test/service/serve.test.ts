@@ -5,12 +5,12 @@
  * clears it, a datastore whose monitor hangs raises no_sample, SIGTERM leaves no process and frees the
  * catalog, a second service is refused, SIGHUP reloads the rules.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { processAlive, tmpDir, waitFor } from '../helpers/fixtures.js';
 import { serveWorld, startServe, type ServeWorld } from '../helpers/serve.js';
-import { binPath } from '../cli/helpers.js';
+import { binPath, runCli } from '../cli/helpers.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { stage, vmYaml } from '../helpers/catalog-world.js';
 
@@ -142,4 +142,43 @@ t.test('sizes: an image whose file grew, and a VM disk written to, are measured 
   t.ok(await waitFor(() => (catalog.vm(vm.id).disks[0]?.sizeMb ?? 0) >= 5, 8000, 100), `the VM disk's size measured (${catalog.vm(vm.id).disks[0]?.sizeMb} MB)`);
   t.same(catalog.journal(`image:${base.id}`).filter((entry) => entry.action === 'stat'), [], 'successful stats are not journaled: they are the size');
   t.equal(await served.stop(), 0);
+});
+
+t.test('ferry serve serves /metrics and the API; no secret in either; off loopback it needs a token from a 0600 file', async (t) => {
+  const w = serveWorld(t);
+  const secret = 'S3CR3T-serve-7d1f0c';
+  const base = tmpDir(t, 'ferry-serve-secret-');
+  const created = await runCli(['--config', join(w.root, 'ferry.yaml'), '--remotes', w.remotes, '--json', 'datastore', 'create', 'vault', '--ds-mad', 'probe', '--tm-mad', 'shared', '--base-path', base, '--secret', 'API_KEY', '--attr', 'MONITOR_INTERVAL=1'], { env: { FERRY_HOME: w.home, API_KEY: secret }, cwd: w.root });
+  t.equal(created.status, 0, created.stderr);
+  const served = await startServe(t, w, ['--listen', '127.0.0.1:0'], { API_KEY: secret });
+  t.ok(served.url?.startsWith('http://127.0.0.1:'), `listening on ${served.url}`);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const metrics = await (await fetch(`${served.url}/metrics`)).text();
+  t.match(metrics, /ferry_datastore_total_bytes\{datastore_id="\d+",datastore="vault"\} \d+/, 'the datastore in /metrics');
+  const bodies = [metrics];
+  for (const path of ['/api/v1/datastores', '/api/v1/datastores/vault', '/api/v1/datastores/vault/history?attribute=used_mb', '/api/v1/journal', '/api/v1/alerts', '/api/v1/health']) {
+    const response = await fetch(`${served.url}${path}`);
+    t.equal(response.status, 200, `GET ${path}`);
+    bodies.push(await response.text());
+  }
+  t.match(bodies[2], /"API_KEY"/, 'the secret is named');
+  for (const body of bodies) t.notOk(body.includes(secret), 'and its value is nowhere');
+  t.notOk(served.stderr().includes(secret), 'nor in the log');
+  t.equal(await served.stop(), 0);
+
+  const refused = spawnSync(process.execPath, [binPath, '--config', join(w.root, 'ferry.yaml'), '--remotes', w.remotes, 'serve', '--listen', '0.0.0.0:0'], { cwd: w.root, env: { ...process.env, FERRY_HOME: w.home }, encoding: 'utf8', timeout: 20_000 });
+  t.equal(refused.status, 2, 'off loopback without a token: refused');
+  t.match(refused.stderr, /token/);
+  const tokenFile = join(w.root, 'token');
+  writeFileSync(tokenFile, 'tok-9b2e4f\n', { mode: 0o644 });
+  const loose = spawnSync(process.execPath, [binPath, '--config', join(w.root, 'ferry.yaml'), '--remotes', w.remotes, 'serve', '--listen', '0.0.0.0:0', '--token-file', tokenFile], { cwd: w.root, env: { ...process.env, FERRY_HOME: w.home }, encoding: 'utf8', timeout: 20_000 });
+  t.equal(loose.status, 2, 'a token file others can read: refused');
+  t.match(loose.stderr, /chmod 600/);
+  chmodSync(tokenFile, 0o600);
+  const open = await startServe(t, w, ['--listen', '0.0.0.0:0', '--token-file', tokenFile]);
+  const port = new URL(open.url ?? 'http://x').port;
+  t.equal((await fetch(`http://127.0.0.1:${port}/api/v1/datastores`)).status, 401, 'no token: 401');
+  t.equal((await fetch(`http://127.0.0.1:${port}/api/v1/datastores`, { headers: { authorization: 'Bearer tok-9b2e4f' } })).status, 200, 'the token: 200');
+  t.notOk(open.stderr().includes('tok-9b2e4f'), 'the token is never logged');
+  t.equal(await open.stop(), 0);
 });

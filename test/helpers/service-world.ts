@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { Catalog } from '../../src/catalog/catalog.js';
-import { tmpDir } from '../helpers/fixtures.js';
+import { tmpDir } from './fixtures.js';
 
 /** Secret values: none may appear in /metrics or in any API body. */
 export const SECRETS = { API_KEY: 'S3CR3T-api-key-7f1c', PASSWORD: 'S3CR3T-password-2b9e' };
