@@ -179,8 +179,19 @@ export function putEvaluatorState(c: Connection, rule: string, subjectRef: Alert
   ).run({ rule, kind: subject.kind, id: subject.id, state: text, at: iso(checkTime(at)) });
 }
 
-/** Every state the evaluator stored (only `rule`'s when given): what a restarted service starts from. */
-export function listEvaluatorStates(c: Connection, rule?: string): EvaluatorState[] {
-  const rows = (rule === undefined ? c.sql('SELECT * FROM alert_rule_state ORDER BY rule, subject_kind, subject_id').all() : c.sql('SELECT * FROM alert_rule_state WHERE rule = ? ORDER BY subject_kind, subject_id').all(rule)) as Row[];
+/** Every state the evaluator stored (only `rule`'s, only `subject`'s, when given): what a restarted service starts from. */
+export function listEvaluatorStates(c: Connection, rule?: string, subjectRef?: AlertSubjectRef): EvaluatorState[] {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (rule !== undefined) {
+    where.push('rule = ?');
+    params.push(rule);
+  }
+  if (subjectRef !== undefined) {
+    const subject = subjectOf(subjectRef);
+    where.push('subject_kind = ? AND subject_id = ?');
+    params.push(subject.kind, subject.id);
+  }
+  const rows = c.sql(`SELECT * FROM alert_rule_state${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY rule, subject_kind, subject_id`).all(...params) as Row[];
   return rows.map((row) => ({ rule: String(row.rule), subject: { kind: String(row.subject_kind), id: String(row.subject_id) }, state: JSON.parse(String(row.state)), updatedAt: String(row.updated_at) }));
 }

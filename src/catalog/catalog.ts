@@ -266,8 +266,8 @@ export class Catalog implements CatalogStore {
   putEvaluatorState(rule: string, subject: AlertSubjectRef, state: unknown, at?: number): void {
     alerts.putEvaluatorState(this.c, rule, subject, state, at);
   }
-  listEvaluatorStates(rule?: string): EvaluatorState[] {
-    return alerts.listEvaluatorStates(this.c, rule);
+  listEvaluatorStates(rule?: string, subject?: AlertSubjectRef): EvaluatorState[] {
+    return alerts.listEvaluatorStates(this.c, rule, subject);
   }
 
   claimNotices(owner: string, now: number, leaseMs: number, limit: number): AlertNotice[] {

@@ -185,7 +185,8 @@ export interface AlertRows {
   evaluatorState(rule: string, subject: AlertSubjectRef): unknown;
   /** Stores `state` as JSON; undefined deletes it. */
   putEvaluatorState(rule: string, subject: AlertSubjectRef, state: unknown, at?: number): void;
-  listEvaluatorStates(rule?: string): EvaluatorState[];
+  /** Only `rule`'s, only `subject`'s, when given. */
+  listEvaluatorStates(rule?: string, subject?: AlertSubjectRef): EvaluatorState[];
 }
 
 /** The alert hooks' outbox (notices.ts): each alert raised or cleared, claimed for a lease, then delivered. */

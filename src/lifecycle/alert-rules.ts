@@ -10,7 +10,8 @@ import { datastoreDrivers } from '../driver/datastore-drivers.js';
 import type { Runner } from '../driver/runner.js';
 import type { Datastore } from '../model.js';
 import { datastoreRules } from '../monitor/merge.js';
-import { DEFAULT_MONITOR_INTERVAL_S, type AlertingOptions } from './alerting.js';
+import type { AlertRule } from '../monitor/rules.js';
+import { DEFAULT_MONITOR_INTERVAL_S, type AlertingOptions, type ForecastCache } from './alerting.js';
 
 export interface Alerting {
   /** The rules and interval for `ds`; E_CONFIG naming the list when the rules do not merge. */
@@ -18,12 +19,24 @@ export interface Alerting {
 }
 
 export function alertingFrom(config: Pick<FerryConfig, 'alerts' | 'datastores' | 'monitor'>, runner: Runner): Alerting {
+  // Kept for as long as this configuration is: a service's runs reuse each datastore's forecast for a while.
+  const forecasts: ForecastCache = new Map();
+  // The merged rules per datastore, while its drivers' manifests are the same objects (the runner reloads a changed driver.yaml).
+  const merged = new Map<string, { manifests: readonly unknown[]; rules: AlertRule[] }>();
   return {
     async optionsFor(ds) {
-      const drivers = (await datastoreDrivers(runner, ds)).map(({ kind, name, manifest }) => ({ kind, name, ...(manifest.alerts ? { alerts: manifest.alerts } : {}) }));
-      const own = config.datastores?.[ds.name]?.alerts;
-      const rules = datastoreRules({ ...(config.alerts ? { global: config.alerts } : {}), drivers, datastore: { name: ds.name, ...(own ? { alerts: own } : {}) } });
-      return { rules, intervalS: monitorIntervalS(config, ds) };
+      const found = await datastoreDrivers(runner, ds);
+      const key = `${ds.name}\u0000${ds.dsMad ?? ''}\u0000${ds.tmMad}`;
+      const cached = merged.get(key);
+      let rules: AlertRule[];
+      if (cached && cached.manifests.length === found.length && cached.manifests.every((manifest, i) => manifest === found[i]?.manifest)) rules = cached.rules;
+      else {
+        const drivers = found.map(({ kind, name, manifest }) => ({ kind, name, ...(manifest.alerts ? { alerts: manifest.alerts } : {}) }));
+        const own = config.datastores?.[ds.name]?.alerts;
+        rules = datastoreRules({ ...(config.alerts ? { global: config.alerts } : {}), drivers, datastore: { name: ds.name, ...(own ? { alerts: own } : {}) } });
+        merged.set(key, { manifests: found.map((driver) => driver.manifest), rules });
+      }
+      return { rules, intervalS: monitorIntervalS(config, ds), forecasts };
     },
   };
 }

@@ -31,7 +31,14 @@ export interface MonitorRun {
 export interface AlertingOptions {
   rules?: readonly AlertRule[];
   intervalS?: number;
+  /** Forecasts kept between runs (a service's): DAYS_TO_FULL read from a week of history at most every FORECAST_TTL_MS. */
+  forecasts?: ForecastCache;
 }
+
+/** Datastore id -> when its forecast was computed (ms) and the days to full it gave. */
+export type ForecastCache = Map<number, { at: number; daysToFull: number | null }>;
+/** How long a cached forecast stands: the rate of a week changes little in ten minutes. */
+export const FORECAST_TTL_MS = 600_000;
 
 export interface AlertingResult {
   events: AlertEvent[];
@@ -58,7 +65,7 @@ export function numberOf(value: string | undefined): number | undefined {
  * (the last USED_MB for LIMIT_USED_PCT, the forecast from history, the
  * failures in a row).
  */
-export function datastoreAttributes(tx: CatalogTx, ds: Datastore, run: MonitorRun, intervalS = DEFAULT_MONITOR_INTERVAL_S, needed?: ReadonlySet<string>): Record<string, AttributeValue | undefined> {
+export function datastoreAttributes(tx: CatalogTx, ds: Datastore, run: MonitorRun, intervalS = DEFAULT_MONITOR_INTERVAL_S, needed?: ReadonlySet<string>, forecasts?: ForecastCache): Record<string, AttributeValue | undefined> {
   const values: Record<string, AttributeValue | undefined> = {};
   const health = tx.monitorState(ds.id);
   const figures = run.figures;
@@ -74,7 +81,13 @@ export function datastoreAttributes(tx: CatalogTx, ds: Datastore, run: MonitorRu
   if (limit !== undefined && limit > 0 && used !== null && used !== undefined) values.LIMIT_USED_PCT = round((used / limit) * 100);
   // The forecast reads a week of history: only when a rule asks for it.
   if (needed === undefined || needed.has('DAYS_TO_FULL')) {
-    const daysToFull = datastoreTrend(tx, ds, run.at).daysToFull;
+    const cached = forecasts?.get(ds.id);
+    let daysToFull: number | null;
+    if (cached !== undefined && run.at >= cached.at && run.at - cached.at < FORECAST_TTL_MS) daysToFull = cached.daysToFull;
+    else {
+      daysToFull = datastoreTrend(tx, ds, run.at).daysToFull;
+      forecasts?.set(ds.id, { at: run.at, daysToFull });
+    }
     if (daysToFull !== null) values.DAYS_TO_FULL = daysToFull;
   }
   values.MONITOR_FAILURES = health.failures;
@@ -122,16 +135,20 @@ export function alertOnMonitor(catalog: CatalogStore, datastoreId: number, run: 
   return catalog.transaction((tx) => {
     const ds = tx.datastore(datastoreId);
     const subject: Subject = { kind: 'datastore', id: ds.id, name: ds.name };
+    // One read for the datastore's states; only a rule in a condition (held, or raised) keeps one.
+    const names = new Set(rules.map((rule) => rule.name));
     const states: AlertStates = {};
-    for (const rule of rules) {
-      const stored = tx.evaluatorState(rule.name, subject);
-      if (isState(stored)) states[stateKey(rule.name, subject)] = stored;
+    for (const stored of tx.listEvaluatorStates(undefined, subject)) {
+      if (names.has(stored.rule) && isState(stored.state)) states[stateKey(stored.rule, subject)] = stored.state;
     }
-    const values = datastoreAttributes(tx, ds, run, options.intervalS, new Set(rules.map((rule) => rule.attribute)));
+    const values = datastoreAttributes(tx, ds, run, options.intervalS, new Set(rules.map((rule) => rule.attribute)), options.forecasts);
     const result = observe(rules, states, { subject, at: run.at, values });
     for (const rule of rules) {
-      const state = result.states[stateKey(rule.name, subject)];
-      if (state !== undefined) tx.putEvaluatorState(rule.name, subject, state, run.at);
+      const key = stateKey(rule.name, subject);
+      const state = result.states[key];
+      if (state === undefined) continue;
+      if (state.active || state.pendingSince !== undefined) tx.putEvaluatorState(rule.name, subject, state, run.at);
+      else if (states[key] !== undefined) tx.putEvaluatorState(rule.name, subject, undefined);
     }
     const raised: Alert[] = [];
     const cleared: Alert[] = [];

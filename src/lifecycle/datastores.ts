@@ -8,7 +8,7 @@ import type { CatalogTx } from '../catalog/store.js';
 import type { MonitorResult } from '../contract/parsers.js';
 import { FerryError, toFerryError } from '../errors.js';
 import type { Datastore, DatastorePatch, NewDatastore, Sample } from '../model.js';
-import { alertOnMonitor, ATTRIBUTE_KEY, numberOf } from './alerting.js';
+import { alertOnMonitor, ATTRIBUTE_KEY, numberOf, type AlertingResult } from './alerting.js';
 import { checkBasePath } from './base-path.js';
 import { datastoreDrivers } from '../driver/datastore-drivers.js';
 import { datastoreAction, type JournalPolicy, type LifecycleOptions } from './journal.js';
@@ -30,6 +30,8 @@ export interface MonitorOptions {
   signal?: AbortSignal;
   /** A system datastore kept per host (its TM not `shared`): measured on each of these hosts (perHostOf()). */
   hosts?: readonly string[];
+  /** Told what the run's alert rules raised and cleared. */
+  onAlerts?: (result: AlertingResult) => void;
 }
 
 export async function monitor(life: LifecycleOptions, ds: Datastore, options: MonitorOptions = {}): Promise<MonitorResult> {
@@ -53,7 +55,7 @@ export async function monitor(life: LifecycleOptions, ds: Datastore, options: Mo
     const failedAt = Date.now();
     life.catalog.recordMonitorFailure(ds.id, toFerryError(error).message, { at: failedAt });
     try {
-      alertOnMonitor(life.catalog, ds.id, { at: failedAt }, alerting);
+      options.onAlerts?.(alertOnMonitor(life.catalog, ds.id, { at: failedAt }, alerting));
     } catch {
       // The monitor's own failure is the one to report; the next run evaluates the rules again.
     }
@@ -61,12 +63,13 @@ export async function monitor(life: LifecycleOptions, ds: Datastore, options: Mo
   }
   const at = Date.now();
   // One transaction for the run: the figures, their samples, the health and the alerts they raise or clear.
-  life.catalog.transaction((tx) => {
+  const alerts = life.catalog.transaction((tx) => {
     tx.setMonitor(ds.id, figures);
     tx.recordSamples([...samplesOf(ds.id, figures, at), ...perHost.flatMap(({ host, figures }) => hostSamples(ds.id, host, figures, at))]);
     tx.recordMonitorSuccess(ds.id, at);
-    alertOnMonitor(life.catalog, ds.id, { at, figures }, alerting);
+    return alertOnMonitor(life.catalog, ds.id, { at, figures }, alerting);
   });
+  options.onAlerts?.(alerts);
   return figures;
 }
 

@@ -20,10 +20,20 @@ export function imageStep(ds: Datastore, action: string, imageId: number, why: s
  * any other its datastore driver. The one place this is decided.
  */
 export function monitorDriver(ds: Datastore): { kind: 'tm' | 'datastore'; driver: string | null } {
-  // The contract's route decides, on the dump the monitor gets (a SYSTEM datastore's DS_MAD is "-").
-  const target = resolveRoute('datastore', 'monitor', datastoreDump(ds));
-  return { kind: target.kind, driver: target.kind === 'datastore' && ds.dsMad === null ? null : target.driver };
+  // The route depends on these three fields only; a service asks for every datastore on every run.
+  const key = `${ds.type}\u0000${ds.dsMad ?? ''}\u0000${ds.tmMad}`;
+  let route = monitorRoutes.get(key);
+  if (route === undefined) {
+    // The contract's route decides, on the dump the monitor gets (a SYSTEM datastore's DS_MAD is "-").
+    const target = resolveRoute('datastore', 'monitor', datastoreDump(ds));
+    route = { kind: target.kind, driver: target.kind === 'datastore' && ds.dsMad === null ? null : target.driver };
+    if (monitorRoutes.size > 1000) monitorRoutes.clear();
+    monitorRoutes.set(key, route);
+  }
+  return route;
 }
+
+const monitorRoutes = new Map<string, { kind: 'tm' | 'datastore'; driver: string | null }>();
 
 /** The monitor action of a datastore (run as a datastore action; the runner finds a SYSTEM datastore's TM monitor). */
 export function monitorStep(ds: Datastore): PlanStep {

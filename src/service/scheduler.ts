@@ -18,6 +18,56 @@ interface Entry {
   dueAt: number;
   running: AbortController | undefined;
   queued: boolean;
+  /** Bumped when its due time changes or it is dropped: heap items of an older version are stale. */
+  version: number;
+  dropped: boolean;
+}
+
+interface Due {
+  at: number;
+  entry: Entry;
+  version: number;
+}
+
+/** A binary min-heap of due times: each run's end costs O(log n), not a scan of every job. */
+class DueHeap {
+  private readonly items: Due[] = [];
+
+  push(item: Due): void {
+    const items = this.items;
+    items.push(item);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if ((items[parent] as Due).at <= item.at) break;
+      items[i] = items[parent] as Due;
+      i = parent;
+    }
+    items[i] = item;
+  }
+
+  peek(): Due | undefined {
+    return this.items[0];
+  }
+
+  pop(): Due | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (top === undefined || last === undefined || items.length === 0) return top;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= items.length) break;
+      const right = left + 1;
+      const child = right < items.length && (items[right] as Due).at < (items[left] as Due).at ? right : left;
+      if ((items[child] as Due).at >= last.at) break;
+      items[i] = items[child] as Due;
+      i = child;
+    }
+    items[i] = last;
+    return top;
+  }
 }
 
 /** A number in [0, 1) from `key`, the same every time (FNV-1a): where in its interval a job falls. */
@@ -29,9 +79,11 @@ export function spreadOf(key: string): number {
 
 export class Scheduler {
   private readonly entries = new Map<string, Entry>();
+  private readonly heap = new DueHeap();
   private readonly waiting: Entry[] = [];
   private readonly runs = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
   private stopped = false;
 
   constructor(
@@ -45,14 +97,21 @@ export class Scheduler {
     const keys = new Set(jobs.map((job) => job.key));
     for (const [key, entry] of this.entries) {
       if (keys.has(key)) continue;
+      entry.dropped = true;
+      entry.version += 1;
       entry.running?.abort();
       this.entries.delete(key);
     }
     const now = this.now();
     for (const job of jobs) {
       const entry = this.entries.get(job.key);
-      if (entry) entry.job = job;
-      else this.entries.set(job.key, { job, dueAt: job.firstAt ?? now + Math.floor(spreadOf(job.key) * job.intervalMs), running: undefined, queued: false });
+      if (entry) {
+        entry.job = job;
+        continue;
+      }
+      const added: Entry = { job, dueAt: job.firstAt ?? now + Math.floor(spreadOf(job.key) * job.intervalMs), running: undefined, queued: false, version: 0, dropped: false };
+      this.entries.set(job.key, added);
+      this.schedule(added);
     }
     this.arm();
   }
@@ -70,33 +129,53 @@ export class Scheduler {
     await Promise.allSettled([...this.runs]);
   }
 
+  /** Puts an idle entry in the heap at its due time. */
+  private schedule(entry: Entry): void {
+    entry.version += 1;
+    this.heap.push({ at: entry.dueAt, entry, version: entry.version });
+  }
+
   /** Starts what is due (as many as the concurrency allows), then sleeps until the next one is due. */
   private arm(): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
     const now = this.now();
-    let next = Infinity;
-    let added = false;
-    for (const entry of this.entries.values()) {
-      // A job in flight or waiting for a slot is looked at again when it ends.
-      if (entry.running || entry.queued) continue;
-      if (entry.dueAt <= now) {
-        entry.queued = true;
-        this.waiting.push(entry);
-        added = true;
-      } else next = Math.min(next, entry.dueAt);
+    for (let top = this.heap.peek(); top !== undefined && top.at <= now; top = this.heap.peek()) {
+      this.heap.pop();
+      const { entry } = top;
+      // Stale: dropped, or due at another time since it was pushed.
+      if (entry.dropped || top.version !== entry.version || entry.running || entry.queued) continue;
+      entry.queued = true;
+      this.waiting.push(entry);
     }
-    if (added) this.waiting.sort((a, b) => a.dueAt - b.dueAt);
     while (this.runs.size < this.concurrency && this.waiting.length > 0) {
       const entry = this.waiting.shift() as Entry;
       entry.queued = false;
-      // Dropped by setJobs while it waited.
-      if (this.entries.get(entry.job.key) === entry) this.start(entry);
+      if (!entry.dropped) this.start(entry);
     }
-    if (next !== Infinity) {
-      this.timer = setTimeout(() => this.arm(), Math.max(0, next - this.now()));
+    this.wake(this.nextAt());
+  }
+
+  /** The due time of the soonest valid heap item (stale ones are dropped on the way). */
+  private nextAt(): number {
+    for (let top = this.heap.peek(); top !== undefined; top = this.heap.peek()) {
+      if (!top.entry.dropped && top.version === top.entry.version && !top.entry.running && !top.entry.queued) return top.at;
+      this.heap.pop();
     }
+    return Infinity;
+  }
+
+  /** One timer, for the soonest due time; left alone when it already fires then. */
+  private wake(at: number): void {
+    if (at === this.timerAt && this.timer) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = at;
+    if (at === Infinity) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.arm();
+    }, Math.max(0, at - this.now()));
   }
 
   /** The next due time after `now` in the job's phase. */
@@ -119,9 +198,11 @@ export class Scheduler {
     })().finally(() => {
       entry.running = undefined;
       this.runs.delete(run);
+      if (entry.dropped) return this.arm();
       // Due again while it ran: the turns it overlapped are skipped, not stacked behind it.
       const now = Math.max(started, this.now());
       if (entry.dueAt <= now) entry.dueAt = this.nextDue(entry, now);
+      this.schedule(entry);
       this.arm();
     });
     this.runs.add(run);

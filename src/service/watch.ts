@@ -9,7 +9,7 @@ import type { CatalogStore } from '../catalog/store.js';
 import type { FerryConfig } from '../config/config.js';
 import { toFerryError } from '../errors.js';
 import { monitorIntervalS, type Alerting } from '../lifecycle/alert-rules.js';
-import { alertOnMonitor } from '../lifecycle/alerting.js';
+import { alertOnMonitor, DEFAULT_MONITOR_INTERVAL_S, type AlertingResult } from '../lifecycle/alerting.js';
 import { alertOnRecords } from '../lifecycle/alerting-records.js';
 import { monitor, perHostOf } from '../lifecycle/datastores.js';
 import { refreshDiskSizes, refreshImageSizes } from '../lifecycle/sizes.js';
@@ -43,6 +43,7 @@ export class Watch {
   private delivering: Promise<void> | undefined;
   private deliverAgain = false;
   private lastPrune = 0;
+  private readonly routes = new Map<string, boolean>();
   /** When each datastore's sizes were last refreshed (ms). */
   private readonly sized = new Map<number, number>();
   private readonly owner = noticeOwner();
@@ -70,8 +71,9 @@ export class Watch {
     const { catalog, config } = this.context;
     const jobs: Job[] = [];
     let shortest = SWEEP_INTERVAL_S;
+    const health = new Map(catalog.listMonitorStates().map((state) => [state.datastoreId, state]));
     for (const ds of catalog.listDatastores()) {
-      if (monitorDriver(ds).driver === null) continue;
+      if (!this.monitored(ds)) continue;
       let intervalS: number;
       try {
         intervalS = monitorIntervalS(config, ds);
@@ -80,8 +82,7 @@ export class Watch {
         continue;
       }
       shortest = Math.min(shortest, intervalS);
-      const health = catalog.monitorState(ds.id);
-      const last = Date.parse(health.lastSuccessAt ?? '');
+      const last = Date.parse(health.get(ds.id)?.lastSuccessAt ?? '');
       const job: Job = { key: `datastore:${ds.id}`, intervalMs: intervalS * 1000, run: (signal) => this.monitorOne(ds.id, intervalS, signal) };
       // Sampled within its interval already (a restart): its next sample is due one interval after the last one.
       if (Number.isFinite(last) && last + intervalS * 1000 > Date.now()) job.firstAt = last + intervalS * 1000;
@@ -91,19 +92,35 @@ export class Watch {
     this.setJobs(jobs);
   }
 
+  /** Whether `ds` has a monitor to run (the contract's route, looked up once per kind of datastore). */
+  private monitored(ds: Datastore): boolean {
+    const key = `${ds.type}\u0000${ds.dsMad ?? ''}\u0000${ds.tmMad}`;
+    let known = this.routes.get(key);
+    if (known === undefined) {
+      known = monitorDriver(ds).driver !== null;
+      this.routes.set(key, known);
+    }
+    return known;
+  }
+
   /** One monitor run of datastore `id` (read afresh: it may have changed or gone since it was scheduled). */
   private async monitorOne(id: number, intervalS: number, signal: AbortSignal): Promise<void> {
     const { catalog, config, logger } = this.context;
     const ds = catalog.findDatastore(id);
     if (ds === undefined) return;
     const timeoutSec = config.monitor?.timeout ?? Math.min(intervalS, 300);
+    let announced = 0;
+    const onAlerts = (result: AlertingResult): void => {
+      announced += result.raised.length + result.cleared.length;
+    };
     try {
-      await monitor(this.context.life, ds, { journal: 'failures', timeoutSec, signal });
+      await monitor(this.context.life, ds, { journal: 'failures', timeoutSec, signal, onAlerts });
     } catch (error) {
       if (!signal.aborted) logger.warn({ datastore: ds.name }, `monitor of datastore ${ds.name} failed: ${toFerryError(error).message}`);
     }
     if (!signal.aborted) await this.sizes(ds, timeoutSec, signal);
-    this.deliver();
+    // The hooks at once for what this run raised or cleared; the sweep catches the rest (retries, other processes').
+    if (announced > 0) this.deliver();
   }
 
   /** Image sizes (an image datastore's) or VM disk sizes (a system datastore's), every `monitor.sizes` seconds per datastore. */
@@ -127,7 +144,14 @@ export class Watch {
     const now = Date.now();
     try {
       alertOnRecords(catalog, now, mergeRules(config.alerts ? [{ source: 'ferry.yaml alerts', entries: config.alerts }] : []));
-      for (const ds of catalog.listDatastores()) await this.missedSamples(ds, now);
+      const health = new Map(catalog.listMonitorStates().map((state) => [state.datastoreId, state]));
+      const missing = new Set(catalog.listAlerts({ state: 'firing', subject: { kind: 'datastore' } }).map((alert) => alert.subject.id));
+      for (const ds of catalog.listDatastores()) {
+        // Sampled within its interval and nothing firing: no missed-sample rule can hold (their bounds are in intervals, 1 or more).
+        const last = Date.parse(health.get(ds.id)?.lastSuccessAt ?? '');
+        if (Number.isFinite(last) && now - last < this.intervalOf(ds) * 1000 && !missing.has(String(ds.id))) continue;
+        await this.missedSamples(ds, now);
+      }
       if (now - this.lastPrune >= HOUR_MS) {
         this.lastPrune = now;
         const retention = {
@@ -143,12 +167,21 @@ export class Watch {
     this.deliver();
   }
 
+  /** `ds`'s monitor interval in seconds (300 when its MONITOR_INTERVAL does not read). */
+  private intervalOf(ds: Datastore): number {
+    try {
+      return monitorIntervalS(this.context.config, ds);
+    } catch {
+      return DEFAULT_MONITOR_INTERVAL_S;
+    }
+  }
+
   /** The missed-sample rule alone, between runs: a datastore whose monitor hangs or is never run still raises it. */
   private async missedSamples(ds: Datastore, at: number): Promise<void> {
-    if (monitorDriver(ds).driver === null) return;
-    const options = await this.context.alerting.optionsFor(ds);
+    if (!this.monitored(ds)) return;
     // A service just started has not had the time to sample: what it missed while it was down counts from its first interval.
-    if (at - this.since < (options.intervalS ?? 300) * 1000) return;
+    if (at - this.since < this.intervalOf(ds) * 1000) return;
+    const options = await this.context.alerting.optionsFor(ds);
     const rules = (options.rules ?? DEFAULT_RULES).filter((rule) => rule.attribute === 'SAMPLE_AGE_INTERVALS');
     if (rules.length === 0) return;
     const result = alertOnMonitor(this.context.catalog, ds.id, { at }, { ...options, rules });
