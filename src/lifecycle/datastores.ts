@@ -55,7 +55,9 @@ export async function monitor(life: LifecycleOptions, ds: Datastore, options: Mo
     const failedAt = Date.now();
     life.catalog.recordMonitorFailure(ds.id, toFerryError(error).message, { at: failedAt });
     try {
-      options.onAlerts?.(alertOnMonitor(life.catalog, ds.id, { at: failedAt }, alerting));
+      // Evaluated first: an optional call skips its argument when there is no listener.
+      const alerts = alertOnMonitor(life.catalog, ds.id, { at: failedAt }, alerting);
+      options.onAlerts?.(alerts);
     } catch {
       // The monitor's own failure is the one to report; the next run evaluates the rules again.
     }

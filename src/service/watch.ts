@@ -23,7 +23,7 @@ import { deliverNotices } from './hooks.js';
 import type { Job } from './scheduler.js';
 
 /** Seconds between sweeps (at most; a datastore interval under it makes it shorter). */
-export const SWEEP_INTERVAL_S = 15;
+export const SWEEP_INTERVAL_S = 30;
 const HOUR_MS = 3_600_000;
 /** Seconds between refreshes of a datastore's image or disk sizes, by default. */
 export const DEFAULT_SIZES_S = 3600;
