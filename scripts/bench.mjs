@@ -16,9 +16,11 @@
 //     its xpath.rb vs ferry's drop-in (scripts/bench-opennebula.mjs).
 //  7. The catalog's monitoring history: writing 1,000 samples, reading a
 //     24-hour series, its size over a simulated year (scripts/bench-history.mjs).
+//  8. `ferry serve`'s own CPU monitoring 1,000 datastores every 60 s vs the
+//     CPU of spawning their scripts alone (scripts/bench-serve.mjs; 2 minutes).
 // Flags: --json, --n N (actions per round, default 50), --rounds R (default 12),
 // --no-drivers (skip 3), --no-protocol (skip 4), --no-lifecycle (skip 5),
-// --no-opennebula (skip 6), --no-history (skip 7).
+// --no-opennebula (skip 6), --no-history (skip 7), --no-serve (skip 8).
 // The measured baselines (the bare spawn of the dummy stat, the one-shot runs)
 // and `ferry mad`, a protocol peer read line by line while timed, stay on
 // node:child_process: they are what is measured, and execa's own work per
@@ -329,6 +331,11 @@ function historyFigures() {
   const run = spawnSync(process.execPath, [join(root, 'scripts', 'bench-history.mjs'), '--json'], { encoding: 'utf8' });
   return JSON.parse(run.stdout.trim().split('\n').pop());
 }
+/** Section 8: scripts/bench-serve.mjs in its own process (its CPU is the service's alone). */
+function serveFigures() {
+  const run = spawnSync(process.execPath, [join(root, 'scripts', 'bench-serve.mjs'), '--json'], { encoding: 'utf8' });
+  return JSON.parse(run.stdout.trim().split('\n').pop());
+}
 const lifecycle = args.includes('--no-lifecycle') ? undefined : await import('./bench-lifecycle.mjs');
 const opennebula = args.includes('--no-opennebula') ? undefined : await import('./bench-opennebula.mjs');
 const report = {
@@ -349,6 +356,7 @@ const report = {
   ...(lifecycle ? { lifecycle: await lifecycle.lifecycleFigures() } : {}),
   ...(opennebula ? { opennebula: await opennebula.opennebulaFigures() } : {}),
   ...(args.includes('--no-history') ? {} : { history: historyFigures() }),
+  ...(args.includes('--no-serve') ? {} : { serve: serveFigures() }),
 };
 if (args.includes('--json')) {
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -387,5 +395,9 @@ if (args.includes('--json')) {
     console.log(`| history: write 1,000 samples, ${h.writeMs} ms (slowest ${h.writeMaxMs} ms) | - | - | - | <= ${h.targets.writeMs} ms |`);
     console.log(`| history: read a 24-hour series (${h.readPoints} points) | - | ${h.readMs} ms (7 days ${h.readWeekMs} ms, 400 days ${h.read400DaysMs} ms) | - | <= ${h.targets.readMs} ms |`);
     console.log(`| history: catalog for 100 datastores over ${h.days} days every 300 s | - | ${h.sizeMiB} MiB | - | <= ${h.targets.sizeMiB} MiB |`);
+  }
+  if (report.serve) {
+    const v = report.serve;
+    console.log(`| \`ferry serve\`, ${v.datastores.toLocaleString('en')} datastores every ${v.intervalS} s, ${v.runs} runs in ${v.seconds} s | bare spawn ${f(v.perSpawnMs)} ms CPU | ${f(v.perRunMs)} ms CPU per run, ${f(v.corePct)} % of one core | ${f(v.ratio)} | <= ${v.targetPct} % of one core |`);
   }
 }

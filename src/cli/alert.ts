@@ -1,7 +1,7 @@
 /** `ferry alert list|show|ack`: the alerts in the catalog, raised and cleared by the alert rules (docs/monitoring.md). */
 import { Option, type Command } from 'commander';
 import { FerryError } from '../errors.js';
-import { ALERT_SEVERITIES, type Alert, type AlertFilter, type AlertSeverity } from '../model.js';
+import { ALERT_SEVERITIES, type Alert, type AlertFilter, type AlertNotice, type AlertSeverity } from '../model.js';
 import { print, table, withCatalog } from './catalog-context.js';
 import type { Io } from './io.js';
 
@@ -36,6 +36,16 @@ function describe(alert: Alert): string {
     `  acked      ${alert.ackedAt === null ? '-' : `${alert.ackedAt} by ${alert.ackedBy ?? '?'}`}`,
     `  affects    ${affectsText(alert)}`,
   ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** What the alert hooks made of each event of the alert: delivered, waiting for a retry, or given up. */
+function describeNotices(notices: readonly AlertNotice[]): string {
+  if (notices.length === 0) return '';
+  const lines = notices.map((notice) => {
+    const outcome = notice.deliveredAt === null ? `pending${notice.lastError ? ` (attempt ${notice.attempts} failed: ${notice.lastError})` : ''}` : notice.lastError ? `given up after ${notice.attempts} attempts: ${notice.lastError}` : `delivered ${notice.deliveredAt}`;
+    return `  hooks      ${notice.event} (notice ${notice.id}): ${outcome}`;
+  });
   return `${lines.join('\n')}\n`;
 }
 
@@ -74,7 +84,8 @@ export function registerAlert(program: Command, io: Io, setStatus: (status: numb
     .action((id: string, _flags: unknown, command: Command) =>
       withCatalog(command, io, setStatus, (ctx) => {
         const alert = ctx.catalog.alert(alertId(id));
-        print(ctx, alert, () => describe(alert));
+        const notices = ctx.catalog.listNotices(alert.id);
+        print(ctx, { ...alert, notices }, () => describe(alert) + describeNotices(notices));
       }),
     );
 

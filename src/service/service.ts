@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import type { CatalogStore } from '../catalog/store.js';
-import { loadConfig, type FerryConfig } from '../config/config.js';
+import type { FerryConfig } from '../config/config.js';
 import { FerryError, toFerryError } from '../errors.js';
 import { alertingFrom } from '../lifecycle/alert-rules.js';
 import { syncConfigDatastores } from '../lifecycle/config-datastores.js';

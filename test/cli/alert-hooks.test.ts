@@ -57,4 +57,8 @@ t.test('datastore monitor raising an alert runs the hook once; a second monitor 
   t.ok((after[1]?.input.notice as number) > (raised[0]?.input.notice as number), 'a new notice id');
   t.equal((await w.cli(['datastore', 'monitor', 'images'])).status, 0);
   t.equal(calls().length, 2, 'nothing more');
+  const shown = await w.json(['alert', 'show', String(raised[0]?.input.alert.id)]);
+  t.match(shown.notices, [{ event: 'raised', deliveredAt: String, lastError: null }, { event: 'cleared', deliveredAt: String, lastError: null }], 'alert show: what the hooks made of each event');
+  const text = await w.cli(['alert', 'show', String(raised[0]?.input.alert.id)]);
+  t.match(text.stdout, /hooks +raised \(notice \d+\): delivered .*\n +hooks +cleared \(notice \d+\): delivered/);
 });

@@ -5,7 +5,7 @@
  * Real timers with short intervals.
  */
 import t, { type Test } from 'tap';
-import { Scheduler, spreadOf, type Job } from '../../src/service/scheduler.js';
+import { aligned, Scheduler, spreadOf, type Job } from '../../src/service/scheduler.js';
 import { waitFor } from '../helpers/fixtures.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -273,4 +273,18 @@ t.test('stop() aborts the runs in flight and resolves only after they end; nothi
   s.setJobs([job('late')]);
   await sleep(40);
   t.equal(starts, 2, 'not even for a job added after stop()');
+});
+
+t.test('aligned(): due times fall on ticks of a twelfth of the interval, at most 5 s, so jobs due close together start together', async (t) => {
+  t.equal(aligned(60_001, 60_000), 65_000, 'a minute: 5 s ticks');
+  t.equal(aligned(65_000, 60_000), 65_000, 'on a tick already: unchanged');
+  t.equal(aligned(600_001, 300_000), 605_000, 'five minutes: still 5 s ticks');
+  t.equal(aligned(1_234, 1_200), 1_300, '1.2 s: 100 ms ticks');
+  t.equal(aligned(7, 5), 7, 'under 12 ms: 1 ms ticks');
+  // Sixty jobs spread over 480 ms start on at most twelve ticks of 40 ms (a few more seen, at the edges of a bucket).
+  const { s } = scheduler(t, 64);
+  const starts = new Set<number>();
+  s.setJobs(Array.from({ length: 60 }, (_, i) => ({ key: `tick-${i}`, intervalMs: 480, run: async () => void starts.add(Math.floor(Date.now() / 40)) })));
+  await sleep(700);
+  t.ok(starts.size <= 16, `sixty first runs in ${starts.size} 40 ms buckets`);
 });
