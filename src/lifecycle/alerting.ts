@@ -31,6 +31,8 @@ export interface MonitorRun {
 export interface AlertingOptions {
   rules?: readonly AlertRule[];
   intervalS?: number;
+  /** The datastore as the caller just read it (a successful run's: its figures are the run's), to spare reading it again. */
+  datastore?: Datastore;
   /** Forecasts kept between runs (a service's): DAYS_TO_FULL read from a week of history at most every FORECAST_TTL_MS. */
   forecasts?: ForecastCache;
 }
@@ -133,7 +135,7 @@ function isState(value: unknown): value is AlertState {
 export function alertOnMonitor(catalog: CatalogStore, datastoreId: number, run: MonitorRun, options: AlertingOptions = {}): AlertingResult {
   const rules = (options.rules ?? DEFAULT_RULES).filter((rule) => rule.enabled && rule.subject === 'datastore');
   return catalog.transaction((tx) => {
-    const ds = tx.datastore(datastoreId);
+    const ds = options.datastore?.id === datastoreId ? options.datastore : tx.datastore(datastoreId);
     const subject: Subject = { kind: 'datastore', id: ds.id, name: ds.name };
     // One read for the datastore's states; only a rule in a condition (held, or raised) keeps one.
     const names = new Set(rules.map((rule) => rule.name));

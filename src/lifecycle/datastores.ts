@@ -69,7 +69,7 @@ export async function monitor(life: LifecycleOptions, ds: Datastore, options: Mo
     tx.setMonitor(ds.id, figures);
     tx.recordSamples([...samplesOf(ds.id, figures, at), ...perHost.flatMap(({ host, figures }) => hostSamples(ds.id, host, figures, at))]);
     tx.recordMonitorSuccess(ds.id, at);
-    return alertOnMonitor(life.catalog, ds.id, { at, figures }, alerting);
+    return alertOnMonitor(life.catalog, ds.id, { at, figures }, { ...alerting, datastore: ds });
   });
   options.onAlerts?.(alerts);
   return figures;
