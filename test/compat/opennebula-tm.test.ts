@@ -17,6 +17,8 @@ import { hostsEnv } from '../../src/config/hosts.js';
 import { FERRY_BIN, LineDriver, oneDriverProcess, oneRoot } from '../helpers/one-lab.js';
 import { sshLabFor } from '../helpers/sshd.js';
 
+// Ten steps four ways over three sshd hosts: about 100 s alone, more beside the rest of the suite.
+t.setTimeout(300_000);
 const lab = await sshLabFor(t, ['fe', 'host01', 'host02']);
 const SHARED = join(lab.root, 'shared');
 const one = oneRoot(t);
