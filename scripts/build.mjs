@@ -4,7 +4,7 @@
 // dominated start-up time, then ferry-spawn, the fork server scripts start
 // from (dist/libexec/; see src/driver/launch/ferry-spawn.c), and ferry-xpath, the fast
 // xpath.rb for OpenNebula's drivers (src/compat/ferry-xpath.c).
-import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execaSync } from 'execa';
@@ -31,6 +31,10 @@ await esbuild.build({
   logLevel: 'warning',
 });
 chmodSync(join(root, 'dist/bin/ferry.js'), 0o755);
+
+// The dashboard's own files (no inline style or script: its CSP forbids them), served from dist/web.
+mkdirSync(join(root, 'dist/web'), { recursive: true });
+copyFileSync(join(root, 'src/web/ferry.css'), join(root, 'dist/web/ferry.css'));
 
 // Without a C compiler ferry still works: scripts start with Node's spawn (slower), and OpenNebula's
 // drivers' xpath.rb lookups run under Ruby (slower); say so and go on.

@@ -26,6 +26,7 @@ declare -A PACKAGE_OF=(
     [ruby]=ruby
     [promtool]=prometheus
     [prometheus]=prometheus
+    [chromium]=chromium
 )
 
 # sshd and mkfs live in sbin, which a non-root PATH may lack.

@@ -13,6 +13,7 @@ import type { Logger } from '../log/logger.js';
 import { errorBody, handleApi, methodNotAllowed, notFound, API_PREFIX, type ApiCatalog, type ApiResponse } from './api.js';
 import { isLoopback } from './listen.js';
 import type { ServiceMetrics } from './metrics.js';
+import { CONTENT_SECURITY_POLICY, handleWeb } from '../web/routes.js';
 
 export interface HttpOptions {
   host: string;
@@ -95,6 +96,13 @@ export async function startHttp(options: HttpOptions): Promise<HttpServer> {
       }
       send(res, head, 200, metrics.contentType, await metrics.render());
       return 200;
+    }
+    if (!url.pathname.startsWith(`${API_PREFIX}/`) && url.pathname !== API_PREFIX && (method === 'GET' || head)) {
+      const web = handleWeb(catalog, url.pathname);
+      if (web) {
+        send(res, head, web.status, web.contentType, web.body, { 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
+        return web.status;
+      }
     }
     const reply = url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`) ? handleApi(catalog, method, url, options.version === undefined ? {} : { version: options.version }) : method === 'GET' || head ? notFound(url.pathname) : methodNotAllowed(method);
     sendJson(res, head, reply);

@@ -25,7 +25,7 @@ export function serveWorld(t: Test): ServeWorld {
   cpSync(join(w.remotes, 'datastore', 'fs'), probe, { recursive: true, verbatimSymlinks: true });
   writeFileSync(
     join(probe, 'monitor'),
-    `#!/bin/sh\n# fs monitor, failing or hanging for datastore $2 while a marker says so (test/helpers/serve.ts).\nset -eu\nif [ -e '${w.markers}/fail-monitor-'"$2" ]; then echo "ERROR: injected monitor failure" >&2; exit 1; fi\nif [ -e '${w.markers}/hang-monitor-'"$2" ]; then echo $$ > '${w.markers}/hung-'"$2"'.pid'; exec sleep 300; fi\nexec '${join(w.remotes, 'datastore', 'fs', 'monitor')}' "$@"\n`,
+    `#!/bin/sh\n# fs monitor, failing or hanging for datastore $2 while a marker says so (test/helpers/serve.ts).\nset -eu\nif [ -e '${w.markers}/fail-monitor-'"$2" ]; then echo "ERROR: injected monitor failure $(cat '${w.markers}/fail-monitor-'"$2")" >&2; exit 1; fi\nif [ -e '${w.markers}/hang-monitor-'"$2" ]; then echo $$ > '${w.markers}/hung-'"$2"'.pid'; exec sleep 300; fi\nexec '${join(w.remotes, 'datastore', 'fs', 'monitor')}' "$@"\n`,
   );
   chmodSync(join(probe, 'monitor'), 0o755);
   const hooks = join(w.remotes, 'hooks', 'alert');

@@ -1,0 +1,57 @@
+/**
+ * The overview page: every datastore with its capacity (a <meter> whose colours follow the free-space alert
+ * thresholds: green, then amber under 20 % free, red under 10 %), the alerts firing, VMs by state, and the
+ * last failed driver actions. Server-rendered: it works without JavaScript.
+ */
+import type { ApiCatalog } from '../service/api.js';
+import type { Datastore, JournalEntry, MonitorState } from '../model.js';
+import { html, type Html } from './html.js';
+import { page } from './layout.js';
+
+const VM_STATES = ['PENDING', 'RUNNING', 'STOPPED', 'FAILED', 'DONE'] as const;
+
+function capacity(ds: Datastore): Html {
+  if (ds.totalMb === null || ds.usedMb === null || ds.totalMb <= 0) return html`<span class="muted">not monitored</span>`;
+  const freePct = ds.freeMb === null ? null : Math.round((ds.freeMb / ds.totalMb) * 1000) / 10;
+  return html`<meter min="0" max="${ds.totalMb}" value="${ds.usedMb}" low="${Math.round(ds.totalMb * 0.8)}" high="${Math.round(ds.totalMb * 0.9)}" optimum="0" title="${ds.usedMb} of ${ds.totalMb} MB used"></meter>
+ <span>${ds.usedMb.toLocaleString('en')} / ${ds.totalMb.toLocaleString('en')} MB${freePct === null ? '' : `, ${freePct} % free`}</span>`;
+}
+
+function datastoreRows(datastores: readonly Datastore[], health: ReadonlyMap<number, MonitorState>, firing: ReadonlyMap<string, number>): Html {
+  if (datastores.length === 0) return html`<p class="muted">No datastores in the catalog.</p>`;
+  return html`<table class="datastores">
+<thead><tr><th>ID</th><th>Name</th><th>Type</th><th>Drivers</th><th>Capacity</th><th>Monitor</th><th>Alerts</th></tr></thead>
+<tbody>${datastores.map((ds) => {
+    const state = health.get(ds.id)?.state ?? 'OK';
+    const alerts = firing.get(String(ds.id)) ?? 0;
+    return html`<tr data-datastore="${ds.id}"><td>${ds.id}</td><td>${ds.name}</td><td>${ds.type}</td><td>${ds.dsMad ?? '-'} / ${ds.tmMad}</td><td>${capacity(ds)}</td><td class="${state === 'OK' ? 'ok' : 'bad'}">${state}</td><td>${alerts > 0 ? html`<a href="/alerts">${alerts} firing</a>` : '-'}</td></tr>`;
+  })}</tbody>
+</table>`;
+}
+
+function failures(entries: readonly JournalEntry[]): Html {
+  if (entries.length === 0) return html`<p class="muted">No failed driver action in the journal's last entries.</p>`;
+  return html`<table class="failures">
+<thead><tr><th>When</th><th>Subject</th><th>Action</th><th>Exit</th><th>Message</th></tr></thead>
+<tbody>${entries.map((entry) => html`<tr><td>${entry.at}</td><td>${entry.subject}</td><td>${entry.kind} ${entry.driver}/${entry.action}</td><td>${entry.exitCode ?? '-'}</td><td>${entry.message ?? ''}</td></tr>`)}</tbody>
+</table>`;
+}
+
+export function overviewPage(catalog: ApiCatalog): string {
+  const datastores = catalog.listDatastores();
+  const health = new Map(catalog.listMonitorStates().map((state) => [state.datastoreId, state]));
+  const alerts = catalog.listAlerts({ state: 'firing' });
+  const firing = new Map<string, number>();
+  for (const alert of alerts) if (alert.subject.kind === 'datastore') firing.set(alert.subject.id, (firing.get(alert.subject.id) ?? 0) + 1);
+  const vms = catalog.listVms();
+  const byState = VM_STATES.map((state) => ({ state, count: vms.filter((vm) => vm.state === state).length }));
+  const failed = catalog.journalPage({ limit: 500 }).filter((entry) => !entry.ok).slice(0, 10);
+  return page(
+    'Overview',
+    '/',
+    html`<section><h2>Datastores</h2>${datastoreRows(datastores, health, firing)}</section>
+<section><h2>Alerts firing</h2>${alerts.length === 0 ? html`<p class="muted">None.</p>` : html`<ul class="alerts">${alerts.map((alert) => html`<li class="${alert.severity}"><strong>${alert.severity}</strong> ${alert.message}</li>`)}</ul>`}</section>
+<section><h2>VMs by state</h2><ul class="counts">${byState.map(({ state, count }) => html`<li><span>${state}</span> <strong data-state="${state}">${count}</strong></li>`)}</ul></section>
+<section><h2>Last failed actions</h2>${failures(failed)}</section>`,
+  );
+}

@@ -1,0 +1,57 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium through playwright-core) against a real `ferry serve` on a
+ * catalog a real lifecycle filled: each page renders the catalog's data with no console error, a hostile driver
+ * message is shown as text and runs nothing, and no request leaves 127.0.0.1. Screenshots go to .artefacts/.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { stage, vmYaml } from '../helpers/catalog-world.js';
+import { launchBrowser, screenshot, watchedPage } from '../helpers/browser.js';
+import { waitFor } from '../helpers/fixtures.js';
+import { serveWorld, startServe } from '../helpers/serve.js';
+
+const HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+
+t.test('overview and alerts pages: real data, escaped text, no console error, nothing fetched from elsewhere', async (t) => {
+  const w = serveWorld(t);
+  await stage(t, w, 'shared');
+  await w.json(['vm', 'create', vmYaml(w)]);
+  const probe = await w.json(['datastore', 'create', 'probed', '--ds-mad', 'probe', '--tm-mad', 'shared', '--base-path', join(w.root, 'ds', 'images'), '--attr', 'MONITOR_INTERVAL=1']);
+  writeFileSync(join(w.markers, `fail-monitor-${probe.id}`), HOSTILE);
+  const catalog = w.catalog();
+  const served = await startServe(t, w);
+  t.ok(await waitFor(() => catalog.monitorState(probe.id).state === 'ERROR', 10_000, 100), 'the failing datastore reached ERROR, its alert raised');
+
+  const browser = await launchBrowser(t);
+  const { page, errors, requests } = await watchedPage(browser);
+  const response = await page.goto(`${served.url}/`);
+  t.equal(response?.status(), 200);
+  const csp = response?.headers()['content-security-policy'] ?? '';
+  t.match(csp, /script-src 'self'/, 'a Content-Security-Policy without inline script');
+  t.notMatch(csp, /unsafe-inline/);
+  t.equal(await page.textContent('h1'), 'Overview');
+  const rows = await page.locator('table.datastores tbody tr').allTextContents();
+  t.equal(rows.length, catalog.listDatastores().length, 'one row per datastore');
+  t.ok(rows.some((row) => row.includes('images') && row.includes('fs / shared')), 'the image datastore with its drivers');
+  t.ok(rows.some((row) => row.includes('probed') && row.includes('ERROR')), 'the failing one in ERROR');
+  t.equal(await page.locator('table.datastores meter').count(), catalog.listDatastores().filter((ds) => ds.totalMb !== null).length, 'a capacity meter per monitored datastore');
+  t.equal(await page.textContent('[data-state="RUNNING"]'), String(catalog.listVms().filter((vm) => vm.state === 'RUNNING').length), 'VMs by state');
+  const failures = await page.locator('table.failures').textContent();
+  t.ok(failures?.includes(HOSTILE), 'the hostile driver message shown as text, whole');
+  t.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined, 'and nothing in it ran');
+  t.equal(await page.locator('table.failures img, table.failures script').count(), 0, 'no element made of it');
+  await screenshot(page, 'overview');
+
+  await page.click('a[href="/alerts"]');
+  t.equal(await page.textContent('h1'), 'Alerts');
+  const alerts = await page.locator('table.alerts tbody tr').allTextContents();
+  t.ok(alerts.some((row) => row.includes('monitor_failing') && row.includes('firing')), 'the firing alert listed');
+  await screenshot(page, 'alerts');
+
+  t.same(errors, [], 'no console error');
+  const origin = new URL(served.url as string).origin;
+  t.same(requests.filter((url) => !url.startsWith(`${origin}/`)), [], `every request went to ${origin}`);
+  t.ok(requests.some((url) => url.endsWith('/assets/ferry.css')), 'the stylesheet came from ferry');
+  t.equal(await served.stop(), 0);
+});
