@@ -31,7 +31,8 @@ export function serveWorld(t: Test): ServeWorld {
   const hooks = join(w.remotes, 'hooks', 'alert');
   mkdirSync(hooks, { recursive: true });
   const hooksLog = join(w.root, 'hooks.log');
-  writeFileSync(join(hooks, 'record'), `#!/bin/sh\n# Records each call: its argument, then the JSON it read, on one line.\nset -eu\nprintf '%s ' "$1" >> '${hooksLog}'\ncat >> '${hooksLog}'\n`);
+  // One write per call (O_APPEND, a few hundred bytes): a reader never sees half a line.
+  writeFileSync(join(hooks, 'record'), `#!/bin/sh\n# Records each call: its argument, then the JSON it read, on one line.\nset -eu\nline="$1 $(cat)"\nprintf '%s\\n' "$line" >> '${hooksLog}'\n`);
   chmodSync(join(hooks, 'record'), 0o755);
   const configFile = join(w.root, 'ferry.yaml');
   const config = (yaml: string): void => writeFileSync(configFile, `frontend: fe\nlog_level: info\n${yaml}`);
@@ -41,7 +42,10 @@ export function serveWorld(t: Test): ServeWorld {
     hooksLog,
     hookCalls() {
       if (!existsSync(hooksLog)) return [];
-      return readFileSync(hooksLog, 'utf8')
+      const text = readFileSync(hooksLog, 'utf8');
+      // Only whole lines: a call still writing is read next time.
+      return text
+        .slice(0, text.lastIndexOf('\n') + 1)
         .split('\n')
         .filter((line) => line !== '')
         .map((line) => {

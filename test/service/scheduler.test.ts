@@ -49,8 +49,9 @@ t.test('a job runs at its interval and keeps its phase (next = due + interval, n
   // A loaded machine may make a run late, not most of them.
   const lateness = starts.map((at, i) => at - (first + (slots[i] as number) * INTERVAL));
   const median = [...lateness].sort((a, b) => a - b)[Math.floor(lateness.length / 2)] as number;
-  // Counting from the end instead (0, 130, 260, 390 ...) would put the median run ~50 ms into its turn.
-  t.ok(median <= 25, `on time (median lateness ${median} ms of ${lateness.join(', ')})`);
+  // Counting from the end instead (0, 130, 260, 390 ...) would put the median run over 100 ms into its turn; due
+  // times fall on ticks of a twelfth of the interval (8 ms here), and a loaded machine's timers fire late.
+  t.ok(median <= 40, `on time (median lateness ${median} ms of ${lateness.join(', ')})`);
   const lastSlot = slots.at(-1) as number;
   t.ok(lastSlot >= 8, `still on its phase after ${lastSlot} turns (drifting 30 ms a turn would have lost ~3 turns)`);
 });

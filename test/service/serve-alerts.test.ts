@@ -87,7 +87,7 @@ t.test('SIGKILL while a hook runs, then a restart: the hook runs again for that 
   const w = serveWorld(t);
   // The hook takes 2 s: the kill lands while it runs.
   const slowHook = join(w.remotes, 'hooks', 'alert', 'record');
-  writeFileSync(slowHook, `#!/bin/sh\nset -eu\nprintf '%s ' "$1" >> '${w.hooksLog}'\ncat >> '${w.hooksLog}'\nsleep 2\n`);
+  writeFileSync(slowHook, `#!/bin/sh\nset -eu\nline="$1 $(cat)"\nprintf '%s\\n' "$line" >> '${w.hooksLog}'\nsleep 2\n`);
   chmodSync(slowHook, 0o755);
   const ds = await onTmpfs(w, t, 'crashy');
   const catalog = w.catalog();
