@@ -3,10 +3,7 @@
  * status. Only bin.ts touches process.exitCode, so every command runs
  * in-process under test.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { packageRoot } from '../config/paths.js';
 import { API_VERSIONS } from '../driver/manifest.js';
 import { EXIT_STATUS } from '../errors.js';
 import { LEVELS, LOG_FORMATS } from '../log/logger.js';
@@ -22,12 +19,12 @@ import { registerMad } from './mad.js';
 import type { SetStatus } from './command.js';
 import type { Io } from './io.js';
 import { registerServe } from './serve.js';
+import { ferryVersion } from '../service/version.js';
 import { registerTm } from './tm.js';
 import { XPATH_HELP, runXpath } from './xpath.js';
 
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
-  return `ferry ${pkg.version} (driver API ${API_VERSIONS.min}..${API_VERSIONS.max})`;
+  return `ferry ${ferryVersion()} (driver API ${API_VERSIONS.min}..${API_VERSIONS.max})`;
 }
 
 const EXIT_HELP = `
@@ -37,9 +34,10 @@ Exit status:
   2    usage or bad input: a flag, a dump, an argument, ferry.yaml or driver.yaml is wrong, or the catalog
        has no such record or refuses the change; nothing was run
   70   internal error in ferry
-  75   busy: another ferry process is working on the same image or VM; retry later
+  75   busy: another ferry process is working on the same image or VM (or another ferry serve
+       runs on the catalog); retry later
   124  the driver timed out and was killed with its whole process group
-  130  interrupted (Ctrl-C); running drivers were stopped
+  130  interrupted (Ctrl-C); running drivers were stopped (ferry serve stops with 0)
 
 Examples:
   $ ferry ds stat image.xml 0

@@ -15,14 +15,7 @@ import { datastoreAction, type JournalPolicy, type LifecycleOptions } from './jo
 import { checkOwner, removeMarker, writeMarker } from './owner-marker.js';
 import { datastorePlan, monitorDriver, monitorStep, type DatastorePlan } from './plan.js';
 
-/**
- * Runs the datastore's monitor (a system datastore's TM monitor) and stores
- * the figures: the latest on the datastore, and a sample of each in its
- * history (used, free, total, and every other numeric KEY=VALUE it printed).
- * A failed run counts towards the datastore's ERROR state (three in a row),
- * which the next success clears. Each run, either way, is then evaluated by
- * the datastore's alert rules (alerting.ts): alerts raised or cleared.
- */
+/** How one monitor run goes: see monitor(). */
 export interface MonitorOptions {
   /** The service's periodic runs journal failures only: their successes are the history's samples. */
   journal?: JournalPolicy;
@@ -34,6 +27,14 @@ export interface MonitorOptions {
   onAlerts?: (result: AlertingResult) => void;
 }
 
+/**
+ * Runs the datastore's monitor (a system datastore's TM monitor) and stores
+ * the figures: the latest on the datastore, and a sample of each in its
+ * history (used, free, total, and every other numeric KEY=VALUE it printed).
+ * A failed run counts towards the datastore's ERROR state (three in a row),
+ * which the next success clears. Each run, either way, is then evaluated by
+ * the datastore's alert rules (alerting.ts): alerts raised or cleared.
+ */
 export async function monitor(life: LifecycleOptions, ds: Datastore, options: MonitorOptions = {}): Promise<MonitorResult> {
   if (monitorDriver(ds).driver === null) {
     throw new FerryError('E_CONFLICT', `datastore ${ds.name} is a ${ds.type} datastore with no datastore driver (ds_mad) to monitor it`, { hint: `give it one: ferry datastore update ${ds.name} --ds-mad NAME` });
@@ -51,7 +52,7 @@ export async function monitor(life: LifecycleOptions, ds: Datastore, options: Mo
     } else figures = await monitorOnce(life, ds, options);
   } catch (error) {
     // Stopped by ferry itself (the service shutting down): not the datastore's failure.
-    if (options.signal?.aborted || life.signal?.aborted) throw error;
+    if (stoppedByFerry(life, options)) throw error;
     const failedAt = Date.now();
     life.catalog.recordMonitorFailure(ds.id, toFerryError(error).message, { at: failedAt });
     try {
@@ -75,9 +76,18 @@ export async function monitor(life: LifecycleOptions, ds: Datastore, options: Mo
   return figures;
 }
 
+/** Whether the run was stopped by ferry's own signal (the command interrupted, the service stopping). */
+const stoppedByFerry = (life: LifecycleOptions, options: MonitorOptions): boolean => options.signal?.aborted === true || life.signal?.aborted === true;
+
 /** One monitor run's figures, checked: used + free may not exceed the total. */
 async function monitorOnce(life: LifecycleOptions, ds: Datastore, options: MonitorOptions, host?: string): Promise<MonitorResult> {
-  const result = await datastoreAction(life, ds, monitorStep(ds), { ...options, ...(host !== undefined ? { extra: { MONITOR_HOST: host } } : {}) });
+  const { journal, timeoutSec, signal } = options;
+  const result = await datastoreAction(life, ds, monitorStep(ds), {
+    ...(journal !== undefined ? { journal } : {}),
+    ...(timeoutSec !== undefined ? { timeoutSec } : {}),
+    ...(signal !== undefined ? { signal } : {}),
+    ...(host !== undefined ? { extra: { MONITOR_HOST: host } } : {}),
+  });
   const figures = result.result as MonitorResult;
   if (figures.usedMb + figures.freeMb > figures.totalMb * 1.01 + 1) {
     throw new FerryError('E_MALFORMED_OUTPUT', `datastore ${ds.name} monitor${host !== undefined ? ` on ${host}` : ''} says used ${figures.usedMb} + free ${figures.freeMb} MB > total ${figures.totalMb} MB`, {
@@ -115,7 +125,7 @@ async function monitorHosts(life: LifecycleOptions, ds: Datastore, hosts: readon
     try {
       measured.push({ host, figures: await monitorOnce(life, ds, options, host) });
     } catch (error) {
-      if (options.signal?.aborted || life.signal?.aborted) throw error;
+      if (stoppedByFerry(life, options)) throw error;
       first ??= error;
       failed.push(host);
     }
@@ -203,9 +213,7 @@ export async function runDatastorePlan(life: LifecycleOptions, plan: DatastorePl
 function retireAlerts(tx: CatalogTx, datastoreId: number): void {
   const subject = { kind: 'datastore', id: String(datastoreId) };
   for (const alert of tx.listAlerts({ state: 'firing', subject })) tx.clearAlert(alert.rule, subject);
-  for (const state of tx.listEvaluatorStates()) {
-    if (state.subject.kind === subject.kind && String(state.subject.id) === subject.id) tx.putEvaluatorState(state.rule, subject, undefined);
-  }
+  for (const state of tx.listEvaluatorStates(undefined, subject)) tx.putEvaluatorState(state.rule, subject, undefined);
 }
 
 /** Runs `ds`'s monitor; when it refuses, `undo` puts the catalog back and the refusal is thrown. */

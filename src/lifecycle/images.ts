@@ -15,7 +15,7 @@ import type { Datastore, Image, ImagePatch, PlanStep } from '../model.js';
 import { checkBasePath } from './base-path.js';
 import { checkCapacity, journalOverride } from './capacity.js';
 import { imageLeftovers, removeLeftovers, type Leftover } from './check.js';
-import { datastoreAction, once, type LifecycleOptions } from './journal.js';
+import { datastoreAction, once, type DatastoreActionOptions, type LifecycleOptions } from './journal.js';
 import { undoMade } from './made-source.js';
 import { imageClonePlan, imageCreatePlan, imageDeletePlan, imageSnapshotPlan, imageStep, newImageRecord, type ImagePlan, type ImageSnapshotOperation, type NewImageInput } from './plan.js';
 
@@ -174,7 +174,7 @@ export async function registerSource(life: LifecycleOptions, ds: Datastore, step
   }
   // OpenNebula's cp prints "<source> <format>": oned knows the size from the stat it ran before. Ask the same stat
   // (of the PATH copied from) after the copy, and only then; an image whose size cannot be read stays without one.
-  const sizeMb = made.sizeMb ?? (step.action === 'cp' && image.path ? await statOf(life, ds, image, 'path', operation).catch(() => undefined) : undefined);
+  const sizeMb = made.sizeMb ?? (step.action === 'cp' && image.path ? await statOf(life, ds, image, 'path', operation ? { operation } : {}).catch(() => undefined) : undefined);
   // An empty image made without a format is in the one its dump asked for (emptyImageFormat).
   const format = made.format ?? image.format ?? (step.action === 'mkfs' ? emptyImageFormat(ds) : null);
   return { source: made.source, sizeMb: sizeMb ?? image.sizeMb, format, state: 'READY' };
@@ -353,18 +353,21 @@ export async function statPath(life: LifecycleOptions, dsRef: string | number, p
   return result.result as number;
 }
 
+/** How a stat runs: the operation journaled, and (the service's size refreshes) failures-only journal, timeout, signal. */
+export type StatOptions = Pick<DatastoreActionOptions, 'operation' | 'journal' | 'timeoutSec' | 'signal'>;
+
 /** Stat of an image's SOURCE (its PATH left out of the dump: stat measures PATH when it has one). */
-export function statSource(life: LifecycleOptions, ds: Datastore, image: Image, operation?: string): Promise<number> {
-  return statOf(life, ds, image, 'source', operation);
+export function statSource(life: LifecycleOptions, ds: Datastore, image: Image, options: StatOptions = {}): Promise<number> {
+  return statOf(life, ds, image, 'source', options);
 }
 
 /**
  * Stat of one of an image's files: its SOURCE, or the PATH it was copied
  * from (as oned runs it before a cp); the other is left out of the dump.
  */
-async function statOf(life: LifecycleOptions, ds: Datastore, image: Image, measured: 'source' | 'path', operation: string | undefined): Promise<number> {
+async function statOf(life: LifecycleOptions, ds: Datastore, image: Image, measured: 'source' | 'path', options: StatOptions): Promise<number> {
   const dumpImage = measured === 'source' ? { ...image, path: null } : { ...image, source: null };
   const why = measured === 'source' ? `stat image ${image.name}` : `stat ${image.path ?? ''}`;
-  const result = await datastoreAction(life, ds, imageStep(ds, 'stat', image.id, why), { image, dumpImage, ...(operation ? { operation } : {}) });
+  const result = await datastoreAction(life, ds, imageStep(ds, 'stat', image.id, why), { image, dumpImage, ...options });
   return result.result as number;
 }

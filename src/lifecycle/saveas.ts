@@ -63,7 +63,7 @@ export async function runSaveAs(life: LifecycleOptions, plan: SaveAsPlan): Promi
       life.catalog.updateImage(current.id, { source: made.source });
       const [, cpds] = saveAsSteps(copy, input, current.id, made.source);
       await act(life, `image:${current.id}`, 'saveas', null, cpds, () => runStep(life, cpds));
-      return { sizeMb: await statSource(life, ds, life.catalog.image(current.id), 'saveas'), state: 'READY' };
+      return { sizeMb: await statSource(life, ds, life.catalog.image(current.id), { operation: 'saveas' }), state: 'READY' };
     });
   } finally {
     unlockVm();

@@ -6,8 +6,8 @@
 import { lstatSync } from 'node:fs';
 import { toFerryError } from '../errors.js';
 import type { Datastore, Image } from '../model.js';
-import { imageStep } from './image-plan.js';
-import { datastoreAction, type LifecycleOptions } from './journal.js';
+import { statSource } from './images.js';
+import type { LifecycleOptions } from './journal.js';
 
 export interface SizeOptions {
   timeoutSec?: number;
@@ -33,15 +33,8 @@ export async function refreshImageSizes(life: LifecycleOptions, ds: Datastore, o
     if (image.datastoreId !== ds.id || !measurable(image)) continue;
     if (options.signal?.aborted) break;
     try {
-      const result = await datastoreAction(life, ds, imageStep(ds, 'stat', image.id, `stat image ${image.name}`), {
-        image,
-        dumpImage: { ...image, path: null },
-        operation: 'stat',
-        journal: 'failures',
-        ...options,
-      });
+      const sizeMb = await statSource(life, ds, image, { operation: 'stat', journal: 'failures', ...options });
       report.measured += 1;
-      const sizeMb = result.result as number;
       life.catalog.transaction((tx) => {
         const current = tx.findImage(image.id);
         // Changed meanwhile (deleted, being copied): the operation under way has the last word.

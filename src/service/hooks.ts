@@ -6,7 +6,7 @@
  * and a crash in between is made good by the next delivery (at least once: the notice id tells a repeat).
  */
 import { readdirSync, realpathSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { CatalogStore } from '../catalog/store.js';
 import type { Runner } from '../driver/runner.js';
 import { inside } from '../fs/inside.js';
@@ -112,7 +112,7 @@ async function runHooks(options: HookOptions, hooks: readonly string[], notice: 
   let failure: string | undefined;
   for (const hook of hooks) {
     const outcome = await options.runner.runProgram(hook, { args: [notice.event], input, timeoutSec, env, ...(options.signal ? { signal: options.signal } : {}) });
-    const name = hook.slice(hook.lastIndexOf('/') + 1);
+    const name = basename(hook);
     const why = outcome.spawnError
       ? `could not start: ${outcome.spawnError.message}`
       : outcome.timedOut

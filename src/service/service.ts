@@ -43,20 +43,22 @@ export async function startService(environment: ServiceEnvironment, openCatalog:
   let config = await environment.loadConfig();
   const catalog = await openCatalog(config);
   let release: (() => void) | undefined;
+  let http: { url: string; close(): Promise<void> } | undefined;
   try {
     release = takeServiceLock(catalog);
     let context = await contextFor(environment, catalog, config);
     // Listening first: an address in use or a token file refused stops the start before anything runs.
-    const http = environment.startHttp ? await environment.startHttp({ catalog, config, logger: context.logger }) : undefined;
+    http = environment.startHttp ? await environment.startHttp({ catalog, config, logger: context.logger }) : undefined;
     const scheduler = new Scheduler(config.monitor?.concurrency ?? DEFAULT_CONCURRENCY, (key, error) => context.logger.error({ job: key }, toFerryError(error).message));
     const watch = new Watch(context, (jobs) => scheduler.setJobs(jobs));
     watch.refresh();
     const jobs = scheduler.size.jobs - 1;
-    context.logger.info({ catalog: catalog.path, datastores: jobs, ...(http ? { url: http.url } : {}) }, `ferry serve: watching ${jobs} datastore${jobs === 1 ? '' : 's'} of ${catalog.path}${http ? `; listening on ${http.url}` : ''}`);
+    context.logger.info({}, `ferry serve: watching ${jobs} datastore${jobs === 1 ? '' : 's'} of ${catalog.path}${http ? `; listening on ${http.url}` : ''}`);
     let stopped = false;
+    const listening = http;
     return {
       catalog,
-      url: http?.url,
+      url: listening?.url,
       async reload() {
         try {
           const next = await environment.loadConfig();
@@ -74,12 +76,13 @@ export async function startService(environment: ServiceEnvironment, openCatalog:
         context.logger.info({}, 'ferry serve: stopping');
         await scheduler.stop();
         await watch.stop();
-        await http?.close();
+        await listening?.close();
         release?.();
         catalog.close();
       },
     };
   } catch (error) {
+    await http?.close();
     release?.();
     catalog.close();
     throw error;

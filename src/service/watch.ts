@@ -16,7 +16,7 @@ import { refreshDiskSizes, refreshImageSizes } from '../lifecycle/sizes.js';
 import type { LifecycleOptions } from '../lifecycle/journal.js';
 import { monitorDriver } from '../lifecycle/plan.js';
 import type { Logger } from '../log/logger.js';
-import type { Datastore } from '../model.js';
+import type { Datastore, MonitorState } from '../model.js';
 import { DEFAULT_RULES } from '../monitor/defaults.js';
 import { mergeRules } from '../monitor/merge.js';
 import { deliverNotices } from './hooks.js';
@@ -27,6 +27,18 @@ export const SWEEP_INTERVAL_S = 30;
 const HOUR_MS = 3_600_000;
 /** Seconds between refreshes of a datastore's image or disk sizes, by default. */
 export const DEFAULT_SIZES_S = 3600;
+
+/** Whether `ds` has a monitor to run (monitorDriver remembers the route per kind of datastore). */
+const hasMonitor = (ds: Datastore): boolean => monitorDriver(ds).driver !== null;
+
+/** Delivered hook notices are kept this long (for `alert show`), then pruned. */
+const NOTICES_KEPT_MS = 30 * 24 * HOUR_MS;
+
+/** The datastores and their monitor health, as read once for a refresh and the sweep after it. */
+interface Snapshot {
+  datastores: Datastore[];
+  health: Map<number, MonitorState>;
+}
 
 export interface WatchContext {
   catalog: CatalogStore;
@@ -43,7 +55,6 @@ export class Watch {
   private delivering: Promise<void> | undefined;
   private deliverAgain = false;
   private lastPrune = 0;
-  private readonly routes = new Map<string, boolean>();
   /** When each datastore's sizes were last refreshed (ms). */
   private readonly sized = new Map<number, number>();
   private readonly owner = noticeOwner();
@@ -67,13 +78,14 @@ export class Watch {
   }
 
   /** The jobs for the datastores as the catalog has them now, and the sweep. */
-  refresh(): void {
+  refresh(): Snapshot {
     const { catalog, config } = this.context;
     const jobs: Job[] = [];
     let shortest = SWEEP_INTERVAL_S;
-    const health = new Map(catalog.listMonitorStates().map((state) => [state.datastoreId, state]));
-    for (const ds of catalog.listDatastores()) {
-      if (!this.monitored(ds)) continue;
+    const snapshot: Snapshot = { datastores: catalog.listDatastores(), health: new Map(catalog.listMonitorStates().map((state) => [state.datastoreId, state])) };
+    const { health } = snapshot;
+    for (const ds of snapshot.datastores) {
+      if (!hasMonitor(ds)) continue;
       let intervalS: number;
       try {
         intervalS = monitorIntervalS(config, ds);
@@ -90,17 +102,7 @@ export class Watch {
     }
     jobs.push({ key: 'sweep', intervalMs: shortest * 1000, firstAt: Date.now(), run: () => this.sweep() });
     this.setJobs(jobs);
-  }
-
-  /** Whether `ds` has a monitor to run (the contract's route, looked up once per kind of datastore). */
-  private monitored(ds: Datastore): boolean {
-    const key = `${ds.type}\u0000${ds.dsMad ?? ''}\u0000${ds.tmMad}`;
-    let known = this.routes.get(key);
-    if (known === undefined) {
-      known = monitorDriver(ds).driver !== null;
-      this.routes.set(key, known);
-    }
-    return known;
+    return snapshot;
   }
 
   /** One monitor run of datastore `id` (read afresh: it may have changed or gone since it was scheduled). */
@@ -140,13 +142,12 @@ export class Watch {
   /** The catalog read again, records' and missed samples' alerts, the outbox, the history pruned hourly. */
   private async sweep(): Promise<void> {
     const { catalog, logger, config } = this.context;
-    this.refresh();
+    const { datastores, health } = this.refresh();
     const now = Date.now();
     try {
       alertOnRecords(catalog, now, mergeRules(config.alerts ? [{ source: 'ferry.yaml alerts', entries: config.alerts }] : []));
-      const health = new Map(catalog.listMonitorStates().map((state) => [state.datastoreId, state]));
       const missing = new Set(catalog.listAlerts({ state: 'firing', subject: { kind: 'datastore' } }).map((alert) => alert.subject.id));
-      for (const ds of catalog.listDatastores()) {
+      for (const ds of datastores) {
         // Sampled within its interval and nothing firing: no missed-sample rule can hold (their bounds are in intervals, 1 or more).
         const last = Date.parse(health.get(ds.id)?.lastSuccessAt ?? '');
         if (Number.isFinite(last) && now - last < this.intervalOf(ds) * 1000 && !missing.has(String(ds.id))) continue;
@@ -159,7 +160,7 @@ export class Watch {
           ...(config.history?.rollup_days !== undefined ? { rollupWindowMs: config.history.rollup_days * 24 * HOUR_MS } : {}),
         };
         catalog.pruneHistory(now, retention);
-        catalog.pruneNotices(now - 30 * 24 * HOUR_MS);
+        catalog.pruneNotices(now - NOTICES_KEPT_MS);
       }
     } catch (error) {
       logger.error({}, `sweep failed: ${toFerryError(error).message}`);
@@ -178,7 +179,7 @@ export class Watch {
 
   /** The missed-sample rule alone, between runs: a datastore whose monitor hangs or is never run still raises it. */
   private async missedSamples(ds: Datastore, at: number): Promise<void> {
-    if (!this.monitored(ds)) return;
+    if (!hasMonitor(ds)) return;
     // A service just started has not had the time to sample: what it missed while it was down counts from its first interval.
     if (at - this.since < this.intervalOf(ds) * 1000) return;
     const options = await this.context.alerting.optionsFor(ds);
