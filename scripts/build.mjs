@@ -32,9 +32,26 @@ await esbuild.build({
 });
 chmodSync(join(root, 'dist/bin/ferry.js'), 0o755);
 
-// The dashboard's own files (no inline style or script: its CSP forbids them), served from dist/web.
-mkdirSync(join(root, 'dist/web'), { recursive: true });
-copyFileSync(join(root, 'src/web/ferry.css'), join(root, 'dist/web/ferry.css'));
+// The dashboard's own files (no inline style or script: its CSP forbids them), served from dist/assets: the
+// stylesheets, and the pages' scripts (typed against the DOM by their own tsconfig) bundled for the browser,
+// uPlot from node_modules inside chart.js.
+rmSync(join(root, 'dist/assets'), { recursive: true, force: true });
+mkdirSync(join(root, 'dist/assets'), { recursive: true });
+copyFileSync(join(root, 'src/web/ferry.css'), join(root, 'dist/assets/ferry.css'));
+copyFileSync(join(root, 'node_modules/uplot/dist/uPlot.min.css'), join(root, 'dist/assets/uplot.css'));
+execaSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'src/web/client/tsconfig.json')], { stdio: 'inherit' });
+await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: { chart: 'src/web/client/chart.ts', live: 'src/web/client/live.ts' },
+  outdir: 'dist/assets',
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2020',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
 
 // Without a C compiler ferry still works: scripts start with Node's spawn (slower), and OpenNebula's
 // drivers' xpath.rb lookups run under Ruby (slower); say so and go on.

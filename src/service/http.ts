@@ -13,6 +13,7 @@ import type { Logger } from '../log/logger.js';
 import { errorBody, handleApi, methodNotAllowed, notFound, API_PREFIX, type ApiCatalog, type ApiResponse } from './api.js';
 import { isLoopback } from './listen.js';
 import type { ServiceMetrics } from './metrics.js';
+import { handleLive } from '../web/live.js';
 import { CONTENT_SECURITY_POLICY, handleWeb } from '../web/routes.js';
 
 export interface HttpOptions {
@@ -68,6 +69,9 @@ export async function startHttp(options: HttpOptions): Promise<HttpServer> {
   const { catalog, metrics, logger } = options;
   const expected = options.token === undefined ? undefined : digest(options.token);
   const log = logger.child({ component: 'http' });
+  // Ends the dashboard's event streams when the server closes.
+  const streams = new AbortController();
+  const live = { catalog, signal: streams.signal };
 
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<number> {
     const method = req.method ?? 'GET';
@@ -98,7 +102,8 @@ export async function startHttp(options: HttpOptions): Promise<HttpServer> {
       return 200;
     }
     if (!url.pathname.startsWith(`${API_PREFIX}/`) && url.pathname !== API_PREFIX && (method === 'GET' || head)) {
-      const web = handleWeb(catalog, url.pathname);
+      if (handleLive(live, url, req, res)) return 200;
+      const web = handleWeb(catalog, url);
       if (web) {
         send(res, head, web.status, web.contentType, web.body, { 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
         return web.status;
@@ -145,6 +150,7 @@ export async function startHttp(options: HttpOptions): Promise<HttpServer> {
     port,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        streams.abort();
         const grace = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
         server.close(() => {
           clearTimeout(grace);

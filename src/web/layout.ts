@@ -3,6 +3,8 @@ import { html, type Html } from './html.js';
 
 export const NAV = [
   { path: '/', label: 'Overview' },
+  { path: '/images', label: 'Images' },
+  { path: '/vms', label: 'VMs' },
   { path: '/alerts', label: 'Alerts' },
 ] as const;
 
