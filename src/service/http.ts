@@ -15,6 +15,7 @@ import { isLoopback } from './listen.js';
 import type { ServiceMetrics } from './metrics.js';
 import { handleLive } from '../web/live.js';
 import { CONTENT_SECURITY_POLICY, handleWeb } from '../web/routes.js';
+import { loginPage, readForm, safeNext, Sessions } from '../web/session.js';
 
 export interface HttpOptions {
   host: string;
@@ -61,6 +62,45 @@ function send(res: ServerResponse, head: boolean, status: number, contentType: s
   res.end(head ? undefined : body);
 }
 
+const PAGE_HEADERS = { 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' };
+
+function sendPage(res: ServerResponse, head: boolean, status: number, text: string, headers: Record<string, string> = {}): void {
+  send(res, head, status, 'text/html; charset=utf-8', text, { ...PAGE_HEADERS, ...headers });
+}
+
+/** A browser's page load (not the API, metrics, a stream or a file): answered with the login page rather than JSON. */
+function wantsPage(req: IncomingMessage, url: URL): boolean {
+  const method = req.method ?? 'GET';
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  if (/^\/(api|metrics|events|assets)(\/|$)/.test(url.pathname)) return false;
+  return (req.headers.accept ?? '').includes('text/html');
+}
+
+/** GET /login: the form (or on to `next` when signed in already); POST /login: the token checked, a session cookie set. */
+async function login(req: IncomingMessage, res: ServerResponse, url: URL, sessions: Sessions, signedIn: boolean): Promise<number> {
+  const method = req.method ?? 'GET';
+  if (method === 'GET' || method === 'HEAD') {
+    if (signedIn) {
+      res.writeHead(303, { ...COMMON_HEADERS, Location: safeNext(url.searchParams.get('next')) }).end();
+      return 303;
+    }
+    sendPage(res, method === 'HEAD', 200, loginPage(safeNext(url.searchParams.get('next')), false));
+    return 200;
+  }
+  if (method !== 'POST') {
+    sendJson(res, false, methodNotAllowed(method));
+    return 405;
+  }
+  const form = await readForm(req);
+  const next = safeNext(form?.get('next'));
+  if (form === undefined || !sessions.tokenMatches(form.get('token') ?? '')) {
+    sendPage(res, false, 401, loginPage(next, true));
+    return 401;
+  }
+  res.writeHead(303, { ...COMMON_HEADERS, Location: next, 'Set-Cookie': sessions.setCookie() }).end();
+  return 303;
+}
+
 function sendJson(res: ServerResponse, head: boolean, answer: ApiResponse): void {
   send(res, head, answer.status, 'application/json; charset=utf-8', `${JSON.stringify(answer.body)}\n`, answer.headers);
 }
@@ -68,6 +108,7 @@ function sendJson(res: ServerResponse, head: boolean, answer: ApiResponse): void
 export async function startHttp(options: HttpOptions): Promise<HttpServer> {
   const { catalog, metrics, logger } = options;
   const expected = options.token === undefined ? undefined : digest(options.token);
+  const sessions = options.token === undefined ? undefined : new Sessions(options.token);
   const log = logger.child({ component: 'http' });
   // Ends the dashboard's event streams when the server closes.
   const streams = new AbortController();
@@ -76,22 +117,31 @@ export async function startHttp(options: HttpOptions): Promise<HttpServer> {
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<number> {
     const method = req.method ?? 'GET';
     const head = method === 'HEAD';
-    if (expected !== undefined && !bearerMatches(req.headers.authorization, expected)) {
-      const error = new FerryError('E_USAGE', 'this request has no valid bearer token', { hint: 'send Authorization: Bearer <the token in ferry serve\'s token file>' });
-      sendJson(res, head, { status: 401, body: errorBody(error), headers: { 'WWW-Authenticate': 'Bearer realm="ferry"' } });
-      return 401;
-    }
-    if (expected === undefined && req.headers.host !== undefined && !isLoopback(hostOf(req.headers.host))) {
-      const error = new FerryError('E_USAGE', `Host ${JSON.stringify(req.headers.host.slice(0, 100))} is not a loopback name: ferry serve without a token answers only requests for 127.0.0.1, ::1 or localhost`, { hint: 'ask for http://127.0.0.1:PORT/, or give ferry serve a token file' });
-      sendJson(res, head, { status: 403, body: errorBody(error) });
-      return 403;
-    }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
     } catch {
       sendJson(res, head, { status: 400, body: errorBody(new FerryError('E_USAGE', 'the request\'s target is not a URL path')) });
       return 400;
+    }
+    if (sessions !== undefined && expected !== undefined) {
+      const signedIn = bearerMatches(req.headers.authorization, expected) || sessions.valid(req.headers.cookie);
+      if (url.pathname === '/login') return login(req, res, url, sessions, signedIn);
+      // The package's own stylesheets and scripts carry nothing of the catalog: the login page needs its stylesheet.
+      if (!signedIn && !url.pathname.startsWith('/assets/')) {
+        if (wantsPage(req, url)) {
+          sendPage(res, head, 401, loginPage(`${url.pathname}${url.search}`, false));
+          return 401;
+        }
+        const error = new FerryError('E_USAGE', 'this request has no valid bearer token', { hint: 'send Authorization: Bearer <the token in ferry serve\'s token file>' });
+        sendJson(res, head, { status: 401, body: errorBody(error), headers: { 'WWW-Authenticate': 'Bearer realm="ferry"' } });
+        return 401;
+      }
+    }
+    if (expected === undefined && req.headers.host !== undefined && !isLoopback(hostOf(req.headers.host))) {
+      const error = new FerryError('E_USAGE', `Host ${JSON.stringify(req.headers.host.slice(0, 100))} is not a loopback name: ferry serve without a token answers only requests for 127.0.0.1, ::1 or localhost`, { hint: 'ask for http://127.0.0.1:PORT/, or give ferry serve a token file' });
+      sendJson(res, head, { status: 403, body: errorBody(error) });
+      return 403;
     }
     if (url.pathname === '/metrics') {
       if (method !== 'GET' && !head) {
@@ -105,7 +155,7 @@ export async function startHttp(options: HttpOptions): Promise<HttpServer> {
       if (handleLive(live, url, req, res)) return 200;
       const web = handleWeb(catalog, url);
       if (web) {
-        send(res, head, web.status, web.contentType, web.body, { 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
+        send(res, head, web.status, web.contentType, web.body, PAGE_HEADERS);
         return web.status;
       }
     }
@@ -116,8 +166,8 @@ export async function startHttp(options: HttpOptions): Promise<HttpServer> {
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => {
     const started = performance.now();
-    // A GET's body means nothing here: read and dropped, so a keep-alive connection stays usable.
-    req.resume();
+    // A GET's body means nothing here: read and dropped, so a keep-alive connection stays usable (a sign-in's form is read).
+    if (!(req.method === 'POST' && req.url?.split('?')[0] === '/login')) req.resume();
     answer(req, res).then(
       (status) => log.debug({ method: req.method, path: req.url?.split('?')[0], status, ms: Math.round(performance.now() - started) }, 'request'),
       (error: unknown) => {

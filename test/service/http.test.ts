@@ -14,7 +14,7 @@ interface Reply {
 }
 
 /** One request with node:http (a Host header of our choosing; fetch would not send one). */
-function request(url: string, options: { method?: string; headers?: Record<string, string>; agent?: Agent } = {}): Promise<Reply> {
+function request(url: string, options: { method?: string; headers?: Record<string, string>; agent?: Agent; body?: string } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, ...(options.agent ? { agent: options.agent } : {}) }, (res) => {
       const chunks: Buffer[] = [];
@@ -23,7 +23,7 @@ function request(url: string, options: { method?: string; headers?: Record<strin
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end();
+    req.end(options.body);
   });
 }
 
@@ -131,6 +131,43 @@ t.test('with a token: every request needs it, and it never shows', async (t) => 
   t.equal((await request(`${url}/metrics`, { headers: { ...auth, Host: 'monitor.example.org' } })).status, 200, 'with a token, any Host');
   t.ok(logs.length > 10, 'requests are logged');
   t.notOk(logs.join('').includes(SECRET_MARK), 'the token is never logged');
+});
+
+t.test('with a token, a browser signs in with a form and gets a session cookie that is not the token', async (t) => {
+  const token = 'S3CR3T-token-4d6f0a9c';
+  const { url, logs } = await serve(t, { token });
+  const html = { Accept: 'text/html,application/xhtml+xml' };
+  const form = (fields: Record<string, string>) => ({ method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+
+  const asked = await request(`${url}/vms?state=RUNNING`, { headers: html });
+  t.equal(asked.status, 401, 'a page without a session: 401');
+  t.match(asked.headers['content-type'], /^text\/html/, 'with the login page');
+  t.match(asked.headers['content-security-policy'], /form-action 'self'/, 'under the CSP, which lets the form post here only');
+  t.match(asked.body, /<form class="login" method="post" action="\/login">/);
+  t.match(asked.body, /name="next" value="\/vms\?state=RUNNING"/, 'coming back to the page asked for');
+  t.equal((await request(`${url}/api/v1/health`, { headers: html })).headers['content-type'], 'application/json; charset=utf-8', 'the API still answers JSON');
+
+  const wrong = await request(`${url}/login`, form({ token: 'S3CR3T-token-4d6f0a9d', next: '/vms' }));
+  t.equal(wrong.status, 401, 'a wrong token: 401');
+  t.equal(wrong.headers['set-cookie'], undefined, 'and no cookie');
+  t.match(wrong.body, /not the token/);
+  t.equal((await request(`${url}/login`, { ...form({ token }), headers: { 'Content-Type': 'text/plain' } })).status, 401, 'not a form: refused');
+  t.equal((await request(`${url}/login`, form({ token, pad: 'x'.repeat(10_000) }))).status, 401, 'a form over 8 KiB: refused');
+
+  const signed = await request(`${url}/login`, form({ token, next: '/vms?state=RUNNING' }));
+  t.equal(signed.status, 303, 'the token: 303');
+  t.equal(signed.headers.location, '/vms?state=RUNNING', 'on to the page asked for');
+  const setCookie = String(signed.headers['set-cookie']);
+  t.match(setCookie, /^ferry_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
+  t.notOk(setCookie.includes(token), 'the cookie is not the token');
+  const cookie = setCookie.split(';')[0]!;
+  t.equal((await request(`${url}/login`, form({ token, next: '//evil.example/' }))).headers.location, '/', 'never on to another site');
+
+  for (const path of ['/', '/vms', '/alerts', '/api/v1/datastores', '/metrics']) t.equal((await request(`${url}${path}`, { headers: { ...html, Cookie: cookie } })).status, 200, `${path} with the session: 200`);
+  t.equal((await request(`${url}/login?next=/alerts`, { headers: { Cookie: cookie } })).headers.location, '/alerts', 'the login page of a signed-in browser goes on');
+  t.equal((await request(`${url}/`, { headers: { ...html, Cookie: `${cookie.slice(0, -2)}xx` } })).status, 401, 'a tampered cookie: 401');
+  t.notOk(logs.join('').includes(token), 'the token is never logged');
+  t.notOk(logs.join('').includes(cookie.split('=')[1]!), 'nor the session');
 });
 
 t.test('close() closes keep-alive connections and stops listening', async (t) => {

@@ -3,7 +3,7 @@
  * catalog a real lifecycle filled: each page renders the catalog's data with no console error, a hostile driver
  * message is shown as text and runs nothing, and no request leaves 127.0.0.1. Screenshots go to .artefacts/.
  */
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { stage, vmYaml } from '../helpers/catalog-world.js';
@@ -53,5 +53,40 @@ t.test('overview and alerts pages: real data, escaped text, no console error, no
   const origin = new URL(served.url as string).origin;
   t.same(requests.filter((url) => !url.startsWith(`${origin}/`)), [], `every request went to ${origin}`);
   t.ok(requests.some((url) => url.endsWith('/assets/ferry.css')), 'the stylesheet came from ferry');
+  t.equal(await served.stop(), 0);
+});
+
+t.test('with a token: the browser signs in once, then every page and the API answer', async (t) => {
+  const w = serveWorld(t);
+  await stage(t, w, 'shared');
+  const tokenFile = join(w.root, 'token');
+  const token = 'dash-token-51c2e07a';
+  writeFileSync(tokenFile, `${token}\n`);
+  chmodSync(tokenFile, 0o600);
+  const served = await startServe(t, w, ['--listen', '127.0.0.1:0', '--token-file', tokenFile]);
+  const browser = await launchBrowser(t);
+  const { page, errors, requests } = await watchedPage(browser);
+
+  const first = await page.goto(`${served.url}/alerts`);
+  t.equal(first?.status(), 401, 'not signed in: 401');
+  t.equal(await page.textContent('h1'), 'Sign in', 'the login page');
+  await page.fill('input[name=token]', 'not-the-token');
+  await page.click('button[type=submit]');
+  t.match(await page.textContent('[role=alert]'), /not the token/, 'a wrong token is told');
+  await page.fill('input[name=token]', token);
+  await page.click('button[type=submit]');
+  t.equal(await page.textContent('h1'), 'Alerts', 'signed in, on the page first asked for');
+  t.equal(new URL(page.url()).pathname, '/alerts');
+  const cookies = await page.context().cookies();
+  t.equal(cookies.length, 1);
+  t.match(cookies[0], { name: 'ferry_session', httpOnly: true, sameSite: 'Strict' });
+  t.notOk(cookies[0]!.value.includes(token), 'the cookie is not the token');
+  const overview = await page.goto(`${served.url}/`);
+  t.equal(overview?.status(), 200, 'the next page needs no sign-in');
+  t.equal(await page.evaluate(async () => (await fetch('/api/v1/health')).status), 200, "the pages' scripts reach the API with the session");
+  t.notOk(served.stderr().includes(token), 'the token is not in the log');
+  const origin = new URL(served.url as string).origin;
+  t.same(requests.filter((url) => !url.startsWith(`${origin}/`)), [], `every request went to ${origin}`);
+  t.same(errors.filter((error) => !/status of 401/.test(error)), [], 'no console error but the 401s of the login page itself');
   t.equal(await served.stop(), 0);
 });
