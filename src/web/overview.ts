@@ -24,7 +24,7 @@ function datastoreRows(datastores: readonly Datastore[], health: ReadonlyMap<num
 <tbody>${datastores.map((ds) => {
     const state = health.get(ds.id)?.state ?? 'OK';
     const alerts = firing.get(String(ds.id)) ?? 0;
-    return html`<tr data-datastore="${ds.id}"><td>${ds.id}</td><td>${ds.name}</td><td>${ds.type}</td><td>${ds.dsMad ?? '-'} / ${ds.tmMad}</td><td>${capacity(ds)}</td><td class="${state === 'OK' ? 'ok' : 'bad'}">${state}</td><td>${alerts > 0 ? html`<a href="/alerts">${alerts} firing</a>` : '-'}</td></tr>`;
+    return html`<tr data-datastore="${ds.id}"><td>${ds.id}</td><td><a href="/datastores/${ds.id}">${ds.name}</a></td><td>${ds.type}</td><td>${ds.dsMad ?? '-'} / ${ds.tmMad}</td><td>${capacity(ds)}</td><td class="${state === 'OK' ? 'ok' : 'bad'}">${state}</td><td>${alerts > 0 ? html`<a href="/alerts">${alerts} firing</a>` : '-'}</td></tr>`;
   })}</tbody>
 </table>`;
 }
