@@ -51,7 +51,7 @@ import * as journal from './journal.js';
 import * as locks from './locks.js';
 import * as meta from './meta.js';
 import * as notices from './notices.js';
-import type { BrokenLock, CatalogStore, CatalogTx, Release } from './store.js';
+import type { BrokenLock, CatalogStore, CatalogTx, LockHolder, Release } from './store.js';
 import * as vms from './vms.js';
 
 export type { CatalogStore, CatalogTx } from './store.js';
@@ -200,6 +200,10 @@ export class Catalog implements CatalogStore {
   }
 
   // --- locks
+  lockHolder(subject: string): LockHolder | undefined {
+    return locks.lockHolder(this.c, subject);
+  }
+
   busy(subject: string): FerryError | undefined {
     return locks.busy(this.c, subject);
   }

@@ -9,7 +9,7 @@
 import { FerryError } from '../errors.js';
 import type { Connection } from './connection.js';
 import { ownerState, selfOwner, type ProcessOwner } from './owner.js';
-import type { BrokenLock, Release } from './store.js';
+import type { BrokenLock, LockHolder, Release } from './store.js';
 import { now, type Row } from './values.js';
 
 let self: ProcessOwner | undefined;
@@ -26,6 +26,16 @@ function ownerOf(held: Row): ProcessOwner {
 export function busy(c: Connection, subject: string): FerryError | undefined {
   const held = c.sql('SELECT * FROM locks WHERE subject = ?').get(subject) as Row | undefined;
   return held && !ownedByMe(held) ? busyError(subject, held) : undefined;
+}
+
+/** Who holds `subject`'s lock (this process included); undefined when it is free or its holder is gone. */
+export function lockHolder(c: Connection, subject: string): LockHolder | undefined {
+  const held = c.sql('SELECT * FROM locks WHERE subject = ?').get(subject) as Row | undefined;
+  if (!held) return undefined;
+  const owner = ownerOf(held);
+  const state = ownedByMe(held) ? 'alive' : ownerState(owner, me().host);
+  if (state === 'gone') return undefined;
+  return { subject, pid: owner.pid, host: owner.host, operation: String(held.operation), since: String(held.since), state };
 }
 
 /**

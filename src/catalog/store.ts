@@ -127,9 +127,23 @@ export interface JournalRows {
   journalPage(query: JournalQuery): JournalEntry[];
 }
 
+/** Who holds a lock: a live ferry process on this host, or one on another host (whose life cannot be told from here). */
+export interface LockHolder {
+  subject: string;
+  pid: number;
+  host: string;
+  operation: string;
+  /** ISO time, when it was taken. */
+  since: string;
+  /** alive: a live process of this host (this one included); other-host: cannot be judged from here. */
+  state: 'alive' | 'other-host';
+}
+
 export interface LockRows {
   /** E_BUSY when another live ferry process holds `subject`'s lock; undefined when free or ours. */
   busy(subject: string): FerryError | undefined;
+  /** Who holds `subject`'s lock, this process included; undefined when it is free or its holder is gone. */
+  lockHolder(subject: string): LockHolder | undefined;
   /** Takes the lock on `subject` (`vm:7`, `image:3`) for this process, or throws E_BUSY naming its live holder. */
   lock(subject: string, operation: string): Release;
   /** Removes the locks ferry processes on `host` hold (only `subject`'s when given); E_BUSY for a live one on this host. */

@@ -69,15 +69,10 @@ export function copyInFlight(step: PlanStep): LiveCopy | null {
   return { action: step.action, path: written.path, bytes: written.bytes, sourceBytes };
 }
 
-/**
- * Who holds `subject`'s lock, from the catalog's refusal (the read API has no lock rows): "… ferry process PID on
- * HOST is running OPERATION on it since TIME"; null when it is free (or its holder is gone).
- */
+/** Who holds `subject`'s lock; null when it is free (or its holder is gone). */
 export function lockOf(catalog: ApiCatalog, subject: string): LiveLock | null {
-  const busy = catalog.busy(subject);
-  if (busy === undefined) return null;
-  const found = /ferry process (\d+) on (\S+) is running (\S+) on it since ([^\s;]+)/.exec(busy.message);
-  return found ? { pid: Number(found[1]), host: found[2]!, operation: found[3]!, since: found[4]! } : { pid: null, host: null, operation: null, since: null };
+  const holder = catalog.lockHolder(subject);
+  return holder === undefined ? null : { pid: holder.pid, host: holder.host, operation: holder.operation, since: holder.since };
 }
 
 function stepOf(vm: Vm, lock: LiveLock | null): { step: LiveStep; plan: PlanStep } | null {

@@ -13,8 +13,10 @@ t.test('locks', async (t) => {
   t.teardown(() => raw.close());
   const row = (subject: string) => raw.prepare('SELECT * FROM locks WHERE subject = ?').get(subject) as Record<string, unknown> | undefined;
 
+  t.equal(catalog.lockHolder('vm:1'), undefined, 'a free lock has no holder');
   const release = catalog.lock('vm:1', 'create');
   t.type(release, 'function');
+  t.match(catalog.lockHolder('vm:1'), { subject: 'vm:1', pid: process.pid, host: hostname(), operation: 'create', since: /^\d{4}-/, state: 'alive' }, 'this process as the holder');
   t.match(row('vm:1'), { owner_pid: process.pid, owner_host: hostname(), operation: 'create' });
   const again = catalog.lock('vm:1', 'stop');
   t.type(again, 'function', 're-entrant for the same process');
@@ -34,9 +36,11 @@ t.test('locks', async (t) => {
   t.match(error.message, 'clone-xyz', 'names the operation');
   t.equal(error.exitStatus, 75);
   t.match(row('image:3'), { owner_pid: pid }, 'the row is untouched');
+  t.match(catalog.lockHolder('image:3'), { pid, operation: 'clone-xyz', state: 'alive' }, 'a live holder');
 
   sleeper.kill('SIGKILL');
   await waitExit(sleeper);
+  t.equal(catalog.lockHolder('image:3'), undefined, 'a holder gone is no holder');
   const taken = catalog.lock('image:3', 'delete');
   t.match(row('image:3'), { owner_pid: process.pid, operation: 'delete' }, 'taken over from a dead owner');
   taken();
@@ -44,6 +48,7 @@ t.test('locks', async (t) => {
 
   raw.prepare('INSERT INTO locks (subject, owner_pid, owner_host, operation, since) VALUES (?, ?, ?, ?, ?)').run('vm:9', pid, `not-${hostname()}`, 'stop', 'then');
   t.equal(thrown(() => catalog.lock('vm:9', 'x')).code, 'E_BUSY', 'an owner on another host is assumed alive');
+  t.match(catalog.lockHolder('vm:9'), { pid, host: `not-${hostname()}`, operation: 'stop', state: 'other-host' }, 'a holder on another host');
 });
 
 t.test('a lock whose pid now belongs to another process is stale', async (t) => {
