@@ -45,7 +45,10 @@ const usedResponse = (page: Page): Promise<Response> => page.waitForResponse((re
 async function drawn(page: Page, range: string, go: () => Promise<unknown>): Promise<{ api: HistoryBody['result']; points: number; from: string; to: string }> {
   const responded = usedResponse(page);
   await go();
-  const api = ((await (await responded).json()) as HistoryBody).result;
+  const response = await responded;
+  const asked = new URL(response.url()).searchParams.get('points');
+  if (asked !== '2000') throw new Error(`the chart asked for ${asked} points, not at most 2000`);
+  const api = ((await response.json()) as HistoryBody).result;
   await page.waitForSelector(`#capacity-chart[data-state="drawn"][data-range="${range}"][data-to="${api.to}"]`);
   const data = await page.evaluate(() => ({ ...(document.getElementById('capacity-chart') as HTMLElement).dataset }));
   return { api, points: Number(data.points), from: data.from ?? '', to: data.to ?? '' };
