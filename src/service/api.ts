@@ -10,6 +10,7 @@ import { shownDatastore, shownHost } from '../lifecycle/redact.js';
 import { datastoreTrend, monitorHealth } from '../lifecycle/trend.js';
 import { ALERT_SEVERITIES, type AlertFilter, type Datastore } from '../model.js';
 import { JOURNAL_PAGE_MAX } from '../catalog/journal.js';
+import { boundedSeries, HISTORY_POINTS_DEFAULT, HISTORY_POINTS_MAX } from './api-history.js';
 import { bad, Query } from './api-query.js';
 import { ferryVersion } from './version.js';
 
@@ -81,7 +82,7 @@ const ROUTES: Route[] = [
   {
     path: '/datastores/:ref/history',
     handle: (ctx) => {
-      const query = ctx.query(['attribute', 'from', 'to']);
+      const query = ctx.query(['attribute', 'from', 'to', 'points']);
       const ds = ctx.catalog.datastore(refOf(ctx.params[0]!));
       const attribute = query.text('attribute') ?? 'used_mb';
       if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(attribute)) throw bad('attribute', attribute.slice(0, 64), 'an attribute name (used_mb, free_mb, total_mb, or another the monitor reports)');
@@ -89,7 +90,11 @@ const ROUTES: Route[] = [
       const from = query.time('from') ?? to - DAY_MS;
       if (from > to) throw new FerryError('E_USAGE', `query parameter from (${new Date(from).toISOString()}) is after to (${new Date(to).toISOString()})`, { hint: 'give from before to' });
       if (to - from > MAX_RANGE_MS) throw new FerryError('E_USAGE', `from ${new Date(from).toISOString()} to ${new Date(to).toISOString()} is more than 400 days`, { hint: 'ask for 400 days at most (hourly rollups are kept that long)' });
-      return { datastore: { id: ds.id, name: ds.name }, attribute, from: new Date(from).toISOString(), to: new Date(to).toISOString(), points: ctx.catalog.series(ds.id, attribute, from, to) };
+      const max = query.integer('points', 2, HISTORY_POINTS_MAX) ?? HISTORY_POINTS_DEFAULT;
+      const series = ctx.catalog.series(ds.id, attribute, from, to);
+      // More than `points`: even buckets (min, average, max) instead, so an answer stays small whatever the monitor's interval.
+      const { points, bucketSeconds } = boundedSeries(series, from, to, max);
+      return { datastore: { id: ds.id, name: ds.name }, attribute, from: new Date(from).toISOString(), to: new Date(to).toISOString(), bucketSeconds, seriesPoints: series.length, points };
     },
   },
   {

@@ -153,7 +153,7 @@ export async function startHttp(options: HttpOptions): Promise<HttpServer> {
     }
     if (!url.pathname.startsWith(`${API_PREFIX}/`) && url.pathname !== API_PREFIX && (method === 'GET' || head)) {
       if (handleLive(live, url, req, res)) return 200;
-      const web = handleWeb(catalog, url);
+      const web = await handleWeb(catalog, url);
       if (web) {
         send(res, head, web.status, web.contentType, web.body, PAGE_HEADERS);
         return web.status;

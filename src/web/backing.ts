@@ -1,13 +1,14 @@
 /**
  * A VM disk's backing chain as qemu-img sees it (`qemu-img info --backing-chain --output=json -U`), for the VM
- * page. Pages render synchronously, so qemu-img runs synchronously: an argv array (never a shell), a 2 s timeout,
- * only on an absolute path the front-end sees, and its answer cached until a file of the chain changes (path,
- * device, inode, size and times of every layer; a failure for a minute at most), so reloading a page does not
- * run it again.
+ * page. qemu-img runs asynchronously, so a slow disk never stalls `ferry serve` (its other requests, its monitor
+ * loop): an argv array (never a shell), a 2 s timeout, a few at a time, only on an absolute path the front-end
+ * sees, and its answer cached until a file of the chain changes (path, device, inode, size and times of every
+ * layer; a failure for a minute at most), so reloading a page does not run it again. Two pages asking for the
+ * same disk at once share one run.
  */
-import { statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { execaSync } from 'execa';
+import { execa } from 'execa';
 
 /** One file of a chain, the disk's own first, then its backing file, and so on. */
 export interface Layer {
@@ -37,8 +38,10 @@ export interface BackingOptions {
   timeoutMs?: number;
   /** Entries kept (the least recently used go first). */
   maxEntries?: number;
-  /** The qemu-img to run (tests); default `qemu-img` from PATH. */
+  /** The qemu-img to run (tests); default `qemu-img` from PATH (looked up at each run). */
   qemuImg?: string;
+  /** qemu-img processes running at once (the others wait their turn); default 4. */
+  concurrency?: number;
 }
 
 const number = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
@@ -64,11 +67,17 @@ export function parseBackingChain(json: string): Layer[] {
 }
 
 /** What identifies a file's content here: undefined when it is not a file the front-end sees. */
-function signature(path: string): string | undefined {
+async function signature(path: string): Promise<string | undefined> {
   if (!isAbsolute(path)) return undefined;
-  const stat = statSync(path, { throwIfNoEntry: false, bigint: true });
-  if (stat === undefined || stat.isDirectory()) return undefined;
-  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+  let info;
+  try {
+    info = await stat(path, { bigint: true });
+  } catch {
+    // Gone, not ours to read, a broken link: not a file the page can show.
+    return undefined;
+  }
+  if (info.isDirectory()) return undefined;
+  return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
 }
 
 interface Entry {
@@ -89,9 +98,15 @@ function firstLine(text: string): string {
 
 export class BackingChains {
   private readonly cache = new Map<string, Entry>();
+  /** Runs under way, by path: a second page asking meanwhile waits for the same answer. */
+  private readonly running = new Map<string, Promise<Inspection>>();
   private readonly timeoutMs: number;
   private readonly maxEntries: number;
   private readonly qemuImg: string;
+  private readonly concurrency: number;
+  /** Runs waiting for a free slot, oldest first. */
+  private readonly queue: Array<() => void> = [];
+  private active = 0;
   /** How many times qemu-img ran (tests check that a cached answer does not run it). */
   runs = 0;
 
@@ -99,37 +114,80 @@ export class BackingChains {
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.maxEntries = options.maxEntries ?? 1000;
     this.qemuImg = options.qemuImg ?? 'qemu-img';
+    this.concurrency = Math.max(1, options.concurrency ?? 4);
   }
 
   /** The chain of the disk file at `path`, from the cache while none of its files changed. */
-  inspect(path: string, options: InspectOptions = {}): Inspection {
-    const top = signature(path);
+  async inspect(path: string, options: InspectOptions = {}): Promise<Inspection> {
+    const top = await signature(path);
     if (top === undefined) {
       this.cache.delete(path);
       return { kind: 'invisible' };
     }
     const cached = this.cache.get(path);
-    const fresh = cached !== undefined && (cached.result.kind !== 'error' || Date.now() - cached.at < ERROR_TTL_MS);
-    if (cached !== undefined && fresh && cached.files[0]?.[1] === top && cached.files.every(([file, sig], i) => i === 0 || signature(file) === sig)) {
+    if (cached !== undefined && (await this.stillValid(cached, top))) {
       // Most recently used last: the first key is the one to drop.
       this.cache.delete(path);
       this.cache.set(path, cached);
       return cached.result;
     }
-    if (options.deadline !== undefined && Date.now() > options.deadline) return { kind: 'skipped' };
-    const result = this.run(path);
+    const under = this.running.get(path);
+    if (under !== undefined) return under;
+    const run = this.read(path, top, options.deadline).finally(() => this.running.delete(path));
+    this.running.set(path, run);
+    return run;
+  }
+
+  private async stillValid(cached: Entry, top: string): Promise<boolean> {
+    if (cached.result.kind === 'error' && Date.now() - cached.at >= ERROR_TTL_MS) return false;
+    if (cached.files[0]?.[1] !== top) return false;
+    const now = await Promise.all(cached.files.slice(1).map(([file]) => signature(file)));
+    return now.every((sig, i) => sig === cached.files[i + 1]![1]);
+  }
+
+  /** Runs qemu-img on `path` when a slot frees before `deadline`, and caches its answer. */
+  private async read(path: string, top: string, deadline: number | undefined): Promise<Inspection> {
+    if (deadline !== undefined && Date.now() > deadline) return { kind: 'skipped' };
+    await this.slot();
+    let result: Inspection;
+    try {
+      // The deadline again: the wait for a slot may have used it up.
+      if (deadline !== undefined && Date.now() > deadline) return { kind: 'skipped' };
+      result = await this.run(path);
+    } finally {
+      this.release();
+    }
     const files: Array<[string, string | undefined]> = [[path, top]];
-    if (result.kind === 'chain') for (const layer of result.layers.slice(1)) files.push([layer.filename, signature(layer.filename)]);
+    if (result.kind === 'chain') {
+      const layers = result.layers.slice(1).map((layer) => layer.filename);
+      const sigs = await Promise.all(layers.map((file) => signature(file)));
+      layers.forEach((file, i) => files.push([file, sigs[i]]));
+    }
     this.cache.delete(path);
     this.cache.set(path, { files, result, at: Date.now() });
     while (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
     return result;
   }
 
-  private run(path: string): Inspection {
+  private async slot(): Promise<void> {
+    if (this.active < this.concurrency) {
+      this.active += 1;
+      return;
+    }
+    // The slot is handed over by release(): active stays counted.
+    await new Promise<void>((resolve) => this.queue.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.queue.shift();
+    if (next !== undefined) next();
+    else this.active -= 1;
+  }
+
+  private async run(path: string): Promise<Inspection> {
     this.runs += 1;
     // -U: read a disk a running qemu holds locked. The path is absolute, so qemu never reads it as an option or a protocol.
-    const out = execaSync(this.qemuImg, ['info', '--backing-chain', '--output=json', '-U', path], { timeout: this.timeoutMs, reject: false, maxBuffer: 1024 * 1024, stdin: 'ignore' });
+    const out = await execa(this.qemuImg, ['info', '--backing-chain', '--output=json', '-U', path], { timeout: this.timeoutMs, reject: false, maxBuffer: 1024 * 1024, stdin: 'ignore' });
     if (out.timedOut) return { kind: 'error', error: `qemu-img did not answer within ${this.timeoutMs} ms` };
     if (out.code === 'ENOENT') return { kind: 'error', error: 'qemu-img is not installed on this machine' };
     if (out.exitCode !== 0) return { kind: 'error', error: `qemu-img failed: ${firstLine(String(out.stderr)) || out.shortMessage}` };

@@ -126,13 +126,12 @@ export function datastorePage(ctx: PageContext): string {
   return page(
     `Datastore ${ds.name}`,
     '/',
-    html`<link rel="stylesheet" href="/assets/uplot.css">
-<section class="datastore"><h2>Facts</h2>${facts(ds, ctx.catalog.monitorState(ds.id))}</section>
+    html`<section class="datastore"><h2>Facts</h2>${facts(ds, ctx.catalog.monitorState(ds.id))}</section>
 <section><h2>Trend</h2>${trendBlock(trend)}</section>
 ${chart(ctx, ds, trend, range)}
 ${ds.type === 'SYSTEM' ? html`<section><h2>VMs</h2>${vmsTable(ctx.catalog.listVms().filter((vm) => vm.systemDsId === ds.id))}</section>` : ''}
 <section><h2>Images</h2>${imagesTable(images)}</section>
-<section><h2>Alerts</h2>${alertsTable(alerts)}</section>
-<script src="/assets/chart.js" defer></script>`,
+<section><h2>Alerts</h2>${alertsTable(alerts)}</section>`,
+    { stylesheets: ['/assets/uplot.css'], scripts: ['/assets/chart.js'] },
   );
 }

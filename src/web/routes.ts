@@ -34,7 +34,8 @@ export interface PageContext {
 
 interface PageRoute {
   path: string;
-  render(ctx: PageContext): string;
+  /** A promise when the page waits for something outside the catalog (qemu-img): the server answers others meanwhile. */
+  render(ctx: PageContext): string | Promise<string>;
 }
 
 const PAGES: PageRoute[] = [
@@ -86,7 +87,7 @@ export function errorPage(status: number, error: FerryError): WebResponse {
 }
 
 /** The page or asset at `url`, or undefined when the dashboard has none there. */
-export function handleWeb(catalog: ApiCatalog, url: URL, now = Date.now()): WebResponse | undefined {
+export async function handleWeb(catalog: ApiCatalog, url: URL, now = Date.now()): Promise<WebResponse | undefined> {
   const path = url.pathname;
   const type = ASSETS[path];
   if (type !== undefined) {
@@ -101,7 +102,7 @@ export function handleWeb(catalog: ApiCatalog, url: URL, now = Date.now()): WebR
     const params = matchPath(route.path, path);
     if (params === undefined) continue;
     try {
-      return htmlPage(200, route.render({ catalog, params, query: url.searchParams, now }));
+      return htmlPage(200, await route.render({ catalog, params, query: url.searchParams, now }));
     } catch (error) {
       if (error instanceof FerryError && (error.code === 'E_NOT_FOUND' || error.code === 'E_USAGE')) return errorPage(error.code === 'E_NOT_FOUND' ? 404 : 400, error);
       throw error;

@@ -56,7 +56,7 @@ function planList(vm: Vm): Html {
   })}</ol>`;
 }
 
-export function vmPage(ctx: PageContext): string {
+export async function vmPage(ctx: PageContext): Promise<string> {
   const { catalog } = ctx;
   const vm = catalog.vm(refOf(ctx.params[0]!));
   const ds = catalog.findDatastore(vm.systemDsId);
@@ -79,13 +79,15 @@ export function vmPage(ctx: PageContext): string {
     ['Created', when(vm.createdAt)],
     ['Updated', when(vm.updatedAt)],
   ]);
+  // qemu-img first (it awaits): the rest of the page is read from the catalog after, as it is then.
+  const disks = await disksTable(vm, catalog.findHost(vm.host), images);
   return page(
     `VM ${vm.name}`,
     '/vms',
     html`${liveBlock(vm)}
 ${vm.error === null ? '' : html`<p class="bad error">${vm.error}</p>`}${details}
 <section><h2>Plan${vm.operation === null ? '' : html` of ${vm.operation}`}</h2>${planList(vm)}</section>
-<section><h2>Disks</h2>${disksTable(vm, catalog.findHost(vm.host), images)}</section>
+<section><h2>Disks</h2>${disks}</section>
 <section><h2>Journal</h2>${subjectTimeline(catalog, `vm:${vm.id}`)}</section>`,
   );
 }

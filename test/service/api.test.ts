@@ -131,3 +131,72 @@ t.test('no secret in any answer', async (t) => {
     t.notOk(text.includes(SECRET_MARK) || text.includes(SECRETS.API_KEY) || text.includes(SECRETS.PASSWORD), `${path}: no secret value`);
   }
 });
+
+t.test('history: a long series comes back as even buckets of min, average and max, at most `points` of them', async (t) => {
+  const { catalog, ids, now } = serviceWorld(t);
+  const SECOND = 1000;
+  const HOUR = 3_600_000;
+  // A 1 s monitor: 30,000 samples over the last 8⅓ h, value i for the i-th (a ramp, so each bucket's figures are known).
+  const start = now - 30_000 * SECOND;
+  const samples = Array.from({ length: 30_000 }, (_, i) => ({ datastoreId: ids.spare, attribute: 'used_mb', at: start + i * SECOND, value: i }));
+  catalog.recordSamples(samples);
+  const path = (query: string) => `/api/v1/datastores/spare/history?from=${start}&to=${now}${query}`;
+
+  const answer = result(get(catalog, path(''), now));
+  t.equal(answer.seriesPoints, 30_000, 'the series has every sample');
+  t.equal(answer.bucketSeconds, 16, '30,000 s in at most 2,000 buckets (the default): 16 s each');
+  t.ok(answer.points.length <= 2000 && answer.points.length >= 1870, `${answer.points.length} points, not 30,000`);
+  t.ok(JSON.stringify(answer).length < 250_000, 'a small answer');
+  const points = answer.points as Array<{ kind: string; at: number; value: number; min: number; max: number; count: number }>;
+  t.ok(points.every((p) => p.kind === 'bucket' && p.at % 16_000 === 0), 'buckets at multiples of their width');
+  t.ok(points.every((p, i) => i === 0 || p.at - points[i - 1]!.at === 16_000), 'one after another, none empty in an unbroken series');
+  t.equal(points.reduce((sum, p) => sum + p.count, 0), 30_000, 'every sample in one bucket');
+  t.equal(points[0]!.min, 0, 'the first sample is the first bucket\'s min');
+  t.equal(points.at(-1)!.max, 29_999, 'the last is the last bucket\'s max');
+  for (const p of points) {
+    // On a ramp of one a second, a bucket's samples are min..max: its average is their middle, its count their number.
+    if (p.max - p.min + 1 !== p.count || p.value !== (p.min + p.max) / 2) {
+      t.fail(`bucket at ${p.at}: ${JSON.stringify(p)}`);
+      break;
+    }
+  }
+  t.ok(points.slice(1, -1).every((p) => p.count === 16), 'a whole bucket holds 16 samples');
+  const sampleBucket = points.find((p) => p.at <= start + 100 * SECOND && start + 100 * SECOND < p.at + 16_000)!;
+  t.ok(sampleBucket.min <= 100 && 100 <= sampleBucket.max, 'sample 100 is in the bucket covering its time');
+
+  const fine = result(get(catalog, path('&points=10000'), now));
+  t.equal(fine.bucketSeconds, 4, 'at most 10,000: 4 s buckets');
+  t.ok(fine.points.length <= 10_000 && fine.points.length >= 7400, `${fine.points.length} points`);
+  const coarse = result(get(catalog, path('&points=2'), now));
+  t.ok(coarse.points.length <= 2, 'two buckets at most');
+  t.equal(coarse.points.reduce((sum: number, p: { count: number }) => sum + p.count, 0), 30_000);
+
+  // Fewer samples than points: the series itself, as before.
+  const recent = result(get(catalog, `/api/v1/datastores/spare/history?from=${now - 1000 * SECOND}&to=${now}&points=5000`, now));
+  t.equal(recent.bucketSeconds, null, 'not bucketed');
+  t.same(recent.points, catalog.series(ids.spare, 'used_mb', now - 1000 * SECOND, now), 'the catalog\'s own points');
+  t.equal(recent.seriesPoints, recent.points.length);
+
+  // Hourly rollups and raw samples together: an hour weighs as the samples it stands for.
+  const old = Math.floor((now - 4 * 24 * HOUR) / HOUR) * HOUR;
+  const hours: Array<{ datastoreId: number; attribute: string; at: number; value: number }> = [];
+  for (let m = 0; m < 6 * 60; m++) hours.push({ datastoreId: ids.spare, attribute: 'free_mb', at: old + m * 60_000, value: m < 60 ? 100 : 200 });
+  hours.push({ datastoreId: ids.spare, attribute: 'free_mb', at: now - HOUR, value: 400 });
+  catalog.recordSamples(hours);
+  catalog.pruneHistory(now);
+  const mixedRange = `/api/v1/datastores/spare/history?attribute=free_mb&from=${old - HOUR}&to=${now}`;
+  const series = result(get(catalog, mixedRange, now)).points as Array<{ kind: string; count: number; value: number }>;
+  t.same(series.map((p) => p.kind), ['hour', 'hour', 'hour', 'hour', 'hour', 'hour', 'raw'], 'six hours folded, one raw sample');
+  const mixed = result(get(catalog, `${mixedRange}&points=2`, now));
+  t.ok(mixed.bucketSeconds > 0 && mixed.points.length <= 2, 'bucketed');
+  const total = mixed.points.reduce((sum: number, p: { count: number }) => sum + p.count, 0);
+  t.equal(total, 361, 'each hour counts its 60 samples');
+  const sum = mixed.points.reduce((all: number, p: { value: number; count: number }) => all + p.value * p.count, 0);
+  t.equal(Math.round(sum), 100 * 60 + 200 * 300 + 400, 'each bucket\'s average weighted by the samples its hours stand for');
+  t.same([Math.min(...mixed.points.map((p: { min: number }) => p.min)), Math.max(...mixed.points.map((p: { max: number }) => p.max))], [100, 400], 'the hours\' min and max kept');
+
+  const refused = (query: string, message: RegExp) => t.match(get(catalog, path(query), now), { status: 400, body: { ok: false, error: { code: 'E_USAGE', message } } }, query);
+  refused('&points=1', /points="1" is not an integer from 2 to 10000/);
+  refused('&points=10001', /points=/);
+  refused('&points=many', /points=/);
+});

@@ -68,3 +68,16 @@ t.test('the forecast: a line to the fill date within one more span, else told on
   t.equal(far.xMax, to / 1000);
   t.equal(chartData([], [], to - DAY, to, { growthMbPerDay: 1, fullAt: to + HOUR }).forecast, 'none', 'nothing to draw from');
 });
+
+t.test("buckets (a long series the API bounded): drawn at their middle, a gap between them still a break", async (t) => {
+  const BUCKET = 48_000;
+  const bucket = (at: number, value: number): Point => ({ kind: 'bucket', at, value, count: 48 });
+  const from = 10 * DAY;
+  const used = [bucket(from, 1), bucket(from + BUCKET, 2), bucket(from + 2 * BUCKET, 3), bucket(from + 3 * HOUR, 4), bucket(from + 3 * HOUR + BUCKET, 5)];
+  const data = chartData(used, [raw(from, 10)], from, from + 4 * HOUR, null, BUCKET);
+  const [xs, usedCol] = data.columns;
+  t.same(usedCol, [1, 2, 3, null, 4, 5], 'a break where no bucket was filled for hours');
+  t.equal(xs[0], (from + BUCKET / 2) / 1000, "a bucket's average at the middle of its bucket");
+  t.equal(xs.at(-1), (from + 3 * HOUR + 1.5 * BUCKET) / 1000);
+  t.equal(data.hourlyUntil, null, 'no hourly/sample boundary to tell');
+});

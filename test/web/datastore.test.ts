@@ -45,7 +45,10 @@ const usedResponse = (page: Page): Promise<Response> => page.waitForResponse((re
 async function drawn(page: Page, range: string, go: () => Promise<unknown>): Promise<{ api: HistoryBody['result']; points: number; from: string; to: string }> {
   const responded = usedResponse(page);
   await go();
-  const api = ((await (await responded).json()) as HistoryBody).result;
+  const response = await responded;
+  const asked = new URL(response.url()).searchParams.get('points');
+  if (asked !== '2000') throw new Error(`the chart asked for ${asked} points, not at most 2000`);
+  const api = ((await response.json()) as HistoryBody).result;
   await page.waitForSelector(`#capacity-chart[data-state="drawn"][data-range="${range}"][data-to="${api.to}"]`);
   const data = await page.evaluate(() => ({ ...(document.getElementById('capacity-chart') as HTMLElement).dataset }));
   return { api, points: Number(data.points), from: data.from ?? '', to: data.to ?? '' };
@@ -102,7 +105,9 @@ t.test('a datastore page: facts without secrets, trend, a chart per range, image
   t.equal(await page.textContent('h1'), `Datastore ${HOSTILE}`, 'the hostile name shown as text, whole');
   t.equal(await page.textContent('[data-fact="name"]'), HOSTILE);
   t.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined, 'nothing in it ran');
-  t.equal(await page.locator('main img, main script:not([src="/assets/chart.js"])').count(), 0, 'no element made of it');
+  t.equal(await page.locator('main img, main script, main link').count(), 0, 'no element made of it');
+  t.equal(await page.locator('head link[rel="stylesheet"][href="/assets/uplot.css"]').count(), 1, "uPlot's stylesheet in the head");
+  t.equal(await page.locator('head script[src="/assets/chart.js"][defer]').count(), 1, 'the chart script in the head, deferred');
   t.match(await page.textContent('[data-fact="secrets"]'), /API_KEY \(values hidden\)/, 'the secret named, its value hidden');
   t.match(await page.textContent('[data-fact="drivers"]'), 'fixed / shared');
   t.match(await page.textContent('[data-fact="template"]'), 'MONITOR_INTERVAL=1');

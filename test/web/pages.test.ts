@@ -8,6 +8,8 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { html } from '../../src/web/html.js';
+import { page as framed, type PageHead } from '../../src/web/layout.js';
 import { handleWeb } from '../../src/web/routes.js';
 import { stage, vmYaml } from '../helpers/catalog-world.js';
 import { launchBrowser, screenshot, watchedPage } from '../helpers/browser.js';
@@ -117,11 +119,11 @@ t.test('images and VMs pages on a real qcow2 world: data, links, backing chain, 
 
   // The disk not here: the page says where it is instead of reading it.
   rmSync(disk0.target);
-  const vmBody = () => handleWeb(catalog, new URL(`http://ferry/vms/${vm.id}`))?.body ?? '';
-  t.match(vmBody(), /<tr data-disk="0">.*host01 is this machine: no file there/s, 'on a local host: missing');
+  const vmBody = async () => (await handleWeb(catalog, new URL(`http://ferry/vms/${vm.id}`)))?.body ?? '';
+  t.match(await vmBody(), /<tr data-disk="0">.*host01 is this machine: no file there/s, 'on a local host: missing');
   catalog.addHost({ name: 'far', transport: 'ssh', address: '192.0.2.7' });
   catalog.updateVm(vm.id, { host: 'far' });
-  const far = vmBody();
+  const far = await vmBody();
   t.match(far, /<tr data-disk="0">.*<span class="host">far<\/span>.*on host far, not visible from this machine/s, 'on a remote host: not visible from here');
   t.match(far, /<tr data-disk="1">.*<ol class="chain">/s, 'a file of a shared datastore the front-end sees is still read');
 });
@@ -136,10 +138,10 @@ t.test('10,000 images: one page of 500 rows, fast, filters and pages', async (t)
       if (i % 2 === 0) catalog.updateImage(image.id, { state: 'READY', source: `/ds/x/${i}` });
     }
   });
-  const get = (path: string) => handleWeb(catalog, new URL(`http://ferry${path}`))!;
-  get('/images');
+  const get = async (path: string) => (await handleWeb(catalog, new URL(`http://ferry${path}`)))!;
+  await get('/images');
   const started = performance.now();
-  const first = get('/images');
+  const first = await get('/images');
   const ms = performance.now() - started;
   t.equal(first.status, 200);
   t.ok(ms < 1500, `rendered in ${Math.round(ms)} ms`);
@@ -147,9 +149,9 @@ t.test('10,000 images: one page of 500 rows, fast, filters and pages', async (t)
   t.equal(first.body.match(/<tr data-image=/g)?.length, 500, '500 rows');
   t.ok(first.body.includes('page 1 of 20, rows 1–500 of 10000'), 'page 1 of 20');
   t.ok(first.body.includes('<a href="/images?page=20" data-page="20">last »</a>'), 'a link to the last');
-  const last = get('/images?page=20').body;
+  const last = (await get('/images?page=20')).body;
   t.ok(last.includes('<tr data-image="10000">') && !last.includes('<tr data-image="9500">'), 'the last page: rows 9501 to 10000');
-  const filtered = get(`/images?datastore=${two.id}&state=READY`).body;
+  const filtered = (await get(`/images?datastore=${two.id}&state=READY`)).body;
   t.equal(filtered.match(/<tr data-image=/g)?.length, 500, 'datastore two, READY: every 4th image, 2500, one page of 500');
   t.ok(filtered.includes('rows 1–500 of 2500'));
   t.ok(filtered.includes(`<a href="/images?datastore=${two.id}&amp;state=READY&amp;page=2" data-page="2">next ›</a>`), 'the pages keep the filters');
@@ -168,7 +170,7 @@ t.test('a VM whose create failed: its plan with the steps done and the one that 
   const catalog = w.catalog();
   const vm = catalog.vm('vm01');
   t.equal(vm.state, 'FAILED');
-  const body = handleWeb(catalog, new URL(`http://ferry/vms/${vm.id}`))?.body ?? '';
+  const body = (await handleWeb(catalog, new URL(`http://ferry/vms/${vm.id}`)))?.body ?? '';
   t.match(body, /<p class="bad error">create step 2\/2 \(LN flaky .*injected failure in ln/, 'its error');
   t.match(body, /<dt>Operation<\/dt><dd>create<\/dd><dt>Step<\/dt><dd>2\/2<\/dd><dt>Previous state<\/dt><dd>PENDING<\/dd>/, 'operation, step, previous state');
   t.match(body, /<li class="done" data-step="0"><span class="mark">done<\/span> <code>tm flaky\/clone<\/code> disk 0: clone image 1 \(base\)/, 'the step done');
@@ -177,4 +179,19 @@ t.test('a VM whose create failed: its plan with the steps done and the one that 
   t.match(body, /<li class="step step-failed" data-entry="\d+">\s*<div class="step-head">.*<code class="action">tm flaky\/ln<\/code>.*<span class="exit">exit 1<\/span> <strong class="bad">failed<\/strong><\/div>\s*<p class="message">injected failure in ln/, 'its failed step: action, exit status, message');
   t.match(body, /<li class="log-error"><span class="level">error<\/span> injected failure in ln<\/li>/, 'its log line');
   t.match(body, /<tr data-disk="1">.*host01 is this machine: no file there/, 'the disk never made: said so');
+});
+
+t.test("a page's head: the package's own stylesheets and deferred scripts, by path, and nothing else", async (t) => {
+  const headOf = (text: string) => text.slice(text.indexOf('<head>'), text.indexOf('</head>'));
+  const plain = framed('Plain', '/', html`<p>body</p>`);
+  t.same(headOf(plain).match(/<link rel="stylesheet"[^>]*>|<script[^>]*>/g), ['<link rel="stylesheet" href="/assets/ferry.css">'], 'without one: ferry.css only');
+  const both = framed('Chart', '/', html`<p>body</p><script src="/assets/live.js" defer></script>`, { stylesheets: ['/assets/uplot.css'], scripts: ['/assets/chart.js', '/assets/chart.js'] });
+  t.same(
+    headOf(both).match(/<link rel="stylesheet"[^>]*>|<script[^>]*>/g),
+    ['<link rel="stylesheet" href="/assets/ferry.css">', '<link rel="stylesheet" href="/assets/uplot.css">', '<script src="/assets/chart.js" defer>'],
+    'after ferry.css, each once, scripts deferred',
+  );
+  t.ok(both.includes('<main>\n<h1>Chart</h1>\n<p>body</p><script src="/assets/live.js" defer></script>\n</main>'), 'a script the body carries (the live block) is left where it is');
+  t.throws(() => framed('x', '/', html``, { scripts: ['https://evil.example/x.js'] } as unknown as PageHead), /not one of the dashboard's assets/, 'another address refused');
+  t.throws(() => framed('x', '/', html``, { stylesheets: ['/assets/chart.js'] } as unknown as PageHead), /not one of/, 'a script is not a stylesheet');
 });

@@ -3,8 +3,9 @@
  * total, a break (null) where sampling stopped for a while, and the forecast's dashed line.
  */
 
+/** A point of the history API: a sample, an hour's rollup, or (a long series, bounded) a bucket's average. */
 export interface Point {
-  kind: 'raw' | 'hour';
+  kind: 'raw' | 'hour' | 'bucket';
   at: number;
   value: number;
   count: number;
@@ -33,8 +34,8 @@ export interface ChartData {
 
 const HOUR_MS = 3_600_000;
 
-/** Where an hour's average is drawn: the middle of its hour. */
-const timeOf = (point: Point): number => (point.kind === 'hour' ? point.at + HOUR_MS / 2 : point.at);
+/** Where an average is drawn: the middle of its hour, or of its bucket (`bucketMs` long). */
+const timeOf = (point: Point, bucketMs: number): number => (point.kind === 'hour' ? point.at + HOUR_MS / 2 : point.kind === 'bucket' ? point.at + bucketMs / 2 : point.at);
 
 /** A gap longer than this (ms) between two points is drawn as a break: five usual steps, two hours at least. */
 export function gapLimit(times: readonly number[]): number {
@@ -58,14 +59,14 @@ export function withTotals(used: readonly Point[], total: readonly Point[]): Arr
 /**
  * The columns for `used` and `total` over [from, to] (ms): total at each used point is the last total at or before
  * it (else the first); the forecast runs from the last used point at `growthMbPerDay` to the total at `fullAt`
- * when that is within one more window's span after `to`.
+ * when that is within one more window's span after `to`. `bucketMs`: the API's bucket width when it bucketed.
  */
-export function chartData(used: readonly Point[], total: readonly Point[], from: number, to: number, forecast: Forecast | null): ChartData {
+export function chartData(used: readonly Point[], total: readonly Point[], from: number, to: number, forecast: Forecast | null, bucketMs = 0): ChartData {
   const xs: number[] = [];
   const usedCol: Array<number | null> = [];
   const totalCol: Array<number | null> = [];
   const forecastCol: Array<number | null> = [];
-  const times = used.map(timeOf);
+  const times = used.map((point) => timeOf(point, bucketMs));
   const limit = gapLimit(times);
   const totals = withTotals(used, total);
   let yMax = 0;
@@ -92,7 +93,7 @@ export function chartData(used: readonly Point[], total: readonly Point[], from:
   const lastTotal = totals.at(-1)?.totalMb ?? null;
   if (forecast !== null && last !== undefined && lastTotal !== null) {
     drawn = 'label';
-    if (forecast.fullAt <= to + (to - from) && forecast.fullAt > timeOf(last)) {
+    if (forecast.fullAt <= to + (to - from) && forecast.fullAt > timeOf(last, bucketMs)) {
       drawn = 'line';
       forecastCol[forecastCol.length - 1] = last.value;
       xs.push(forecast.fullAt / 1000);

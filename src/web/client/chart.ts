@@ -2,16 +2,28 @@
  * The datastore page's capacity chart: used and total MB over the chosen range from the history API, drawn with
  * uPlot, and the forecast as a dashed line to the fill date (or in words when that is far beyond the range). The
  * range links work without JavaScript; here they re-fetch and redraw in place, the address kept in step. What the
- * chart shows is written on it for anyone to check: data-points (the used points the API gave), data-from/-to.
+ * chart shows is written on it for anyone to check: data-points (the used points the API gave), data-from/-to,
+ * data-bucket-seconds (when the API averaged a long series into buckets). Each series is asked for CHART_POINTS
+ * points at most: a 1 s monitor over a day is 86,400 samples, more than a chart of a thousand pixels can show.
  */
 import uPlot from 'uplot';
 import { chartData, withTotals, type Forecast, type Point } from './chart-data.js';
 
 interface History {
   ok: boolean;
-  result?: { points: Point[] };
+  result?: Series;
   error?: { message: string };
 }
+
+interface Series {
+  points: Point[];
+  /** The buckets' width when the API bucketed the series; null when these are its own points. */
+  bucketSeconds: number | null;
+  seriesPoints: number;
+}
+
+/** The most points asked for a series. */
+const CHART_POINTS = 2000;
 
 const root = document.getElementById('capacity-chart');
 if (root !== null) setUp(root);
@@ -29,12 +41,12 @@ function setUp(root: HTMLElement): void {
     if (status !== null) status.textContent = text;
   };
 
-  async function series(attribute: string, from: number, to: number): Promise<Point[]> {
-    const query = new URLSearchParams({ attribute, from: new Date(from).toISOString(), to: new Date(to).toISOString() });
+  async function series(attribute: string, from: number, to: number): Promise<Series> {
+    const query = new URLSearchParams({ attribute, from: new Date(from).toISOString(), to: new Date(to).toISOString(), points: String(CHART_POINTS) });
     const response = await fetch(`/api/v1/datastores/${encodeURIComponent(root.dataset.datastore ?? '')}/history?${query}`, { headers: { accept: 'application/json' } });
     const body = (await response.json()) as History;
     if (!body.ok || body.result === undefined) throw new Error(body.error?.message ?? `HTTP ${response.status}`);
-    return body.result.points;
+    return body.result;
   }
 
   async function draw(range: string, spanMs: number): Promise<void> {
@@ -43,10 +55,10 @@ function setUp(root: HTMLElement): void {
     const from = to - spanMs;
     root.dataset.state = 'loading';
     say('Loading…');
-    let used: Point[];
-    let total: Point[];
+    let usedSeries: Series;
+    let totalSeries: Series;
     try {
-      [used, total] = await Promise.all([series('used_mb', from, to), series('total_mb', from, to)]);
+      [usedSeries, totalSeries] = await Promise.all([series('used_mb', from, to), series('total_mb', from, to)]);
     } catch (error) {
       if (mine !== request) return;
       root.dataset.state = 'error';
@@ -54,7 +66,10 @@ function setUp(root: HTMLElement): void {
       return;
     }
     if (mine !== request) return;
-    const data = chartData(used, total, from, to, forecast);
+    const used = usedSeries.points;
+    const total = totalSeries.points;
+    const bucketSeconds = usedSeries.bucketSeconds;
+    const data = chartData(used, total, from, to, forecast, (bucketSeconds ?? 0) * 1000);
     plot?.destroy();
     plot = new uPlot(
       {
@@ -72,15 +87,20 @@ function setUp(root: HTMLElement): void {
       (data.forecast === 'line' ? data.columns : data.columns.slice(0, 3)) as uPlot.AlignedData,
       root,
     );
-    Object.assign(root.dataset, { state: 'drawn', range, points: String(used.length), totalPoints: String(total.length), from: new Date(from).toISOString(), to: new Date(to).toISOString(), forecast: data.forecast });
-    const kinds = data.hourlyUntil === null ? '' : `; hourly averages before ${new Date(data.hourlyUntil).toISOString().slice(0, 16).replace('T', ' ')} UTC, samples after`;
+    Object.assign(root.dataset, { state: 'drawn', range, points: String(used.length), totalPoints: String(total.length), bucketSeconds: String(bucketSeconds ?? ''), from: new Date(from).toISOString(), to: new Date(to).toISOString(), forecast: data.forecast });
+    const kinds =
+      bucketSeconds !== null
+        ? `, each the average of ${duration(bucketSeconds)} (${usedSeries.seriesPoints.toLocaleString('en')} in the series)`
+        : data.hourlyUntil === null
+          ? ''
+          : `; hourly averages before ${new Date(data.hourlyUntil).toISOString().slice(0, 16).replace('T', ' ')} UTC, samples after`;
     const full = forecast === null ? '' : ` · ${root.dataset.fullText ?? ''}${data.forecast === 'label' ? ' (beyond this range)' : ''}`;
     say(used.length === 0 ? 'No samples in this range.' : `${used.length} points${kinds}${full}`);
-    samplesTable(used, total);
+    samplesTable(used, total, bucketSeconds);
   }
 
   /** The table under the chart follows the range shown: up to 24 rows picked evenly, as the server renders them. */
-  function samplesTable(used: Point[], total: Point[]): void {
+  function samplesTable(used: Point[], total: Point[], bucketSeconds: number | null): void {
     const body = document.getElementById('samples-rows');
     const count = document.getElementById('samples-count');
     if (body === null) return;
@@ -90,7 +110,7 @@ function setUp(root: HTMLElement): void {
     body.replaceChildren(
       ...picked.map(({ point, totalMb }) => {
         const row = document.createElement('tr');
-        for (const text of [new Date(point.at).toISOString(), mb(point.value), mb(totalMb), point.kind === 'hour' ? `hourly average of ${point.count}` : 'sample']) {
+        for (const text of [new Date(point.at).toISOString(), mb(point.value), mb(totalMb), point.kind === 'hour' ? `hourly average of ${point.count}` : point.kind === 'bucket' ? `average of ${point.count} over ${duration(bucketSeconds ?? 0)}` : 'sample']) {
           row.appendChild(document.createElement('td')).textContent = text;
         }
         return row;
@@ -114,4 +134,11 @@ function setUp(root: HTMLElement): void {
   }
   window.addEventListener('resize', () => plot?.setSize({ width: Math.max(320, root.clientWidth), height: 300 }));
   void draw(root.dataset.range ?? '24h', Number(root.dataset.spanMs));
+}
+
+/** `seconds` in words: 48 s, 3 min, 2.5 h. */
+function duration(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 6) / 10} min`;
+  return `${Math.round(seconds / 360) / 10} h`;
 }
