@@ -1,6 +1,6 @@
 /** The datastore page's pure parts: the range presets, the rows picked for the table, the chart's columns and forecast. */
 import t from 'tap';
-import { chartData, gapLimit, withTotals, type Point } from '../../src/web/client/chart-data.js';
+import { axisLabel, axisUnit, chartData, gapLimit, withTotals, type Point } from '../../src/web/client/chart-data.js';
 import { DEFAULT_RANGE, evenlyPicked, rangeOf } from '../../src/web/datastore-range.js';
 
 const HOUR = 3_600_000;
@@ -80,4 +80,14 @@ t.test("buckets (a long series the API bounded): drawn at their middle, a gap be
   t.equal(xs[0], (from + BUCKET / 2) / 1000, "a bucket's average at the middle of its bucket");
   t.equal(xs.at(-1), (from + 3 * HOUR + 1.5 * BUCKET) / 1000);
   t.equal(data.hourlyUntil, null, 'no hourly/sample boundary to tell');
+});
+
+t.test('y axis: MB, GiB or TiB by the largest value, short labels', async (t) => {
+  t.same(axisUnit(8000), { unit: 'MB', mbPer: 1 });
+  t.same(axisUnit(2_048_000), { unit: 'GiB', mbPer: 1024 });
+  t.same(axisUnit(20 * 1024 * 1024), { unit: 'TiB', mbPer: 1024 * 1024 });
+  t.equal(axisLabel(2000, axisUnit(8000)), '2,000 MB');
+  t.equal(axisLabel(1_536_000, axisUnit(2_048_000)), '1,500 GiB');
+  t.equal(axisLabel(1536, axisUnit(20_000)), '1.5 GiB');
+  t.equal(axisLabel(0, axisUnit(20 * 1024 * 1024)), '0 TiB');
 });

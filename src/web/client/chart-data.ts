@@ -106,3 +106,16 @@ export function chartData(used: readonly Point[], total: readonly Point[], from:
   }
   return { columns: [xs, usedCol, totalCol, forecastCol], xMin: from / 1000, xMax, yMax: yMax > 0 ? yMax * 1.05 : 1, forecast: drawn, hourlyUntil };
 }
+
+/** The unit of the chart's y axis for values up to `maxMb`: MB, GiB or TiB (1024 MB a GiB), so its labels stay short. */
+export function axisUnit(maxMb: number): { unit: string; mbPer: number } {
+  if (maxMb >= 10 * 1024 * 1024) return { unit: 'TiB', mbPer: 1024 * 1024 };
+  if (maxMb >= 10 * 1024) return { unit: 'GiB', mbPer: 1024 };
+  return { unit: 'MB', mbPer: 1 };
+}
+
+/** A y-axis label: `value` MB in `unit`, with at most one decimal. */
+export function axisLabel(valueMb: number, unit: { unit: string; mbPer: number }): string {
+  const scaled = valueMb / unit.mbPer;
+  return `${scaled.toLocaleString('en', { maximumFractionDigits: Number.isInteger(scaled) ? 0 : 1 })} ${unit.unit}`;
+}

@@ -7,7 +7,7 @@
  * points at most: a 1 s monitor over a day is 86,400 samples, more than a chart of a thousand pixels can show.
  */
 import uPlot from 'uplot';
-import { chartData, withTotals, type Forecast, type Point } from './chart-data.js';
+import { axisLabel, axisUnit, chartData, withTotals, type Forecast, type Point } from './chart-data.js';
 
 interface History {
   ok: boolean;
@@ -70,6 +70,7 @@ function setUp(root: HTMLElement): void {
     const total = totalSeries.points;
     const bucketSeconds = usedSeries.bucketSeconds;
     const data = chartData(used, total, from, to, forecast, (bucketSeconds ?? 0) * 1000);
+    const unit = axisUnit(data.yMax);
     plot?.destroy();
     plot = new uPlot(
       {
@@ -82,7 +83,7 @@ function setUp(root: HTMLElement): void {
           ...(data.forecast === 'line' ? [{ label: 'Forecast MB', stroke: '#b3261e', width: 1.5, dash: [6, 4], spanGaps: true }] : []),
         ],
         scales: { x: { time: true, range: [data.xMin, data.xMax] }, y: { range: [0, data.yMax] } },
-        axes: [{}, { size: 70 }],
+        axes: [{}, { size: 80, values: (_plot: uPlot, splits: number[]) => splits.map((value) => axisLabel(value, unit)) }],
       },
       (data.forecast === 'line' ? data.columns : data.columns.slice(0, 3)) as uPlot.AlignedData,
       root,
