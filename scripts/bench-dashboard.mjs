@@ -193,16 +193,17 @@ async function stopAll() {
   );
 }
 
-/** A bare node:http server sending the files of `dir` as they are (the baseline), its URL printed on stdout. */
+/** A bare node:http server sending the files of `dir` as they are, with ferry's headers for them (the baseline); its URL printed on stdout. */
 const STATIC_SERVER = `
 const { createServer } = require('node:http');
 const { readFileSync } = require('node:fs');
-const files = { '/': ['text/html; charset=utf-8', readFileSync(process.argv[1] + '/index.html')], '/assets/ferry.css': ['text/css; charset=utf-8', readFileSync(process.argv[1] + '/ferry.css')] };
+const headers = JSON.parse(readFileSync(process.argv[1] + '/headers.json', 'utf8'));
+const files = { '/': readFileSync(process.argv[1] + '/index.html'), '/assets/ferry.css': readFileSync(process.argv[1] + '/ferry.css') };
 createServer((req, res) => {
   const file = files[req.url];
   if (!file) { res.writeHead(404); res.end(); return; }
-  res.writeHead(200, { 'Content-Type': file[0], 'Content-Length': file[1].length });
-  res.end(file[1]);
+  res.writeHead(200, { ...headers[req.url], 'Content-Length': file.length });
+  res.end(file);
 }).listen(0, '127.0.0.1', function () { console.log('listening on http://127.0.0.1:' + this.address().port); });
 `;
 
@@ -211,8 +212,11 @@ async function load(browser, url) {
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
+    // Chromium's own counters (DevTools' Performance domain): the main thread's layout and style time in the load.
+    const devtools = await context.newCDPSession(page);
+    await devtools.send('Performance.enable');
     await page.goto(url, { waitUntil: 'load' });
-    return await page.evaluate(
+    const timing = await page.evaluate(
       () =>
         new Promise((resolve) => {
           const done = () => {
@@ -222,7 +226,10 @@ async function load(browser, url) {
               .getEntriesByType('resource')
               .filter((entry) => entry.initiatorType === 'script' || /\.m?js(\?|$)/.test(entry.name))
               .map((entry) => ({ url: entry.name, bytes: entry.decodedBodySize, transfer: entry.transferSize }));
+            const css = performance.getEntriesByType('resource').find((entry) => entry.name.endsWith('/assets/ferry.css'));
             resolve({
+              cssMs: css ? css.responseEnd - css.startTime : null,
+              cssEndMs: css ? css.responseEnd : null,
               firstPaint: paint['first-paint'] ?? null,
               firstContentfulPaint: paint['first-contentful-paint'] ?? null,
               serverMs: nav.responseEnd - nav.requestStart,
@@ -243,6 +250,8 @@ async function load(browser, url) {
           setTimeout(done, 10_000);
         }),
     );
+    const metrics = Object.fromEntries((await devtools.send('Performance.getMetrics')).metrics.map((metric) => [metric.name, metric.value]));
+    return { ...timing, layoutMs: metrics.LayoutDuration * 1000, styleMs: metrics.RecalcStyleDuration * 1000 };
   } finally {
     await context.close();
   }
@@ -273,7 +282,13 @@ function cleanup() {
   })();
   return cleaned;
 }
-for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+// Playwright's own signal handlers are off (below): they would exit before the service and the folder are gone.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => void cleanup().finally(() => process.exit(130)));
+// Whatever ends this process: no child left behind, no folder (synchronous: the last chance).
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
 
 let report;
 try {
@@ -292,17 +307,23 @@ try {
     /ferry serve: watching/.test(text) ? /listening on (http:\/\/\S+)/.exec(text)?.[1] : undefined,
   );
   const ferryUrl = `${serve.url}/`;
-  const html = await (await fetch(ferryUrl)).text();
+  const pageResponse = await fetch(ferryUrl);
+  const html = await pageResponse.text();
   if (!html.includes('<h1>Overview</h1>')) throw new Error(`${ferryUrl} is not the overview: ${html.slice(0, 200)}`);
-  // The baseline's files: the overview's own bytes and the stylesheet it links.
+  const cssResponse = await fetch(`${serve.url}/assets/ferry.css`);
+  const css = Buffer.from(await cssResponse.arrayBuffer());
+  // The baseline's files: the overview's own bytes and the stylesheet it links, with the headers ferry sent (its
+  // Content-Security-Policy among them), so that the bytes' source is the only difference.
+  const kept = (response) => Object.fromEntries([...response.headers].filter(([name]) => !['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name)));
   const staticDir = join(dir, 'static');
   mkdirSync(staticDir);
   writeFileSync(join(staticDir, 'index.html'), html);
-  writeFileSync(join(staticDir, 'ferry.css'), readFileSync(join(root, 'dist', 'assets', 'ferry.css')));
+  writeFileSync(join(staticDir, 'ferry.css'), css);
+  writeFileSync(join(staticDir, 'headers.json'), JSON.stringify({ '/': kept(pageResponse), '/assets/ferry.css': kept(cssResponse) }));
   const bare = await startChild(['-e', STATIC_SERVER, staticDir], {}, (text) => /listening on (http:\/\/\S+)/.exec(text)?.[1]);
   const baseUrl = `${bare.url}/`;
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
   const sides = { ferry: [], baseline: [] };
   for (let i = 0; i < WARMUP + RUNS; i++) {
     // Alternate which side goes first, so drift in machine load favours neither.
@@ -350,6 +371,10 @@ try {
       serverMs: summary(pick('ferry', 'serverMs')),
       ttfbMs: summary(pick('ferry', 'ttfbMs')),
       domContentLoadedMs: summary(pick('ferry', 'domContentLoaded')),
+      cssMs: summary(pick('ferry', 'cssMs')),
+      cssEndMs: summary(pick('ferry', 'cssEndMs')),
+      layoutMs: summary(pick('ferry', 'layoutMs')),
+      styleMs: summary(pick('ferry', 'styleMs')),
       fetchMs: summary(fetches),
       htmlBytes: sides.ferry[0]?.htmlBytes ?? 0,
       htmlGzipBytes: gzipSync(html).length,
@@ -358,6 +383,10 @@ try {
       firstPaintMs: summary(pick('baseline', 'firstPaint')),
       firstContentfulPaintMs: baseFcp,
       serverMs: summary(pick('baseline', 'serverMs')),
+      cssMs: summary(pick('baseline', 'cssMs')),
+      cssEndMs: summary(pick('baseline', 'cssEndMs')),
+      layoutMs: summary(pick('baseline', 'layoutMs')),
+      styleMs: summary(pick('baseline', 'styleMs')),
       htmlBytes: sides.baseline[0]?.htmlBytes ?? 0,
     },
     ratio: Math.round((ferryFcp.median / baseFcp.median) * 100) / 100,
@@ -397,6 +426,8 @@ function dashboardRows(r) {
     `| overview first contentful paint, median (p90) | static file ${b.firstContentfulPaintMs.median} ms (${b.firstContentfulPaintMs.p90}) | ${f.firstContentfulPaintMs.median} ms (${f.firstContentfulPaintMs.p90}) | ${r.ratio.toFixed(2)} | <= ${r.targets.firstPaintMs} ms |`,
     `| overview first paint, median (p90) | static file ${b.firstPaintMs.median} ms (${b.firstPaintMs.p90}) | ${f.firstPaintMs.median} ms (${f.firstPaintMs.p90}) | - | - |`,
     `| overview server time in the browser (requestStart to responseEnd), median (p90) | static file ${b.serverMs.median} ms (${b.serverMs.p90}) | ${f.serverMs.median} ms (${f.serverMs.p90}) | - | - |`,
+    `| the stylesheet: its request / loaded at, median | static file ${b.cssMs.median} / ${b.cssEndMs.median} ms | ${f.cssMs.median} / ${f.cssEndMs.median} ms | - | - |`,
+    `| overview in Chromium to load: layout / style recalculation, median | static file ${b.layoutMs.median} / ${b.styleMs.median} ms | ${f.layoutMs.median} / ${f.styleMs.median} ms | - | - |`,
     `| overview server time, Chromium idle: fetched alone / rendered in-process | - | ${f.fetchMs.median} ms (${f.fetchMs.p90}) / ${r.render.ms} ms | - | - |`,
     `| overview HTML | - | ${kb(f.htmlBytes)} (${kb(f.htmlGzipBytes)} gzipped) | - | - |`,
     `| script per page (the most of ${s.pages.length} pages) | - | ${kb(s.maxPageBytes)}; all of dist/assets/*.js ${kb(s.allAssetsBytes)} (${kb(s.allAssetsGzipBytes)} gzipped) | - | <= ${kb(r.targets.scriptBytes)} |`,
