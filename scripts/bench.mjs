@@ -18,9 +18,13 @@
 //     24-hour series, its size over a simulated year (scripts/bench-history.mjs).
 //  8. `ferry serve`'s own CPU monitoring 1,000 datastores every 60 s vs the
 //     CPU of spawning their scripts alone (scripts/bench-serve.mjs; 2 minutes).
+//  9. The dashboard's first paint: the overview of 1,000 datastores and 10,000
+//     images in Chromium vs the same HTML as a static file, and the script
+//     each page loads (scripts/bench-dashboard.mjs; about a minute).
 // Flags: --json, --n N (actions per round, default 50), --rounds R (default 12),
 // --no-drivers (skip 3), --no-protocol (skip 4), --no-lifecycle (skip 5),
-// --no-opennebula (skip 6), --no-history (skip 7), --no-serve (skip 8).
+// --no-opennebula (skip 6), --no-history (skip 7), --no-serve (skip 8),
+// --no-dashboard (skip 9).
 // The measured baselines (the bare spawn of the dummy stat, the one-shot runs)
 // and `ferry mad`, a protocol peer read line by line while timed, stay on
 // node:child_process: they are what is measured, and execa's own work per
@@ -336,6 +340,12 @@ function serveFigures() {
   const run = spawnSync(process.execPath, [join(root, 'scripts', 'bench-serve.mjs'), '--json'], { encoding: 'utf8' });
   return JSON.parse(run.stdout.trim().split('\n').pop());
 }
+/** Section 9: scripts/bench-dashboard.mjs in its own process (it starts `ferry serve` and Chromium). */
+function dashboardFigures() {
+  const run = spawnSync(process.execPath, [join(root, 'scripts', 'bench-dashboard.mjs'), '--json'], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`scripts/bench-dashboard.mjs failed (${run.status}): ${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop());
+}
 const lifecycle = args.includes('--no-lifecycle') ? undefined : await import('./bench-lifecycle.mjs');
 const opennebula = args.includes('--no-opennebula') ? undefined : await import('./bench-opennebula.mjs');
 const report = {
@@ -357,6 +367,7 @@ const report = {
   ...(opennebula ? { opennebula: await opennebula.opennebulaFigures() } : {}),
   ...(args.includes('--no-history') ? {} : { history: historyFigures() }),
   ...(args.includes('--no-serve') ? {} : { serve: serveFigures() }),
+  ...(args.includes('--no-dashboard') ? {} : { dashboard: dashboardFigures() }),
 };
 if (args.includes('--json')) {
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -399,5 +410,12 @@ if (args.includes('--json')) {
   if (report.serve) {
     const v = report.serve;
     console.log(`| \`ferry serve\`, ${v.datastores.toLocaleString('en')} datastores every ${v.intervalS} s, ${v.runs} runs in ${v.seconds} s | bare spawn ${f(v.perSpawnMs)} ms CPU | ${f(v.perRunMs)} ms CPU per run, ${f(v.corePct)} % of one core (an idle timer wake-up costs ${v.wakeupMs} ms here) | ${f(v.ratio)} | <= ${v.targetPct} % of one core |`);
+  }
+  if (report.dashboard) {
+    const b = report.dashboard;
+    const kb = (bytes) => `${(bytes / 1000).toFixed(1)} KB`;
+    const fcp = (side) => `${side.firstContentfulPaintMs.median} ms (p90 ${side.firstContentfulPaintMs.p90})`;
+    console.log(`| dashboard overview first contentful paint, ${b.catalog.datastores.toLocaleString('en')} datastores and ${b.catalog.images.toLocaleString('en')} images, ${b.runs} loads | same HTML as a static file ${fcp(b.baseline)} | ${fcp(b.ferry)}, server ${b.ferry.serverMs.median} ms, ${kb(b.ferry.htmlBytes)} of HTML | ${f(b.ratio)} | <= ${b.targets.firstPaintMs} ms |`);
+    console.log(`| dashboard script per page (the most of ${b.scripts.pages.length} pages) | - | ${kb(b.scripts.maxPageBytes)}; all of dist/assets/*.js ${kb(b.scripts.allAssetsBytes)} (${kb(b.scripts.allAssetsGzipBytes)} gzipped) | - | <= ${kb(b.targets.scriptBytes)} |`);
   }
 }

@@ -17,15 +17,27 @@ function capacity(ds: Datastore): Html {
  <span>${ds.usedMb.toLocaleString('en')} / ${ds.totalMb.toLocaleString('en')} MB${freePct === null ? '' : `, ${freePct} % free`}</span>`;
 }
 
+/**
+ * Rows per <tbody>: the stylesheet lets the browser skip the layout of a body off the screen (content-visibility),
+ * so a first paint of 1,000 datastores lays out a screenful of rows, not all of them (docs/performance.md).
+ */
+const ROWS_PER_BODY = 50;
+
+function datastoreRow(ds: Datastore, health: ReadonlyMap<number, MonitorState>, firing: ReadonlyMap<string, number>): Html {
+  const state = health.get(ds.id)?.state ?? 'OK';
+  const alerts = firing.get(String(ds.id)) ?? 0;
+  return html`<tr data-datastore="${ds.id}"><td>${ds.id}</td><td><a href="/datastores/${ds.id}">${ds.name}</a></td><td>${ds.type}</td><td>${ds.dsMad ?? '-'} / ${ds.tmMad}</td><td>${capacity(ds)}</td><td class="${state === 'OK' ? 'ok' : 'bad'}">${state}</td><td>${alerts > 0 ? html`<a href="/alerts">${alerts} firing</a>` : '-'}</td></tr>`;
+}
+
 function datastoreRows(datastores: readonly Datastore[], health: ReadonlyMap<number, MonitorState>, firing: ReadonlyMap<string, number>): Html {
   if (datastores.length === 0) return html`<p class="muted">No datastores in the catalog.</p>`;
+  const bodies: Html[] = [];
+  for (let at = 0; at < datastores.length; at += ROWS_PER_BODY) {
+    bodies.push(html`<tbody>${datastores.slice(at, at + ROWS_PER_BODY).map((ds) => datastoreRow(ds, health, firing))}</tbody>`);
+  }
   return html`<table class="datastores">
 <thead><tr><th>ID</th><th>Name</th><th>Type</th><th>Drivers</th><th>Capacity</th><th>Monitor</th><th>Alerts</th></tr></thead>
-<tbody>${datastores.map((ds) => {
-    const state = health.get(ds.id)?.state ?? 'OK';
-    const alerts = firing.get(String(ds.id)) ?? 0;
-    return html`<tr data-datastore="${ds.id}"><td>${ds.id}</td><td><a href="/datastores/${ds.id}">${ds.name}</a></td><td>${ds.type}</td><td>${ds.dsMad ?? '-'} / ${ds.tmMad}</td><td>${capacity(ds)}</td><td class="${state === 'OK' ? 'ok' : 'bad'}">${state}</td><td>${alerts > 0 ? html`<a href="/alerts">${alerts} firing</a>` : '-'}</td></tr>`;
-  })}</tbody>
+${bodies}
 </table>`;
 }
 
@@ -37,6 +49,27 @@ function failures(entries: readonly JournalEntry[]): Html {
 </table>`;
 }
 
+/** How many failed actions are shown, and among how many of the journal's last entries. */
+const FAILURES_SHOWN = 10;
+const FAILURES_WITHIN = 500;
+const JOURNAL_PAGE = 100;
+
+/** The newest failed entries among the journal's last FAILURES_WITHIN, read a page at a time: a journal with failures in it stops after its first page. */
+function lastFailures(catalog: ApiCatalog): JournalEntry[] {
+  const failed: JournalEntry[] = [];
+  let beforeId: number | undefined;
+  for (let read = 0; read < FAILURES_WITHIN && failed.length < FAILURES_SHOWN; ) {
+    const limit = Math.min(JOURNAL_PAGE, FAILURES_WITHIN - read);
+    const entries = catalog.journalPage(beforeId === undefined ? { limit } : { limit, beforeId });
+    for (const entry of entries) if (!entry.ok) failed.push(entry);
+    read += entries.length;
+    const last = entries.at(-1);
+    if (entries.length < limit || last === undefined) break;
+    beforeId = last.id;
+  }
+  return failed.slice(0, FAILURES_SHOWN);
+}
+
 export function overviewPage(catalog: ApiCatalog): string {
   const datastores = catalog.listDatastores();
   const health = new Map(catalog.listMonitorStates().map((state) => [state.datastoreId, state]));
@@ -45,7 +78,7 @@ export function overviewPage(catalog: ApiCatalog): string {
   for (const alert of alerts) if (alert.subject.kind === 'datastore') firing.set(alert.subject.id, (firing.get(alert.subject.id) ?? 0) + 1);
   const vms = catalog.listVms();
   const byState = VM_STATES.map((state) => ({ state, count: vms.filter((vm) => vm.state === state).length }));
-  const failed = catalog.journalPage({ limit: 500 }).filter((entry) => !entry.ok).slice(0, 10);
+  const failed = lastFailures(catalog);
   return page(
     'Overview',
     '/',
