@@ -9,6 +9,7 @@ import { shownDatastore } from '../lifecycle/redact.js';
 import type { Alert, Datastore, Image, MonitorState, Vm } from '../model.js';
 import { evenlyPicked, RANGES, rangeOf, withTotals, type ChartRange } from './datastore-range.js';
 import { html, type Html } from './html.js';
+import { capacityMeter } from './capacity.js';
 import { page } from './layout.js';
 import type { PageContext } from './routes.js';
 
@@ -17,12 +18,7 @@ const TABLE_ROWS = 24;
 
 const mb = (value: number | null | undefined): string => (value === null || value === undefined ? '-' : `${(Math.round(value * 10) / 10).toLocaleString('en')} MB`);
 
-function capacity(ds: Datastore): Html {
-  if (ds.totalMb === null || ds.usedMb === null || ds.totalMb <= 0) return html`<span class="muted">not monitored</span>`;
-  const freePct = ds.freeMb === null ? null : Math.round((ds.freeMb / ds.totalMb) * 1000) / 10;
-  return html`<meter min="0" max="${ds.totalMb}" value="${ds.usedMb}" low="${Math.round(ds.totalMb * 0.8)}" high="${Math.round(ds.totalMb * 0.9)}" optimum="0" title="${ds.usedMb} of ${ds.totalMb} MB used"></meter>
- <span>${mb(ds.usedMb)} used, ${mb(ds.freeMb)} free of ${mb(ds.totalMb)}${freePct === null ? '' : ` (${freePct} % free)`}</span>`;
-}
+const capacity = (ds: Datastore): Html => capacityMeter(ds, (shown, freePct) => `${mb(shown.usedMb)} used, ${mb(shown.freeMb)} free of ${mb(shown.totalMb)}${freePct === null ? '' : ` (${freePct} % free)`}`);
 
 function facts(ds: Datastore, state: MonitorState): Html {
   // Only what shownDatastore gives is printed: secrets come out as their names.

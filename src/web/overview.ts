@@ -6,16 +6,12 @@
 import type { ApiCatalog } from '../service/api.js';
 import type { Datastore, JournalEntry, MonitorState } from '../model.js';
 import { html, type Html } from './html.js';
+import { capacityMeter } from './capacity.js';
 import { page } from './layout.js';
 
 const VM_STATES = ['PENDING', 'RUNNING', 'STOPPED', 'FAILED', 'DONE'] as const;
 
-function capacity(ds: Datastore): Html {
-  if (ds.totalMb === null || ds.usedMb === null || ds.totalMb <= 0) return html`<span class="muted">not monitored</span>`;
-  const freePct = ds.freeMb === null ? null : Math.round((ds.freeMb / ds.totalMb) * 1000) / 10;
-  return html`<meter min="0" max="${ds.totalMb}" value="${ds.usedMb}" low="${Math.round(ds.totalMb * 0.8)}" high="${Math.round(ds.totalMb * 0.9)}" optimum="0" title="${ds.usedMb} of ${ds.totalMb} MB used"></meter>
- <span>${ds.usedMb.toLocaleString('en')} / ${ds.totalMb.toLocaleString('en')} MB${freePct === null ? '' : `, ${freePct} % free`}</span>`;
-}
+const capacity = (ds: Datastore): Html => capacityMeter(ds, (shown, freePct) => `${shown.usedMb.toLocaleString('en')} / ${shown.totalMb.toLocaleString('en')} MB${freePct === null ? '' : `, ${freePct} % free`}`);
 
 /**
  * Rows per <tbody>: the stylesheet lets the browser skip the layout of a body off the screen (content-visibility),
