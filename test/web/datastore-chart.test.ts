@@ -1,6 +1,6 @@
 /** The datastore page's pure parts: the range presets, the rows picked for the table, the chart's columns and forecast. */
 import t from 'tap';
-import { axisLabel, axisUnit, chartData, gapLimit, withTotals, type Point } from '../../src/web/client/chart-data.js';
+import { axisLabel, axisUnit, chartData, inUnit, gapLimit, withTotals, type Point } from '../../src/web/client/chart-data.js';
 import { DEFAULT_RANGE, evenlyPicked, rangeOf } from '../../src/web/datastore-range.js';
 
 const HOUR = 3_600_000;
@@ -90,4 +90,9 @@ t.test('y axis: MB, GiB or TiB by the largest value, short labels', async (t) =>
   t.equal(axisLabel(1_536_000, axisUnit(2_048_000)), '1,500 GiB');
   t.equal(axisLabel(1536, axisUnit(20_000)), '1.5 GiB');
   t.equal(axisLabel(0, axisUnit(20 * 1024 * 1024)), '0 TiB');
+});
+
+t.test('columns in the axis unit: times kept, values divided, gaps kept', async (t) => {
+  t.same(inUnit([[1, 2], [2048, null], [4096, 1024]], 1024), [[1, 2], [2, null], [4, 1]]);
+  t.same(inUnit([[1], [5]], 1), [[1], [5]]);
 });

@@ -119,3 +119,8 @@ export function axisLabel(valueMb: number, unit: { unit: string; mbPer: number }
   const scaled = valueMb / unit.mbPer;
   return `${scaled.toLocaleString('en', { maximumFractionDigits: Number.isInteger(scaled) ? 0 : 1 })} ${unit.unit}`;
 }
+
+/** The chart's columns with every value column (all but the times) divided by `mbPer`: drawn in the axis's unit. */
+export function inUnit(columns: ReadonlyArray<ReadonlyArray<number | null>>, mbPer: number): Array<Array<number | null>> {
+  return columns.map((column, i) => (i === 0 || mbPer === 1 ? [...column] : column.map((value) => (value === null ? null : value / mbPer))));
+}

@@ -7,7 +7,7 @@
  * points at most: a 1 s monitor over a day is 86,400 samples, more than a chart of a thousand pixels can show.
  */
 import uPlot from 'uplot';
-import { axisLabel, axisUnit, chartData, withTotals, type Forecast, type Point } from './chart-data.js';
+import { axisLabel, axisUnit, chartData, inUnit, withTotals, type Forecast, type Point } from './chart-data.js';
 
 interface History {
   ok: boolean;
@@ -78,14 +78,14 @@ function setUp(root: HTMLElement): void {
         height: 300,
         series: [
           {},
-          { label: 'Used MB', stroke: '#2563eb', fill: 'rgba(37, 99, 235, 0.08)', width: 2 },
-          { label: 'Total MB', stroke: '#6b7585', width: 1.5 },
-          ...(data.forecast === 'line' ? [{ label: 'Forecast MB', stroke: '#b3261e', width: 1.5, dash: [6, 4], spanGaps: true }] : []),
+          { label: `Used ${unit.unit}`, stroke: '#2563eb', fill: 'rgba(37, 99, 235, 0.08)', width: 2 },
+          { label: `Total ${unit.unit}`, stroke: '#6b7585', width: 1.5 },
+          ...(data.forecast === 'line' ? [{ label: `Forecast ${unit.unit}`, stroke: '#b3261e', width: 1.5, dash: [6, 4], spanGaps: true }] : []),
         ],
-        scales: { x: { time: true, range: [data.xMin, data.xMax] }, y: { range: [0, data.yMax] } },
-        axes: [{}, { size: 80, values: (_plot: uPlot, splits: number[]) => splits.map((value) => axisLabel(value, unit)) }],
+        scales: { x: { time: true, range: [data.xMin, data.xMax] }, y: { range: [0, data.yMax / unit.mbPer] } },
+        axes: [{}, { size: 90, values: (_plot: uPlot, splits: number[]) => splits.map((value) => axisLabel(value * unit.mbPer, unit)) }],
       },
-      (data.forecast === 'line' ? data.columns : data.columns.slice(0, 3)) as uPlot.AlignedData,
+      inUnit(data.forecast === 'line' ? data.columns : data.columns.slice(0, 3), unit.mbPer) as uPlot.AlignedData,
       root,
     );
     Object.assign(root.dataset, { state: 'drawn', range, points: String(used.length), totalPoints: String(total.length), bucketSeconds: String(bucketSeconds ?? ''), from: new Date(from).toISOString(), to: new Date(to).toISOString(), forecast: data.forecast });
