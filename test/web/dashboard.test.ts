@@ -47,6 +47,12 @@ t.test('overview and alerts pages: real data, escaped text, no console error, no
   t.equal(await page.textContent('h1'), 'Alerts');
   const alerts = await page.locator('table.alerts tbody tr').allTextContents();
   t.ok(alerts.some((row) => row.includes('monitor_failing') && row.includes('firing')), 'the firing alert listed');
+  t.match(await page.locator('h2').allTextContents(), [/^Firing \(\d+\)$/, /^Cleared \(\d+\)$/], 'firing, then cleared');
+  const subject = page.locator(`table.alerts tbody tr:has-text("monitor_failing") a[href="/datastores/${probe.id}"]`).first();
+  t.equal(await subject.count(), 1, "the alert's subject links to its datastore");
+  await subject.click();
+  t.equal(await page.textContent('h1'), 'Datastore probed', 'and the link leads there');
+  await page.goBack();
   await screenshot(page, 'alerts');
 
   t.same(errors, [], 'no console error');
