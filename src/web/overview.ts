@@ -79,7 +79,7 @@ export function overviewPage(catalog: ApiCatalog): string {
     'Overview',
     '/',
     html`<section><h2>Datastores</h2>${datastoreRows(datastores, health, firing)}</section>
-<section><h2>Alerts firing</h2>${alerts.length === 0 ? html`<p class="muted">None.</p>` : html`<ul class="alerts">${alerts.map((alert) => html`<li class="${alert.severity}"><strong>${alert.severity}</strong> ${alert.message}</li>`)}</ul>`}</section>
+<section><h2>Alerts firing</h2>${alerts.length === 0 ? html`<p class="muted">None.</p>` : html`<ul class="alerts">${alerts.map((alert) => html`<li class="${alert.severity}"><strong>${alert.severity}</strong> <a href="/alerts#alert-${alert.id}">${alert.message}</a></li>`)}</ul>`}</section>
 <section><h2>VMs by state</h2><ul class="counts">${byState.map(({ state, count }) => html`<li><span>${state}</span> <strong data-state="${state}">${count}</strong></li>`)}</ul></section>
 <section><h2>Last failed actions</h2>${failures(failed)}</section>`,
   );
