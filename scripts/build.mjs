@@ -16,15 +16,17 @@ const esbuild = await import('esbuild');
 rmSync(join(root, 'dist/bin'), { recursive: true, force: true });
 await esbuild.build({
   absWorkingDir: root,
-  entryPoints: { ferry: 'src/cli/bin.ts' },
+  // The PostgreSQL catalog's worker thread is a file of its own, found next to the bundle (postgres-executor.ts).
+  entryPoints: { ferry: 'src/cli/bin.ts', 'pg-worker': 'src/catalog/db/pg-worker.ts' },
   outdir: 'dist/bin',
   bundle: true,
   splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // pino is loaded on the first log record only, from node_modules; better-sqlite3 is native.
-  external: ['pino', 'better-sqlite3'],
+  // pino is loaded on the first log record only, from node_modules; better-sqlite3 is native; synckit finds its
+  // worker preload (register.cjs) next to its own files.
+  external: ['pino', 'better-sqlite3', 'synckit'],
   banner: { js: "import { createRequire as __ferryCreateRequire } from 'node:module'; const require = __ferryCreateRequire(import.meta.url);" },
   sourcemap: true,
   minify: true,
