@@ -52,7 +52,7 @@ export function buildProgram(io: Io, setStatus: SetStatus): Command {
     .version(version(), '-V, --version')
     .option('--remotes <dir>', 'drivers folder (default: $FERRY_REMOTES, remotes: in ferry.yaml, then ferry\'s own)')
     .option('--config <file>', 'YAML configuration (default: ./ferry.yaml when present)')
-    .option('--catalog <file>', 'catalog database (default: $FERRY_CATALOG, $FERRY_HOME/catalog.db, catalog: in ferry.yaml, else ~/.local/share/ferry/catalog.db)')
+    .option('--catalog <file|url>', 'catalog database: a file, or postgres://user@host:port/db (password from PGPASSWORD or ~/.pgpass, never in the URL; PostgreSQL is in progress) (default: $FERRY_CATALOG, $FERRY_HOME/catalog.db, catalog: in ferry.yaml, else ~/.local/share/ferry/catalog.db)')
     .option('--json', 'print one JSON object on stdout')
     .option('--timeout <seconds>', 'timeout for each action, overriding driver and config defaults')
     .addOption(new Option('--log-level <level>', 'log level on stderr (default warn)').choices(LEVELS))

@@ -4,26 +4,69 @@
  * ferry.yaml, else the per-user data folder ($XDG_DATA_HOME/ferry, by
  * default ~/.local/share/ferry). Never the current folder by default, so
  * two shells in two folders never make two catalogs of one datastore.
+ *
+ * --catalog, $FERRY_CATALOG and `catalog:` may also be a postgres:// URL
+ * (catalog/location.ts parses it and refuses a password in it).
  */
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { FerryError } from '../errors.js';
+import { isPostgresUrl, looksLikeUrl, parsePostgresUrl, redactedUrl, type CatalogLocation, type CatalogSource } from '../catalog/location.js';
 
 export const CATALOG_FILE = 'catalog.db';
 
-export function catalogPath(flag: string | undefined, env: Record<string, string | undefined>, cwd: string, configured?: string): string {
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The catalog's location: a SQLite file or a PostgreSQL database, with the setting that named it. */
+export function catalogLocation(flag: string | undefined, env: Env, cwd: string, configured?: string): CatalogLocation {
   if (flag !== undefined) {
-    if (flag.trim() === '') throw new FerryError('E_USAGE', '--catalog is empty', { hint: 'name the catalog file (--catalog /var/lib/ferry/catalog.db), or leave the flag out' });
-    return resolve(cwd, flag);
+    if (flag.trim() === '') throw new FerryError('E_USAGE', '--catalog is empty', { hint: 'name the catalog file (--catalog /var/lib/ferry/catalog.db) or a postgres:// URL, or leave the flag out' });
+    return locationOf(flag, '--catalog', cwd, env);
   }
-  if (env.FERRY_CATALOG) return resolve(cwd, env.FERRY_CATALOG);
-  if (env.FERRY_HOME) return resolve(cwd, env.FERRY_HOME, CATALOG_FILE);
-  if (configured) return configured;
-  return join(dataHome(env), 'ferry', CATALOG_FILE);
+  if (env.FERRY_CATALOG) return locationOf(env.FERRY_CATALOG, '$FERRY_CATALOG', cwd, env);
+  if (env.FERRY_HOME) return { kind: 'sqlite', path: resolve(cwd, env.FERRY_HOME, CATALOG_FILE), from: '$FERRY_HOME' };
+  if (configured) {
+    const url = urlResolvedAsPath(configured);
+    return url !== undefined ? locationOf(url, 'ferry.yaml', cwd, env) : { kind: 'sqlite', path: configured, from: 'ferry.yaml' };
+  }
+  return { kind: 'sqlite', path: join(dataHome(env), 'ferry', CATALOG_FILE), from: 'the default location' };
+}
+
+/**
+ * The catalog file, for the callers that open SQLite only. A PostgreSQL
+ * catalog is refused here, clearly, until those callers open one.
+ */
+export function catalogPath(flag: string | undefined, env: Env, cwd: string, configured?: string): string {
+  const location = catalogLocation(flag, env, cwd, configured);
+  if (location.kind === 'sqlite') return location.path;
+  throw new FerryError('E_CONFIG', `the catalog ${location.url} (from ${location.from}) is on PostgreSQL, which this ferry cannot open yet`, {
+    hint: 'a catalog on PostgreSQL is in progress (docs/catalog.md); use a catalog file for now',
+  });
+}
+
+function locationOf(text: string, from: CatalogSource, cwd: string, env: Env): CatalogLocation {
+  if (isPostgresUrl(text)) return parsePostgresUrl(text, from, env);
+  if (looksLikeUrl(text) || /^postgres(?:ql)?:/i.test(text)) {
+    throw new FerryError('E_CONFIG', `the catalog ${redactedUrl(text)} (from ${from}) is neither a file path nor a postgres:// URL`, {
+      hint: 'name a catalog file (./catalog.db, /var/lib/ferry/catalog.db) or a PostgreSQL database: postgres://user@host:5432/database',
+    });
+  }
+  return { kind: 'sqlite', path: resolve(cwd, text), from };
+}
+
+/**
+ * The URL inside a `catalog:` value that ferry.yaml's loader resolved against
+ * its folder as if it were a path (/etc/ferry/postgres:/u@h/db): path.resolve
+ * folds the URL's `//` into one `/`, which is put back here.
+ */
+function urlResolvedAsPath(configured: string): string | undefined {
+  if (isPostgresUrl(configured)) return configured;
+  const folded = /\/(postgres(?:ql)?):\/(.*)$/i.exec(configured);
+  return folded ? `${folded[1]}://${folded[2]}` : undefined;
 }
 
 /** $XDG_DATA_HOME when it is an absolute path (the spec ignores a relative one), else ~/.local/share. */
-function dataHome(env: Record<string, string | undefined>): string {
+function dataHome(env: Env): string {
   const xdg = env.XDG_DATA_HOME;
   if (xdg && isAbsolute(xdg)) return xdg;
   return join(env.HOME || homedir(), '.local', 'share');

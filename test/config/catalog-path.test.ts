@@ -55,3 +55,15 @@ t.test('an empty listing says which catalog it read', async (t) => {
   const json = await runCli(['vm', 'list', '--json'], { env: { HOME: home }, cwd: tmpDir(t) });
   t.equal(json.stderr, '', '--json: the envelope alone, nothing on stderr');
 });
+
+t.test('catalogPath, for the SQLite-only callers, refuses a PostgreSQL catalog as not yet supported (issue 17)', async (t) => {
+  const env = { HOME: '/home/op' };
+  for (const [flag, vars, configured, from] of [
+    ['postgres://u@h/cat', env, undefined, '--catalog'],
+    [undefined, { ...env, FERRY_CATALOG: 'postgresql://u@h/cat' }, undefined, '$FERRY_CATALOG'],
+    [undefined, env, '/etc/ferry/postgres:/u@h/cat', 'ferry.yaml'],
+  ] as const) {
+    t.throws(() => catalogPath(flag, vars, '/w', configured), { code: 'E_CONFIG', message: `the catalog postgres://u@h:5432/cat (from ${from}) is on PostgreSQL, which this ferry cannot open yet` });
+  }
+  t.equal(catalogPath(undefined, { ...env, FERRY_HOME: '/f' }, '/w', 'postgres://u@h/cat'), '/f/catalog.db', '$FERRY_HOME still comes before ferry.yaml');
+});
