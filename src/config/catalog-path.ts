@@ -25,10 +25,7 @@ export function catalogLocation(flag: string | undefined, env: Env, cwd: string,
   }
   if (env.FERRY_CATALOG) return locationOf(env.FERRY_CATALOG, '$FERRY_CATALOG', cwd, env);
   if (env.FERRY_HOME) return { kind: 'sqlite', path: resolve(cwd, env.FERRY_HOME, CATALOG_FILE), from: '$FERRY_HOME' };
-  if (configured) {
-    const url = urlResolvedAsPath(configured);
-    return url !== undefined ? locationOf(url, 'ferry.yaml', cwd, env) : { kind: 'sqlite', path: configured, from: 'ferry.yaml' };
-  }
+  if (configured) return isPostgresUrl(configured) ? locationOf(configured, 'ferry.yaml', cwd, env) : { kind: 'sqlite', path: configured, from: 'ferry.yaml' };
   return { kind: 'sqlite', path: join(dataHome(env), 'ferry', CATALOG_FILE), from: 'the default location' };
 }
 
@@ -52,17 +49,6 @@ function locationOf(text: string, from: CatalogSource, cwd: string, env: Env): C
     });
   }
   return { kind: 'sqlite', path: resolve(cwd, text), from };
-}
-
-/**
- * The URL inside a `catalog:` value that ferry.yaml's loader resolved against
- * its folder as if it were a path (/etc/ferry/postgres:/u@h/db): path.resolve
- * folds the URL's `//` into one `/`, which is put back here.
- */
-function urlResolvedAsPath(configured: string): string | undefined {
-  if (isPostgresUrl(configured)) return configured;
-  const folded = /\/(postgres(?:ql)?):\/(.*)$/i.exec(configured);
-  return folded ? `${folded[1]}://${folded[2]}` : undefined;
 }
 
 /** $XDG_DATA_HOME when it is an absolute path (the spec ignores a relative one), else ~/.local/share. */

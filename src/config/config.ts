@@ -9,6 +9,7 @@ import { NameSchema } from '../contract/names.js';
 import { LEVELS, LOG_FORMATS } from '../log/logger.js';
 import { FerryError } from '../errors.js';
 import { basePathProblem } from '../lifecycle/base-path.js';
+import { isPostgresUrl } from '../catalog/location.js';
 import { bundledRemotes } from './paths.js';
 import { TimeoutSchema } from './timeout.js';
 import { loadYamlFile } from './yaml.js';
@@ -34,7 +35,7 @@ export type SecretSource = v.InferOutput<typeof SecretSourceSchema>;
 const DriverSettingsSchema = v.strictObject({ convention: v.picklist(CONVENTIONS) });
 
 export const ConfigSchema = v.strictObject({
-  /** The catalog file; relative to this file. $FERRY_CATALOG, $FERRY_HOME and --catalog come first. */
+  /** The catalog file, relative to this file, or a postgres:// URL. $FERRY_CATALOG, $FERRY_HOME and --catalog come first. */
   catalog: v.optional(v.pipe(v.string(), v.minLength(1))),
   /** Folder holding datastore/<ds_mad>/ and tm/<tm_mad>/ drivers; relative to this file. */
   remotes: v.optional(v.pipe(v.string(), v.minLength(1))),
@@ -165,7 +166,8 @@ export async function loadConfig(file: string | undefined, cwd: string): Promise
   return {
     ...config,
     ...(config.remotes ? { remotes: resolve(base, config.remotes) } : {}),
-    ...(config.catalog ? { catalog: resolve(base, config.catalog) } : {}),
+    // A postgres:// URL is kept as written; a file is relative to this file.
+    ...(config.catalog ? { catalog: isPostgresUrl(config.catalog) ? config.catalog : resolve(base, config.catalog) } : {}),
     ...(config.lock_dir ? { lock_dir: resolve(base, config.lock_dir) } : {}),
     ...(config.serve?.token_file ? { serve: { ...config.serve, token_file: resolve(base, config.serve.token_file) } } : {}),
     ...(hosts ? { hosts } : {}),

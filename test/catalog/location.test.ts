@@ -112,8 +112,6 @@ t.test('catalogLocation: every source may name a file or a database, and says wh
   t.match(catalogLocation(undefined, { ...env, FERRY_CATALOG: 'postgresql://u@h:6000/cat' }, '/w'), { kind: 'postgres', port: 6000, from: '$FERRY_CATALOG' });
   t.same(catalogLocation(undefined, { ...env, FERRY_HOME: '/f' }, '/w', 'postgres://u@h/cat'), { kind: 'sqlite', path: '/f/catalog.db', from: '$FERRY_HOME' });
   t.match(catalogLocation(undefined, env, '/w', 'postgres://u@h/cat'), { kind: 'postgres', from: 'ferry.yaml' });
-  // ferry.yaml's loader resolves `catalog:` against its folder as a path; the URL is recovered.
-  t.match(catalogLocation(undefined, env, '/w', '/etc/ferry/postgres:/u@h:7000/cat'), { kind: 'postgres', url: 'postgres://u@h:7000/cat', from: 'ferry.yaml' });
   t.same(catalogLocation(undefined, env, '/w', '/cfg/c.db'), { kind: 'sqlite', path: '/cfg/c.db', from: 'ferry.yaml' });
   t.same(catalogLocation(undefined, env, '/w'), { kind: 'sqlite', path: '/home/op/.local/share/ferry/catalog.db', from: 'the default location' });
   t.equal(shownLocation(catalogLocation('postgres://u@h/cat', env, '/w')), 'postgres://u@h:5432/cat');

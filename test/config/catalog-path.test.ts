@@ -44,6 +44,10 @@ t.test('a listing in another folder reads the same catalog, and a new catalog sa
   const viaYaml = await runCli(['host', 'list'], { env: { HOME: home }, cwd: yamlDir });
   t.equal(viaYaml.status, 0);
   t.ok(existsSync(join(yamlDir, 'cat', 'ferry.db')), 'catalog: in ferry.yaml, relative to the file');
+  writeFileSync(join(yamlDir, 'ferry.yaml'), 'catalog: postgres://u@db.example:6000/cat\n');
+  const viaUrl = await runCli(['host', 'list'], { env: { HOME: home }, cwd: yamlDir });
+  t.equal(viaUrl.status, 2);
+  t.match(viaUrl.stderr, 'the catalog postgres://u@db.example:6000/cat (from ferry.yaml)', 'a URL in ferry.yaml is kept as written, not made a path');
 });
 
 t.test('an empty listing says which catalog it read', async (t) => {
@@ -61,7 +65,7 @@ t.test('catalogPath, for the SQLite-only callers, refuses a PostgreSQL catalog a
   for (const [flag, vars, configured, from] of [
     ['postgres://u@h/cat', env, undefined, '--catalog'],
     [undefined, { ...env, FERRY_CATALOG: 'postgresql://u@h/cat' }, undefined, '$FERRY_CATALOG'],
-    [undefined, env, '/etc/ferry/postgres:/u@h/cat', 'ferry.yaml'],
+    [undefined, env, 'postgres://u@h/cat', 'ferry.yaml'],
   ] as const) {
     t.throws(() => catalogPath(flag, vars, '/w', configured), { code: 'E_CONFIG', message: `the catalog postgres://u@h:5432/cat (from ${from}) is on PostgreSQL, which this ferry cannot open yet` });
   }
