@@ -10,10 +10,10 @@ import { all, get, q, run } from '../../../src/catalog/db/kysely.js';
 import { PostgresError } from '../../../src/catalog/db/postgres-executor.js';
 import { SqliteExecutor } from '../../../src/catalog/db/sqlite-executor.js';
 import { fresh } from '../seed.js';
-import { pgExecutor } from './pg-db.js';
-import { startPostgres, type PgServer } from './pg-server.js';
+import { pgExecutor } from '../../helpers/pg-executor.js';
+import { startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 
-let server: PgServer;
+let server: TestPostgres;
 t.before(async () => {
   server = await startPostgres(t);
 });
@@ -27,8 +27,8 @@ function sqliteExecutor(t: Test): SqliteExecutor {
 }
 
 /** Both stores, each fresh at the current schema version. */
-function both(t: Test): Executor[] {
-  return [sqliteExecutor(t), pgExecutor(t, server)];
+async function both(t: Test): Promise<Executor[]> {
+  return [sqliteExecutor(t), await pgExecutor(t, server)];
 }
 
 const AT = '2025-01-02T03:04:05.678Z';
@@ -99,7 +99,7 @@ function workload(ex: Executor): Record<string, unknown> {
 
 t.test('the same Kysely queries give the same rows on SQLite and PostgreSQL', async (t) => {
   t.ok(isMainThread, 'called from the main thread, synchronously');
-  const [lite, pg] = both(t) as [Executor, Executor];
+  const [lite, pg] = (await both(t)) as [Executor, Executor];
   const fromLite = workload(lite);
   const fromPg = workload(pg);
   t.same(fromPg, fromLite, 'every result equal');
@@ -114,7 +114,7 @@ t.test('the same Kysely queries give the same rows on SQLite and PostgreSQL', as
 });
 
 t.test('ids only grow: past deleted rows and past an id given explicitly', async (t) => {
-  for (const ex of both(t)) {
+  for (const ex of await both(t)) {
     const db = q(ex.dialect);
     const ids: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -136,7 +136,7 @@ t.test('ids only grow: past deleted rows and past an id given explicitly', async
 });
 
 t.test('a transaction rolls back on throw; a nested one rolls back its own part only', async (t) => {
-  for (const ex of both(t)) {
+  for (const ex of await both(t)) {
     const db = q(ex.dialect);
     const host = (name: string) => run(ex, db.insertInto('hosts').values({ name, transport: 'local', created_at: AT }));
     const names = () => all(ex, db.selectFrom('hosts').select('name').orderBy('name')).map((row) => row.name);
@@ -172,7 +172,7 @@ t.test('a transaction rolls back on throw; a nested one rolls back its own part 
 });
 
 t.test('a unique violation is an error with its code: SQLSTATE 23505 on PostgreSQL', async (t) => {
-  const [lite, pg] = both(t) as [Executor, Executor];
+  const [lite, pg] = (await both(t)) as [Executor, Executor];
   const insert = (ex: Executor) => run(ex, q(ex.dialect).insertInto('datastores').values({ id: nextId(ex, 'datastores'), name: 'dup', type: 'IMAGE', tm_mad: 'shared', base_path: '/x', created_at: AT }));
   insert(lite);
   insert(pg);
@@ -193,7 +193,7 @@ t.test('a unique violation is an error with its code: SQLSTATE 23505 on PostgreS
 });
 
 t.test('PostgreSQL: a transaction whose failed statement was caught is not committed', async (t) => {
-  const pg = pgExecutor(t, server);
+  const pg = await pgExecutor(t, server);
   const db = q('postgres');
   t.throws(
     () =>
@@ -213,11 +213,11 @@ t.test('PostgreSQL: a transaction whose failed statement was caught is not commi
 });
 
 t.test('parameters: booleans, Dates, bigints and undefined bind the same on both', async (t) => {
-  for (const ex of both(t)) {
+  for (const ex of await both(t)) {
     const row = ex.get({ sql: ex.dialect === 'sqlite' ? 'SELECT ? AS a, ? AS b, ? AS c, ? AS d, ? AS e' : 'SELECT $1::int AS a, $2::int AS b, $3::text AS c, $4::bigint AS d, $5::text AS e', parameters: [true, false, new Date(AT), 9_007_199_254_740_991n, undefined] });
     t.same(row, { a: 1, b: 0, c: AT, d: 9_007_199_254_740_991, e: null }, ex.dialect);
   }
-  const pg = pgExecutor(t, server);
+  const pg = await pgExecutor(t, server);
   t.same(pg.get({ sql: 'SELECT $1::bigint AS big, 1.5::numeric AS n, 2::smallint AS s', parameters: [2n ** 60n] }), { big: String(2n ** 60n), n: 1.5, s: 2 }, 'past 2^53 a bigint stays exact, as text');
 });
 
@@ -230,8 +230,8 @@ t.test('compile-only Kysely: the right SQL per dialect, no connection', async (t
 });
 
 t.test('PostgreSQL: a connection the server ended fails its calls with an error; the others go on', async (t) => {
-  const victim = pgExecutor(t, server);
-  const other = pgExecutor(t, server);
+  const victim = await pgExecutor(t, server);
+  const other = await pgExecutor(t, server);
   const pid = victim.get<{ pid: number }>({ sql: 'SELECT pg_backend_pid() AS pid', parameters: [] })?.pid;
   t.same(other.get({ sql: 'SELECT pg_terminate_backend($1) AS ended', parameters: [pid] }), { ended: true });
   await new Promise((done) => setTimeout(done, 100));

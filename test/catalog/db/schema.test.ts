@@ -10,10 +10,10 @@ import { TABLES } from '../../../src/catalog/db/tables.js';
 import { MIGRATIONS } from '../../../src/catalog/schema.js';
 import { thrown, tmpDir } from '../../helpers/fixtures.js';
 import { fresh, waitExit } from '../seed.js';
-import { createDatabase, pgExecutor } from './pg-db.js';
-import { startPostgres, type PgServer } from './pg-server.js';
+import { openExecutor, pgExecutor } from '../../helpers/pg-executor.js';
+import { startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 
-let server: PgServer;
+let server: TestPostgres;
 t.before(async () => {
   server = await startPostgres(t);
 });
@@ -28,7 +28,7 @@ function sqliteSchema(t: Test) {
 
 t.test('the migrations bring a new database to SQLite’s schema version, and again leave it there', async (t) => {
   t.equal(POSTGRES_SCHEMA_VERSION, MIGRATIONS.length, 'the same version number on both stores');
-  const pg = pgExecutor(t, server, false);
+  const pg = await pgExecutor(t, server, false);
   t.equal(postgresVersion(pg), 0, 'an empty database is at 0');
   t.equal(migratePostgres(pg), MIGRATIONS.length);
   t.equal(migratePostgres(pg), MIGRATIONS.length, 'a second run changes nothing');
@@ -45,7 +45,7 @@ t.test('the migrations bring a new database to SQLite’s schema version, and ag
 
 t.test('the same tables, columns (in order) and named indexes as SQLite’s catalog', async (t) => {
   const lite = sqliteSchema(t);
-  const pg = pgExecutor(t, server);
+  const pg = await pgExecutor(t, server);
   const liteTables = (lite.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as Array<{ name: string }>).map((row) => row.name);
   const pgTables = pg.all<{ name: string }>({ sql: `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'schema_migrations' ORDER BY table_name COLLATE "C"`, parameters: [] }).map((row) => row.name);
   t.same(pgTables, liteTables, 'the same tables');
@@ -67,7 +67,7 @@ t.test('the same tables, columns (in order) and named indexes as SQLite’s cata
 });
 
 t.test('a catalog from a newer ferry is refused with E_CATALOG and left alone', async (t) => {
-  const pg = pgExecutor(t, server);
+  const pg = await pgExecutor(t, server);
   pg.run({ sql: 'INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', parameters: [99, new Date().toISOString()] });
   const error = thrown(() => migratePostgres(pg, 'postgres://127.0.0.1/x'));
   t.equal(error.code, 'E_CATALOG');
@@ -76,10 +76,10 @@ t.test('a catalog from a newer ferry is refused with E_CATALOG and left alone', 
 });
 
 t.test('processes migrating one database at the same moment apply each migration once (advisory lock)', async (t) => {
-  const url = createDatabase(server);
+  const url = await server.createDatabase();
   const go = join(tmpDir(t), 'go');
   const execArgv = process.execArgv.filter((arg) => !arg.includes('processinfo'));
-  const children = Array.from({ length: 4 }, () => spawn(process.execPath, [...execArgv, join(import.meta.dirname, 'migrate-child.ts'), url, go], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } }));
+  const children = Array.from({ length: 4 }, () => spawn(process.execPath, [...execArgv, join(import.meta.dirname, 'migrate-child.ts'), url, go], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...server.env, NODE_OPTIONS: '' } }));
   const outputs = children.map((child) => {
     let text = '';
     child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -92,7 +92,7 @@ t.test('processes migrating one database at the same moment apply each migration
   const codes = await Promise.all(children.map(waitExit));
   t.same(codes, [0, 0, 0, 0], `every process migrated: ${outputs.map((out) => out()).join(' | ')}`);
   t.same(outputs.map((out) => out().trim()), Array(4).fill(`ready\n${MIGRATIONS.length}`), 'each sees the last version');
-  const pg = PostgresExecutor.open(url);
+  const pg = openExecutor(server, url);
   t.teardown(() => pg.close());
   t.same(pg.all({ sql: 'SELECT version FROM schema_migrations', parameters: [] }), [{ version: MIGRATIONS.length }], 'applied once');
   t.same(pg.all({ sql: 'SELECT count(*) AS n FROM pg_locks WHERE locktype = $1', parameters: ['advisory'] }), [{ n: 0 }], 'the lock went with its transactions');
