@@ -20,14 +20,25 @@ export function checkName(name: string, what: string): void {
   if (/^\d+$/.test(name)) throw new FerryError('E_USAGE', `${what} name ${JSON.stringify(name)} is only digits, which ferry reads as an id`, { hint: 'use a name with a letter in it' });
 }
 
-/** Runs a write; a constraint SQLite enforces (unique name, known datastore …) becomes E_CONFLICT, not a raw SqliteError. */
+/** PostgreSQL's SQLSTATEs of integrity constraint violations (class 23), by the words SQLite's codes use. */
+const PG_CONSTRAINTS: Record<string, string> = { '23505': 'unique', '23503': 'foreignkey', '23502': 'notnull', '23514': 'check', '23P01': 'exclusion', '23000': 'constraint', '23001': 'restrict' };
+
+/** The kind of constraint `error` broke (unique, foreignkey …), on either store; undefined for any other error. */
+export function constraintBroken(error: unknown): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return undefined;
+  if (code.startsWith('SQLITE_CONSTRAINT')) return code.replace('SQLITE_CONSTRAINT_', '').toLowerCase().replace(/_/g, ' ');
+  return PG_CONSTRAINTS[code];
+}
+
+/** Runs a write; a constraint the store enforces (unique name, known datastore …) becomes E_CONFLICT, not a raw store error. */
 export function guarded<T>(what: string, write: () => T): T {
   try {
     return write();
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
-      throw new FerryError('E_CONFLICT', `${what}: the catalog refuses it (${code.replace('SQLITE_CONSTRAINT_', '').toLowerCase().replace(/_/g, ' ')}: ${(error as Error).message})`, {
+    const broken = constraintBroken(error);
+    if (broken !== undefined) {
+      throw new FerryError('E_CONFLICT', `${what}: the catalog refuses it (${broken}: ${(error as Error).message})`, {
         hint: 'another record has this name or id, or one it refers to is missing: list them first',
         cause: error,
       });
