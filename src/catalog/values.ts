@@ -1,10 +1,25 @@
 /** What the row modules share: column values to record fields, the time, and the checks every write makes. */
 import { FerryError } from '../errors.js';
+import type { Connection } from './connection.js';
+import { arg, prepared } from './db/prepared.js';
 
 export type Row = Record<string, unknown>;
 
-/** SQL for the next id of `table`: past every id it ever gave, so a deleted record's id is never reused (schema 4). */
+/**
+ * Takes the next id of `table`: past every id it ever gave, so a deleted record's id is never reused (schema 4).
+ * The increment itself takes the id: two processes inserting at once on PostgreSQL (READ COMMITTED) get two ids,
+ * the second waiting on the first's row lock, where reading `last + 1` in the insert would give both the same.
+ * Call it inside the transaction that inserts the record: rolled back with it, the id is given again.
+ */
+export function allocateId(c: Connection, table: 'datastores' | 'images' | 'vms' | 'alerts'): number {
+  const row = takeId.get(c.ex, table);
+  if (row === undefined) throw new FerryError('E_CATALOG', `the catalog has no id sequence for ${table}`, { hint: 'the catalog is damaged or was changed by hand: restore a backup' });
+  return Number(row.last);
+}
+/** SQL for the next id of `table` (SQLite only): for the modules not yet on Kysely (alerts.ts); allocateId is portable. */
 export const nextId = (table: 'datastores' | 'images' | 'vms' | 'alerts'): string => `(SELECT last + 1 FROM id_sequences WHERE name = '${table}')`;
+
+const takeId = prepared((db) => db.updateTable('id_sequences').set((eb) => ({ last: eb('last', '+', 1) })).where('name', '=', arg<string>(0)).returning('last'));
 
 export const now = (): string => new Date().toISOString();
 export const json = <T>(text: unknown, fallback: T): T => (typeof text === 'string' ? (JSON.parse(text) as T) : fallback);
