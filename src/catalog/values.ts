@@ -16,9 +16,6 @@ export function allocateId(c: Connection, table: 'datastores' | 'images' | 'vms'
   if (row === undefined) throw new FerryError('E_CATALOG', `the catalog has no id sequence for ${table}`, { hint: 'the catalog is damaged or was changed by hand: restore a backup' });
   return Number(row.last);
 }
-/** SQL for the next id of `table` (SQLite only): for the modules not yet on Kysely (alerts.ts); allocateId is portable. */
-export const nextId = (table: 'datastores' | 'images' | 'vms' | 'alerts'): string => `(SELECT last + 1 FROM id_sequences WHERE name = '${table}')`;
-
 const takeId = prepared((db) => db.updateTable('id_sequences').set((eb) => ({ last: eb('last', '+', 1) })).where('name', '=', arg<string>(0)).returning('last'));
 
 export const now = (): string => new Date().toISOString();
