@@ -57,9 +57,6 @@ export class Connection {
     return this.ex.run(query.compile());
   }
 
-  /** Statements by their SQL, prepared once per connection: preparing costs more than running most of them. */
-  private readonly statements = new Map<string, Database.Statement>();
-
   /** Opens (creating and migrating as needed) the catalog file at `path`; `keyFile` seals its secrets (default: keyFileOf). */
   static open(path: string, keyFile = keyFileOf(path)): Connection {
     let db: Database.Database;
@@ -104,16 +101,6 @@ export class Connection {
 
   get inTransaction(): boolean {
     return this.db.inTransaction;
-  }
-
-  /** The prepared statement of `source`. */
-  sql(source: string): Database.Statement {
-    let statement = this.statements.get(source);
-    if (statement === undefined) {
-      statement = this.db.prepare(source);
-      this.statements.set(source, statement);
-    }
-    return statement;
   }
 
   /**
