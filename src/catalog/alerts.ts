@@ -8,9 +8,10 @@
  */
 import { FerryError } from '../errors.js';
 import { ALERT_SEVERITIES, type Alert, type AlertFilter, type AlertSeverity, type AlertSubject, type AlertSubjectRef, type EvaluatorState, type NewAlert, type RaisedAlert } from '../model.js';
+import { sql } from 'kysely';
 import type { Connection } from './connection.js';
 import { addNotice } from './notices.js';
-import { guarded, json, nextId, num, str, type Row } from './values.js';
+import { allocateId, guarded, json, num, str, type Row } from './values.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -51,7 +52,7 @@ function alertOf(row: Row): Alert {
 }
 
 function firing(c: Connection, rule: string, subject: AlertSubject): Alert | undefined {
-  const row = c.sql("SELECT * FROM alerts WHERE rule = ? AND subject_kind = ? AND subject_id = ? AND state = 'firing'").get(rule, subject.kind, subject.id) as Row | undefined;
+  const row = c.get(c.q.selectFrom('alerts').selectAll().where('rule', '=', rule).where('subject_kind', '=', subject.kind).where('subject_id', '=', subject.id).where('state', '=', 'firing')) as Row | undefined;
   return row === undefined ? undefined : alertOf(row);
 }
 
@@ -72,17 +73,18 @@ export function raiseAlert(c: Connection, input: NewAlert): RaisedAlert {
     c.transaction(() => {
       const existing = firing(c, rule, subject);
       if (existing !== undefined) return { alert: existing, raised: false };
-      // Write transactions are taken at once (connection.ts), so another process's raise commits before this one
-      // reads, or after it writes; the conflict clause is the index's guarantee restated, never a SQLITE_CONSTRAINT.
-      const info = c
-        .sql(
-          `INSERT INTO alerts (id, rule, subject_kind, subject_id, severity, state, value, message, affects, raised_at)
-           VALUES (${nextId('alerts')}, @rule, @kind, @id, @severity, 'firing', @value, @message, @affects, @at)
-           ON CONFLICT (rule, subject_kind, subject_id) WHERE state = 'firing' DO NOTHING`,
-        )
-        .run({ rule, kind: subject.kind, id: subject.id, severity: input.severity, value, message, affects: JSON.stringify(affects), at });
+      // On SQLite write transactions are taken at once (connection.ts), so another process's raise commits before
+      // this one reads, or after it writes. On PostgreSQL (READ COMMITTED) both may read none: the second insert
+      // waits for the first's commit and does nothing, and the alert it then reads is the first's (its id is skipped).
+      // The conflict clause is the partial index's, stated with a literal so both stores match it to the index.
+      const id = allocateId(c, 'alerts');
+      const info = c.run(
+        c.q
+          .insertInto('alerts')
+          .values({ id, rule, subject_kind: subject.kind, subject_id: subject.id, severity: input.severity, state: 'firing', value, message, affects: JSON.stringify(affects), raised_at: at })
+          .onConflict((oc) => oc.columns(['rule', 'subject_kind', 'subject_id']).where('state', '=', sql.lit('firing')).doNothing()),
+      );
       if (info.changes === 0) return { alert: firing(c, rule, subject) as Alert, raised: false };
-      const id = Number(info.lastInsertRowid);
       addNotice(c, id, 'raised', Date.parse(at));
       return { alert: alert(c, id), raised: true };
     }),
@@ -96,7 +98,7 @@ export function clearAlert(c: Connection, rule: string, subjectRef: AlertSubject
   return c.transaction(() => {
     const existing = firing(c, rule, subject);
     if (existing === undefined) return undefined;
-    c.sql("UPDATE alerts SET state = 'cleared', cleared_at = ? WHERE id = ?").run(when, existing.id);
+    c.run(c.q.updateTable('alerts').set({ state: 'cleared', cleared_at: when }).where('id', '=', existing.id));
     addNotice(c, existing.id, 'cleared', at);
     return alert(c, existing.id);
   });
@@ -108,42 +110,30 @@ export function ackAlert(c: Connection, id: number, by: string, at = Date.now())
   const when = iso(checkTime(at));
   return c.transaction(() => {
     alert(c, id);
-    c.sql('UPDATE alerts SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL').run(when, who, id);
+    c.run(c.q.updateTable('alerts').set({ acked_at: when, acked_by: who }).where('id', '=', id).where('acked_at', 'is', null));
     return alert(c, id);
   });
 }
 
 /** Alerts matching `filter` (all when none), oldest first. */
 export function listAlerts(c: Connection, filter: AlertFilter = {}): Alert[] {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (filter.state !== undefined) {
-    where.push('state = ?');
-    params.push(filter.state);
-  }
+  let query = c.q.selectFrom('alerts').selectAll();
+  if (filter.state !== undefined) query = query.where('state', '=', filter.state);
   if (filter.severity !== undefined) {
     const severities = typeof filter.severity === 'string' ? [filter.severity] : [...filter.severity];
-    where.push(`severity IN (${severities.map(() => '?').join(', ') || 'NULL'})`);
-    params.push(...severities);
+    // No severity asked: nothing matches (`IN ()` is not SQL).
+    query = severities.length > 0 ? query.where('severity', 'in', severities) : query.where(sql<boolean>`1 = 0`);
   }
   if (filter.subject !== undefined) {
-    where.push('subject_kind = ?');
-    params.push(filter.subject.kind);
-    if (filter.subject.id !== undefined) {
-      where.push('subject_id = ?');
-      params.push(String(filter.subject.id));
-    }
+    query = query.where('subject_kind', '=', filter.subject.kind);
+    if (filter.subject.id !== undefined) query = query.where('subject_id', '=', String(filter.subject.id));
   }
-  if (filter.rule !== undefined) {
-    where.push('rule = ?');
-    params.push(filter.rule);
-  }
-  const sql = `SELECT * FROM alerts${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
-  return (c.sql(sql).all(...params) as Row[]).map(alertOf);
+  if (filter.rule !== undefined) query = query.where('rule', '=', filter.rule);
+  return (c.all(query.orderBy('id')) as Row[]).map(alertOf);
 }
 
 export function findAlert(c: Connection, id: number): Alert | undefined {
-  const row = c.sql('SELECT * FROM alerts WHERE id = ?').get(id) as Row | undefined;
+  const row = c.get(c.q.selectFrom('alerts').selectAll().where('id', '=', id)) as Row | undefined;
   return row === undefined ? undefined : alertOf(row);
 }
 
@@ -159,7 +149,7 @@ export function alert(c: Connection, id: number): Alert {
 /** What the evaluator stored for (rule, subject), or undefined. */
 export function evaluatorState(c: Connection, rule: string, subjectRef: AlertSubjectRef): unknown {
   const subject = subjectOf(subjectRef);
-  const row = c.sql('SELECT state FROM alert_rule_state WHERE rule = ? AND subject_kind = ? AND subject_id = ?').get(rule, subject.kind, subject.id) as Row | undefined;
+  const row = c.get(c.q.selectFrom('alert_rule_state').select('state').where('rule', '=', rule).where('subject_kind', '=', subject.kind).where('subject_id', '=', subject.id));
   return row === undefined ? undefined : JSON.parse(String(row.state));
 }
 
@@ -168,30 +158,27 @@ export function putEvaluatorState(c: Connection, rule: string, subjectRef: Alert
   checkText(rule, 'an evaluator state\'s rule');
   const subject = subjectOf(subjectRef);
   if (state === undefined) {
-    c.sql('DELETE FROM alert_rule_state WHERE rule = ? AND subject_kind = ? AND subject_id = ?').run(rule, subject.kind, subject.id);
+    c.run(c.q.deleteFrom('alert_rule_state').where('rule', '=', rule).where('subject_kind', '=', subject.kind).where('subject_id', '=', subject.id));
     return;
   }
   const text = JSON.stringify(state);
   if (text === undefined) throw new FerryError('E_USAGE', `the evaluator state of ${rule} is not JSON`);
-  c.sql(
-    `INSERT INTO alert_rule_state (rule, subject_kind, subject_id, state, updated_at) VALUES (@rule, @kind, @id, @state, @at)
-     ON CONFLICT (rule, subject_kind, subject_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
-  ).run({ rule, kind: subject.kind, id: subject.id, state: text, at: iso(checkTime(at)) });
+  c.run(
+    c.q
+      .insertInto('alert_rule_state')
+      .values({ rule, subject_kind: subject.kind, subject_id: subject.id, state: text, updated_at: iso(checkTime(at)) })
+      .onConflict((oc) => oc.columns(['rule', 'subject_kind', 'subject_id']).doUpdateSet((eb) => ({ state: eb.ref('excluded.state'), updated_at: eb.ref('excluded.updated_at') }))),
+  );
 }
 
 /** Every state the evaluator stored (only `rule`'s, only `subject`'s, when given): what a restarted service starts from. */
 export function listEvaluatorStates(c: Connection, rule?: string, subjectRef?: AlertSubjectRef): EvaluatorState[] {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (rule !== undefined) {
-    where.push('rule = ?');
-    params.push(rule);
-  }
+  let query = c.q.selectFrom('alert_rule_state').selectAll();
+  if (rule !== undefined) query = query.where('rule', '=', rule);
   if (subjectRef !== undefined) {
     const subject = subjectOf(subjectRef);
-    where.push('subject_kind = ? AND subject_id = ?');
-    params.push(subject.kind, subject.id);
+    query = query.where('subject_kind', '=', subject.kind).where('subject_id', '=', subject.id);
   }
-  const rows = c.sql(`SELECT * FROM alert_rule_state${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY rule, subject_kind, subject_id`).all(...params) as Row[];
+  const rows = c.all(query.orderBy('rule').orderBy('subject_kind').orderBy('subject_id'));
   return rows.map((row) => ({ rule: String(row.rule), subject: { kind: String(row.subject_kind), id: String(row.subject_id) }, state: JSON.parse(String(row.state)), updatedAt: String(row.updated_at) }));
 }

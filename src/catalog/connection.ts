@@ -1,12 +1,18 @@
 /**
- * The SQLite connection under the catalog (better-sqlite3): opening the file
- * (0600, WAL), migrating it, prepared statements, and transactions. Several
- * ferry processes may share the file: WAL lets them read while one writes.
+ * The connection under the catalog: opening the SQLite file (0600, WAL) and migrating it, and the executor
+ * (db/executor.ts) the row modules run their Kysely-built queries on, with the builder of its dialect (`c.q`).
+ * Several ferry processes may share the file: WAL lets them read while one writes.
  */
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { Compilable, Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { FerryError } from '../errors.js';
+import type { Dialect, Executor, RunResult } from './db/executor.js';
+import { q } from './db/kysely.js';
+import { SqliteExecutor } from './db/sqlite-executor.js';
+import type { Database as Tables } from './db/tables.js';
 import { MIGRATIONS, type Migration } from './schema.js';
 import { keyFileOf, SecretBox } from './secrets.js';
 import type { Row } from './values.js';
@@ -17,18 +23,39 @@ export class Connection {
     private readonly db: Database.Database,
     keyFile: string,
   ) {
-    this.immediate = db.transaction((fn: () => unknown) => fn()).immediate;
+    // The executor runs on this same handle: its statements and transactions are this connection's.
+    this.ex = new SqliteExecutor(db);
+    this.q = q(this.ex.dialect);
     this.secrets = new SecretBox(keyFile);
   }
 
   /** Seals and opens datastore secrets with this catalog's key, kept outside the file. */
   readonly secrets: SecretBox;
 
-  /** One transaction wrapper for every call: better-sqlite3 builds five closures per db.transaction(). */
-  private readonly immediate: (fn: () => unknown) => unknown;
+  /** Runs the compiled queries of the row modules. */
+  readonly ex: Executor;
 
-  /** Statements by their SQL, prepared once per connection: preparing costs more than running most of them. */
-  private readonly statements = new Map<string, Database.Statement>();
+  /** The query builder of this connection's dialect (compile only: run what it builds with all/get/run). */
+  readonly q: Kysely<Tables>;
+
+  get dialect(): Dialect {
+    return this.ex.dialect;
+  }
+
+  /** Every row of `query`. */
+  all<R>(query: Compilable<R>): R[] {
+    return this.ex.all<R>(query.compile());
+  }
+
+  /** The first row of `query`, or undefined. */
+  get<R>(query: Compilable<R>): R | undefined {
+    return this.ex.get<R>(query.compile());
+  }
+
+  /** Runs the write `query`. */
+  run(query: Compilable<unknown>): RunResult {
+    return this.ex.run(query.compile());
+  }
 
   /** Opens (creating and migrating as needed) the catalog file at `path`; `keyFile` seals its secrets (default: keyFileOf). */
   static open(path: string, keyFile = keyFileOf(path)): Connection {
@@ -64,7 +91,7 @@ export class Connection {
   }
 
   close(): void {
-    this.db.close();
+    this.ex.close();
   }
 
   /** The schema version the file is at. */
@@ -76,29 +103,20 @@ export class Connection {
     return this.db.inTransaction;
   }
 
-  /** The prepared statement of `source`. */
-  sql(source: string): Database.Statement {
-    let statement = this.statements.get(source);
-    if (statement === undefined) {
-      statement = this.db.prepare(source);
-      this.statements.set(source, statement);
-    }
-    return statement;
-  }
-
   /**
    * A record by id (a number, or all digits: names never are) or else by name. A VM's name may have been
    * used by VMs now DONE: it means the one not DONE, else the newest.
    */
   rowByRef(table: 'datastores' | 'images' | 'vms', ref: string | number): Row | undefined {
-    const byId = typeof ref === 'number' || /^\d+$/.test(ref) ? this.sql(`SELECT * FROM ${table} WHERE id = ?`).get(Number(ref)) : undefined;
-    const order = table === 'vms' ? " ORDER BY state = 'DONE', id DESC LIMIT 1" : '';
-    return (byId ?? this.sql(`SELECT * FROM ${table} WHERE name = ?${order}`).get(String(ref))) as Row | undefined;
+    const byId = typeof ref === 'number' || /^\d+$/.test(ref) ? this.get(this.q.selectFrom(table).selectAll().where('id', '=', Number(ref))) : undefined;
+    if (byId) return byId as Row;
+    const byName = this.q.selectFrom(table).selectAll().where('name', '=', String(ref));
+    return (table === 'vms' ? this.get(byName.orderBy(sql`state = 'DONE'`).orderBy('id', 'desc').limit(1)) : this.get(byName)) as Row | undefined;
   }
 
-  /** Runs `fn` in one write transaction (taken at once, so two writers never deadlock on upgrade); nested, a savepoint. */
+  /** Runs `fn` in one write transaction (on SQLite taken at once, so two writers never deadlock on upgrade); nested, a savepoint. */
   transaction<T>(fn: () => T): T {
-    return this.immediate(fn) as T;
+    return this.ex.transaction(fn);
   }
 
   /** Runs `fn` in a transaction that is always rolled back. */
@@ -106,10 +124,10 @@ export class Connection {
     const rollback = Symbol('rollback');
     let result: { value: T } | undefined;
     try {
-      this.db.transaction(() => {
+      this.ex.transaction(() => {
         result = { value: fn() };
         throw rollback;
-      }).immediate();
+      });
     } catch (error) {
       if (error !== rollback) throw error;
     }

@@ -3,7 +3,7 @@ import { isName } from '../contract/names.js';
 import { FerryError } from '../errors.js';
 import type { Datastore, DatastorePatch, DatastoreType, MonitorFigures, NewDatastore } from '../model.js';
 import type { Connection } from './connection.js';
-import { checkName, guarded, json, nextId, now, num, str, type Row } from './values.js';
+import { allocateId, checkName, guarded, json, now, num, str, type Row } from './values.js';
 
 function datastoreOf(c: Connection, row: Row): Datastore {
   return {
@@ -40,31 +40,30 @@ export function addDatastore(c: Connection, input: NewDatastore): Datastore {
 }
 
 function insertDatastore(c: Connection, input: NewDatastore): Datastore {
-  if (c.sql('SELECT 1 FROM datastores WHERE name = ?').get(input.name)) {
+  if (c.get(c.q.selectFrom('datastores').select('id').where('name', '=', input.name))) {
     throw new FerryError('E_CONFLICT', `a datastore named ${JSON.stringify(input.name)} exists`, { hint: 'pick another --name, or update the existing one' });
   }
-  const info = c
-    .sql(
-      `INSERT INTO datastores (id, name, type, ds_mad, tm_mad, base_path, template, secrets, origin, created_at)
-       VALUES (coalesce(@id, ${nextId('datastores')}), @name, @type, @dsMad, @tmMad, @basePath, @template, @secrets, @origin, @at)`,
-    )
-    .run({
-      id: input.id ?? null,
+  // An id given (a datastore of ferry.yaml keeps OpenNebula's) moves the sequence past it (the insert's trigger).
+  const id = input.id ?? allocateId(c, 'datastores');
+  c.run(
+    c.q.insertInto('datastores').values({
+      id,
       name: input.name,
       type: input.type,
-      dsMad: input.dsMad ?? null,
-      tmMad: input.tmMad,
-      basePath: input.basePath,
+      ds_mad: input.dsMad ?? null,
+      tm_mad: input.tmMad,
+      base_path: input.basePath,
       template: JSON.stringify(input.template ?? {}),
       secrets: JSON.stringify(c.secrets.seal(input.secrets ?? {})),
       origin: input.origin ?? 'catalog',
-      at: now(),
-    });
-  return datastore(c, Number(info.lastInsertRowid));
+      created_at: now(),
+    }),
+  );
+  return datastore(c, id);
 }
 
 export function listDatastores(c: Connection): Datastore[] {
-  return (c.sql('SELECT * FROM datastores ORDER BY id').all() as Row[]).map((row) => datastoreOf(c, row));
+  return c.all(c.q.selectFrom('datastores').selectAll().orderBy('id')).map((row) => datastoreOf(c, row as unknown as Row));
 }
 
 export function findDatastore(c: Connection, ref: string | number): Datastore | undefined {
@@ -88,28 +87,31 @@ export function updateDatastore(c: Connection, id: number, patch: DatastorePatch
   if (patch.name !== undefined) checkName(patch.name, 'datastore');
   checkDrivers(patch);
   guarded(`datastore ${current.name}`, () =>
-    c
-      .sql('UPDATE datastores SET name = ?, ds_mad = ?, tm_mad = ?, base_path = ?, template = ?, secrets = ? WHERE id = ?')
-      .run(next.name, next.dsMad, next.tmMad, next.basePath, JSON.stringify(next.template), JSON.stringify(c.secrets.seal(next.secrets)), id),
+    c.run(
+      c.q
+        .updateTable('datastores')
+        .set({ name: next.name, ds_mad: next.dsMad, tm_mad: next.tmMad, base_path: next.basePath, template: JSON.stringify(next.template), secrets: JSON.stringify(c.secrets.seal(next.secrets)) })
+        .where('id', '=', id),
+    ),
   );
   return datastore(c, id);
 }
 
 export function setMonitor(c: Connection, id: number, figures: MonitorFigures): void {
   datastore(c, id);
-  c.sql('UPDATE datastores SET total_mb = ?, free_mb = ?, used_mb = ?, monitored_at = ? WHERE id = ?').run(figures.totalMb, figures.freeMb, figures.usedMb, now(), id);
+  c.run(c.q.updateTable('datastores').set({ total_mb: figures.totalMb, free_mb: figures.freeMb, used_mb: figures.usedMb, monitored_at: now() }).where('id', '=', id));
 }
 
 export function deleteDatastore(c: Connection, id: number): void {
   datastore(c, id);
   c.transaction(() => {
-    const images = Number((c.sql('SELECT count(*) AS n FROM images WHERE datastore_id = ?').get(id) as Row).n);
-    const vms = Number((c.sql("SELECT count(*) AS n FROM vms WHERE system_ds_id = ? AND state != 'DONE'").get(id) as Row).n);
+    const images = Number(c.get(c.q.selectFrom('images').select((eb) => eb.fn.countAll().as('n')).where('datastore_id', '=', id))?.n);
+    const vms = Number(c.get(c.q.selectFrom('vms').select((eb) => eb.fn.countAll().as('n')).where('system_ds_id', '=', id).where('state', '!=', 'DONE'))?.n);
     if (images > 0 || vms > 0) {
       throw new FerryError('E_CONFLICT', `datastore ${id} still holds ${images} image(s) and ${vms} VM(s)`, { hint: 'delete them first (ferry image delete, ferry vm shutdown or terminate)' });
     }
     // VMs that are DONE keep their history in the journal; their records go with the datastore.
-    c.sql("DELETE FROM vms WHERE system_ds_id = ? AND state = 'DONE'").run(id);
-    c.sql('DELETE FROM datastores WHERE id = ?').run(id);
+    c.run(c.q.deleteFrom('vms').where('system_ds_id', '=', id).where('state', '=', 'DONE'));
+    c.run(c.q.deleteFrom('datastores').where('id', '=', id));
   });
 }

@@ -19,8 +19,9 @@
 import { FerryError } from '../errors.js';
 import type { HistoryPoint, MonitorOutcome, MonitorState, PruneResult, Retention, Sample, Trend } from '../model.js';
 import type { Connection } from './connection.js';
+import { arg, prepared, type Prepared } from './db/prepared.js';
 import { DAY_MS, decodeDay, emptyDay, encodeDay, HOUR_MS, mergeIntoDay, type DayRollups, type HourRollup } from './rollups.js';
-import { guarded, type Row } from './values.js';
+import { constraintBroken, guarded, type Row } from './values.js';
 
 /** Raw samples are kept this long by default (48 h). */
 export const RAW_WINDOW_MS = 48 * HOUR_MS;
@@ -49,26 +50,54 @@ function checkSample(sample: Sample): void {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new FerryError('E_USAGE', `the ${attribute} sample of datastore ${sample.datastoreId} is ${String(value)}, not a finite number`);
 }
 
+// Run per sample or per hour read by a monitor round or a chart: compiled once.
+const datastoreIdOf = prepared((db) => db.selectFrom('datastores').select('id').where('id', '=', arg<number>(0)));
+const seriesOf = prepared((db) => db.selectFrom('history_series').select('id').where('datastore_id', '=', arg<number>(0)).where('attribute', '=', arg<string>(1)));
+const addSeries = prepared((db) => db.insertInto('history_series').values({ datastore_id: arg(0), attribute: arg(1) }).returning('id'));
+const metaValue = prepared((db) => db.selectFrom('meta').select('value').where('key', '=', arg<string>(0)));
+const putMeta = prepared((db) => db.insertInto('meta').values({ key: arg(0), value: arg(1) }).onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ value: eb.ref('excluded.value') }))));
+const dayRow = prepared((db) => db.selectFrom('history_rollups').select('hours').where('day', '=', arg<number>(0)).where('series_id', '=', arg<number>(1)));
+const insertDay = prepared((db) => db.insertInto('history_rollups').values({ hours: arg(0), day: arg(1), series_id: arg(2) }));
+const updateDay = prepared((db) => db.updateTable('history_rollups').set({ hours: arg(0) }).where('day', '=', arg<number>(1)).where('series_id', '=', arg<number>(2)));
+const insertSample = prepared((db) => db.insertInto('history_samples').values({ hour: arg<number>(0), series_id: arg<number>(1), at: arg<number>(2), value: arg<number>(3) }).onConflict((oc) => oc.doNothing()));
+const hourGroups = prepared((db) =>
+  db
+    .selectFrom('history_samples')
+    .select((eb) => ['series_id', eb.fn.min('value').as('min'), eb.fn.max('value').as('max'), eb.fn.sum('value').as('sum'), eb.fn.countAll().as('count')])
+    .where('hour', '=', arg<number>(0))
+    .where('series_id', '>=', arg<number>(1))
+    .groupBy('series_id')
+    .orderBy('series_id')
+    .limit(arg<number>(2)),
+);
+const nextHour = prepared((db) => db.selectFrom('history_samples').select((eb) => eb.fn.min('hour').as('hour')).where('hour', '>', arg<number>(0)));
+const rawRange = prepared((db) =>
+  db.selectFrom('history_samples').select(['at', 'value']).where('hour', '=', arg<number>(0)).where('series_id', '=', arg<number>(1)).where('at', '>=', arg<number>(2)).where('at', '<=', arg<number>(3)).orderBy('at'),
+);
+const lastRaw = prepared((db) =>
+  db.selectFrom('history_samples').select(['at', 'value']).where('hour', '=', arg<number>(0)).where('series_id', '=', arg<number>(1)).where('at', '<=', arg<number>(2)).orderBy('at', 'desc').limit(1),
+);
+
 function checkDatastore(c: Connection, id: number): void {
-  if (c.sql('SELECT 1 FROM datastores WHERE id = ?').get(id) === undefined) {
+  if (datastoreIdOf.get(c.ex, id) === undefined) {
     throw new FerryError('E_NOT_FOUND', `no datastore ${id} in the catalog`, { hint: 'ferry datastore list' });
   }
 }
 
 function seriesId(c: Connection, datastoreId: number, attribute: string): number | undefined {
-  const row = c.sql('SELECT id FROM history_series WHERE datastore_id = ? AND attribute = ?').get(datastoreId, attribute) as Row | undefined;
+  const row = seriesOf.get(c.ex, datastoreId, attribute);
   return row === undefined ? undefined : Number(row.id);
 }
 
 /** The raw watermark (ms): every raw sample from it on is kept; 0 before the first prune. */
 function rawFrom(c: Connection): number {
-  const row = c.sql('SELECT value FROM meta WHERE key = ?').get(RAW_FROM) as Row | undefined;
+  const row = metaValue.get(c.ex, RAW_FROM);
   return row === undefined ? 0 : Number(row.value);
 }
 
 function readDay(c: Connection, series: number, day: number): DayRollups | undefined {
-  const row = c.sql('SELECT hours FROM history_rollups WHERE day = ? AND series_id = ?').get(day, series) as Row | undefined;
-  return row === undefined ? undefined : decodeDay(row.hours as Buffer);
+  const row = dayRow.get(c.ex, day, series);
+  return row === undefined ? undefined : decodeDay(row.hours);
 }
 
 const rawPoint = (at: number, value: number): HistoryPoint => ({ kind: 'raw', at, value, min: value, max: value, count: 1 });
@@ -87,7 +116,7 @@ export function recordSamples(c: Connection, samples: readonly Sample[]): number
       return record(c, samples);
     } catch (error) {
       // A series id remembered from before its datastore was deleted (here or by another ferry): forget them all, once.
-      if ((error as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_FOREIGNKEY') throw error;
+      if (constraintBroken(error) !== 'foreignkey') throw error;
       knownSeries.delete(c);
       return record(c, samples);
     }
@@ -114,7 +143,6 @@ function record(c: Connection, samples: readonly Sample[]): number {
   const found = new Map<string, number>();
   const series = { get: (key: string) => committed.get(key) ?? found.get(key), set: (key: string, id: number) => void found.set(key, id) };
   const recorded = c.transaction(() => {
-    const insert = c.sql('INSERT OR IGNORE INTO history_samples (hour, series_id, at, value) VALUES (?, ?, ?, ?)');
     const from = rawFrom(c);
     const folded = foldCursor(c);
     const late = new DayRows(c);
@@ -128,12 +156,12 @@ function record(c: Connection, samples: readonly Sample[]): number {
         id = seriesId(c, sample.datastoreId, sample.attribute);
         if (id === undefined) {
           checkDatastore(c, sample.datastoreId);
-          id = Number(c.sql('INSERT INTO history_series (datastore_id, attribute) VALUES (?, ?)').run(sample.datastoreId, sample.attribute).lastInsertRowid);
+          id = Number(addSeries.run(c.ex, sample.datastoreId, sample.attribute).insertId);
         }
         series.set(key, id);
       }
       const hour = Math.floor(sample.at / HOUR_MS);
-      if (insert.run(hour, id, sample.at, sample.value).changes === 0) continue;
+      if (insertSample.run(c.ex, hour, id, sample.at, sample.value).changes === 0) continue;
       recorded++;
       if (hour > newest) newest = hour;
       // Behind the fold cursor: its hour is in the rollups already, so the sample joins them now.
@@ -158,7 +186,7 @@ interface Cursor {
 }
 
 function foldCursor(c: Connection): Cursor | undefined {
-  const row = c.sql('SELECT value FROM meta WHERE key = ?').get(FOLDED) as Row | undefined;
+  const row = metaValue.get(c.ex, FOLDED);
   if (row === undefined) return undefined;
   const [hour, next] = String(row.value).split(' ').map(Number);
   return { hour: hour as number, next: next as number };
@@ -184,9 +212,7 @@ class DayRows {
 
   write(): void {
     if (this.rows.size === 0) return;
-    const insert = this.c.sql('INSERT INTO history_rollups (hours, day, series_id) VALUES (?, ?, ?)');
-    const update = this.c.sql('UPDATE history_rollups SET hours = ? WHERE day = ? AND series_id = ?');
-    for (const row of this.rows.values()) (row.stored ? update : insert).run(encodeDay(row.hours), row.day, row.series);
+    for (const row of this.rows.values()) (row.stored ? updateDay : insertDay).run(this.c.ex, encodeDay(row.hours), row.day, row.series);
     this.rows.clear();
   }
 }
@@ -198,28 +224,24 @@ class DayRows {
 function fold(c: Connection, before: number, budget: number): boolean {
   let cursor = foldCursor(c);
   if (cursor === undefined) {
-    const first = (c.sql('SELECT min(hour) AS hour FROM history_samples').get() as Row).hour;
+    const first = c.get(c.q.selectFrom('history_samples').select((eb) => eb.fn.min('hour').as('hour')))?.hour ?? null;
     cursor = { hour: first === null ? before : Math.min(Number(first), before), next: 0 };
   }
   if (cursor.hour >= before) {
     saveCursor(c, cursor);
     return true;
   }
-  const group = c.sql(
-    `SELECT series_id, min(value) AS min, max(value) AS max, sum(value) AS sum, count(*) AS count FROM history_samples
-     WHERE hour = @hour AND series_id >= @next GROUP BY series_id ORDER BY series_id LIMIT @limit`,
-  );
   const days = new DayRows(c);
   let left = budget;
   while (cursor.hour < before && left > 0) {
-    const rows = group.all({ hour: cursor.hour, next: cursor.next, limit: left }) as Array<{ series_id: number } & HourRollup>;
+    const rows: Array<{ series_id: number } & HourRollup> = hourGroups.all(c.ex, cursor.hour, cursor.next, left).map((row) => ({ series_id: Number(row.series_id), min: Number(row.min), max: Number(row.max), sum: Number(row.sum), count: Number(row.count) }));
     for (const row of rows) days.add(row.series_id, cursor.hour, row);
     left -= rows.length;
     if (rows.length > 0 && left === 0) {
       cursor = { hour: cursor.hour, next: (rows.at(-1) as { series_id: number }).series_id + 1 };
       // The hour may be done exactly: the next call finds no more of it and moves on.
     } else {
-      const following: unknown = (c.sql('SELECT min(hour) AS hour FROM history_samples WHERE hour > ?').get(cursor.hour) as Row).hour;
+      const following: unknown = nextHour.get(c.ex, cursor.hour)?.hour ?? null;
       cursor = { hour: following === null ? before : Math.min(Number(following), before), next: 0 };
     }
   }
@@ -229,7 +251,7 @@ function fold(c: Connection, before: number, budget: number): boolean {
 }
 
 function saveCursor(c: Connection, cursor: Cursor): void {
-  c.sql('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(FOLDED, `${cursor.hour} ${cursor.next}`);
+  putMeta.run(c.ex, FOLDED, `${cursor.hour} ${cursor.next}`);
 }
 
 /** The hourly rollups of `series` whose hour starts in [from, to], oldest first: one seek per day. */
@@ -249,9 +271,8 @@ function hours(c: Connection, series: number, from: number, to: number): History
 /** The raw samples of `series` with times in [from, to], oldest first: one seek per hour. */
 function raw(c: Connection, series: number, from: number, to: number): HistoryPoint[] {
   const points: HistoryPoint[] = [];
-  const read = c.sql('SELECT at, value FROM history_samples WHERE hour = ? AND series_id = ? AND at BETWEEN ? AND ? ORDER BY at');
   for (let hour = Math.floor(from / HOUR_MS); hour <= Math.floor(to / HOUR_MS); hour++) {
-    for (const row of read.all(hour, series, from, to) as Array<{ at: number; value: number }>) points.push(rawPoint(row.at, row.value));
+    for (const row of rawRange.all(c.ex, hour, series, from, to)) points.push(rawPoint(row.at, row.value));
   }
   return points;
 }
@@ -272,16 +293,15 @@ export function series(c: Connection, datastoreId: number, attribute: string, fr
 /** The last point of `series` at or before `at`: its last raw sample from the watermark on, else its last rollup hour. */
 function lastPoint(c: Connection, series: number, at = Number.MAX_SAFE_INTEGER): HistoryPoint | null {
   const cut = rawFrom(c);
-  const bounds = c.sql('SELECT min(hour) AS first, max(hour) AS last FROM history_samples').get() as Row;
+  const bounds = c.get(c.q.selectFrom('history_samples').select((eb) => [eb.fn.min('hour').as('first'), eb.fn.max('hour').as('last')])) ?? { first: null, last: null };
   if (bounds.last !== null && at >= cut) {
-    const read = c.sql('SELECT at, value FROM history_samples WHERE hour = ? AND series_id = ? AND at <= ? ORDER BY at DESC LIMIT 1');
     const lowest = Math.max(Number(bounds.first), Math.floor(cut / HOUR_MS));
     for (let hour = Math.min(Number(bounds.last), Math.floor(at / HOUR_MS)); hour >= lowest; hour--) {
-      const row = read.get(hour, series, at) as { at: number; value: number } | undefined;
+      const row = lastRaw.get(c.ex, hour, series, at);
       if (row !== undefined) return rawPoint(row.at, row.value);
     }
   }
-  const days = c.sql('SELECT min(day) AS first, max(day) AS last FROM history_rollups').get() as Row;
+  const days = c.get(c.q.selectFrom('history_rollups').select((eb) => [eb.fn.min('day').as('first'), eb.fn.max('day').as('last')])) ?? { first: null, last: null };
   if (days.last === null) return null;
   const before = Math.min(at, cut === 0 ? at : cut - 1);
   for (let day = Math.min(Number(days.last), Math.floor(before / DAY_MS)); day >= Number(days.first); day--) {
@@ -299,7 +319,7 @@ function lastPoint(c: Connection, series: number, at = Number.MAX_SAFE_INTEGER):
 /** Each attribute of the datastore, with its newest point (its last raw sample, or its last hour once they are pruned). */
 export function latest(c: Connection, datastoreId: number): Record<string, HistoryPoint> {
   const found: Record<string, HistoryPoint> = {};
-  for (const row of c.sql('SELECT id, attribute FROM history_series WHERE datastore_id = ? ORDER BY attribute').all(datastoreId) as Row[]) {
+  for (const row of c.all(c.q.selectFrom('history_series').select(['id', 'attribute']).where('datastore_id', '=', datastoreId).orderBy('attribute')) as Row[]) {
     const point = lastPoint(c, Number(row.id));
     if (point !== null) found[String(row.attribute)] = point;
   }
@@ -353,23 +373,39 @@ export function prune(c: Connection, now: number, retention: Retention = {}): Pr
   while (!c.transaction(() => fold(c, target / HOUR_MS, PRUNE_BATCH)));
   const cut = c.transaction(() => {
     const next = Math.max(rawFrom(c), target);
-    c.sql('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(RAW_FROM, String(next));
+    putMeta.run(c.ex, RAW_FROM, String(next));
     return next;
   });
-  const batches = (sql: string, before: number): number => {
-    const statement = c.sql(sql);
+  const batches = (statement: Prepared<unknown>, before: number): number => {
     let total = 0;
     for (;;) {
-      const deleted = c.transaction(() => statement.run({ before, limit: PRUNE_BATCH }).changes);
+      const deleted = c.transaction(() => statement.run(c.ex, before, PRUNE_BATCH).changes);
       total += deleted;
       if (deleted < PRUNE_BATCH) return total;
     }
   };
   return {
-    samples: batches('DELETE FROM history_samples WHERE (hour, series_id, at) IN (SELECT hour, series_id, at FROM history_samples WHERE hour < @before ORDER BY hour, series_id, at LIMIT @limit)', cut / HOUR_MS),
-    rollupDays: batches('DELETE FROM history_rollups WHERE (day, series_id) IN (SELECT day, series_id FROM history_rollups WHERE day < @before ORDER BY day, series_id LIMIT @limit)', Math.floor((now - rollupWindow) / DAY_MS)),
+    samples: batches(pruneSamples, cut / HOUR_MS),
+    rollupDays: batches(pruneDays, Math.floor((now - rollupWindow) / DAY_MS)),
   };
 }
+
+/** A batch of the oldest samples before an hour (a row-value IN: SQLite 3.15+ and PostgreSQL). */
+const pruneSamples = prepared((db) =>
+  db
+    .deleteFrom('history_samples')
+    .where(({ eb, refTuple, selectFrom }) =>
+      eb(refTuple('hour', 'series_id', 'at'), 'in', selectFrom('history_samples').select(['hour', 'series_id', 'at']).where('hour', '<', arg<number>(0)).orderBy('hour').orderBy('series_id').orderBy('at').limit(arg<number>(1)).$asTuple('hour', 'series_id', 'at')),
+    ),
+);
+/** A batch of the oldest rollup days before a day. */
+const pruneDays = prepared((db) =>
+  db
+    .deleteFrom('history_rollups')
+    .where(({ eb, refTuple, selectFrom }) =>
+      eb(refTuple('day', 'series_id'), 'in', selectFrom('history_rollups').select(['day', 'series_id']).where('day', '<', arg<number>(0)).orderBy('day').orderBy('series_id').limit(arg<number>(1)).$asTuple('day', 'series_id')),
+    ),
+);
 
 // --- the monitor's state
 
@@ -386,7 +422,7 @@ function stateOf(row: Row): MonitorState {
 
 /** The datastore's monitor state: OK with no failures until a run is recorded. E_NOT_FOUND for an unknown datastore. */
 export function monitorState(c: Connection, datastoreId: number): MonitorState {
-  const row = c.sql('SELECT * FROM monitor_state WHERE datastore_id = ?').get(datastoreId) as Row | undefined;
+  const row = c.get(c.q.selectFrom('monitor_state').selectAll().where('datastore_id', '=', datastoreId)) as Row | undefined;
   if (row !== undefined) return stateOf(row);
   checkDatastore(c, datastoreId);
   return { datastoreId, state: 'OK', failures: 0, lastError: null, lastFailureAt: null, lastSuccessAt: null };
@@ -394,7 +430,7 @@ export function monitorState(c: Connection, datastoreId: number): MonitorState {
 
 /** Every datastore's monitor state that a run was recorded for, by datastore id. */
 export function listMonitorStates(c: Connection): MonitorState[] {
-  return (c.sql('SELECT * FROM monitor_state ORDER BY datastore_id').all() as Row[]).map(stateOf);
+  return (c.all(c.q.selectFrom('monitor_state').selectAll().orderBy('datastore_id')) as Row[]).map(stateOf);
 }
 
 /** A successful monitor run: no failures, state OK (`changed` when it was ERROR). */
@@ -402,10 +438,12 @@ export function recordMonitorSuccess(c: Connection, datastoreId: number, at = Da
   checkTime(at, 'the run\'s time');
   return c.transaction(() => {
     const before = monitorState(c, datastoreId);
-    c.sql(
-      `INSERT INTO monitor_state (datastore_id, state, failures, last_success_at) VALUES (?, 'OK', 0, ?)
-       ON CONFLICT (datastore_id) DO UPDATE SET state = 'OK', failures = 0, last_success_at = excluded.last_success_at`,
-    ).run(datastoreId, iso(at));
+    c.run(
+      c.q
+        .insertInto('monitor_state')
+        .values({ datastore_id: datastoreId, state: 'OK', failures: 0, last_success_at: iso(at) })
+        .onConflict((oc) => oc.column('datastore_id').doUpdateSet((eb) => ({ state: 'OK', failures: 0, last_success_at: eb.ref('excluded.last_success_at') }))),
+    );
     return { ...monitorState(c, datastoreId), changed: before.state !== 'OK' };
   });
 }
@@ -423,10 +461,8 @@ export function recordMonitorFailure(c: Connection, datastoreId: number, error: 
     const before = monitorState(c, datastoreId);
     const failures = before.failures + 1;
     const state = failures >= errorAfter ? 'ERROR' : before.state;
-    c.sql(
-      `INSERT INTO monitor_state (datastore_id, state, failures, last_error, last_failure_at) VALUES (@id, @state, @failures, @error, @at)
-       ON CONFLICT (datastore_id) DO UPDATE SET state = @state, failures = @failures, last_error = @error, last_failure_at = @at`,
-    ).run({ id: datastoreId, state, failures, error: String(error), at: iso(at) });
+    const row = { state, failures, last_error: String(error), last_failure_at: iso(at) } as const;
+    c.run(c.q.insertInto('monitor_state').values({ datastore_id: datastoreId, ...row }).onConflict((oc) => oc.column('datastore_id').doUpdateSet(row)));
     return { ...monitorState(c, datastoreId), changed: state !== before.state };
   });
 }

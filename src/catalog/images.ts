@@ -2,8 +2,9 @@
 import { FerryError } from '../errors.js';
 import type { Image, ImagePatch, ImageState, NewImage } from '../model.js';
 import type { Connection } from './connection.js';
+import { arg, prepared } from './db/prepared.js';
 import { datastore } from './datastores.js';
-import { checkName, guarded, json, nextId, now, num, str, type Row } from './values.js';
+import { allocateId, checkName, guarded, json, now, num, str, type Row } from './values.js';
 
 function imageOf(row: Row): Image {
   return {
@@ -33,13 +34,25 @@ export function addImage(c: Connection, input: NewImage): Image {
     c.transaction(() => {
       checkNewImageName(c, input.name);
       const at = now();
-      const info = c
-        .sql(
-          `INSERT INTO images (id, name, datastore_id, path, size_mb, format, fs, type, persistent, cloned_from, state, created_at, updated_at)
-           VALUES (${nextId('images')}, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'LOCKED', ?, ?)`,
-        )
-        .run(input.name, input.datastoreId, input.path ?? null, input.sizeMb ?? null, input.format ?? null, input.fs ?? null, input.type ?? 'OS', input.persistent ? 1 : 0, input.clonedFrom ?? null, at, at);
-      return image(c, Number(info.lastInsertRowid));
+      const id = allocateId(c, 'images');
+      c.run(
+        c.q.insertInto('images').values({
+          id,
+          name: input.name,
+          datastore_id: input.datastoreId,
+          path: input.path ?? null,
+          size_mb: input.sizeMb ?? null,
+          format: input.format ?? null,
+          fs: input.fs ?? null,
+          type: input.type ?? 'OS',
+          persistent: input.persistent ? 1 : 0,
+          cloned_from: input.clonedFrom ?? null,
+          state: 'LOCKED',
+          created_at: at,
+          updated_at: at,
+        }),
+      );
+      return image(c, id);
     }),
   );
 }
@@ -47,13 +60,13 @@ export function addImage(c: Connection, input: NewImage): Image {
 /** Refuses a name a new image cannot take: not a plain name, all digits (read as an id), or taken. */
 export function checkNewImageName(c: Connection, name: string): void {
   checkName(name, 'image');
-  if (c.sql('SELECT 1 FROM images WHERE name = ?').get(name)) {
+  if (c.get(c.q.selectFrom('images').select('id').where('name', '=', name))) {
     throw new FerryError('E_CONFLICT', `an image named ${JSON.stringify(name)} exists`, { hint: 'pick another --name' });
   }
 }
 
 export function listImages(c: Connection): Image[] {
-  return (c.sql('SELECT * FROM images ORDER BY id').all() as Row[]).map(imageOf);
+  return c.all(c.q.selectFrom('images').selectAll().orderBy('id')).map((row) => imageOf(row as unknown as Row));
 }
 
 export function findImage(c: Connection, ref: string | number): Image | undefined {
@@ -69,24 +82,33 @@ export function image(c: Connection, ref: string | number): Image {
 
 export function updateImage(c: Connection, id: number, patch: ImagePatch): Image {
   const next = { ...image(c, id), ...patch, updatedAt: now() };
-  c
-    .sql('UPDATE images SET source = ?, size_mb = ?, format = ?, state = ?, error = ?, snapshots = ?, persistent = ?, updated_at = ? WHERE id = ?')
-    .run(next.source, next.sizeMb, next.format, next.state, next.error, JSON.stringify(next.snapshots), next.persistent ? 1 : 0, next.updatedAt, id);
+  writeImage.run(c.ex, next.source, next.sizeMb, next.format, next.state, next.error, JSON.stringify(next.snapshots), next.persistent ? 1 : 0, next.updatedAt, id);
   return next;
 }
+
+/** Run at each step of an image's operation: compiled once. */
+const writeImage = prepared((db) =>
+  db
+    .updateTable('images')
+    .set({ source: arg(0), size_mb: arg(1), format: arg(2), state: arg(3), error: arg(4), snapshots: arg(5), persistent: arg(6), updated_at: arg(7) })
+    .where('id', '=', arg<number>(8)),
+);
 
 /** Removes an image's record; disks of finished (DONE) VMs that came from it keep their rows with no image. */
 export function deleteImageRecord(c: Connection, id: number): void {
   const found = image(c, id);
   guarded(`image ${found.name}`, () =>
     c.transaction(() => {
-      c.sql("UPDATE vm_disks SET image_id = NULL WHERE image_id = ? AND vm_id IN (SELECT id FROM vms WHERE state = 'DONE')").run(id);
-      c.sql('DELETE FROM images WHERE id = ?').run(id);
+      c.run(c.q.updateTable('vm_disks').set({ image_id: null }).where('image_id', '=', id).where('vm_id', 'in', (eb) => eb.selectFrom('vms').select('id').where('state', '=', 'DONE')));
+      c.run(c.q.deleteFrom('images').where('id', '=', id));
     }),
   );
 }
 
 /** VMs (not DONE) with a disk of this image. */
 export function vmsUsingImage(c: Connection, imageId: number): number[] {
-  return (c.sql("SELECT DISTINCT v.id FROM vm_disks d JOIN vms v ON v.id = d.vm_id WHERE d.image_id = ? AND v.state != 'DONE' ORDER BY v.id").all(imageId) as Row[]).map((row) => Number(row.id));
+  const rows = c.all(
+    c.q.selectFrom('vm_disks as d').innerJoin('vms as v', 'v.id', 'd.vm_id').select('v.id').distinct().where('d.image_id', '=', imageId).where('v.state', '!=', 'DONE').orderBy('v.id'),
+  );
+  return rows.map((row) => Number(row.id));
 }

@@ -2,16 +2,34 @@
 import { FerryError } from '../errors.js';
 import type { JournalEntry, JournalQuery, NewJournalEntry } from '../model.js';
 import type { Connection } from './connection.js';
+import { arg, prepared } from './db/prepared.js';
 import { json, now, num, str, type Row } from './values.js';
 
 /** The most entries one page returns: a reader pages on with the last id it got. */
 export const JOURNAL_PAGE_MAX = 1000;
 
+/** Run for every driver action: compiled once. The id is the store's (it only grows: journal.id in db/tables.ts). */
+const insertEntry = prepared((db) =>
+  db.insertInto('journal').values({
+    at: arg<string>(0),
+    subject: arg<string>(1),
+    operation: arg<string>(2),
+    step: arg<number | null>(3),
+    kind: arg<string>(4),
+    driver: arg<string>(5),
+    action: arg<string>(6),
+    args: arg<string>(7),
+    ok: arg<0 | 1>(8),
+    exit_code: arg<number | null>(9),
+    duration_ms: arg<number | null>(10),
+    message: arg<string | null>(11),
+    logs: arg<string>(12),
+  }),
+);
+
 export function record(c: Connection, entry: NewJournalEntry): void {
-  c.sql(
-    `INSERT INTO journal (at, subject, operation, step, kind, driver, action, args, ok, exit_code, duration_ms, message, logs)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
+  insertEntry.run(
+    c.ex,
     now(),
     entry.subject,
     entry.operation,
@@ -48,8 +66,8 @@ function entryOf(row: Row): JournalEntry {
 }
 
 export function journal(c: Connection, subject?: string): JournalEntry[] {
-  const rows = (subject === undefined ? c.sql('SELECT * FROM journal ORDER BY id').all() : c.sql('SELECT * FROM journal WHERE subject = ? ORDER BY id').all(subject)) as Row[];
-  return rows.map(entryOf);
+  const entries = c.q.selectFrom('journal').selectAll().orderBy('id');
+  return (c.all(subject === undefined ? entries : entries.where('subject', '=', subject)) as Row[]).map(entryOf);
 }
 
 function checkId(value: number | undefined, what: string): void {
@@ -70,22 +88,10 @@ export function journalPage(c: Connection, query: JournalQuery): JournalEntry[] 
   if (!Number.isSafeInteger(query.limit) || query.limit < 1) {
     throw new FerryError('E_USAGE', `the journal page's limit ${String(query.limit)} is not a positive integer`, { hint: `give 1 to ${JOURNAL_PAGE_MAX}` });
   }
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (subject !== undefined) {
-    where.push('subject = ?');
-    params.push(subject);
-  }
-  if (afterId !== undefined) {
-    where.push('id > ?');
-    params.push(afterId);
-  }
-  if (beforeId !== undefined) {
-    where.push('id < ?');
-    params.push(beforeId);
-  }
-  params.push(Math.min(query.limit, JOURNAL_PAGE_MAX));
-  const order = afterId === undefined ? 'DESC' : 'ASC';
-  const sql = `SELECT * FROM journal${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT ?`;
-  return (c.sql(sql).all(...params) as Row[]).map(entryOf);
+  let page = c.q.selectFrom('journal').selectAll();
+  if (subject !== undefined) page = page.where('subject', '=', subject);
+  if (afterId !== undefined) page = page.where('id', '>', afterId);
+  if (beforeId !== undefined) page = page.where('id', '<', beforeId);
+  page = page.orderBy('id', afterId === undefined ? 'desc' : 'asc').limit(Math.min(query.limit, JOURNAL_PAGE_MAX));
+  return (c.all(page) as Row[]).map(entryOf);
 }

@@ -8,6 +8,7 @@
  */
 import { FerryError } from '../errors.js';
 import type { Connection } from './connection.js';
+import { arg, prepared } from './db/prepared.js';
 import { ownerState, selfOwner, type ProcessOwner } from './owner.js';
 import type { BrokenLock, LockHolder, Release } from './store.js';
 import { now, type Row } from './values.js';
@@ -18,19 +19,37 @@ function me(): ProcessOwner {
   return (self ??= selfOwner());
 }
 
+// Run on every take and release of a lock (each operation on an image or VM): compiled once.
+const lockRow = prepared((db) => db.selectFrom('locks').selectAll().where('subject', '=', arg<string>(0)));
+/** Ours when nobody holds it: a single statement in the common case. */
+const claimLock = prepared((db) =>
+  db
+    .insertInto('locks')
+    .values({ subject: arg(0), owner_pid: arg(1), owner_host: arg(2), owner_started: arg(3), operation: arg(4), since: arg(5) })
+    .onConflict((oc) => oc.column('subject').doNothing()),
+);
+/** The holder's row, locked until the transaction ends (PostgreSQL: a process taking it over waits for us). */
+const lockRowForUpdate = prepared((db) => db.selectFrom('locks').selectAll().where('subject', '=', arg<string>(0)).forUpdate());
+/** A lock whose holder is gone, taken over. */
+const takeOver = prepared((db) =>
+  db.updateTable('locks').set({ owner_pid: arg(1), owner_host: arg(2), owner_started: arg(3), operation: arg(4), since: arg(5) }).where('subject', '=', arg<string>(0)),
+);
+const ownLock = prepared((db) => db.selectFrom('locks').select('subject').where('subject', '=', arg<string>(0)).where('owner_pid', '=', arg<number>(1)).where('owner_host', '=', arg<string>(2)));
+const releaseLock = prepared((db) => db.deleteFrom('locks').where('subject', '=', arg<string>(0)).where('owner_pid', '=', arg<number>(1)).where('owner_host', '=', arg<string>(2)));
+
 function ownerOf(held: Row): ProcessOwner {
   return { host: String(held.owner_host), pid: Number(held.owner_pid), started: String(held.owner_started ?? '') };
 }
 
 /** E_BUSY when another live ferry process holds `subject`'s lock (what it runs, since when); undefined when free or ours. */
 export function busy(c: Connection, subject: string): FerryError | undefined {
-  const held = c.sql('SELECT * FROM locks WHERE subject = ?').get(subject) as Row | undefined;
+  const held = lockRow.get(c.ex, subject) as Row | undefined;
   return held && !ownedByMe(held) ? busyError(subject, held) : undefined;
 }
 
 /** Who holds `subject`'s lock (this process included); undefined when it is free or its holder is gone. */
 export function lockHolder(c: Connection, subject: string): LockHolder | undefined {
-  const held = c.sql('SELECT * FROM locks WHERE subject = ?').get(subject) as Row | undefined;
+  const held = lockRow.get(c.ex, subject) as Row | undefined;
   if (!held) return undefined;
   const owner = ownerOf(held);
   const state = ownedByMe(held) ? 'alive' : ownerState(owner, me().host);
@@ -50,21 +69,28 @@ export function lock(c: Connection, subject: string, operation: string): Release
   // Read and insert must not be split; inside a caller's transaction they already are not (no savepoint needed).
   const atomically = (fn: () => void): void => (c.inTransaction ? fn() : c.transaction(fn));
   atomically(() => {
-    const held = c.sql('SELECT * FROM locks WHERE subject = ?').get(subject) as Row | undefined;
-    if (held && ownedByMe(held)) {
-      nested = true;
+    // On SQLite the transaction holds the write lock already; on PostgreSQL (READ COMMITTED) the insert waits
+    // for a concurrent one of the same subject, and the row read is locked until this transaction ends.
+    const values = [subject, owner.pid, owner.host, owner.started, operation, now()];
+    for (;;) {
+      if (claimLock.run(c.ex, ...values).changes === 1) return;
+      const held = (c.dialect === 'postgres' ? lockRowForUpdate : lockRow).get(c.ex, subject) as Row | undefined;
+      // Released between the two statements (PostgreSQL only): claim it again.
+      if (!held) continue;
+      if (ownedByMe(held)) {
+        nested = true;
+        return;
+      }
+      const refused = busyError(subject, held);
+      if (refused) throw refused;
+      takeOver.run(c.ex, ...values);
       return;
     }
-    const refused = held && busyError(subject, held);
-    if (refused) throw refused;
-    c.sql('INSERT OR REPLACE INTO locks (subject, owner_pid, owner_host, owner_started, operation, since) VALUES (?, ?, ?, ?, ?, ?)').run(subject, owner.pid, owner.host, owner.started, operation, now());
   });
   if (nested) return () => undefined;
   // Idempotent, and a read when there is nothing to release: callers unlock again at the end, whatever happened.
   return () => {
-    if (c.sql('SELECT 1 FROM locks WHERE subject = ? AND owner_pid = ? AND owner_host = ?').get(subject, owner.pid, owner.host)) {
-      c.sql('DELETE FROM locks WHERE subject = ? AND owner_pid = ? AND owner_host = ?').run(subject, owner.pid, owner.host);
-    }
+    if (ownLock.get(c.ex, subject, owner.pid, owner.host)) releaseLock.run(c.ex, subject, owner.pid, owner.host);
   };
 }
 
@@ -75,13 +101,14 @@ export function lock(c: Connection, subject: string, operation: string): Release
  */
 export function breakLocks(c: Connection, host: string, subject?: string): BrokenLock[] {
   return c.transaction(() => {
-    const rows = (subject === undefined ? c.sql('SELECT * FROM locks WHERE owner_host = ? ORDER BY subject').all(host) : c.sql('SELECT * FROM locks WHERE owner_host = ? AND subject = ?').all(host, subject)) as Row[];
+    const held = c.q.selectFrom('locks').selectAll().where('owner_host', '=', host);
+    const rows = c.all(subject === undefined ? held.orderBy('subject') : held.where('subject', '=', subject)) as Row[];
     for (const held of rows) {
       const refused = ownerState(ownerOf(held), me().host) === 'alive' ? busyError(String(held.subject), held) : undefined;
       if (refused) throw refused;
     }
     const broken = rows.map((held) => ({ subject: String(held.subject), host, pid: Number(held.owner_pid), operation: String(held.operation), since: String(held.since) }));
-    for (const each of broken) c.sql('DELETE FROM locks WHERE subject = ? AND owner_host = ?').run(each.subject, host);
+    for (const each of broken) c.run(c.q.deleteFrom('locks').where('subject', '=', each.subject).where('owner_host', '=', host));
     return broken;
   });
 }

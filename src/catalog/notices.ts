@@ -26,7 +26,7 @@ function noticeOf(row: Row): AlertNotice {
 
 /** Records that alert `alertId` was raised or cleared at `at` (ms); called inside the raise's or clear's transaction. */
 export function addNotice(c: Connection, alertId: number, event: AlertNotice['event'], at: number): void {
-  c.sql('INSERT INTO alert_notices (alert_id, event, at) VALUES (?, ?, ?)').run(alertId, event, iso(at));
+  c.run(c.q.insertInto('alert_notices').values({ alert_id: alertId, event, at: iso(at) }));
 }
 
 /** A notice's claim as `host|pid|started` (owner.ts): a claim of a process gone from this host ends with it. */
@@ -53,22 +53,23 @@ function claimable(row: Row, owner: string, now: number): boolean {
  */
 export function claimNotices(c: Connection, owner: string, now: number, leaseMs: number, limit: number): AlertNotice[] {
   return c.transaction(() => {
-    const rows = (
-      c
-        .sql(
-          `SELECT n.* FROM alert_notices n
-           WHERE n.delivered_at IS NULL
-             AND NOT EXISTS (SELECT 1 FROM alert_notices o WHERE o.alert_id = n.alert_id AND o.id < n.id AND o.delivered_at IS NULL)
-             -- Those surely not claimable (waiting for their retry, or this owner's own) never fill the window.
-             AND (n.claimed_until IS NULL OR n.claimed_until <= @now OR (n.last_error IS NULL AND n.claimed_by IS NOT @owner))
-           ORDER BY n.id LIMIT @limit`,
-        )
-        .all({ limit: limit * 10, now, owner }) as Row[]
-    )
-      .filter((row) => claimable(row, owner, now))
-      .slice(0, limit);
-    const claim = c.sql('UPDATE alert_notices SET claimed_by = ?, claimed_until = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?');
-    for (const row of rows) claim.run(owner, now + leaseMs, row.id);
+    let candidates = c.q
+      .selectFrom('alert_notices as n')
+      .selectAll('n')
+      .where('n.delivered_at', 'is', null)
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('alert_notices as o').select('o.id').whereRef('o.alert_id', '=', 'n.alert_id').whereRef('o.id', '<', 'n.id').where('o.delivered_at', 'is', null))),
+      )
+      // Those surely not claimable (waiting for their retry, or this owner's own) never fill the window.
+      .where((eb) => eb.or([eb('n.claimed_until', 'is', null), eb('n.claimed_until', '<=', now), eb.and([eb('n.last_error', 'is', null), eb('n.claimed_by', 'is distinct from', owner)])]))
+      .orderBy('n.id')
+      .limit(limit * 10);
+    // PostgreSQL (READ COMMITTED): a notice another process is claiming is skipped, not claimed twice.
+    if (c.dialect === 'postgres') candidates = candidates.forUpdate('n').skipLocked();
+    const rows = (c.all(candidates) as Row[]).filter((row) => claimable(row, owner, now)).slice(0, limit);
+    for (const row of rows) {
+      c.run(c.q.updateTable('alert_notices').set((eb) => ({ claimed_by: owner, claimed_until: now + leaseMs, attempts: eb('attempts', '+', 1), last_error: null })).where('id', '=', Number(row.id)));
+    }
     return rows.map((row) => noticeOf({ ...row, attempts: Number(row.attempts) + 1, last_error: null }));
   });
 }
@@ -80,21 +81,21 @@ export function claimNotices(c: Connection, owner: string, now: number, leaseMs:
  */
 export function finishNotice(c: Connection, id: number, owner: string, outcome: NoticeOutcome): boolean {
   const at = iso(outcome.at ?? Date.now());
-  const info = outcome.ok
-    ? c.sql('UPDATE alert_notices SET delivered_at = ?, claimed_until = NULL, last_error = NULL WHERE id = ? AND claimed_by = ? AND delivered_at IS NULL').run(at, id, owner)
+  const set = outcome.ok
+    ? { delivered_at: at, claimed_until: null, last_error: null }
     : outcome.retryAtMs !== undefined
-      ? c.sql('UPDATE alert_notices SET claimed_until = ?, last_error = ? WHERE id = ? AND claimed_by = ? AND delivered_at IS NULL').run(outcome.retryAtMs, outcome.error, id, owner)
-      : c.sql('UPDATE alert_notices SET delivered_at = ?, claimed_until = NULL, last_error = ? WHERE id = ? AND claimed_by = ? AND delivered_at IS NULL').run(at, outcome.error, id, owner);
-  return info.changes > 0;
+      ? { claimed_until: outcome.retryAtMs, last_error: outcome.error }
+      : { delivered_at: at, claimed_until: null, last_error: outcome.error };
+  return c.run(c.q.updateTable('alert_notices').set(set).where('id', '=', id).where('claimed_by', '=', owner).where('delivered_at', 'is', null)).changes > 0;
 }
 
 /** Alert `alertId`'s notices, oldest first (every alert's undelivered ones when none is given). */
 export function listNotices(c: Connection, alertId?: number): AlertNotice[] {
-  const rows = (alertId === undefined ? c.sql('SELECT * FROM alert_notices WHERE delivered_at IS NULL ORDER BY id').all() : c.sql('SELECT * FROM alert_notices WHERE alert_id = ? ORDER BY id').all(alertId)) as Row[];
-  return rows.map(noticeOf);
+  const notices = c.q.selectFrom('alert_notices').selectAll().orderBy('id');
+  return (c.all(alertId === undefined ? notices.where('delivered_at', 'is', null) : notices.where('alert_id', '=', alertId)) as Row[]).map(noticeOf);
 }
 
 /** Deletes delivered notices delivered before `before` (ms): they are history once their hooks ran. */
 export function pruneNotices(c: Connection, before: number): number {
-  return c.sql('DELETE FROM alert_notices WHERE delivered_at IS NOT NULL AND delivered_at < ?').run(iso(before)).changes;
+  return c.run(c.q.deleteFrom('alert_notices').where('delivered_at', 'is not', null).where('delivered_at', '<', iso(before))).changes;
 }
