@@ -2,7 +2,8 @@
 // The cost of one primary-key select through each way of running a catalog query: better-sqlite3 (the SQLite
 // executor), the synchronous PostgreSQL executor (pg in a worker thread behind synckit), and pg called
 // asynchronously, the floor the bridge adds to. Needs `node scripts/build.mjs` and a PostgreSQL to use:
-//   node scripts/bench-catalog-bridge.mjs postgres://user:password@127.0.0.1:5432/db [queries]
+//   PGPASSWORD=… node scripts/bench-catalog-bridge.mjs postgres://user@127.0.0.1:5432/db [queries]
+// (the password from PGPASSWORD or ~/.pgpass, as libpq takes it: never on the command line, where ps shows it)
 // It creates the catalog's tables there when missing (migratePostgres) and one datastore row.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,11 @@ import { SqliteExecutor } from '../dist/catalog/db/sqlite-executor.js';
 
 const [url, count = '5000'] = process.argv.slice(2);
 if (!url) {
-  console.error('usage: node scripts/bench-catalog-bridge.mjs postgres://… [queries]');
+  console.error('usage: PGPASSWORD=… node scripts/bench-catalog-bridge.mjs postgres://USER@HOST:PORT/DB [queries]');
+  process.exit(2);
+}
+if (/^postgres(ql)?:\/\/[^/@]*:[^/@]*@/i.test(url) || /[?&]password=/i.test(url)) {
+  console.error('bench-catalog-bridge: give the URL without its password (the command line is visible to every user); put the password in PGPASSWORD or ~/.pgpass');
   process.exit(2);
 }
 const queries = Number(count);
