@@ -250,6 +250,8 @@ t.test('queue-to-start latency with one worker (LISTEN/NOTIFY)', async (t) => {
     pool: c.pool,
     logger: silentLogger,
     reclaimIntervalMs: 0,
+    // No polling within the test's time: a job can only start because its NOTIFY woke the worker.
+    pollIntervalMs: 600_000,
     tasks: { [OPERATION_TASK]: async (payload) => void latencies.push(performance.now() - queuedAt.get(operationPayload(payload).operationId)!) },
   });
   t.teardown(() => worker.stop());
@@ -262,5 +264,5 @@ t.test('queue-to-start latency with one worker (LISTEN/NOTIFY)', async (t) => {
   const sorted = [...latencies].sort((a, b) => a - b);
   const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
   t.comment(`queue-to-start over 200 jobs: p50 ${p(0.5).toFixed(2)} ms, p90 ${p(0.9).toFixed(2)} ms, max ${p(1).toFixed(2)} ms`);
-  t.ok(p(0.5) < 50, `p50 ${p(0.5).toFixed(2)} ms (a poll would be ~1000 ms)`);
+  t.equal(latencies.length, 200, 'every job started on its NOTIFY (the worker polls only every 10 minutes)');
 });

@@ -139,12 +139,9 @@ t.test('10,000 images: one page of 500 rows, fast, filters and pages', async (t)
     }
   });
   const get = async (path: string) => (await handleWeb(catalog, new URL(`http://ferry${path}`)))!;
-  await get('/images');
-  const started = performance.now();
+  // How fast is a benchmark's question (scripts/bench-dashboard.mjs); here: one page of 500, not 10,000 rows.
   const first = await get('/images');
-  const ms = performance.now() - started;
   t.equal(first.status, 200);
-  t.ok(ms < 1500, `rendered in ${Math.round(ms)} ms`);
   t.ok(first.body.length < 400_000, `${first.body.length} bytes`);
   t.equal(first.body.match(/<tr data-image=/g)?.length, 500, '500 rows');
   t.ok(first.body.includes('page 1 of 20, rows 1–500 of 10000'), 'page 1 of 20');
