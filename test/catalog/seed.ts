@@ -1,13 +1,47 @@
-/** Fresh and seeded catalogs for the catalog's tests. */
+/**
+ * Fresh and seeded catalogs for the catalog's tests: SQLite files, or with FERRY_TEST_STORE=postgres databases
+ * on one PostgreSQL for the test file (test/helpers/postgres.ts; FERRY_TEST_PG's when set), a new one per catalog.
+ */
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Test } from 'tap';
+import tap, { type Test } from 'tap';
 import { Catalog } from '../../src/catalog/catalog.js';
+import { PostgresExecutor } from '../../src/catalog/db/postgres-executor.js';
 import type { NewVm } from '../../src/model.js';
 import { tmpDir } from '../helpers/fixtures.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
-/** A fresh catalog in a temp folder, closed on teardown. */
+/** Which store the catalog tests run on: FERRY_TEST_STORE=postgres, else SQLite. */
+export const STORE: 'sqlite' | 'postgres' = process.env.FERRY_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+
+/** The server of this test file, and a connection to its own database for CREATE and DROP DATABASE. */
+let server: { pg: TestPostgres; admin: PostgresExecutor } | undefined;
+if (STORE === 'postgres') {
+  const pg = await startPostgres(tap);
+  const admin = PostgresExecutor.open({ host: pg.host, port: pg.port, user: pg.user, database: pg.database, password: pg.password });
+  tap.teardown(() => admin.close());
+  server = { pg, admin };
+  // A catalog reopened by its URL (Catalog.open(path)) finds the password as ferry does, and its key file
+  // (catalog-<id>.key in $FERRY_HOME) in a folder of this test file's.
+  process.env.PGPASSWORD = pg.password;
+  process.env.FERRY_HOME = tmpDir(tap, 'ferry-home-');
+}
+
+/** A fresh catalog (a temp file, or a new PostgreSQL database), closed (dropped) on teardown; `path` reopens it. */
 export function fresh(t: Test): { catalog: Catalog; path: string } {
+  if (server !== undefined) {
+    const { pg, admin } = server;
+    const name = `ferry_c${process.pid}_${randomBytes(4).toString('hex')}`;
+    admin.exec(`CREATE DATABASE ${name}`);
+    const path = `postgres://${encodeURIComponent(pg.user)}@${pg.host}:${pg.port}/${name}`;
+    const catalog = Catalog.open(path);
+    t.teardown(() => {
+      catalog.close();
+      admin.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    });
+    return { catalog, path };
+  }
   const path = join(tmpDir(t, 'ferry-catalog-'), 'catalog.db');
   const catalog = Catalog.open(path);
   t.teardown(() => catalog.close());
