@@ -166,7 +166,8 @@ t.test('two processes raising the same alerts at the same moment make one row ea
   // PostgreSQL: readers pass, writers of alerts wait (SQLite's write lock, as near as PostgreSQL has one).
   if (STORE === 'postgres') holder.prepare('LOCK TABLE alerts IN EXCLUSIVE MODE').run();
   const children = [0, 1].map(() => {
-    const child = spawn(process.execPath, ['-e', script, path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // As an ES module: a CommonJS -e script waits forever on PostgresExecutor's first call (its synckit worker never answers).
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, path], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out = { child, stdout: '', stderr: '', closed: new Promise<number | null>((done) => child.once('close', (code) => done(code))) };
     child.stdout?.on('data', (chunk) => (out.stdout += String(chunk)));
     child.stderr?.on('data', (chunk) => (out.stderr += String(chunk)));
