@@ -1,9 +1,9 @@
 /**
- * The catalog in one SQLite file: datastores, hosts, images, VMs and a
+ * The catalog in one SQLite file or one PostgreSQL database: datastores, hosts, images, VMs and a
  * journal of every driver action, behind the CatalogStore interface
  * (store.ts). Every change is one transaction, so a killed ferry leaves each
  * record as it was before or after, never half-written. Several ferry
- * processes may share a catalog (WAL); work on one image or VM is serialized
+ * processes may share a catalog (SQLite's WAL, or the server); work on one image or VM is serialized
  * by a lock row (locks.ts). The rows of each table are the job of their own
  * module; this class only binds them to one connection.
  */
@@ -43,6 +43,10 @@ import type {
 } from '../model.js';
 import * as alerts from './alerts.js';
 import { Connection } from './connection.js';
+import type { Dialect } from './db/executor.js';
+import { isPostgresUrl, parsePostgresUrl, type CatalogLocation } from './location.js';
+import { findPassword } from './pgpass.js';
+import { pgKeyFileOf } from './secrets.js';
 import * as datastores from './datastores.js';
 import * as history from './history.js';
 import * as hosts from './hosts.js';
@@ -59,17 +63,31 @@ export type { CatalogStore, CatalogTx } from './store.js';
 export { catalogPath } from '../config/catalog-path.js';
 export { keyFileOf } from './secrets.js';
 
-/** The SQLite catalog. One connection: a transaction's handle is the catalog itself. */
+/** The catalog, on SQLite or PostgreSQL. One connection: a transaction's handle is the catalog itself. */
 export class Catalog implements CatalogStore {
   private constructor(private readonly c: Connection) {}
 
-  /** Opens (creating and migrating as needed) the catalog at `path`; its secrets' key is `keyFile` (secrets.ts: keyFileOf). */
-  static open(path: string, keyFile?: string): Catalog {
-    return new Catalog(Connection.open(path, keyFile));
+  /**
+   * Opens (creating and migrating as needed) the catalog at `where`: a SQLite file path, a postgres:// URL, or a
+   * CatalogLocation. Its secrets' key is `keyFile`, by default `<file>.key` for SQLite (secrets.ts: keyFileOf)
+   * and `catalog-<id>.key` in ferry's home for PostgreSQL (pgKeyFileOf). A PostgreSQL catalog's password is
+   * found in `env` as libpq finds it (pgpass.ts: $PGPASSWORD, else the pgpass file); its database must exist.
+   */
+  static open(where: string | CatalogLocation, keyFile?: string, env: Readonly<Record<string, string | undefined>> = process.env): Catalog {
+    const location: CatalogLocation = typeof where !== 'string' ? where : isPostgresUrl(where) ? parsePostgresUrl(where, '--catalog', env) : { kind: 'sqlite', path: where, from: '--catalog' };
+    if (location.kind === 'sqlite') return new Catalog(Connection.open(location.path, keyFile));
+    const found = findPassword(location, env);
+    return new Catalog(Connection.openPostgres(location, found?.password, keyFile ?? ((id) => pgKeyFileOf(id, env)), found?.source));
   }
 
+  /** The catalog's file, or its PostgreSQL URL (never with a password). */
   get path(): string {
     return this.c.path;
+  }
+
+  /** Which store the catalog is on. */
+  get dialect(): Dialect {
+    return this.c.dialect;
   }
 
   /** The schema version this catalog is at. */

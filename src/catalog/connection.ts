@@ -1,7 +1,8 @@
 /**
- * The connection under the catalog: opening the SQLite file (0600, WAL) and migrating it, and the executor
- * (db/executor.ts) the row modules run their Kysely-built queries on, with the builder of its dialect (`c.q`).
- * Several ferry processes may share the file: WAL lets them read while one writes.
+ * The connection under the catalog: opening the SQLite file (0600, WAL) or the PostgreSQL database, migrating
+ * it, and the executor (db/executor.ts) the row modules run their Kysely-built queries on, with the builder of
+ * its dialect (`c.q`). Several ferry processes may share the catalog: on SQLite WAL lets them read while one
+ * writes; on PostgreSQL the server does.
  */
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -11,20 +12,29 @@ import { sql } from 'kysely';
 import { FerryError } from '../errors.js';
 import type { Dialect, Executor, RunResult } from './db/executor.js';
 import { q } from './db/kysely.js';
+import { PostgresExecutor } from './db/postgres-executor.js';
+import { migratePostgres, postgresVersion } from './db/postgres-schema.js';
 import { SqliteExecutor } from './db/sqlite-executor.js';
 import type { Database as Tables } from './db/tables.js';
 import { MIGRATIONS, type Migration } from './schema.js';
+import type { PostgresLocation } from './location.js';
+import { clientConfig, connectError } from './pg/connect.js';
 import { keyFileOf, SecretBox } from './secrets.js';
 import type { Row } from './values.js';
 
 export class Connection {
+  /**
+   * `path` names the catalog in messages: the SQLite file, or the password-free URL of the PostgreSQL
+   * database. `db` is the SQLite handle (its pragmas and migrations); undefined on PostgreSQL.
+   */
   private constructor(
     readonly path: string,
-    private readonly db: Database.Database,
+    ex: Executor,
     keyFile: string,
+    private readonly db?: Database.Database,
   ) {
-    // The executor runs on this same handle: its statements and transactions are this connection's.
-    this.ex = new SqliteExecutor(db);
+    // On SQLite the executor runs on this same handle: its statements and transactions are this connection's.
+    this.ex = ex;
     this.q = q(this.ex.dialect);
     this.secrets = new SecretBox(keyFile);
   }
@@ -80,7 +90,7 @@ export class Connection {
         cause: error,
       });
     }
-    const connection = new Connection(path, db, keyFile);
+    const connection = new Connection(path, new SqliteExecutor(db), keyFile, db);
     try {
       connection.migrate();
     } catch (error) {
@@ -90,17 +100,44 @@ export class Connection {
     return connection;
   }
 
+  /**
+   * Opens (migrating as needed) the PostgreSQL catalog at `location`, logged in with `password` (pgpass.ts
+   * finds it; `passwordSource` names where, for a refusal's hint). The database must exist (ferry does not
+   * create databases). `keyFile` seals its secrets: a file, or a function naming it by the catalog's id (read
+   * once the schema is there; secrets.ts: pgKeyFileOf).
+   */
+  static openPostgres(location: PostgresLocation, password: string | undefined, keyFile: string | ((catalogId: string) => string), passwordSource?: string): Connection {
+    let ex: PostgresExecutor;
+    try {
+      // Discrete fields (clientConfig's), never a connectionString beside a password: pg lets the URL's absent
+      // password win. The password as data, not clientConfig's callback: the settings cross to the worker thread.
+      const { password: _callback, ...settings } = clientConfig(location, password);
+      ex = PostgresExecutor.open(password === undefined ? settings : { ...settings, password });
+    } catch (error) {
+      throw connectError(error, location, password, passwordSource);
+    }
+    try {
+      migratePostgres(ex, location.url);
+      const id = ex.get<{ value: string }>({ sql: `SELECT value FROM meta WHERE key = 'catalog_id'`, parameters: [] })?.value ?? '';
+      return new Connection(location.url, ex, typeof keyFile === 'function' ? keyFile(id) : keyFile);
+    } catch (error) {
+      ex.close();
+      throw error;
+    }
+  }
+
   close(): void {
     this.ex.close();
   }
 
-  /** The schema version the file is at. */
+  /** The schema version the catalog is at (SQLite's user_version; PostgreSQL's schema_migrations). */
   get version(): number {
+    if (this.db === undefined) return postgresVersion(this.ex);
     return Number(this.db.pragma('user_version', { simple: true }));
   }
 
   get inTransaction(): boolean {
-    return this.db.inTransaction;
+    return this.ex.inTransaction;
   }
 
   /**
@@ -134,10 +171,12 @@ export class Connection {
     return (result as { value: T }).value;
   }
 
+  /** Migrates the SQLite file (PostgreSQL's migrations are postgres-schema.ts's, run by openPostgres). */
   private migrate(): void {
+    const db = this.db as Database.Database;
     const at = this.version;
     if (at > MIGRATIONS.length) {
-      this.db.close();
+      db.close();
       throw new FerryError('E_CATALOG', `the catalog ${this.path} is at schema version ${at}, made by a newer ferry (this one knows ${MIGRATIONS.length})`, {
         hint: 'upgrade ferry, or point --catalog / $FERRY_HOME elsewhere',
       });
@@ -145,22 +184,23 @@ export class Connection {
     if (at === MIGRATIONS.length) return;
     // Off while migrating (it cannot change inside a transaction): rebuilding a table drops the old one, which
     // would otherwise delete the rows that refer to it. Each migration is checked before it commits.
-    this.db.pragma('foreign_keys = OFF');
+    db.pragma('foreign_keys = OFF');
     try {
       for (let version = at; version < MIGRATIONS.length; version++) {
-        this.db.transaction(() => {
+        db.transaction(() => {
           // Read again under the write lock: another ferry opening the catalog may have applied it meanwhile.
           if (this.version > version) return;
           const migration = MIGRATIONS[version] as Migration;
-          if (typeof migration === 'string') this.db.exec(migration);
-          else migration(this.db, this.secrets);
-          const broken = this.db.pragma('foreign_key_check') as unknown[];
+          if (typeof migration === 'string') db.exec(migration);
+          else migration(db, this.secrets);
+          const broken = db.pragma('foreign_key_check') as unknown[];
           if (broken.length > 0) throw new FerryError('E_CATALOG', `migrating the catalog ${this.path} to version ${version + 1} broke ${broken.length} reference(s)`, { hint: 'report it; the catalog is left at the version before' });
-          this.db.pragma(`user_version = ${version + 1}`);
+          db.pragma(`user_version = ${version + 1}`);
         }).immediate();
       }
     } finally {
-      if (this.db.open) this.db.pragma('foreign_keys = ON');
+      if (db.open) db.pragma('foreign_keys = ON');
     }
   }
 }
+

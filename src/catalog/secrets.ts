@@ -3,11 +3,15 @@
  * (a random 12-byte IV per value) under a 32-byte key kept in a file of its
  * own, beside the catalog but never in it, so a copied or backed-up catalog
  * leaks nothing. The key is `<catalog>.key`, or the file $FERRY_SECRET_KEY_FILE
- * names; it is made (0600) the first time a secret is sealed.
+ * names; it is made (0600) the first time a secret is sealed. A catalog on
+ * PostgreSQL has no file to sit beside: its key is `catalog-<catalog id>.key`
+ * in ferry's home ($FERRY_HOME, else ~/.local/share/ferry), on the machine that
+ * runs ferry, never in the database.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ferryHome } from '../config/catalog-path.js';
 import { FerryError } from '../errors.js';
 
 const KEY_BYTES = 32;
@@ -20,6 +24,18 @@ export const SEALED_PREFIX = 'ferry-aes256gcm:';
 export function keyFileOf(catalogPath: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
   const named = env.FERRY_SECRET_KEY_FILE;
   return named ? resolve(named) : `${catalogPath}.key`;
+}
+
+/**
+ * The key file of the PostgreSQL catalog whose id is `catalogId`: $FERRY_SECRET_KEY_FILE, else
+ * `catalog-<id>.key` in $FERRY_HOME (else the per-user data folder's ferry/). Named by the id (meta.catalog_id),
+ * not the URL: one database reached by two names keeps one key, and two databases never share one.
+ */
+export function pgKeyFileOf(catalogId: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const named = env.FERRY_SECRET_KEY_FILE;
+  if (named) return resolve(named);
+  if (!/^[0-9a-f-]{8,}$/i.test(catalogId)) throw new FerryError('E_CATALOG', `the catalog's id ${JSON.stringify(catalogId)} cannot name its key file`, { hint: 'set FERRY_SECRET_KEY_FILE to the key file of this catalog' });
+  return join(ferryHome(env), `catalog-${catalogId}.key`);
 }
 
 /** Seals and opens secret values with one catalog's key, read (or made) on first need. */
@@ -120,6 +136,8 @@ function readKeyFile(file: string): Buffer {
 function createKeyFile(file: string): void {
   const temporary = `${file}.${process.pid}.tmp`;
   try {
+    // A PostgreSQL catalog's key goes in ferry's home, which may not be there yet (a file catalog's folder is).
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const fd = openSync(temporary, 'wx', 0o600);
     try {
       writeSync(fd, randomBytes(KEY_BYTES));

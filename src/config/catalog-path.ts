@@ -52,8 +52,13 @@ function locationOf(text: string, from: CatalogSource, cwd: string, env: Env): C
 }
 
 /** $XDG_DATA_HOME when it is an absolute path (the spec ignores a relative one), else ~/.local/share. */
-function dataHome(env: Env): string {
+export function dataHome(env: Env): string {
   const xdg = env.XDG_DATA_HOME;
   if (xdg && isAbsolute(xdg)) return xdg;
   return join(env.HOME || homedir(), '.local', 'share');
+}
+
+/** ferry's own folder for files beside the catalog: $FERRY_HOME, else the per-user data folder's ferry/. */
+export function ferryHome(env: Env, cwd = process.cwd()): string {
+  return env.FERRY_HOME ? resolve(cwd, env.FERRY_HOME) : join(dataHome(env), 'ferry');
 }

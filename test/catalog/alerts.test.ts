@@ -2,12 +2,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import t from 'tap';
 import { Catalog } from '../../src/catalog/catalog.js';
 import type { NewAlert } from '../../src/model.js';
 import { thrown } from '../helpers/fixtures.js';
-import { fresh, seeded } from './seed.js';
+import { fresh, seeded, rawStore, STORE } from './seed.js';
 
 const T0 = Date.UTC(2026, 0, 5);
 const full = (id: number | string, extra: Partial<NewAlert> = {}): NewAlert => ({
@@ -97,17 +96,17 @@ t.test('a raise is checked: rule, subject, severity, value', async (t) => {
 t.test('the catalog refuses a second firing alert of one (rule, subject) at the SQL level too', async (t) => {
   const { catalog, path } = fresh(t);
   catalog.raiseAlert(full(1));
-  const raw = new Database(path);
-  t.teardown(() => raw.close());
-  const insert = raw.prepare("INSERT INTO alerts (rule, subject_kind, subject_id, severity, state, message, raised_at) VALUES ('free-below-10', 'datastore', '1', 'critical', ?, 'm', 'now')");
-  t.throws(() => insert.run('firing'), { code: 'SQLITE_CONSTRAINT_UNIQUE' }, 'a second firing row is refused');
-  t.doesNotThrow(() => insert.run('cleared'), 'cleared ones are many');
+  const raw = rawStore(t, path);
+  // Ids given: PostgreSQL's alerts take theirs from the insert (id_sequences), not from the table.
+  const insert = raw.prepare("INSERT INTO alerts (id, rule, subject_kind, subject_id, severity, state, message, raised_at) VALUES (?, 'free-below-10', 'datastore', '1', 'critical', ?, 'm', 'now')");
+  t.throws(() => insert.run(100, 'firing'), { code: STORE === 'postgres' ? '23505' : 'SQLITE_CONSTRAINT_UNIQUE' }, 'a second firing row is refused');
+  t.doesNotThrow(() => insert.run(101, 'cleared'), 'cleared ones are many');
 });
 
 t.test('ids only grow: also past an alert deleted by hand', async (t) => {
   const { catalog, path } = fresh(t);
   for (const id of [1, 2, 3]) catalog.raiseAlert(full(id));
-  const raw = new Database(path);
+  const raw = rawStore(t, path);
   raw.prepare('DELETE FROM alerts WHERE id = 3').run();
   raw.close();
   t.equal(catalog.raiseAlert(full(4)).alert.id, 4, 'not 3 again');
@@ -162,11 +161,13 @@ t.test('two processes raising the same alerts at the same moment make one row ea
       catalog.close();
     })`;
   // Hold the write lock until both are ready, so both wait on their first raise and then race for each.
-  const holder = new Database(path);
-  holder.pragma('busy_timeout = 10000');
-  holder.prepare('BEGIN IMMEDIATE').run();
+  const holder = rawStore(t, path);
+  holder.prepare(STORE === 'postgres' ? 'BEGIN' : 'BEGIN IMMEDIATE').run();
+  // PostgreSQL: readers pass, writers of alerts wait (SQLite's write lock, as near as PostgreSQL has one).
+  if (STORE === 'postgres') holder.prepare('LOCK TABLE alerts IN EXCLUSIVE MODE').run();
   const children = [0, 1].map(() => {
-    const child = spawn(process.execPath, ['-e', script, path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // As an ES module: a CommonJS -e script waits forever on PostgresExecutor's first call (its synckit worker never answers).
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, path], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out = { child, stdout: '', stderr: '', closed: new Promise<number | null>((done) => child.once('close', (code) => done(code))) };
     child.stdout?.on('data', (chunk) => (out.stdout += String(chunk)));
     child.stderr?.on('data', (chunk) => (out.stderr += String(chunk)));

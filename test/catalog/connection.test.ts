@@ -8,7 +8,7 @@ import t from 'tap';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { MIGRATIONS } from '../../src/catalog/schema.js';
 import { thrown, tmpDir } from '../helpers/fixtures.js';
-import { fresh, waitExit } from './seed.js';
+import { fresh, waitExit, sqliteOnly } from './seed.js';
 
 t.test('open creates the folder and a 0600 file, migrated to the last version', async (t) => {
   const path = join(tmpDir(t), 'a', 'b', 'catalog.db');
@@ -65,7 +65,7 @@ t.test('transactions are atomic', async (t) => {
   t.ok(catalog.findHost('h'), 'committed');
 });
 
-t.test('several processes write the same catalog', async (t) => {
+t.test('several processes write the same catalog', sqliteOnly('its other writers are better-sqlite3 processes'), async (t) => {
   const { catalog, path } = fresh(t);
   const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
   const script = `

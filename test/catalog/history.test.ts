@@ -9,7 +9,7 @@ import { MIGRATIONS } from '../../src/catalog/schema.js';
 import { SecretBox } from '../../src/catalog/secrets.js';
 import type { HistoryPoint, Sample } from '../../src/model.js';
 import { thrown, tmpDir } from '../helpers/fixtures.js';
-import { seeded, vmInput } from './seed.js';
+import { seeded, vmInput, rawStore } from './seed.js';
 
 /** A UTC midnight, so hours and days are easy to read. */
 const T0 = Date.UTC(2026, 0, 5);
@@ -248,10 +248,9 @@ t.test('a datastore\'s history and monitor state go with it; its alerts stay', a
   catalog.recordMonitorFailure(scratch.id, 'x');
   catalog.raiseAlert({ rule: 'monitor-failing', subject: { kind: 'datastore', id: scratch.id }, severity: 'major', message: 'x' });
   catalog.deleteDatastore(scratch.id);
-  const raw = new Database(catalog.path, { readonly: true });
-  t.teardown(() => raw.close());
+  const raw = rawStore(t, catalog.path);
   for (const table of ['history_series', 'history_samples', 'history_rollups', 'monitor_state']) {
-    t.equal((raw.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n, 0, `${table} emptied`);
+    t.equal(Number((raw.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n), 0, `${table} emptied`);
   }
   t.equal(catalog.listAlerts({ subject: { kind: 'datastore', id: scratch.id } }).length, 1, 'the alert is history too');
 });

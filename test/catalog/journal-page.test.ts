@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { JOURNAL_PAGE_MAX } from '../../src/catalog/journal.js';
-import { fresh } from './seed.js';
+import { fresh, sqliteOnly } from './seed.js';
 
 const base = { operation: 'create', step: null, kind: 'tm', driver: 'shared', action: 'clone', args: [], ok: true, exitCode: 0, durationMs: 5, message: null, logs: [] };
 
@@ -48,7 +48,7 @@ t.test('journalPage caps the limit and refuses bad queries', async (t) => {
   t.throws(() => catalog.journalPage({ limit: 1, beforeId: 0.5 }), { code: 'E_USAGE', message: /beforeId/ });
 });
 
-t.test('a page is read through an index', async (t) => {
+t.test('a page is read through an index', sqliteOnly('EXPLAIN QUERY PLAN'), async (t) => {
   const { path } = fresh(t);
   // The plans SQLite picks for journalPage's shapes of query: a range of the primary key or of journal_subject, never a scan with a sort.
   const db = new Database(path, { readonly: true });

@@ -1,16 +1,14 @@
 /** Locks on images and VMs, and their takeover from a process that is gone. */
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
-import Database from 'better-sqlite3';
 import t from 'tap';
 import { startedOf } from '../../src/catalog/owner.js';
 import { thrown } from '../helpers/fixtures.js';
-import { fresh, waitExit } from './seed.js';
+import { fresh, rawStore, waitExit } from './seed.js';
 
 t.test('locks', async (t) => {
   const { catalog, path } = fresh(t);
-  const raw = new Database(path);
-  t.teardown(() => raw.close());
+  const raw = rawStore(t, path);
   const row = (subject: string) => raw.prepare('SELECT * FROM locks WHERE subject = ?').get(subject) as Record<string, unknown> | undefined;
 
   t.equal(catalog.lockHolder('vm:1'), undefined, 'a free lock has no holder');
@@ -53,8 +51,7 @@ t.test('locks', async (t) => {
 
 t.test('a lock whose pid now belongs to another process is stale', async (t) => {
   const { catalog, path } = fresh(t);
-  const raw = new Database(path);
-  t.teardown(() => raw.close());
+  const raw = rawStore(t, path);
   const row = (subject: string) => raw.prepare('SELECT * FROM locks WHERE subject = ?').get(subject) as Record<string, unknown> | undefined;
   // A live, unrelated process with the killed owner's pid: same pid, another start time than the one recorded.
   const unrelated = spawn('sleep', ['30'], { stdio: 'ignore' });
@@ -75,8 +72,7 @@ t.test('a lock whose pid now belongs to another process is stale', async (t) => 
 
 t.test('a lock held from another host is refused, naming the host and the command that breaks it', async (t) => {
   const { catalog, path } = fresh(t);
-  const raw = new Database(path);
-  t.teardown(() => raw.close());
+  const raw = rawStore(t, path);
   const insert = raw.prepare('INSERT INTO locks (subject, owner_pid, owner_host, owner_started, operation, since) VALUES (?, ?, ?, ?, ?, ?)');
   insert.run('vm:9', 4242, 'node7', 'boot:1', 'migrate', 'then');
   insert.run('image:2', 4243, 'node7', 'boot:1', 'clone', 'then');

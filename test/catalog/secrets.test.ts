@@ -8,7 +8,7 @@ import { MIGRATIONS } from '../../src/catalog/schema.js';
 import { secretEnv } from '../../src/dump/from-catalog.js';
 import { world } from '../helpers/catalog-world.js';
 import { thrown, tmpDir } from '../helpers/fixtures.js';
-import { fresh } from './seed.js';
+import { fresh, keyFileOfFresh, sqliteOnly } from './seed.js';
 
 const SECRET = 'hunter2-PLAIN-canary';
 
@@ -27,7 +27,7 @@ function oldCatalog(path: string, secrets: Record<string, string>, dsMad = 'fs')
   old.close();
 }
 
-t.test('a secret is sealed in the catalog file; the key is a 0600 file beside it, made on first use', async (t) => {
+t.test('a secret is sealed in the catalog file; the key is a 0600 file beside it, made on first use', sqliteOnly('it reads the file and its WAL'), async (t) => {
   const { catalog, path } = fresh(t);
   t.notOk(existsSync(`${path}.key`), 'no key before any secret');
   catalog.addDatastore({ name: 'ceph', type: 'IMAGE', dsMad: 'fs', tmMad: 'shared', basePath: '/ds/1', secrets: { CEPH_KEY: SECRET } });
@@ -52,7 +52,7 @@ t.test('a secret is sealed in the catalog file; the key is a 0600 file beside it
   t.notMatch(error.message, SECRET);
 });
 
-t.test('a copy of the catalog without its key cannot read a secret; with the key it can', async (t) => {
+t.test('a copy of the catalog without its key cannot read a secret; with the key it can', sqliteOnly('it copies the file'), async (t) => {
   const { catalog, path } = fresh(t);
   catalog.addDatastore({ name: 'ceph', type: 'IMAGE', dsMad: 'fs', tmMad: 'shared', basePath: '/ds/1', secrets: { CEPH_KEY: SECRET } });
   catalog.close();
@@ -89,15 +89,16 @@ t.test('a copy of the catalog without its key cannot read a secret; with the key
 t.test('a key file open to group or others is refused, naming chmod 600', async (t) => {
   const { catalog, path } = fresh(t);
   catalog.addDatastore({ name: 'ceph', type: 'IMAGE', dsMad: 'fs', tmMad: 'shared', basePath: '/ds/1', secrets: { CEPH_KEY: SECRET } });
+  const keyFile = keyFileOfFresh(catalog, path);
   catalog.close();
-  chmodSync(`${path}.key`, 0o644);
+  chmodSync(keyFile, 0o644);
   const again = Catalog.open(path);
   t.teardown(() => again.close());
   const error = thrown(() => again.datastore('ceph'));
   t.equal(error.code, 'E_CATALOG');
-  t.match(error.message, `${path}.key`);
+  t.match(error.message, keyFile);
   t.match(error.message, /0644/);
-  t.match(error.hint, `chmod 600 ${path}.key`);
+  t.match(error.hint, `chmod 600 ${keyFile}`);
 
   const saved = process.env.FERRY_SECRET_KEY_FILE;
   process.env.FERRY_SECRET_KEY_FILE = tmpDir(t);
