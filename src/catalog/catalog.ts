@@ -49,6 +49,7 @@ import { findPassword } from './pgpass.js';
 import { pgKeyFileOf } from './secrets.js';
 import * as datastores from './datastores.js';
 import * as history from './history.js';
+import * as monitorStates from './monitor-state.js';
 import * as hosts from './hosts.js';
 import * as images from './images.js';
 import * as journal from './journal.js';
@@ -251,16 +252,16 @@ export class Catalog implements CatalogStore {
 
   // --- the monitor's state
   monitorState(datastoreId: number): MonitorState {
-    return history.monitorState(this.c, datastoreId);
+    return monitorStates.monitorState(this.c, datastoreId);
   }
   listMonitorStates(): MonitorState[] {
-    return history.listMonitorStates(this.c);
+    return monitorStates.listMonitorStates(this.c);
   }
   recordMonitorSuccess(datastoreId: number, at?: number): MonitorOutcome {
-    return history.recordMonitorSuccess(this.c, datastoreId, at);
+    return monitorStates.recordMonitorSuccess(this.c, datastoreId, at);
   }
   recordMonitorFailure(datastoreId: number, error: string, options?: { at?: number; errorAfter?: number }): MonitorOutcome {
-    return history.recordMonitorFailure(this.c, datastoreId, error, options);
+    return monitorStates.recordMonitorFailure(this.c, datastoreId, error, options);
   }
 
   // --- alerts

@@ -1,6 +1,6 @@
 /**
  * Monitoring history (schema 9): each datastore attribute's samples, raw for a window (default 48 h) and as
- * hourly rollups (min, average, max; default 400 days), and the monitor's state per datastore.
+ * hourly rollups (min, average, max; default 400 days). The monitor's state per datastore is monitor-state.ts.
  *
  * A series is one datastore's attribute (history_series). Recording a sample stores it raw; completed hours are
  * folded into the rollups (rollups.ts packs a day of hours in one row) by the recording calls that follow, a
@@ -17,7 +17,7 @@
  * is a second sample of a series at the same millisecond.
  */
 import { FerryError } from '../errors.js';
-import type { HistoryPoint, MonitorOutcome, MonitorState, PruneResult, Retention, Sample, Trend } from '../model.js';
+import type { HistoryPoint, PruneResult, Retention, Sample, Trend } from '../model.js';
 import type { Connection } from './connection.js';
 import { arg, prepared, type Prepared } from './db/prepared.js';
 import { DAY_MS, decodeDay, emptyDay, encodeDay, HOUR_MS, mergeIntoDay, type DayRollups, type HourRollup } from './rollups.js';
@@ -29,14 +29,12 @@ export const RAW_WINDOW_MS = 48 * HOUR_MS;
 export const ROLLUP_WINDOW_MS = 400 * DAY_MS;
 /** Rows a prune deletes in one transaction at most: other writers wait for one batch, never for the whole prune. */
 export const PRUNE_BATCH = 5000;
-/** Consecutive failed monitors that put a datastore in ERROR by default. */
-export const ERROR_AFTER = 3;
 /** The meta key of the raw watermark: raw samples are all kept from this time (ms, a whole hour) on. */
 const RAW_FROM = 'history_raw_from';
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+export const iso = (ms: number): string => new Date(ms).toISOString();
 
-function checkTime(value: number, what: string): void {
+export function checkTime(value: number, what: string): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new FerryError('E_USAGE', `${what} ${String(value)} is not a time in integer ms since the epoch`, { hint: 'pass Date.now()-style integers' });
 }
 
@@ -82,7 +80,7 @@ const lastRaw = prepared((db) =>
   db.selectFrom('history_samples').select(['at', 'value']).where('hour', '=', arg<number>(0)).where('series_id', '=', arg<number>(1)).where('at', '<=', arg<number>(2)).orderBy('at', 'desc').limit(1),
 );
 
-function checkDatastore(c: Connection, id: number): void {
+export function checkDatastore(c: Connection, id: number): void {
   if (datastoreIdOf.get(c.ex, id) === undefined) {
     throw new FerryError('E_NOT_FOUND', `no datastore ${id} in the catalog`, { hint: 'ferry datastore list' });
   }
@@ -414,63 +412,3 @@ const pruneDays = prepared((db) =>
       eb(refTuple('day', 'series_id'), 'in', selectFrom('history_rollups').select(['day', 'series_id']).where('day', '<', arg<number>(0)).orderBy('day').orderBy('series_id').limit(arg<number>(1)).$asTuple('day', 'series_id')),
     ),
 );
-
-// --- the monitor's state
-
-function stateOf(row: Row): MonitorState {
-  return {
-    datastoreId: Number(row.datastore_id),
-    state: row.state === 'ERROR' ? 'ERROR' : 'OK',
-    failures: Number(row.failures),
-    lastError: row.last_error === null ? null : String(row.last_error),
-    lastFailureAt: row.last_failure_at === null ? null : String(row.last_failure_at),
-    lastSuccessAt: row.last_success_at === null ? null : String(row.last_success_at),
-  };
-}
-
-/** The datastore's monitor state: OK with no failures until a run is recorded. E_NOT_FOUND for an unknown datastore. */
-export function monitorState(c: Connection, datastoreId: number): MonitorState {
-  const row = c.get(c.q.selectFrom('monitor_state').selectAll().where('datastore_id', '=', datastoreId)) as Row | undefined;
-  if (row !== undefined) return stateOf(row);
-  checkDatastore(c, datastoreId);
-  return { datastoreId, state: 'OK', failures: 0, lastError: null, lastFailureAt: null, lastSuccessAt: null };
-}
-
-/** Every datastore's monitor state that a run was recorded for, by datastore id. */
-export function listMonitorStates(c: Connection): MonitorState[] {
-  return (c.all(c.q.selectFrom('monitor_state').selectAll().orderBy('datastore_id')) as Row[]).map(stateOf);
-}
-
-/** A successful monitor run: no failures, state OK (`changed` when it was ERROR). */
-export function recordMonitorSuccess(c: Connection, datastoreId: number, at = Date.now()): MonitorOutcome {
-  checkTime(at, 'the run\'s time');
-  return c.transaction(() => {
-    const before = monitorState(c, datastoreId);
-    c.run(
-      c.q
-        .insertInto('monitor_state')
-        .values({ datastore_id: datastoreId, state: 'OK', failures: 0, last_success_at: iso(at) })
-        .onConflict((oc) => oc.column('datastore_id').doUpdateSet((eb) => ({ state: 'OK', failures: 0, last_success_at: eb.ref('excluded.last_success_at') }))),
-    );
-    return { ...monitorState(c, datastoreId), changed: before.state !== 'OK' };
-  });
-}
-
-/**
- * A failed monitor run: one more consecutive failure, its error kept; the `errorAfter`th in a row (default 3)
- * puts the datastore in ERROR (`changed` then), where it stays until a success.
- */
-export function recordMonitorFailure(c: Connection, datastoreId: number, error: string, options: { at?: number; errorAfter?: number } = {}): MonitorOutcome {
-  const at = options.at ?? Date.now();
-  const errorAfter = options.errorAfter ?? ERROR_AFTER;
-  checkTime(at, 'the run\'s time');
-  if (!Number.isSafeInteger(errorAfter) || errorAfter < 1) throw new FerryError('E_USAGE', `errorAfter ${String(errorAfter)} is not a positive integer`);
-  return c.transaction(() => {
-    const before = monitorState(c, datastoreId);
-    const failures = before.failures + 1;
-    const state = failures >= errorAfter ? 'ERROR' : before.state;
-    const row = { state, failures, last_error: String(error), last_failure_at: iso(at) } as const;
-    c.run(c.q.insertInto('monitor_state').values({ datastore_id: datastoreId, ...row }).onConflict((oc) => oc.column('datastore_id').doUpdateSet(row)));
-    return { ...monitorState(c, datastoreId), changed: state !== before.state };
-  });
-}
