@@ -40,7 +40,7 @@ export { FerryError, EXIT_STATUS, isFerryError } from './errors.js';
 export type { ErrorCode, RunFacts } from './errors.js';
 export { main } from './cli/main.js';
 export type { Io } from './cli/io.js';
-export { Catalog, catalogPath } from './catalog/catalog.js';
+export { Catalog, catalogLocation, catalogName } from './catalog/catalog.js';
 export type { CatalogStore, CatalogTx } from './catalog/store.js';
 export type {
   Datastore,

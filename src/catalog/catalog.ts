@@ -46,7 +46,7 @@ import { Connection } from './connection.js';
 import type { Dialect } from './db/executor.js';
 import { isPostgresUrl, parsePostgresUrl, type CatalogLocation } from './location.js';
 import { findPassword } from './pgpass.js';
-import { pgKeyFileOf } from './secrets.js';
+import { keyFileOf, pgKeyFileOf } from './secrets.js';
 import * as datastores from './datastores.js';
 import * as history from './history.js';
 import * as monitorStates from './monitor-state.js';
@@ -61,7 +61,7 @@ import * as vms from './vms.js';
 
 export type { CatalogStore, CatalogTx } from './store.js';
 
-export { catalogPath } from '../config/catalog-path.js';
+export { catalogLocation, catalogName } from '../config/catalog-path.js';
 export { keyFileOf } from './secrets.js';
 
 /** The catalog, on SQLite or PostgreSQL. One connection: a transaction's handle is the catalog itself. */
@@ -79,6 +79,14 @@ export class Catalog implements CatalogStore {
     if (location.kind === 'sqlite') return new Catalog(Connection.open(location.path, keyFile));
     const found = findPassword(location, env);
     return new Catalog(Connection.openPostgres(location, found?.password, keyFile ?? ((id) => pgKeyFileOf(id, env)), found?.source));
+  }
+
+  /**
+   * Opens the catalog a command found (config/catalog-path.ts's catalogLocation), with its key where `env` says:
+   * $FERRY_SECRET_KEY_FILE, else `<file>.key` beside a SQLite catalog, `catalog-<id>.key` in ferry's home for PostgreSQL.
+   */
+  static openAt(location: CatalogLocation, env: Readonly<Record<string, string | undefined>> = process.env): Catalog {
+    return Catalog.open(location, location.kind === 'sqlite' ? keyFileOf(location.path, env) : undefined, env);
   }
 
   /** The catalog's file, or its PostgreSQL URL (never with a password). */

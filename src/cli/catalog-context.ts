@@ -5,7 +5,7 @@ import type { CatalogStore } from '../catalog/store.js';
 import type { Runner } from '../driver/runner.js';
 import { alertingFrom } from '../lifecycle/alert-rules.js';
 import { existsSync } from 'node:fs';
-import { catalogPath } from '../config/catalog-path.js';
+import { catalogLocation } from '../config/catalog-path.js';
 import { loadConfig } from '../config/config.js';
 import { syncConfigDatastores } from '../lifecycle/config-datastores.js';
 import { Orchestrator, type StepEvent } from '../lifecycle/orchestrator.js';
@@ -34,14 +34,14 @@ async function openAndWork(command: Command, io: Io, json: boolean, work: (ctx: 
   const ticker = new StepTicker(io);
   try {
     // Loaded here, not at start-up: the native SQLite module is only for catalog commands.
-    const { Catalog, keyFileOf } = await import('../catalog/catalog.js');
+    const { Catalog } = await import('../catalog/catalog.js');
     const flags = flagsOf(command) as { catalog?: string; config?: string };
     const config = await loadConfig(flags.config, io.cwd);
-    const path = catalogPath(flags.catalog, io.env, io.cwd, config.catalog);
-    const isNew = !existsSync(path);
-    catalog = Catalog.open(path, keyFileOf(path, io.env));
+    const location = catalogLocation(flags.catalog, io.env, io.cwd, config.catalog);
+    const isNew = location.kind === 'sqlite' && !existsSync(location.path);
+    catalog = Catalog.openAt(location, io.env);
     // Said once, on stderr: a catalog made by mistake in a new place is seen at once, not after an empty listing.
-    if (isNew && !json) io.stderr.write(`ferry: created a new, empty catalog at ${path}\n`);
+    if (isNew && !json) io.stderr.write(`ferry: created a new, empty catalog at ${catalog.path}\n`);
     // Hosts from the catalog join those of ferry.yaml (ferry.yaml wins for a name in both).
     const hosts = hostsOf(catalog);
     const base = await makeContext(command, io, { hosts, config });

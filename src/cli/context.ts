@@ -1,6 +1,6 @@
 /** Global flags -> config, logger and runner for one command. */
 import type { Command } from 'commander';
-import { catalogPath } from '../config/catalog-path.js';
+import { catalogLocation, catalogName } from '../config/catalog-path.js';
 import { loadConfig, resolveRemotesPath, type FerryConfig } from '../config/config.js';
 import { Runner } from '../driver/runner.js';
 import type { Convention, ConventionChoices } from '../driver/convention.js';
@@ -66,8 +66,9 @@ export async function makeContext(command: Command, io: Io, options: ContextOpti
   const config = options.config ?? (await loadConfig(flags.config, io.cwd));
   const logOptions = loggerOptions(flags, config, io, options.defaultLevel);
   const logger = lazyLogger(() => createLogger(logOptions));
-  const catalogFile = catalogPath(flags.catalog, io.env, io.cwd, config.catalog);
-  const hosts = options.hosts ?? (await catalogFileHosts(catalogFile));
+  const location = catalogLocation(flags.catalog, io.env, io.cwd, config.catalog);
+  // A PostgreSQL catalog's hosts are read by the catalog commands that open it (options.hosts), not here.
+  const hosts = options.hosts ?? (location.kind === 'sqlite' ? await catalogFileHosts(location.path) : {});
   const runner = new Runner({
     remotes: resolveRemotesPath(flags.remotes, io.env, config, io.cwd),
     logger,
@@ -78,7 +79,7 @@ export async function makeContext(command: Command, io: Io, options: ContextOpti
       ...hostsEnv({ ...(config.frontend ? { frontend: config.frontend } : {}), hosts: { ...hosts, ...config.hosts } }),
       ...(config.lock_dir ? { FERRY_LOCK_DIR: config.lock_dir } : {}),
       // Where ferry's onevm and onedatastore (for OpenNebula's drivers) read the catalog from.
-      FERRY_CATALOG: catalogFile,
+      FERRY_CATALOG: catalogName(location),
     },
     ...(config.drivers ? { conventions: conventionChoices(config.drivers) } : {}),
   });

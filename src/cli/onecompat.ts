@@ -11,7 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { CatalogStore } from '../catalog/store.js';
-import { catalogPath } from '../config/catalog-path.js';
+import { catalogLocation } from '../config/catalog-path.js';
 import { toFerryError } from '../errors.js';
 import type { Host } from '../model.js';
 import type { Io } from './io.js';
@@ -124,13 +124,12 @@ function hostList(hosts: readonly Host[], options: ListOptions): string {
 
 /** Opens the catalog for reading: one that is not there is an error here, never created. */
 async function openCatalog(io: Io, flag: string | undefined, oneLine: string | undefined): Promise<CatalogStore> {
-  const path = catalogPath(flag, io.env, io.cwd);
-  const from = flag !== undefined ? '--catalog' : io.env.FERRY_CATALOG ? '$FERRY_CATALOG' : io.env.FERRY_HOME ? '$FERRY_HOME' : 'the default location';
-  if (!existsSync(path)) {
-    throw new OneFailure(oneLine, `there is no oned under ferry, and no catalog at ${path} (from ${from}) to answer from`, 'ferry sets $FERRY_CATALOG for the drivers it runs with a catalog (ferry vm, ferry image, ferry datastore); run the driver that way, or set FERRY_CATALOG');
+  const location = catalogLocation(flag, io.env, io.cwd);
+  if (location.kind === 'sqlite' && !existsSync(location.path)) {
+    throw new OneFailure(oneLine, `there is no oned under ferry, and no catalog at ${location.path} (from ${location.from}) to answer from`, 'ferry sets $FERRY_CATALOG for the drivers it runs with a catalog (ferry vm, ferry image, ferry datastore); run the driver that way, or set FERRY_CATALOG');
   }
-  const { Catalog, keyFileOf } = await import('../catalog/catalog.js');
-  return Catalog.open(path, keyFileOf(path, io.env));
+  const { Catalog } = await import('../catalog/catalog.js');
+  return Catalog.openAt(location, io.env);
 }
 
 /** The answer to one command line, or a OneFailure. */

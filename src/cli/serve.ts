@@ -1,7 +1,7 @@
 /** `ferry serve`: the service that watches the storage (docs/monitoring.md), in the foreground until SIGTERM. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { catalogPath } from '../config/catalog-path.js';
+import { catalogLocation } from '../config/catalog-path.js';
 import { loadConfig, type FerryConfig } from '../config/config.js';
 import type { CatalogStore } from '../catalog/store.js';
 import { hostsOf } from './catalog-hosts.js';
@@ -43,7 +43,7 @@ Examples:
 
 async function serve(command: Command, io: Io, flags: ServeFlags): Promise<number> {
   const { startService } = await import('../service/service.js');
-  const { Catalog, keyFileOf } = await import('../catalog/catalog.js');
+  const { Catalog } = await import('../catalog/catalog.js');
   const global = flagsOf(command) as { catalog?: string; config?: string };
   const service = await startService(
     {
@@ -66,8 +66,7 @@ async function serve(command: Command, io: Io, flags: ServeFlags): Promise<numbe
       },
     },
     async (config) => {
-      const path = catalogPath(global.catalog, io.env, io.cwd, config.catalog);
-      return Catalog.open(path, keyFileOf(path, io.env));
+      return Catalog.openAt(catalogLocation(global.catalog, io.env, io.cwd, config.catalog), io.env);
     },
   );
   const offHangup = io.onHangup?.(() => void service.reload());

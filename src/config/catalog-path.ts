@@ -29,16 +29,9 @@ export function catalogLocation(flag: string | undefined, env: Env, cwd: string,
   return { kind: 'sqlite', path: join(dataHome(env), 'ferry', CATALOG_FILE), from: 'the default location' };
 }
 
-/**
- * The catalog file, for the callers that open SQLite only. A PostgreSQL
- * catalog is refused here, clearly, until those callers open one.
- */
-export function catalogPath(flag: string | undefined, env: Env, cwd: string, configured?: string): string {
-  const location = catalogLocation(flag, env, cwd, configured);
-  if (location.kind === 'sqlite') return location.path;
-  throw new FerryError('E_CONFIG', `the catalog ${location.url} (from ${location.from}) is on PostgreSQL, which this ferry cannot open yet`, {
-    hint: 'a catalog on PostgreSQL is in progress (docs/catalog.md); use a catalog file for now',
-  });
+/** What names the catalog to a driver ($FERRY_CATALOG) and in messages: its file, or its URL without a password. */
+export function catalogName(location: CatalogLocation): string {
+  return location.kind === 'sqlite' ? location.path : location.url;
 }
 
 function locationOf(text: string, from: CatalogSource, cwd: string, env: Env): CatalogLocation {

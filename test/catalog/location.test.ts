@@ -135,11 +135,13 @@ t.test('the CLI refuses a password in the URL from argv, $FERRY_CATALOG and ferr
   for (const run of [viaArgv, viaEnv, viaYaml]) t.notOk(run.stdout.includes(SECRET) || run.stderr.includes(SECRET), 'the password is printed nowhere');
 });
 
-t.test('a valid PostgreSQL catalog is refused as not yet supported, and no file is made for it', async (t) => {
+t.test('a PostgreSQL catalog nobody answers for is E_CATALOG naming its URL, and no file is made for it', async (t) => {
   const home = tmpDir(t);
-  const run = await runCli(['--catalog', 'postgres://ferry@127.0.0.1:5432/cat', 'host', 'list'], { env: { HOME: home }, cwd: home });
-  t.equal(run.status, 2);
-  t.match(run.stderr, 'the catalog postgres://ferry@127.0.0.1:5432/cat (from --catalog) is on PostgreSQL, which this ferry cannot open yet');
+  // Port 1 on loopback: refused at once.
+  const run = await runCli(['--catalog', 'postgres://ferry@127.0.0.1:1/cat', 'host', 'list'], { env: { HOME: home, PGPASSWORD: SECRET }, cwd: home });
+  t.equal(run.status, 2, 'E_CATALOG');
+  t.match(run.stderr, 'postgres://ferry@127.0.0.1:1/cat');
+  t.notOk(run.stderr.includes(SECRET) || run.stdout.includes(SECRET), 'the password is printed nowhere');
   const { readdirSync } = await import('node:fs');
   t.same(readdirSync(home), [], 'nothing created (no postgres:/ folder, no default catalog)');
   const bad = await runCli(['--catalog', 'postgres://ferry@127.0.0.1:99999/cat', 'host', 'list'], { env: { HOME: home }, cwd: home });

@@ -2,7 +2,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { catalogPath } from '../../src/config/catalog-path.js';
+import { catalogLocation, catalogName } from '../../src/config/catalog-path.js';
+
+/** The catalog's file, as the SQLite callers see it. */
+const catalogPath = (...args: Parameters<typeof catalogLocation>): string => catalogName(catalogLocation(...args));
 import { runCli } from '../cli/helpers.js';
 import { tmpDir } from '../helpers/fixtures.js';
 
@@ -47,7 +50,7 @@ t.test('a listing in another folder reads the same catalog, and a new catalog sa
   writeFileSync(join(yamlDir, 'ferry.yaml'), 'catalog: postgres://u@db.example:6000/cat\n');
   const viaUrl = await runCli(['host', 'list'], { env: { HOME: home }, cwd: yamlDir });
   t.equal(viaUrl.status, 2);
-  t.match(viaUrl.stderr, 'the catalog postgres://u@db.example:6000/cat (from ferry.yaml)', 'a URL in ferry.yaml is kept as written, not made a path');
+  t.match(viaUrl.stderr, 'cannot reach PostgreSQL at postgres://u@db.example:6000/cat', 'a URL in ferry.yaml is kept as written, not made a path');
 });
 
 t.test('an empty listing says which catalog it read', async (t) => {
@@ -60,14 +63,16 @@ t.test('an empty listing says which catalog it read', async (t) => {
   t.equal(json.stderr, '', '--json: the envelope alone, nothing on stderr');
 });
 
-t.test('catalogPath, for the SQLite-only callers, refuses a PostgreSQL catalog as not yet supported (issue 17)', async (t) => {
+t.test('a PostgreSQL catalog is found from each setting, named by its URL without a password (issue 17)', async (t) => {
   const env = { HOME: '/home/op' };
   for (const [flag, vars, configured, from] of [
     ['postgres://u@h/cat', env, undefined, '--catalog'],
     [undefined, { ...env, FERRY_CATALOG: 'postgresql://u@h/cat' }, undefined, '$FERRY_CATALOG'],
     [undefined, env, 'postgres://u@h/cat', 'ferry.yaml'],
   ] as const) {
-    t.throws(() => catalogPath(flag, vars, '/w', configured), { code: 'E_CONFIG', message: `the catalog postgres://u@h:5432/cat (from ${from}) is on PostgreSQL, which this ferry cannot open yet` });
+    const location = catalogLocation(flag, vars, '/w', configured);
+    t.match(location, { kind: 'postgres', url: 'postgres://u@h:5432/cat', from });
+    t.equal(catalogName(location), 'postgres://u@h:5432/cat');
   }
   t.equal(catalogPath(undefined, { ...env, FERRY_HOME: '/f' }, '/w', 'postgres://u@h/cat'), '/f/catalog.db', '$FERRY_HOME still comes before ferry.yaml');
 });
