@@ -313,3 +313,41 @@ export interface AlertNotice {
 
 /** How a claimed notice's delivery ended: delivered, or failed (retried after `retryAtMs`, or given up when absent). */
 export type NoticeOutcome = { ok: true; at?: number } | { ok: false; error: string; retryAtMs?: number; at?: number };
+
+/** Where a queued operation stands (schema 11). */
+export type OperationState = 'queued' | 'running' | 'done' | 'failed';
+
+/** An operation queued to workers: a PostgreSQL catalog's commands queue their VM and image operations. */
+export interface Operation {
+  id: number;
+  /** What it locks and queues on: `vm:7`, `image:3`; `op:<id>` for one that makes a new image. */
+  subject: string;
+  /** The request's kind (queue/request.ts). */
+  kind: string;
+  /** create, stop, clone …: what a person reads. */
+  operation: string;
+  /** How a worker plans it again (queue/request.ts); no secret in it. */
+  request: unknown;
+  state: OperationState;
+  /** The hosts and datastores it touches (`host:node1`, `ds:100`): a worker limited to others does not take it. */
+  scope: string[];
+  createdAt: string;
+  /** host:pid of the command that queued it. */
+  createdBy: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** host:pid of the worker that runs (ran) it. */
+  worker: string | null;
+  /** Times a worker took it up (more than one: a worker died in it, or handed it back). */
+  attempts: number;
+  steps: number | null;
+  stepStarted: number | null;
+  stepDone: number | null;
+  /** The VM's or image's id, once done. */
+  resultId: number | null;
+  errorCode: string | null;
+  error: string | null;
+  errorHint: string | null;
+}
+
+export type NewOperation = Pick<Operation, 'subject' | 'kind' | 'operation' | 'request' | 'scope' | 'createdBy'>;

@@ -31,8 +31,10 @@ import type {
   NewHost,
   NewImage,
   NewJournalEntry,
+  NewOperation,
   NewVm,
   NoticeOutcome,
+  Operation,
   PruneResult,
   RaisedAlert,
   Retention,
@@ -57,6 +59,7 @@ import * as locks from './locks.js';
 import * as meta from './meta.js';
 import * as notices from './notices.js';
 import type { BrokenLock, CatalogStore, CatalogTx, LockHolder, Release } from './store.js';
+import * as operations from './operations.js';
 import * as vms from './vms.js';
 
 export type { CatalogStore, CatalogTx } from './store.js';
@@ -239,6 +242,41 @@ export class Catalog implements CatalogStore {
   }
   breakLocks(host: string, subject?: string): BrokenLock[] {
     return locks.breakLocks(this.c, host, subject);
+  }
+  lockForOperation(subject: string, operation: string, operationId: number): void {
+    locks.lockForOperation(this.c, subject, operation, operationId);
+  }
+  actFor(id: number | undefined): void {
+    this.c.actingFor = id;
+  }
+
+  // --- operations queued to workers
+  addOperation(input: NewOperation): Operation {
+    return operations.addOperation(this.c, input);
+  }
+  setOperationSubject(id: number, subject: string): void {
+    operations.setOperationSubject(this.c, id, subject);
+  }
+  findOperation(id: number): Operation | undefined {
+    return operations.findOperation(this.c, id);
+  }
+  operation(id: number): Operation {
+    return operations.operation(this.c, id);
+  }
+  listOperations(filter?: { open?: boolean; subject?: string; limit?: number }): Operation[] {
+    return operations.listOperations(this.c, filter);
+  }
+  startOperation(id: number, worker: string): Operation {
+    return operations.startOperation(this.c, id, worker);
+  }
+  markStepStarted(id: number, index: number, total: number): void {
+    operations.markStepStarted(this.c, id, index, total);
+  }
+  markStepDone(id: number, index: number): void {
+    operations.markStepDone(this.c, id, index);
+  }
+  endOperation(id: number, outcome: { ok: true; resultId?: number | null } | { ok: false; error: FerryError }): boolean {
+    return operations.endOperation(this.c, id, outcome);
   }
 
   // --- history

@@ -47,6 +47,11 @@ export class Connection {
 
   /** The query builder of this connection's dialect (compile only: run what it builds with all/get/run). */
   readonly q: Kysely<Tables>;
+  /**
+   * The queued operation this connection works for (a worker running it: queue/task.ts), whose locks are its own;
+   * undefined: locks are this process's.
+   */
+  actingFor: number | undefined;
 
   get dialect(): Dialect {
     return this.ex.dialect;

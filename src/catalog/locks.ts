@@ -5,6 +5,10 @@
  * ferry, even when its pid now belongs to another process). An owner on
  * another host cannot be judged from here: refused, naming that host and
  * the command that breaks its locks (`ferry host break-locks HOST`).
+ *
+ * A lock may instead be held by a queued operation (schema 11, owner_operation): taken by the command that queues
+ * it, held while the operation is queued or running whichever worker runs it, and its own to the connection that
+ * works for it (Connection.actingFor). It is let go with the operation's end (operations.ts: endOperation).
  */
 import { FerryError } from '../errors.js';
 import type { Connection } from './connection.js';
@@ -25,17 +29,22 @@ const lockRow = prepared((db) => db.selectFrom('locks').selectAll().where('subje
 const claimLock = prepared((db) =>
   db
     .insertInto('locks')
-    .values({ subject: arg(0), owner_pid: arg(1), owner_host: arg(2), owner_started: arg(3), operation: arg(4), since: arg(5) })
+    .values({ subject: arg(0), owner_pid: arg(1), owner_host: arg(2), owner_started: arg(3), operation: arg(4), since: arg(5), owner_operation: arg(6) })
     .onConflict((oc) => oc.column('subject').doNothing()),
 );
 /** The holder's row, locked until the transaction ends (PostgreSQL: a process taking it over waits for us). */
 const lockRowForUpdate = prepared((db) => db.selectFrom('locks').selectAll().where('subject', '=', arg<string>(0)).forUpdate());
 /** A lock whose holder is gone, taken over. */
 const takeOver = prepared((db) =>
-  db.updateTable('locks').set({ owner_pid: arg(1), owner_host: arg(2), owner_started: arg(3), operation: arg(4), since: arg(5) }).where('subject', '=', arg<string>(0)),
+  db.updateTable('locks').set({ owner_pid: arg(1), owner_host: arg(2), owner_started: arg(3), operation: arg(4), since: arg(5), owner_operation: arg(6) }).where('subject', '=', arg<string>(0)),
 );
-const ownLock = prepared((db) => db.selectFrom('locks').select('subject').where('subject', '=', arg<string>(0)).where('owner_pid', '=', arg<number>(1)).where('owner_host', '=', arg<string>(2)));
-const releaseLock = prepared((db) => db.deleteFrom('locks').where('subject', '=', arg<string>(0)).where('owner_pid', '=', arg<number>(1)).where('owner_host', '=', arg<string>(2)));
+const ownLock = prepared((db) =>
+  db.selectFrom('locks').select('subject').where('subject', '=', arg<string>(0)).where('owner_pid', '=', arg<number>(1)).where('owner_host', '=', arg<string>(2)).where('owner_operation', 'is', null),
+);
+const releaseLock = prepared((db) =>
+  db.deleteFrom('locks').where('subject', '=', arg<string>(0)).where('owner_pid', '=', arg<number>(1)).where('owner_host', '=', arg<string>(2)).where('owner_operation', 'is', null),
+);
+const operationState = prepared((db) => db.selectFrom('operations').select(['state', 'operation', 'worker']).where('id', '=', arg<number>(0)));
 
 function ownerOf(held: Row): ProcessOwner {
   return { host: String(held.owner_host), pid: Number(held.owner_pid), started: String(held.owner_started ?? '') };
@@ -44,7 +53,7 @@ function ownerOf(held: Row): ProcessOwner {
 /** E_BUSY when another live ferry process holds `subject`'s lock (what it runs, since when); undefined when free or ours. */
 export function busy(c: Connection, subject: string): FerryError | undefined {
   const held = lockRow.get(c.ex, subject) as Row | undefined;
-  return held && !ownedByMe(held) ? busyError(subject, held) : undefined;
+  return held && !ownedByMe(c, held) ? busyError(c, subject, held) : undefined;
 }
 
 /** Who holds `subject`'s lock (this process included); undefined when it is free or its holder is gone. */
@@ -52,9 +61,10 @@ export function lockHolder(c: Connection, subject: string): LockHolder | undefin
   const held = lockRow.get(c.ex, subject) as Row | undefined;
   if (!held) return undefined;
   const owner = ownerOf(held);
-  const state = ownedByMe(held) ? 'alive' : ownerState(owner, me().host);
+  const queued = held.owner_operation ?? null;
+  const state = ownedByMe(c, held) ? 'alive' : queued !== null ? (liveOperation(c, Number(queued)) ? 'alive' : 'gone') : ownerState(owner, me().host);
   if (state === 'gone') return undefined;
-  return { subject, pid: owner.pid, host: owner.host, operation: String(held.operation), since: String(held.since), state };
+  return { subject, pid: owner.pid, host: owner.host, operation: String(held.operation), since: String(held.since), state, ...(queued !== null ? { operationId: Number(queued) } : {}) };
 }
 
 /**
@@ -63,6 +73,18 @@ export function lockHolder(c: Connection, subject: string): LockHolder | undefin
  * it. Held by a process that is gone (a killed ferry): taken over.
  */
 export function lock(c: Connection, subject: string, operation: string): Release {
+  return take(c, subject, operation, null);
+}
+
+/**
+ * Takes the lock on `subject` for the queued operation `operationId` (in the transaction that queues it): held
+ * until endOperation lets it go, whichever process runs the operation. Refused as lock() refuses.
+ */
+export function lockForOperation(c: Connection, subject: string, operation: string, operationId: number): void {
+  take(c, subject, operation, operationId);
+}
+
+function take(c: Connection, subject: string, operation: string, operationId: number | null): Release {
   const owner = me();
   // Already ours (an operation inside another on the same subject): the outer holder releases it.
   let nested = false;
@@ -71,23 +93,24 @@ export function lock(c: Connection, subject: string, operation: string): Release
   atomically(() => {
     // On SQLite the transaction holds the write lock already; on PostgreSQL (READ COMMITTED) the insert waits
     // for a concurrent one of the same subject, and the row read is locked until this transaction ends.
-    const values = [subject, owner.pid, owner.host, owner.started, operation, now()];
+    const values = [subject, owner.pid, owner.host, owner.started, operation, now(), operationId];
     for (;;) {
       if (claimLock.run(c.ex, ...values).changes === 1) return;
       const held = (c.dialect === 'postgres' ? lockRowForUpdate : lockRow).get(c.ex, subject) as Row | undefined;
       // Released between the two statements (PostgreSQL only): claim it again.
       if (!held) continue;
-      if (ownedByMe(held)) {
+      if (ownedByMe(c, held)) {
         nested = true;
         return;
       }
-      const refused = busyError(subject, held);
+      const refused = busyError(c, subject, held);
       if (refused) throw refused;
       takeOver.run(c.ex, ...values);
       return;
     }
   });
-  if (nested) return () => undefined;
+  // Nested, or held for a queued operation: let go by the outer holder, or with the operation's end.
+  if (nested || operationId !== null) return () => undefined;
   // Idempotent, and a read when there is nothing to release: callers unlock again at the end, whatever happened.
   return () => {
     if (ownLock.get(c.ex, subject, owner.pid, owner.host)) releaseLock.run(c.ex, subject, owner.pid, owner.host);
@@ -104,23 +127,39 @@ export function breakLocks(c: Connection, host: string, subject?: string): Broke
     const held = c.q.selectFrom('locks').selectAll().where('owner_host', '=', host);
     const rows = c.all(subject === undefined ? held.orderBy('subject') : held.where('subject', '=', subject)) as Row[];
     for (const held of rows) {
-      const refused = ownerState(ownerOf(held), me().host) === 'alive' ? busyError(String(held.subject), held) : undefined;
+      // An operation's lock is the queue's to hand on, not a host's: `ferry op` and `recover` deal with those.
+      if (held.owner_operation != null) continue;
+      const refused = ownerState(ownerOf(held), me().host) === 'alive' ? busyError(c, String(held.subject), held) : undefined;
       if (refused) throw refused;
     }
-    const broken = rows.map((held) => ({ subject: String(held.subject), host, pid: Number(held.owner_pid), operation: String(held.operation), since: String(held.since) }));
+    const broken = rows.filter((held) => held.owner_operation == null).map((held) => ({ subject: String(held.subject), host, pid: Number(held.owner_pid), operation: String(held.operation), since: String(held.since) }));
     for (const each of broken) c.run(c.q.deleteFrom('locks').where('subject', '=', each.subject).where('owner_host', '=', host));
     return broken;
   });
 }
 
-/** A lock row of this process (the same process: pid and start time, on this host). */
-function ownedByMe(held: Row): boolean {
+/** A lock row of this process (the same process: pid and start time, on this host), or of the operation it works for. */
+function ownedByMe(c: Connection, held: Row): boolean {
+  if (held.owner_operation != null) return c.actingFor !== undefined && Number(held.owner_operation) === c.actingFor;
   const owner = ownerOf(held);
   return owner.pid === me().pid && owner.host === me().host && (owner.started === '' || owner.started === me().started);
 }
 
+/** Whether queued operation `id` is still under way (queued or running): its locks hold while it is. */
+function liveOperation(c: Connection, id: number): { state: string; operation: string; worker: string | null } | undefined {
+  const row = operationState.get(c.ex, id) as { state: string; operation: string; worker: string | null } | undefined;
+  return row && (row.state === 'queued' || row.state === 'running') ? row : undefined;
+}
+
 /** E_BUSY for a lock row whose owner lives or cannot be judged (another host); undefined when it is gone. */
-function busyError(subject: string, held: Row): FerryError | undefined {
+function busyError(c: Connection, subject: string, held: Row): FerryError | undefined {
+  if (held.owner_operation != null) {
+    const id = Number(held.owner_operation);
+    const live = liveOperation(c, id);
+    if (!live) return undefined;
+    const where = live.state === 'running' && live.worker ? `running on worker ${live.worker}` : live.state;
+    return new FerryError('E_BUSY', `${subject} is busy: operation ${id} (${live.operation}) holds it, ${where}`, { hint: `wait for it: ferry op wait ${id}` });
+  }
   const owner = ownerOf(held);
   const what = `ferry process ${owner.pid} on ${owner.host} is running ${String(held.operation)} on it since ${String(held.since)}`;
   switch (ownerState(owner, me().host)) {

@@ -271,6 +271,36 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX IF NOT EXISTS alert_notices_pending ON alert_notices(id) WHERE delivered_at IS NULL;
   CREATE INDEX IF NOT EXISTS alert_notices_alert ON alert_notices(alert_id, id);
   `,
+  // 11: operations queued to workers (PostgreSQL catalogs: queue/submit.ts, operations.ts), and locks an operation
+  //     holds rather than a process: taken by the command that queues it, in the transaction that queues it, held
+  //     across the workers that run it (a worker that dies hands it on with the job), let go when it ends.
+  `
+  CREATE TABLE IF NOT EXISTS operations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    request TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+    scope TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    worker TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    steps INTEGER,
+    step_started INTEGER,
+    step_done INTEGER,
+    result_id INTEGER,
+    error_code TEXT,
+    error TEXT,
+    error_hint TEXT
+  );
+  CREATE INDEX IF NOT EXISTS operations_subject ON operations(subject, id);
+  CREATE INDEX IF NOT EXISTS operations_open ON operations(id) WHERE state IN ('queued', 'running');
+  ALTER TABLE locks ADD COLUMN owner_operation INTEGER;
+  `,
 ];
 
 function sealPlainSecrets(db: Database.Database, secrets: SecretBox): void {

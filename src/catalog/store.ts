@@ -40,8 +40,10 @@ import type {
   NewHost,
   NewImage,
   NewJournalEntry,
+  NewOperation,
   NewVm,
   NoticeOutcome,
+  Operation,
   PruneResult,
   RaisedAlert,
   Retention,
@@ -135,8 +137,10 @@ export interface LockHolder {
   operation: string;
   /** ISO time, when it was taken. */
   since: string;
-  /** alive: a live process of this host (this one included); other-host: cannot be judged from here. */
+  /** alive: a live process of this host (this one included), or a queued operation under way; other-host: cannot be judged from here. */
   state: 'alive' | 'other-host';
+  /** The queued operation that holds it (schema 11); pid and host are then the command's that queued it. */
+  operationId?: number;
 }
 
 export interface LockRows {
@@ -148,6 +152,25 @@ export interface LockRows {
   lock(subject: string, operation: string): Release;
   /** Removes the locks ferry processes on `host` hold (only `subject`'s when given); E_BUSY for a live one on this host. */
   breakLocks(host: string, subject?: string): BrokenLock[];
+  /** Takes the lock on `subject` for queued operation `operationId`, held until endOperation; E_BUSY as lock(). */
+  lockForOperation(subject: string, operation: string, operationId: number): void;
+}
+
+/** Operations queued to workers (schema 11, operations.ts). */
+export interface OperationRows {
+  addOperation(input: NewOperation): Operation;
+  setOperationSubject(id: number, subject: string): void;
+  findOperation(id: number): Operation | undefined;
+  /** E_NOT_FOUND for an unknown id. */
+  operation(id: number): Operation;
+  /** Newest first. */
+  listOperations(filter?: { open?: boolean; subject?: string; limit?: number }): Operation[];
+  /** A worker takes it up; returns the record as it was before. */
+  startOperation(id: number, worker: string): Operation;
+  markStepStarted(id: number, index: number, total: number): void;
+  markStepDone(id: number, index: number): void;
+  /** Done or failed, its locks let go, in one transaction; false when it had already ended. */
+  endOperation(id: number, outcome: { ok: true; resultId?: number | null } | { ok: false; error: FerryError }): boolean;
 }
 
 /**
@@ -216,7 +239,7 @@ export interface NoticeRows {
 }
 
 /** The catalog's operations, inside one transaction (or, on the store itself, each its own). */
-export interface CatalogTx extends DatastoreRows, HostRows, ImageRows, VmRows, JournalRows, LockRows, HistoryRows, MonitorRows, AlertRows, NoticeRows {}
+export interface CatalogTx extends DatastoreRows, HostRows, ImageRows, VmRows, JournalRows, LockRows, OperationRows, HistoryRows, MonitorRows, AlertRows, NoticeRows {}
 
 export interface CatalogStore extends CatalogTx {
   /** Where the catalog is (a file's path, or a database's address): how an operator finds it. */
@@ -227,5 +250,12 @@ export interface CatalogStore extends CatalogTx {
   transaction<T>(fn: (tx: CatalogTx) => T): T;
   /** Runs `fn` in a transaction that is always rolled back: what a change would do and whether it is allowed (--dry-run). */
   preview<T>(fn: (tx: CatalogTx) => T): T;
+  /** Which store the catalog is on: operations are queued to workers on PostgreSQL only. */
+  readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * Works for queued operation `id` from now on (undefined: for this process again): that operation's locks are
+   * this catalog's own (a worker running it: queue/task.ts).
+   */
+  actFor(id: number | undefined): void;
   close(): void;
 }

@@ -70,4 +70,10 @@ export interface ActionSpec<R = unknown> {
   protocol?: ProtocolSpec;
   /** What `ferry drivers validate` requires of a driver folder. */
   need: ActionNeed;
+  /**
+   * Whether running the action again after it was cut off at an unknown point (a queue worker that died in it)
+   * is harmless: it ends in the same result as one whole run. Such an action is run again by the worker that takes
+   * the job up; any other stops its operation in a failure state for `recover` (queue/resume.ts).
+   */
+  repeatSafe: boolean;
 }

@@ -40,6 +40,8 @@ interface DsRowOptions<R> {
   timeoutSec: number;
   returns: boolean;
   need: ActionNeed;
+  /** ActionSpec.repeatSafe. */
+  repeatSafe: boolean;
   lockOn?: LockOn;
   route?: ActionSpec<R>['route'];
   /** The protocol verb; default the action's name in capitals. */
@@ -62,11 +64,12 @@ function dsRow<R>(action: string, summary: string, options: DsRowOptions<R>): Ac
     ...(verb !== null ? { protocol: { verb, reply: options.reply ?? 'text' } } : {}),
     ...(options.route ? { route: options.route } : {}),
     need: options.need,
+    repeatSafe: options.repeatSafe,
   };
 }
 
 /** A tm row: its own argument list, nothing on stdin, nothing returned, a TRANSFER line named after the action, serialized per VM. */
-function tmRow(action: string, summary: string, args: readonly ArgSpec[], timeoutSec: number, actionNeed: ActionNeed): ActionSpec<undefined> {
+function tmRow(action: string, summary: string, args: readonly ArgSpec[], timeoutSec: number, actionNeed: ActionNeed, repeatSafe: boolean): ActionSpec<undefined> {
   const idArg = args.find((arg) => arg.name === 'vm_id' || arg.name === 'vmid')?.name;
   return {
     summary,
@@ -79,6 +82,7 @@ function tmRow(action: string, summary: string, args: readonly ArgSpec[], timeou
     lockOn: 'vm',
     protocol: { verb: action.toUpperCase(), reply: 'text' },
     need: actionNeed,
+    repeatSafe,
   };
 }
 
@@ -106,33 +110,36 @@ export const DATASTORE_CONTRACT = {
   cp: dsRow<ImageSourceResult>('cp', 'copy an image into the datastore; prints "<image_source> <size>"', {
     parse: parseImageSource, timeoutSec: 12 * HOURS, returns: true,
     need: need('required', 'images cannot be registered (nothing copies them into the datastore)', 'url_import', 'checksums'),
+    // A second run writes a second SOURCE; the first one's file would be left behind.
+    repeatSafe: false,
   }),
   // OpenNebula's current mkfs prints only the source: accepted, the size is then the dump's IMAGE/SIZE (withDumpSize).
   mkfs: dsRow<ImageSourceResult>('mkfs', 'create an empty image; prints "<image_source> <size>" or only the source (the size is then IMAGE/SIZE)', {
     parse: parseMkfsSource, timeoutSec: 1 * HOURS, returns: true,
     need: need('recommended', 'empty datablocks and save-as targets cannot be created', 'mkfs_raw', 'mkfs_qcow2'),
+    repeatSafe: false,
   }),
   rm: dsRow('rm', 'remove an image from the datastore', {
-    parse: parseNothing, timeoutSec: 1 * HOURS, returns: false, need: need('required', 'images cannot be deleted from the datastore'),
+    parse: parseNothing, timeoutSec: 1 * HOURS, returns: false, need: need('required', 'images cannot be deleted from the datastore'), repeatSafe: true,
   }),
   stat: dsRow<number>('stat', 'print the size of an image in MB', {
-    parse: parseSize, timeoutSec: 5 * MINUTES, returns: true, need: need('required', 'the size of an image to register is unknown, so registering it fails'),
+    parse: parseSize, timeoutSec: 5 * MINUTES, returns: true, need: need('required', 'the size of an image to register is unknown, so registering it fails'), repeatSafe: true,
   }),
   clone: dsRow<string>('clone', 'clone an image; prints the new source', {
-    parse: parseSource, timeoutSec: 12 * HOURS, returns: true, need: need('recommended', 'images cannot be cloned', 'clone_copy', 'clone_overlay'),
+    parse: parseSource, timeoutSec: 12 * HOURS, returns: true, need: need('recommended', 'images cannot be cloned', 'clone_copy', 'clone_overlay'), repeatSafe: false,
   }),
   monitor: dsRow<MonitorResult>('monitor', 'print USED_MB, TOTAL_MB and FREE_MB of the datastore', {
     parse: parseMonitor, timeoutSec: 5 * MINUTES, returns: true, lockOn: 'datastore', reply: 'base64', route: systemDatastoreRoute,
-    need: need('required', 'the datastore reports no capacity, so nothing is placed on it', 'monitor'),
+    need: need('required', 'the datastore reports no capacity, so nothing is placed on it', 'monitor'), repeatSafe: true,
   }),
   snap_delete: dsRow('snap_delete', 'delete snapshot TARGET_SNAPSHOT of a persistent image', {
-    parse: parseNothing, timeoutSec: 1 * HOURS, returns: false, need: need('optional', 'image snapshots cannot be deleted', 'snapshots'),
+    parse: parseNothing, timeoutSec: 1 * HOURS, returns: false, need: need('optional', 'image snapshots cannot be deleted', 'snapshots'), repeatSafe: false,
   }),
   snap_flatten: dsRow('snap_flatten', 'flatten the image to snapshot TARGET_SNAPSHOT', {
-    parse: parseNothing, timeoutSec: 1 * HOURS, returns: false, need: need('optional', 'an image cannot be flattened to a snapshot', 'snapshots'),
+    parse: parseNothing, timeoutSec: 1 * HOURS, returns: false, need: need('optional', 'an image cannot be flattened to a snapshot', 'snapshots'), repeatSafe: false,
   }),
   snap_revert: dsRow('snap_revert', 'revert the image to snapshot TARGET_SNAPSHOT', {
-    parse: parseNothing, timeoutSec: 1 * HOURS, returns: false, need: need('optional', 'an image cannot be reverted to a snapshot', 'snapshots'),
+    parse: parseNothing, timeoutSec: 1 * HOURS, returns: false, need: need('optional', 'an image cannot be reverted to a snapshot', 'snapshots'), repeatSafe: false,
   }),
 } as const satisfies Record<string, ActionSpec>;
 
@@ -141,42 +148,42 @@ const SOURCE: ArgSpec = { name: 'fe:SOURCE', type: 'hostsource' };
 
 export const TM_CONTRACT = {
   clone: tmRow('clone', 'clone a non-persistent image to a host', [SOURCE, dst('host:remote_system_ds/disk.i'), ...VM_DS], 12 * HOURS,
-    need('required', 'VMs with non-persistent disks cannot be deployed', 'clone_copy', 'clone_overlay', 'image_datastore')),
+    need('required', 'VMs with non-persistent disks cannot be deployed', 'clone_copy', 'clone_overlay', 'image_datastore'), true),
   ln: tmRow('ln', 'link a persistent image to a host', [SOURCE, dst('host:remote_system_ds/disk.i'), ...VM_DS], 12 * HOURS,
-    need('required', 'VMs with persistent disks cannot be deployed', 'persistent_link', 'image_datastore')),
+    need('required', 'VMs with persistent disks cannot be deployed', 'persistent_link', 'image_datastore'), true),
   mvds: tmRow('mvds', 'move a persistent image back to its datastore', [DISK, { name: 'fe:SOURCE', type: 'source' }, ...VM_DS], 12 * HOURS,
-    need('required', 'persistent disks are not saved back to their datastore when a VM shuts down', 'image_datastore')),
+    need('required', 'persistent disks are not saved back to their datastore when a VM shuts down', 'image_datastore'), false),
   cpds: tmRow('cpds', 'copy a disk back to its datastore (saveas)', [DISK, { name: 'fe:SOURCE', type: 'source' }, { name: 'snap_id', type: 'id' }, ...VM_DS], 12 * HOURS,
-    need('recommended', 'disks cannot be saved as new images (saveas)', 'saveas', 'image_datastore')),
+    need('recommended', 'disks cannot be saved as new images (saveas)', 'saveas', 'image_datastore'), true),
   mv: tmRow('mv', 'move a disk or a VM folder between hosts', [src('hostA:system_ds/path'), dst('hostB:system_ds/path'), ...VM_DS], 12 * HOURS,
-    need('required', 'VMs cannot be stopped, resumed or migrated cold')),
-  premigrate: tmRow('premigrate', 'run before a live migration', MIGRATE, 10 * MINUTES, need('system', 'live migration fails before it starts', 'system_datastore')),
-  postmigrate: tmRow('postmigrate', 'run after a live migration', MIGRATE, 10 * MINUTES, need('system', 'live migration fails after the VM moved', 'system_datastore')),
-  failmigrate: tmRow('failmigrate', 'run after a failed live migration', MIGRATE, 10 * MINUTES, need('optional', 'a failed live migration is not cleaned up')),
-  snap_create: tmRow('snap_create', 'create a disk snapshot', [DISK, SNAP, ...VM_DS], 1 * HOURS, need('optional', 'disk snapshots cannot be taken', 'snapshots')),
+    need('required', 'VMs cannot be stopped, resumed or migrated cold'), false),
+  premigrate: tmRow('premigrate', 'run before a live migration', MIGRATE, 10 * MINUTES, need('system', 'live migration fails before it starts', 'system_datastore'), true),
+  postmigrate: tmRow('postmigrate', 'run after a live migration', MIGRATE, 10 * MINUTES, need('system', 'live migration fails after the VM moved', 'system_datastore'), true),
+  failmigrate: tmRow('failmigrate', 'run after a failed live migration', MIGRATE, 10 * MINUTES, need('optional', 'a failed live migration is not cleaned up'), true),
+  snap_create: tmRow('snap_create', 'create a disk snapshot', [DISK, SNAP, ...VM_DS], 1 * HOURS, need('optional', 'disk snapshots cannot be taken', 'snapshots'), false),
   snap_create_live: tmRow('snap_create_live', 'create a disk snapshot of a running VM', [DISK, SNAP, ...VM_DS], 1 * HOURS,
-    need('optional', 'snapshots of a running VM\'s disks cannot be taken', 'live_snapshots')),
-  snap_delete: tmRow('snap_delete', 'delete a disk snapshot', [DISK, SNAP, ...VM_DS], 1 * HOURS, need('optional', 'disk snapshots cannot be deleted', 'snapshots')),
-  snap_revert: tmRow('snap_revert', 'revert a disk to a snapshot', [DISK, SNAP, ...VM_DS], 1 * HOURS, need('optional', 'disks cannot be reverted to a snapshot', 'snapshots')),
+    need('optional', 'snapshots of a running VM\'s disks cannot be taken', 'live_snapshots'), false),
+  snap_delete: tmRow('snap_delete', 'delete a disk snapshot', [DISK, SNAP, ...VM_DS], 1 * HOURS, need('optional', 'disk snapshots cannot be deleted', 'snapshots'), false),
+  snap_revert: tmRow('snap_revert', 'revert a disk to a snapshot', [DISK, SNAP, ...VM_DS], 1 * HOURS, need('optional', 'disks cannot be reverted to a snapshot', 'snapshots'), false),
   context: tmRow('context', 'build a context ISO of the files on a host', [{ name: 'file', type: 'text', variadic: true }, dst('host:remote_system_ds/disk.i'), ...VM_DS], 10 * MINUTES,
-    need('system', 'VMs with a CONTEXT section cannot start', 'context', 'system_datastore')),
+    need('system', 'VMs with a CONTEXT section cannot start', 'context', 'system_datastore'), true),
   delete: tmRow('delete', 'delete a disk or a VM folder', [dst('host:remote_system_ds/path'), ...VM_DS], 1 * HOURS,
-    need('required', 'VMs cannot be shut down: their disks and folders are never removed')),
+    need('required', 'VMs cannot be shut down: their disks and folders are never removed'), true),
   mkimage: tmRow('mkimage', 'create a volatile disk', [{ name: 'size', type: 'uint' }, { name: 'format', type: 'word' }, dst('host:remote_system_ds/disk.i'), ...VM_DS], 1 * HOURS,
-    need('system', 'VMs with volatile disks cannot start', 'system_datastore')),
+    need('system', 'VMs with volatile disks cannot start', 'system_datastore'), true),
   mkswap: tmRow('mkswap', 'create a swap disk', [{ name: 'size', type: 'uint' }, dst('host:remote_system_ds/disk.i'), ...VM_DS], 1 * HOURS,
-    need('system', 'VMs with swap disks cannot start', 'system_datastore')),
+    need('system', 'VMs with swap disks cannot start', 'system_datastore'), true),
   // Reached from a datastore MONITOR of a system datastore (the route above), never from a TRANSFER line.
   monitor: dsRow<MonitorResult>('monitor', 'print USED_MB, TOTAL_MB and FREE_MB of a shared system datastore', {
     parse: parseMonitor, timeoutSec: 5 * MINUTES, returns: true, lockOn: 'datastore', verb: null,
-    need: need('optional', 'a shared system datastore reports no capacity', 'monitor'),
+    need: need('optional', 'a shared system datastore reports no capacity', 'monitor'), repeatSafe: true,
   }),
   resize: tmRow('resize', 'resize a disk', [DISK, { name: 'size', type: 'uint' }, { name: 'vm_id', type: 'id' }, { name: 'ds_id', type: 'id', optional: true }], 1 * HOURS,
-    need('optional', 'disks cannot be resized', 'resize')),
+    need('optional', 'disks cannot be resized', 'resize'), false),
 } as const satisfies Record<string, ActionSpec>;
 
 const genericDs = (action: string, summary: string, verb: string | null = null): ActionSpec<string> =>
-  dsRow<string>(action, summary, { parse: parseRaw, timeoutSec: 1 * HOURS, returns: false, verb, need: need('optional', `${summary} is not available`) });
+  dsRow<string>(action, summary, { parse: parseRaw, timeoutSec: 1 * HOURS, returns: false, verb, need: need('optional', `${summary} is not available`), repeatSafe: false });
 
 const genericTm = (summary: string): ActionSpec<string> => ({
   summary,
@@ -187,6 +194,8 @@ const genericTm = (summary: string): ActionSpec<string> => ({
   returns: false,
   lockOn: 'vm',
   need: need('optional', `${summary} is not available`),
+  // Not ferry's to know: a driver-specific action is never run twice for it.
+  repeatSafe: false,
 });
 
 /**

@@ -125,6 +125,41 @@ export interface LocksTable {
   since: string;
   /** The owner's start time (schema 5, owner.ts); '' in rows from before. */
   owner_started: Generated<string>;
+  /** The operation holding the lock (schema 11), whichever process runs it; null: the process owner holds it. */
+  owner_operation: number | null;
+}
+
+/** An operation queued to workers (schema 11, operations.ts). */
+export interface OperationsTable {
+  id: Generated<number>;
+  /** What it locks and queues on: `vm:7`, `image:3`; `op:<id>` for one that makes a new image. */
+  subject: string;
+  /** The request's kind (queue/request.ts): vm, vm-new, recover, image-create … */
+  kind: string;
+  /** create, stop, clone …: what a person reads. */
+  operation: string;
+  /** JSON: how the worker plans it again (queue/request.ts). */
+  request: string;
+  state: 'queued' | 'running' | 'done' | 'failed';
+  /** JSON array of the hosts and datastores it touches (`host:node1`, `ds:100`): which workers may run it. */
+  scope: Generated<string>;
+  created_at: string;
+  /** host:pid of the command that queued it. */
+  created_by: string;
+  started_at: string | null;
+  finished_at: string | null;
+  /** host:pid of the worker that runs (ran) it. */
+  worker: string | null;
+  attempts: Generated<number>;
+  steps: number | null;
+  /** The plan step a worker last started, and the last it finished: a step started and not finished was in flight. */
+  step_started: number | null;
+  step_done: number | null;
+  /** The VM's or image's id once done. */
+  result_id: number | null;
+  error_code: string | null;
+  error: string | null;
+  error_hint: string | null;
 }
 
 /** Each table's last id ever given (schema 4): 'datastores', 'images', 'vms', 'alerts'. Kept by triggers on insert. */
@@ -219,6 +254,7 @@ export interface Database {
   vm_disks: VmDisksTable;
   journal: JournalTable;
   locks: LocksTable;
+  operations: OperationsTable;
   id_sequences: IdSequencesTable;
   meta: MetaTable;
   history_series: HistorySeriesTable;
@@ -239,6 +275,7 @@ export const TABLES = [
   'vm_disks',
   'journal',
   'locks',
+  'operations',
   'id_sequences',
   'meta',
   'history_series',
