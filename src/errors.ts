@@ -28,6 +28,8 @@ export const EXIT_STATUS = {
   E_MALFORMED_OUTPUT: 1,
   E_SPAWN: 1,
   E_CANCELLED: 1,
+  /** A queue worker died while a driver action that is not safe to run twice ran: the operation waits for `recover`. */
+  E_INTERRUPTED: 1,
   /** The driver ran past its timeout and was killed. */
   E_TIMEOUT: 124,
   /** A bug in ferry itself (EX_SOFTWARE). */

@@ -45,7 +45,7 @@ import type {
 } from '../model.js';
 import * as alerts from './alerts.js';
 import { Connection } from './connection.js';
-import type { Dialect } from './db/executor.js';
+import type { Dialect, Executor } from './db/executor.js';
 import { isPostgresUrl, parsePostgresUrl, type CatalogLocation } from './location.js';
 import { findPassword } from './pgpass.js';
 import { keyFileOf, pgKeyFileOf } from './secrets.js';
@@ -95,6 +95,11 @@ export class Catalog implements CatalogStore {
   /** The catalog's file, or its PostgreSQL URL (never with a password). */
   get path(): string {
     return this.c.path;
+  }
+
+  /** The connection's executor: for SQL of another schema run in the catalog's transactions (queue/submit.ts). */
+  get executor(): Executor {
+    return this.c.ex;
   }
 
   /** Which store the catalog is on. */

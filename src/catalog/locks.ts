@@ -44,6 +44,7 @@ const ownLock = prepared((db) =>
 const releaseLock = prepared((db) =>
   db.deleteFrom('locks').where('subject', '=', arg<string>(0)).where('owner_pid', '=', arg<number>(1)).where('owner_host', '=', arg<string>(2)).where('owner_operation', 'is', null),
 );
+const releaseOperationLock = prepared((db) => db.deleteFrom('locks').where('subject', '=', arg<string>(0)).where('owner_operation', '=', arg<number>(1)));
 const operationState = prepared((db) => db.selectFrom('operations').select(['state', 'operation', 'worker']).where('id', '=', arg<number>(0)));
 
 function ownerOf(held: Row): ProcessOwner {
@@ -84,8 +85,10 @@ export function lockForOperation(c: Connection, subject: string, operation: stri
   take(c, subject, operation, operationId);
 }
 
-function take(c: Connection, subject: string, operation: string, operationId: number | null): Release {
+function take(c: Connection, subject: string, operation: string, queued: number | null): Release {
   const owner = me();
+  // A worker's locks are the operation's it runs: a worker that takes its job up after this one died holds them.
+  const operationId = queued ?? c.actingFor ?? null;
   // Already ours (an operation inside another on the same subject): the outer holder releases it.
   let nested = false;
   // Read and insert must not be split; inside a caller's transaction they already are not (no savepoint needed).
@@ -110,7 +113,8 @@ function take(c: Connection, subject: string, operation: string, operationId: nu
     }
   });
   // Nested, or held for a queued operation: let go by the outer holder, or with the operation's end.
-  if (nested || operationId !== null) return () => undefined;
+  if (nested || queued !== null) return () => undefined;
+  if (operationId !== null) return () => void releaseOperationLock.run(c.ex, subject, operationId);
   // Idempotent, and a read when there is nothing to release: callers unlock again at the end, whatever happened.
   return () => {
     if (ownLock.get(c.ex, subject, owner.pid, owner.host)) releaseLock.run(c.ex, subject, owner.pid, owner.host);

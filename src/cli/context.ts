@@ -16,6 +16,7 @@ export interface GlobalFlags {
   catalog?: string;
   config?: string;
   json?: boolean;
+  async?: boolean;
   timeout?: string;
   logLevel?: string;
   logFormat?: string;

@@ -9,6 +9,7 @@ import { IMAGE_RECOVER_MODES } from '../lifecycle/image-recover.js';
 import { isUrl } from '../lifecycle/images.js';
 import type { ImagePlan } from '../lifecycle/plan.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
+import { perform } from './perform.js';
 import { parseWhole } from './input.js';
 import { parseSizeMb } from './units.js';
 import type { Io } from './io.js';
@@ -91,7 +92,8 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
         const plan = ctx.orchestrator.planImageCreate(input);
         if (flags.dryRun) return printPlan(ctx, plan);
         const total = path !== undefined && !isUrl(path) ? Math.ceil(statSync(path).size / MiB) : sizeMb;
-        const image = await withProgress(ctx.io, `image ${name}: ${path !== undefined ? 'copying' : 'creating'}`, ctx.orchestrator.execute(plan), { dir: ds.basePath, totalMb: total ?? null });
+        const image = await withProgress(ctx.io, `image ${name}: ${path !== undefined ? 'copying' : 'creating'}`, perform(ctx, command, plan), { dir: ds.basePath, totalMb: total ?? null });
+        if (!image) return;
         print(ctx, image, () => describe(image, `${ds.id} (${ds.name})`));
       }),
     );
@@ -111,7 +113,8 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
         const plan = ctx.orchestrator.planImageClone(ref, { name: flags.name, ...(flags.persistent !== undefined ? { persistent: flags.persistent } : {}), ...(flags.force ? { force: true } : {}) });
         if (flags.dryRun) return printPlan(ctx, plan);
         const ds = plan.datastore;
-        const clone = await withProgress(ctx.io, `image ${flags.name}: cloning`, ctx.orchestrator.execute(plan), { dir: ds.basePath, totalMb: plan.original.sizeMb });
+        const clone = await withProgress(ctx.io, `image ${flags.name}: cloning`, perform(ctx, command, plan), { dir: ds.basePath, totalMb: plan.original.sizeMb });
+        if (!clone) return;
         print(ctx, clone, () => describe(clone, `${ds.id} (${ds.name})`));
       }),
     );
@@ -152,8 +155,8 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
           const snapshot = parseWhole(snapshotText, 'snapshot id', 'ferry image show IMAGE lists the snapshot ids');
           const plan = ctx.orchestrator.planImageSnapshot(ref, operation, snapshot);
           if (flags.dryRun) return printPlan(ctx, plan);
-          const image = await ctx.orchestrator.execute(plan);
-          print(ctx, image, () => describe(image, String(image.datastoreId)));
+          const image = await perform(ctx, command, plan);
+          if (image) print(ctx, image, () => describe(image, String(image.datastoreId)));
         }),
       );
   }
@@ -206,7 +209,8 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
           const lines = [`# image recover ${image.id} --${plan.mode} (dry run): its ${plan.operation} did not finish`, ...plan.leftovers.map((path) => `# remove leftover ${path}`), ...plan.steps.map((step) => `# ferry ds ${step.action} (datastore ${ds.id} ${ds.name}, driver ${ds.dsMad ?? '?'}): ${step.why}`)];
           return print(ctx, { operation: plan.operation, leftovers: plan.leftovers, plan: plan.steps.map((step) => ({ kind: step.kind, action: step.action, driver: ds.dsMad, image: image.id })) }, () => `${lines.join('\n')}\n`);
         }
-        const done = await ctx.orchestrator.recoverImage(plan);
+        const done = await perform(ctx, command, plan);
+        if (!done) return;
         const gone = !ctx.catalog.findImage(done.id);
         print(ctx, gone ? { deleted: done.id } : done, () => (gone ? `deleted image ${done.id} (${done.name})\n` : describe(done, `${ds.id} (${ds.name})`)));
       }),
@@ -222,7 +226,8 @@ export function registerImage(program: Command, io: Io, setStatus: (status: numb
       withCatalog(command, io, setStatus, async (ctx) => {
         const plan = ctx.orchestrator.planImageDelete(ref);
         if (flags.dryRun) return printPlan(ctx, plan);
-        const image = await ctx.orchestrator.execute(plan);
+        const image = await perform(ctx, command, plan);
+        if (!image) return;
         print(ctx, { deleted: image.id }, () => `deleted image ${image.id} (${image.name})\n`);
       }),
     );

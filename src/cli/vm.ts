@@ -9,6 +9,7 @@ import { FerryError } from '../errors.js';
 import { transferLine, type NewVmInput, type OperationArgs, type VmOperation } from '../lifecycle/plan.js';
 import { print, table, withCatalog, type CatalogContext } from './catalog-context.js';
 import { parseWhole } from './input.js';
+import { perform } from './perform.js';
 import { parseSizeMb, sizeMbOf } from './units.js';
 import type { Io } from './io.js';
 import { withProgress } from './progress.js';
@@ -90,11 +91,11 @@ function describe(vm: ShownVm): string {
 }
 
 /** Runs a VM operation and prints the VM, or with `dryRun` prints its plan (headed `label`) and runs nothing. */
-async function runOperation(ctx: CatalogContext, vmRef: string, operation: VmOperation, args: OperationArgs, dryRun: boolean, label: string): Promise<void> {
+async function runOperation(ctx: CatalogContext, command: Command, vmRef: string, operation: VmOperation, args: OperationArgs, dryRun: boolean, label: string): Promise<void> {
   const plan = ctx.orchestrator.planVm(vmRef, operation, args);
   if (dryRun) return printPlan(ctx, plan.steps, `${label} ${plan.vm.id} (dry run)`);
-  const vm = await ctx.orchestrator.execute(plan);
-  printVm(ctx, vm);
+  const vm = await perform(ctx, command, plan);
+  if (vm) printVm(ctx, vm);
 }
 
 /** Prints a plan as transfer-file lines (what `ferry tm transfer` runs). */
@@ -149,8 +150,8 @@ Examples:
         }
         const plan = ctx.orchestrator.planNewVm(input);
         if (flags.dryRun) return printPlan(ctx, plan.steps, `vm create ${input.name} on ${input.host} (dry run)`);
-        const vm = await ctx.orchestrator.execute(plan);
-        printVm(ctx, vm);
+        const vm = await perform(ctx, command, plan);
+        if (vm) printVm(ctx, vm);
       }),
     );
 
@@ -164,7 +165,7 @@ Examples:
       const target = withTarget ? (rest[0] as string) : undefined;
       const flags = (withTarget ? rest[1] : rest[0]) as { dryRun?: boolean };
       const command = rest[rest.length - 1] as Command;
-      return withCatalog(command, io, setStatus, (ctx) => runOperation(ctx, vmRef, name, target !== undefined ? { target } : {}, flags.dryRun === true, `vm ${name}`));
+      return withCatalog(command, io, setStatus, (ctx) => runOperation(ctx, command, vmRef, name, target !== undefined ? { target } : {}, flags.dryRun === true, `vm ${name}`));
     });
   };
   operation('create', 'deploy a PENDING VM (one whose create was rolled back) on its host', false, 'deploy');
@@ -194,7 +195,7 @@ Examples:
 `,
     )
     .action((vmRef: string, flags: { hard?: boolean; dryRun?: boolean }, command: Command) =>
-      withCatalog(command, io, setStatus, (ctx) => runOperation(ctx, vmRef, 'terminate', flags.hard ? { hard: true } : {}, flags.dryRun === true, `vm terminate${flags.hard ? ' --hard' : ''}`)),
+      withCatalog(command, io, setStatus, (ctx) => runOperation(ctx, command, vmRef, 'terminate', flags.hard ? { hard: true } : {}, flags.dryRun === true, `vm terminate${flags.hard ? ' --hard' : ''}`)),
     );
 
   group
@@ -220,7 +221,8 @@ Examples:
         const plan = ctx.orchestrator.planSaveAs(vmRef, disk, input);
         const vm = plan.vm;
         if (flags.dryRun) return printPlan(ctx, plan.steps, `vm disk-saveas ${vm.id} ${disk} (dry run)`);
-        const image = await withProgress(ctx.io, `disk ${disk} of VM ${vm.id}: saving as ${flags.name}`, ctx.orchestrator.execute(plan), { dir: plan.datastore.basePath, totalMb: plan.sizeMb });
+        const image = await withProgress(ctx.io, `disk ${disk} of VM ${vm.id}: saving as ${flags.name}`, perform(ctx, command, plan), { dir: plan.datastore.basePath, totalMb: plan.sizeMb });
+        if (!image) return;
         print(ctx, image, () => `saved disk ${disk} of VM ${vm.id} as image ${image.id} (${image.name}): ${image.source}, ${image.sizeMb ?? '?'} MB\n`);
       }),
     );
@@ -245,7 +247,7 @@ Examples:
         return withCatalog(command, io, setStatus, async (ctx) => {
           const text = snapText ?? flags.id;
           const args = { disk: parseWhole(diskText, 'disk id', HINT), ...(text !== undefined ? { snapshot: parseWhole(text, 'snapshot id', HINT) } : {}) };
-          return runOperation(ctx, vmRef, `disk-snapshot-${action}`, args, flags.dryRun === true, `vm disk-snapshot ${action}`);
+          return runOperation(ctx, command, vmRef, `disk-snapshot-${action}`, args, flags.dryRun === true, `vm disk-snapshot ${action}`);
         });
       });
   }
@@ -266,8 +268,8 @@ Examples:
         const mode = modes[0] as 'retry' | 'success' | 'failure';
         const plan = ctx.orchestrator.planRecover(vmRef, mode);
         if (flags.dryRun) return printPlan(ctx, plan.steps, `vm recover ${vmRef} --${mode} (dry run)`);
-        const vm = await ctx.orchestrator.execute(plan);
-        printVm(ctx, vm);
+        const vm = await perform(ctx, command, plan);
+        if (vm) printVm(ctx, vm);
       }),
     );
 

@@ -37,6 +37,11 @@ const DriverSettingsSchema = v.strictObject({ convention: v.picklist(CONVENTIONS
 export const ConfigSchema = v.strictObject({
   /** The catalog file, relative to this file, or a postgres:// URL. $FERRY_CATALOG, $FERRY_HOME and --catalog come first. */
   catalog: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /**
+   * With a PostgreSQL catalog, VM and image operations are queued to `ferry worker`s (true, the default); false: each
+   * command runs its operations itself, as on SQLite (docs/workers.md).
+   */
+  queue: v.optional(v.boolean()),
   /** Folder holding datastore/<ds_mad>/ and tm/<tm_mad>/ drivers; relative to this file. */
   remotes: v.optional(v.pipe(v.string(), v.minLength(1))),
   /** Timeouts in seconds: `default` for every action, or per kind and action. */

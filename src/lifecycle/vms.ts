@@ -136,8 +136,8 @@ function checkVm(life: LifecycleOptions, tx: CatalogTx, input: NewVmInput): NewV
   return { name: input.name, host: input.host, systemDsId: systemDs.id, disks };
 }
 
-/** Records a new VM (PENDING), checked. */
-function recordVm(life: LifecycleOptions, tx: CatalogTx, input: NewVmInput): Vm {
+/** Records a new VM (PENDING), checked (queue/submit.ts records one this way before queuing its create). */
+export function recordVm(life: LifecycleOptions, tx: CatalogTx, input: NewVmInput): Vm {
   const checked = checkVm(life, tx, input);
   return tx.addVm(checked, tx.datastore(checked.systemDsId).basePath);
 }

@@ -14,6 +14,9 @@ import { FerryError } from '../errors.js';
 import type { Executor } from '../catalog/db/executor.js';
 import { QUEUE_SCHEMA } from './install.js';
 
+/** A worker's presence session is named this and its pool id (worker.ts); commands count them (wait.ts). */
+export const PRESENCE_PREFIX = 'ferry-worker:';
+
 /** The task every ferry operation job runs (a worker's task list has it). */
 export const OPERATION_TASK = 'ferry_operation';
 
@@ -32,6 +35,8 @@ export interface EnqueueOptions {
    * uses one up: the job is run again only while attempts < maxAttempts. Default 5.
    */
   maxAttempts?: number;
+  /** graphile-worker's job flags: the hosts and datastores it touches (request.ts scopeOf); a worker forbids the rest. */
+  flags?: readonly string[];
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
@@ -56,8 +61,8 @@ export function enqueueOperation(executor: Executor, payload: OperationPayload, 
   const body: OperationPayload = { operationId: payload.operationId, subject: payload.subject, kind: payload.kind };
   const row = executor.get<{ id: number }>({
     sql: `SELECT id FROM ${QUEUE_SCHEMA}.add_job($1::text, $2::json, queue_name => $3::text, run_at => clock_timestamp(),
-            max_attempts => $4::int, job_key => $5::text, job_key_mode => 'unsafe_dedupe')`,
-    parameters: [OPERATION_TASK, JSON.stringify(body), payload.subject, maxAttempts, `op:${payload.operationId}`],
+            max_attempts => $4::int, job_key => $5::text, job_key_mode => 'unsafe_dedupe', flags => $6::text[])`,
+    parameters: [OPERATION_TASK, JSON.stringify(body), payload.subject, maxAttempts, `op:${payload.operationId}`, [...(options.flags ?? [])]],
   });
   if (row === undefined) throw new Error('graphile_worker.add_job returned no job');
   return Number(row.id);

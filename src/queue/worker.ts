@@ -21,7 +21,9 @@ import type { Logger } from '../log/logger.js';
 import { QUEUE_SCHEMA } from './install.js';
 import { workerLogger } from './logger.js';
 
-export const PRESENCE_PREFIX = 'ferry-worker:';
+import { PRESENCE_PREFIX } from './enqueue.js';
+
+export { PRESENCE_PREFIX };
 
 export interface WorkerOptions {
   /** A pool on the catalog's database (install.ts's queuePool), at least concurrency + 2 connections. */
