@@ -49,3 +49,12 @@ export async function run(command: Command, io: Io, setStatus: SetStatus, body: 
     setStatus(error instanceof FailureWithFields ? reportError(io, { json }, error.cause, error.fields) : reportError(io, { json }, error));
   }
 }
+
+/** Resolves when `signal` aborts (never, without one): a foreground service's life (serve, worker). */
+export function untilAborted(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal === undefined) return;
+    if (signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}

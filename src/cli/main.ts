@@ -19,6 +19,8 @@ import { registerMad } from './mad.js';
 import type { SetStatus } from './command.js';
 import type { Io } from './io.js';
 import { registerServe } from './serve.js';
+import { registerOp } from './op.js';
+import { registerWorker } from './worker.js';
 import { ferryVersion } from '../service/version.js';
 import { registerTm } from './tm.js';
 import { XPATH_HELP, runXpath } from './xpath.js';
@@ -79,6 +81,8 @@ export function buildProgram(io: Io, setStatus: SetStatus): Command {
   registerDatastore(program, io, setStatus);
   registerHost(program, io, setStatus);
   registerServe(program, io, setStatus);
+  registerWorker(program, io, setStatus);
+  registerOp(program, io, setStatus);
   registerImage(program, io, setStatus);
   registerVm(program, io, setStatus);
   registerAlert(program, io, setStatus);

@@ -39,6 +39,7 @@ export async function perform<P extends Performable>(ctx: CatalogContext, comman
   }
   const [{ submit }, { liveWorkers, journalMark, operationError, waitForOperation }] = await Promise.all([import('../queue/submit.js'), import('../queue/wait.js')]);
   const catalog = ctx.catalog as Catalog;
+  await ensureQueue(catalog, ctx);
   const before = plan.kind === 'vm' && !plan.input ? journalMark(catalog, `vm:${plan.vm.id}`) : undefined;
   const operation = submit(catalog, { catalog, runner: ctx.runner, frontend: ctx.frontend }, plan, { createdBy: `${hostname()}:${process.pid}` });
   const workers = liveWorkers(catalog.executor);
@@ -56,6 +57,23 @@ export async function perform<P extends Performable>(ctx: CatalogContext, comman
   });
   if (ended.state === 'failed') throw operationError(ended);
   return resultOf(catalog, ended, plan) as PerformResult<P>;
+}
+
+/**
+ * Installs the queue's schema when no worker has yet (a worker installs it on start): the first command queuing
+ * on a new catalog must not fail for want of one. A query when it is there.
+ */
+async function ensureQueue(catalog: Catalog, ctx: CatalogContext): Promise<void> {
+  const found = catalog.executor.get<{ t: string | null }>({ sql: `SELECT to_regclass('graphile_worker._private_jobs')::text AS t`, parameters: [] });
+  if (found?.t) return;
+  const [{ parsePostgresUrl }, { findPassword }, { installQueue, queuePool }] = await Promise.all([import('../catalog/location.js'), import('../catalog/pgpass.js'), import('../queue/install.js')]);
+  const location = parsePostgresUrl(catalog.path, '--catalog', ctx.io.env);
+  const pool = queuePool(location, findPassword(location, ctx.io.env)?.password, 2, 'ferry-queue-install');
+  try {
+    await installQueue(pool, ctx.logger);
+  } finally {
+    await pool.end();
+  }
 }
 
 /** A journal entry as a progress line, like the in-process steps' (catalog-context.ts printStep). */

@@ -5,7 +5,7 @@ import { catalogLocation } from '../config/catalog-path.js';
 import { loadConfig, type FerryConfig } from '../config/config.js';
 import type { CatalogStore } from '../catalog/store.js';
 import { hostsOf } from './catalog-hosts.js';
-import { run, type SetStatus } from './command.js';
+import { run, untilAborted, type SetStatus } from './command.js';
 import { flagsOf, makeContext } from './context.js';
 import type { Io } from './io.js';
 
@@ -71,19 +71,10 @@ async function serve(command: Command, io: Io, flags: ServeFlags): Promise<numbe
   );
   const offHangup = io.onHangup?.(() => void service.reload());
   try {
-    await stopped(io.signal);
+    await untilAborted(io.signal);
   } finally {
     offHangup?.();
     await service.stop();
   }
   return 0;
-}
-
-/** Resolves when `signal` aborts (never, without one). */
-function stopped(signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal === undefined) return;
-    if (signal.aborted) return resolve();
-    signal.addEventListener('abort', () => resolve(), { once: true });
-  });
 }

@@ -96,7 +96,7 @@ async function runOperation(options: OperationTaskOptions, catalog: Catalog, id:
     },
   };
   const orchestrator = new Orchestrator(life);
-  log.info({ operation: before.operation, attempt: current.attempts, resumed: before.state === 'running' }, before.state === 'running' ? 'operation taken up after its worker stopped' : 'operation started');
+  log.info({ kind: before.operation, attempt: current.attempts, resumed: before.state === 'running' }, before.state === 'running' ? 'operation taken up after its worker stopped' : 'operation started');
   let value: unknown;
   try {
     const resumed = before.state === 'running' ? await resume(life, orchestrator, before) : ({ kind: 'start-again' } as const);
@@ -105,6 +105,7 @@ async function runOperation(options: OperationTaskOptions, catalog: Catalog, id:
       // An image operation is one action: noted as started before it is planned, so a successor knows.
       if (IMAGE_KINDS.has(request.kind)) catalog.markStepStarted(id, 0, 1);
       value = await startFresh(orchestrator, catalog, request);
+      if (IMAGE_KINDS.has(request.kind)) catalog.markStepDone(id, 0);
     }
   } catch (error) {
     const failure = toFerryError(error);

@@ -41,6 +41,8 @@ export interface WorkerOptions {
   reclaimIntervalMs?: number;
   /** How old a dead worker's lock must be to be freed (default 10 s). */
   reclaimGraceMs?: number;
+  /** Job flags this worker does not take (asked before each fetch): the hosts and datastores it cannot reach. */
+  forbiddenFlags?: () => string[] | Promise<string[]>;
 }
 
 export interface QueueWorker {
@@ -94,6 +96,9 @@ export async function startWorker(options: WorkerOptions): Promise<QueueWorker> 
       logger: workerLogger(log),
       noHandleSignals: true,
       pollInterval: options.pollIntervalMs ?? 2000,
+      ...(options.forbiddenFlags ? { forbiddenFlags: options.forbiddenFlags } : {}),
+      // No cron: without this graphile-worker looks for a ./crontab file in the current folder.
+      parsedCronItems: [],
       events,
     });
     if (poolId === undefined) throw new Error('graphile-worker started no worker pool');
