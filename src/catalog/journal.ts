@@ -27,7 +27,21 @@ const insertEntry = prepared((db) =>
   }),
 );
 
+/**
+ * The advisory lock journal writers take on PostgreSQL (held to their transaction's end): an identity is given at
+ * insert but seen at commit, so two writers could commit ids out of order, and a reader tailing the journal by
+ * afterId (metrics, the dashboard's live steps, op wait) would skip the lower one for good. Taken in turn, ids are
+ * committed in order. SQLite's one writer at a time gives this by itself.
+ */
+const JOURNAL_LOCK = 0x6665_7272_794an;
+const takeJournalTurn = { sql: 'SELECT pg_advisory_xact_lock($1::bigint)', parameters: [JOURNAL_LOCK.toString()] };
+
 export function record(c: Connection, entry: NewJournalEntry): void {
+  if (c.dialect === 'postgres') {
+    // Outside a transaction the lock would end with its own statement: the insert goes in one with it.
+    if (!c.inTransaction) return c.transaction(() => record(c, entry));
+    c.ex.get(takeJournalTurn);
+  }
   insertEntry.run(
     c.ex,
     now(),
