@@ -30,3 +30,17 @@ t.test('the exit status tables have every status a code maps to', async (t) => {
     for (const status of new Set([0, ...Object.values(EXIT_STATUS), 130])) t.ok(listed.has(status), `${page} explains exit status ${status}`);
   }
 });
+
+t.test('docs/workers.md says of each action what the contract table says: safe to repeat or not', async (t) => {
+  const { CONTRACT } = await import('../../src/contract/table.js');
+  const text = readFileSync(join(repoRoot, 'docs', 'workers.md'), 'utf8');
+  const cells = [...text.matchAll(/^\| ((?:tm|datastore): [^|]+)\| ((?:tm|datastore): [^|]+)\|$/gm)];
+  t.equal(cells.length, 2, 'a tm row and a datastore row');
+  const named = (cell: string): string[] => cell.replace(/^\w+: /, '').split(',').map((name) => name.trim());
+  for (const [, safe, unsafe] of cells) {
+    const kind = (safe as string).startsWith('tm') ? 'tm' : 'datastore';
+    const rows = CONTRACT[kind] as Record<string, { repeatSafe: boolean }>;
+    t.same(named(safe as string).sort(), Object.keys(rows).filter((action) => rows[action]?.repeatSafe).sort(), `${kind}: the safe ones`);
+    t.same(named(unsafe as string).sort(), Object.keys(rows).filter((action) => !rows[action]?.repeatSafe).sort(), `${kind}: the others`);
+  }
+});
