@@ -131,3 +131,48 @@ t.test('SIGTERM with --on-stop handback: the running step is stopped and its ope
   t.match(catalog.operation(id), { state: 'done', attempts: 2 });
   t.equal(catalog.vm(1).state, 'RUNNING', 'clone is safe to repeat: run again, and the create finished');
 });
+
+t.test('worker SIGKILLed in an image\'s mkfs (not safe to repeat): the image is ERROR, E_INTERRUPTED, and image recover finishes it', async (t) => {
+  const w = await seededQueueWorld(t);
+  const doomed = w.startWorker();
+  w.slow('mkfs');
+  const queued = await w.ferry(['--async', 'image', 'create', '--name', 'blank', '--datastore', 'slowimages', '--size', '10']);
+  t.equal(queued.status, 0, queued.stderr);
+  const id = Number(/operation (\d+) queued/.exec(queued.stdout)?.[1]);
+  await until('mkfs to start', () => w.started('mkfs'));
+  doomed.child.kill('SIGKILL');
+  await doomed.exited;
+  w.fast('mkfs');
+  w.startWorker();
+  const waited = await w.ferry(['op', 'wait', String(id)]);
+  t.equal(waited.status, 1, 'E_INTERRUPTED: exit 1');
+  t.match(waited.stderr, 'mkfs is not safe to run twice');
+  t.match(w.view().operation(id), { state: 'failed', errorCode: 'E_INTERRUPTED', attempts: 2 });
+  const image = w.view().image('blank');
+  t.match(image, { state: 'ERROR', error: /^mkfs: the worker running it died/ });
+  t.equal(w.calls().filter((call) => call.startsWith('mkfs ')).length, 1, 'mkfs ran once');
+  t.equal(w.view().lockHolder(`image:${image.id}`), undefined, 'its lock went with the operation');
+  const recovered = await w.ferry(['image', 'recover', 'blank', '--retry']);
+  t.equal(recovered.status, 0, recovered.stderr);
+  t.equal(w.view().image('blank').state, 'READY');
+});
+
+t.test('worker SIGKILLed in an image\'s rm (safe to repeat): run again, the image is gone, the operation done', async (t) => {
+  const w = await seededQueueWorld(t);
+  const made = await w.ferry(['--config', join(w.dir, 'inline.yaml'), 'image', 'create', '--name', 'old', '--datastore', 'slowimages', '--size', '10']);
+  t.equal(made.status, 0, made.stderr);
+  const doomed = w.startWorker();
+  w.slow('rm');
+  const queued = await w.ferry(['--async', 'image', 'delete', 'old']);
+  const id = Number(/operation (\d+) queued/.exec(queued.stdout)?.[1]);
+  await until('rm to start', () => w.started('rm'));
+  doomed.child.kill('SIGKILL');
+  await doomed.exited;
+  w.fast('rm');
+  w.startWorker();
+  const waited = await w.ferry(['op', 'wait', String(id)]);
+  t.equal(waited.status, 0, waited.stderr);
+  t.match(w.view().operation(id), { state: 'done', attempts: 2 });
+  t.equal(w.view().findImage('old'), undefined, 'deleted');
+  t.equal(w.calls().filter((call) => call.startsWith('rm ')).length, 2, 'rm ran again');
+});

@@ -9,7 +9,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFi
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { Catalog } from '../../src/catalog/catalog.js';
-import { TM_ACTIONS } from '../../src/contract/table.js';
+import { DS_ACTIONS, TM_ACTIONS } from '../../src/contract/table.js';
 import { binPath, bundledRemotes, cleanEnv, runBin, type BinResult } from '../cli/helpers.js';
 import { tmpDir } from '../helpers/fixtures.js';
 import { startPostgres } from '../helpers/postgres.js';
@@ -30,27 +30,31 @@ export async function queueWorld(t: Test) {
   cpSync(join(bundledRemotes, 'datastore'), join(remotes, 'datastore'), { recursive: true, verbatimSymlinks: true });
   cpSync(join(bundledRemotes, 'tm', 'dummy'), join(remotes, 'tm', 'dummy'), { recursive: true, verbatimSymlinks: true });
   cpSync(join(bundledRemotes, 'scripts_common.sh'), join(remotes, 'scripts_common.sh'));
-  for (const action of TM_ACTIONS) {
-    const script = join(remotes, 'tm', 'slow', action);
-    // slow-<action>: line 1 a text the arguments must hold (empty: any call), line 2 seconds (default 30).
-    writeFileSync(
-      script,
-      [
-        '#!/bin/sh',
-        '# tm/dummy, logging each call; slow while slow-<action> matches, failing while fail-<action> exists.',
-        'set -eu',
-        `echo "${action} $*" >> '${marks}/calls'`,
-        `m='${marks}/slow-${action}'`,
-        'if [ -e "$m" ]; then',
-        '  pattern=$(sed -n 1p "$m"); seconds=$(sed -n 2p "$m")',
-        `  case "$*" in *"$pattern"*) echo "$$" > '${marks}/started-${action}'; sleep "\${seconds:-30}" ;; esac`,
-        'fi',
-        `if [ -e '${marks}/fail-${action}' ]; then echo "ERROR: injected failure in ${action}" >&2; exit 1; fi`,
-        `exec '${join(bundledRemotes, 'tm', 'dummy', action)}' "$@"`,
-        '',
-      ].join('\n'),
-    );
-    chmodSync(script, 0o755);
+  // tm/slow and datastore/slow: the dummy drivers, logging each call; slow while slow-<action> matches, failing while
+  // fail-<action> exists (slow-<action>: line 1 a text the arguments must hold, empty for any; line 2 seconds, 30).
+  mkdirSync(join(remotes, 'datastore', 'slow'));
+  for (const [kind, actions] of [['tm', TM_ACTIONS], ['datastore', DS_ACTIONS]] as const) {
+    for (const action of actions) {
+      const script = join(remotes, kind, 'slow', action);
+      writeFileSync(
+        script,
+        [
+          '#!/bin/sh',
+          `# ${kind}/dummy, logging each call; slow while slow-<action> matches, failing while fail-<action> exists.`,
+          'set -eu',
+          `echo "${action} $*" >> '${marks}/calls'`,
+          `m='${marks}/slow-${action}'`,
+          'if [ -e "$m" ]; then',
+          '  pattern=$(sed -n 1p "$m"); seconds=$(sed -n 2p "$m")',
+          `  case "$*" in *"$pattern"*) echo "$$" > '${marks}/started-${action}'; sleep "\${seconds:-30}" ;; esac`,
+          'fi',
+          `if [ -e '${marks}/fail-${action}' ]; then echo "ERROR: injected failure in ${action}" >&2; exit 1; fi`,
+          `exec '${join(bundledRemotes, kind, 'dummy', action)}' "$@"`,
+          '',
+        ].join('\n'),
+      );
+      chmodSync(script, 0o755);
+    }
   }
   const env = { FERRY_CATALOG: pg.url, PGPASSWORD: pg.password, FERRY_HOME: join(dir, 'home'), FERRY_REMOTES: remotes, NO_COLOR: '1' };
   const ferry = (argv: readonly string[], killAfterMs = 30_000): Promise<BinResult> => runBin(argv, { env, cwd: dir, killAfterMs });
@@ -109,6 +113,7 @@ export async function seededQueueWorld(t: Test) {
     ['host', 'create', 'host02', '--local'],
     ['datastore', 'create', 'images', '--type', 'IMAGE', '--ds-mad', 'dummy', '--tm-mad', 'slow', '--base-path', join(dir, 'images')],
     ['datastore', 'create', 'system', '--type', 'SYSTEM', '--tm-mad', 'slow', '--base-path', join(dir, 'system')],
+    ['datastore', 'create', 'slowimages', '--type', 'IMAGE', '--ds-mad', 'slow', '--tm-mad', 'slow', '--base-path', join(dir, 'slowimages')],
     ['--config', join(dir, 'inline.yaml'), 'image', 'create', '--name', 'deb', '--datastore', 'images', '--size', '10'],
   ]) {
     if (argv[1]?.endsWith('inline.yaml')) writeFileSync(join(dir, 'inline.yaml'), 'queue: false\n');
