@@ -8,6 +8,15 @@ import t from 'tap';
 import { FerryError } from '../../src/errors.js';
 import { fresh } from './seed.js';
 
+/** An operation recorded and its lock taken in one transaction, as queue/submit.ts does. */
+function queuedWithLock(catalog: ReturnType<typeof fresh>['catalog'], subject: string, operation: string) {
+  return catalog.transaction((tx) => {
+    const made = tx.addOperation({ ...input(subject), operation });
+    tx.lockForOperation(subject, operation, made.id);
+    return made;
+  });
+}
+
 const input = (subject: string) => ({ subject, kind: 'vm', operation: 'stop', request: { kind: 'vm', vm: 7, operation: 'stop', args: {} }, scope: ['ds:1', 'host:node1'], createdBy: 'fe:1' });
 
 t.test('an operation from queued to running to done, and the worker\'s notes on it', async (t) => {
@@ -40,11 +49,7 @@ t.test('an operation from queued to running to done, and the worker\'s notes on 
 
 t.test('an operation\'s lock: its own to whoever acts for it, E_BUSY to the rest, gone with its end', async (t) => {
   const { catalog } = fresh(t);
-  const op = catalog.transaction((tx) => {
-    const made = tx.addOperation(input('vm:7'));
-    tx.lockForOperation('vm:7', 'stop', made.id);
-    return made;
-  });
+  const op = queuedWithLock(catalog, 'vm:7', 'stop');
   const busy = catalog.busy('vm:7');
   t.match(busy, { code: 'E_BUSY', message: `vm:7 is busy: operation ${op.id} (stop) holds it, queued`, hint: `wait for it: ferry op wait ${op.id}` });
   t.throws(() => catalog.lock('vm:7', 'resume'), { code: 'E_BUSY' }, 'this very process is refused too: the lock is the operation\'s');
@@ -77,11 +82,7 @@ t.test('an operation\'s lock: its own to whoever acts for it, E_BUSY to the rest
 
 t.test('a lock whose operation ended without letting go (written by hand, or an older ferry) is stale and taken over', async (t) => {
   const { catalog } = fresh(t);
-  const op = catalog.transaction((tx) => {
-    const made = tx.addOperation(input('vm:7'));
-    tx.lockForOperation('vm:7', 'stop', made.id);
-    return made;
-  });
+  const op = queuedWithLock(catalog, 'vm:7', 'stop');
   // Ended without the lock's release: the row stays, its operation does not hold it any more.
   catalog.executor.run({ sql: catalog.dialect === 'postgres' ? `UPDATE operations SET state = 'done' WHERE id = $1` : `UPDATE operations SET state = 'done' WHERE id = ?`, parameters: [op.id] });
   t.equal(catalog.busy('vm:7'), undefined);
@@ -94,17 +95,10 @@ t.test('a lock whose operation ended without letting go (written by hand, or an 
 
 t.test('two operations cannot hold one resource', async (t) => {
   const { catalog } = fresh(t);
-  const first = catalog.transaction((tx) => {
-    const made = tx.addOperation(input('vm:7'));
-    tx.lockForOperation('vm:7', 'stop', made.id);
-    return made;
-  });
+  const first = queuedWithLock(catalog, 'vm:7', 'stop');
   t.throws(
     () =>
-      catalog.transaction((tx) => {
-        const made = tx.addOperation(input('vm:7'));
-        tx.lockForOperation('vm:7', 'resume', made.id);
-      }),
+      queuedWithLock(catalog, 'vm:7', 'resume'),
     { code: 'E_BUSY', message: `vm:7 is busy: operation ${first.id} (stop) holds it, queued` },
   );
   t.equal(catalog.listOperations().length, 1, 'the refused operation was rolled back with its transaction');

@@ -46,6 +46,16 @@ const CASES: Case[] = [
   { name: 'stop, cut in step 3 (mv the VM folder)', before: [CREATE], operation: ['vm', 'stop', 'vm1'], action: 'mv', pattern: 'system/1 ', step: 2, total: 3, safe: false },
 ];
 
+/** Queues `argv` (--async) with `action` slow on calls holding `pattern`; resolves with its id once the action started. */
+async function queueSlowed(w: Awaited<ReturnType<typeof seededQueueWorld>>, argv: string[], action: string, pattern = '', seconds = 30): Promise<number> {
+  w.slow(action, pattern, seconds);
+  const queued = await w.ferry(['--async', ...argv]);
+  if (queued.status !== 0) throw new Error(`ferry ${argv.join(' ')}: ${queued.stderr}`);
+  const id = Number(/operation (\d+) queued/.exec(queued.stdout)?.[1]);
+  await until(`${action} to start`, () => w.started(action));
+  return id;
+}
+
 for (const each of CASES) {
   t.test(`worker SIGKILLed: ${each.name}`, async (t) => {
     const w = await seededQueueWorld(t);
@@ -54,11 +64,7 @@ for (const each of CASES) {
       t.equal(run.status, 0, run.stderr);
     }
     const doomed = w.startWorker();
-    w.slow(each.action, each.pattern);
-    const queued = await w.ferry(['--async', ...each.operation]);
-    t.equal(queued.status, 0, queued.stderr);
-    const id = Number(/operation (\d+) queued/.exec(queued.stdout)?.[1]);
-    await until(`step ${each.step + 1} to start`, () => w.started(each.action));
+    const id = await queueSlowed(w, each.operation, each.action, each.pattern);
     const catalog = w.view();
     t.match(catalog.operation(id), { state: 'running', stepStarted: each.step, attempts: 1 }, 'the worker noted the step in flight');
     const callsBefore = w.calls();
@@ -100,10 +106,7 @@ for (const each of CASES) {
 t.test('SIGTERM: a worker lets its running operation finish, then exits 0', async (t) => {
   const w = await seededQueueWorld(t);
   const worker = w.startWorker();
-  w.slow('clone', '', 2);
-  const queued = await w.ferry(['--async', ...CREATE]);
-  const id = Number(/operation (\d+) queued/.exec(queued.stdout)?.[1]);
-  await until('the clone to start', () => w.started('clone'));
+  const id = await queueSlowed(w, CREATE, 'clone', '', 2);
   worker.child.kill('SIGTERM');
   t.equal(await worker.exited, 0, 'exit 0 once the operation ended');
   t.match(worker.output(), 'letting running operations finish');
@@ -114,10 +117,7 @@ t.test('SIGTERM: a worker lets its running operation finish, then exits 0', asyn
 t.test('SIGTERM with --on-stop handback: the running step is stopped and its operation taken up by another worker', async (t) => {
   const w = await seededQueueWorld(t);
   const worker = w.startWorker('--on-stop', 'handback');
-  w.slow('clone', '', 30);
-  const queued = await w.ferry(['--async', ...CREATE]);
-  const id = Number(/operation (\d+) queued/.exec(queued.stdout)?.[1]);
-  await until('the clone to start', () => w.started('clone'));
+  const id = await queueSlowed(w, CREATE, 'clone');
   worker.child.kill('SIGTERM');
   t.equal(await worker.exited, 0, 'exit 0, without waiting for the 30 s step');
   t.match(worker.output(), 'handed back');
@@ -132,18 +132,20 @@ t.test('SIGTERM with --on-stop handback: the running step is stopped and its ope
   t.equal(catalog.vm(1).state, 'RUNNING', 'clone is safe to repeat: run again, and the create finished');
 });
 
-t.test('worker SIGKILLed in an image\'s mkfs (not safe to repeat): the image is ERROR, E_INTERRUPTED, and image recover finishes it', async (t) => {
-  const w = await seededQueueWorld(t);
+/** Queues `argv` with `action` slow, SIGKILLs the worker once the action started, starts another: the operation's id. */
+async function cutAndTakeUp(w: Awaited<ReturnType<typeof seededQueueWorld>>, action: string, argv: string[]): Promise<number> {
   const doomed = w.startWorker();
-  w.slow('mkfs');
-  const queued = await w.ferry(['--async', 'image', 'create', '--name', 'blank', '--datastore', 'slowimages', '--size', '10']);
-  t.equal(queued.status, 0, queued.stderr);
-  const id = Number(/operation (\d+) queued/.exec(queued.stdout)?.[1]);
-  await until('mkfs to start', () => w.started('mkfs'));
+  const id = await queueSlowed(w, argv, action);
   doomed.child.kill('SIGKILL');
   await doomed.exited;
-  w.fast('mkfs');
+  w.fast(action);
   w.startWorker();
+  return id;
+}
+
+t.test('worker SIGKILLed in an image\'s mkfs (not safe to repeat): the image is ERROR, E_INTERRUPTED, and image recover finishes it', async (t) => {
+  const w = await seededQueueWorld(t);
+  const id = await cutAndTakeUp(w, 'mkfs', ['image', 'create', '--name', 'blank', '--datastore', 'slowimages', '--size', '10']);
   const waited = await w.ferry(['op', 'wait', String(id)]);
   t.equal(waited.status, 1, 'E_INTERRUPTED: exit 1');
   t.match(waited.stderr, 'mkfs is not safe to run twice');
@@ -161,15 +163,7 @@ t.test('worker SIGKILLed in an image\'s rm (safe to repeat): run again, the imag
   const w = await seededQueueWorld(t);
   const made = await w.ferry(['--config', join(w.dir, 'inline.yaml'), 'image', 'create', '--name', 'old', '--datastore', 'slowimages', '--size', '10']);
   t.equal(made.status, 0, made.stderr);
-  const doomed = w.startWorker();
-  w.slow('rm');
-  const queued = await w.ferry(['--async', 'image', 'delete', 'old']);
-  const id = Number(/operation (\d+) queued/.exec(queued.stdout)?.[1]);
-  await until('rm to start', () => w.started('rm'));
-  doomed.child.kill('SIGKILL');
-  await doomed.exited;
-  w.fast('rm');
-  w.startWorker();
+  const id = await cutAndTakeUp(w, 'rm', ['image', 'delete', 'old']);
   const waited = await w.ferry(['op', 'wait', String(id)]);
   t.equal(waited.status, 0, waited.stderr);
   t.match(w.view().operation(id), { state: 'done', attempts: 2 });
