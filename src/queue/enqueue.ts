@@ -32,14 +32,16 @@ export interface OperationPayload {
 export interface EnqueueOptions {
   /**
    * Runs before the job is given up. A run counts when a worker takes the job, so a worker that dies mid-job
-   * uses one up: the job is run again only while attempts < maxAttempts. Default 5.
+   * uses one up: the job is run again only while attempts < maxAttempts. Default 25: an operation's job is thrown
+   * back only by a dead or stopping worker or a catalog that is away, and on its last attempt the task records the
+   * operation's failure rather than throw (task.ts), so no operation is left running with no job.
    */
   maxAttempts?: number;
   /** graphile-worker's job flags: the hosts and datastores it touches (request.ts scopeOf); a worker forbids the rest. */
   flags?: readonly string[];
 }
 
-export const DEFAULT_MAX_ATTEMPTS = 5;
+export const DEFAULT_MAX_ATTEMPTS = 25;
 
 const SUBJECT = /^[a-z]+:[1-9][0-9]*$/;
 

@@ -60,12 +60,12 @@ const IMAGE_KINDS = new Set<OperationRequest['kind']>(['image-create', 'image-cl
 /** The task, and close() for the connections it opened. */
 export function operationTask(options: OperationTaskOptions): { task: Task; close(): void } {
   const pool = new CatalogPool(options.openCatalog);
-  const task: Task = async (payload) => {
+  const task: Task = async (payload, helpers) => {
     const { operationId } = operationPayload(payload);
     const catalog = pool.take();
     try {
       catalog.actFor(operationId);
-      await runOperation(options, catalog, operationId);
+      await runOperation(options, catalog, operationId, helpers.job.attempts >= helpers.job.max_attempts);
     } finally {
       pool.give(catalog);
     }
@@ -73,7 +73,8 @@ export function operationTask(options: OperationTaskOptions): { task: Task; clos
   return { task, close: () => pool.close() };
 }
 
-async function runOperation(options: OperationTaskOptions, catalog: Catalog, id: number): Promise<void> {
+/** `lastAttempt`: the queue will not run the job again, so nothing is thrown back to it: the failure is recorded. */
+async function runOperation(options: OperationTaskOptions, catalog: Catalog, id: number, lastAttempt: boolean): Promise<void> {
   const before = catalog.startOperation(id, options.worker);
   const log = options.logger.child({ operation: id, subject: before.subject });
   if (before.state === 'done' || before.state === 'failed') {
@@ -109,11 +110,11 @@ async function runOperation(options: OperationTaskOptions, catalog: Catalog, id:
     }
   } catch (error) {
     const failure = toFerryError(error);
-    if (handsBack && options.handback?.aborted === true && handBack(catalog, request, failure)) {
+    if (!lastAttempt && handsBack && options.handback?.aborted === true && handBack(catalog, request, failure)) {
       log.warn({ error: failure.message }, 'operation handed back to the queue');
       throw new Error(`operation ${id} handed back: the worker is stopping`);
     }
-    if (failure.code === 'E_CATALOG') {
+    if (failure.code === 'E_CATALOG' && !lastAttempt) {
       // The catalog is not there to record the outcome: the job is tried again later and resumes.
       log.error({ error: failure.message }, 'operation left unfinished: the catalog failed');
       throw failure;
