@@ -13,7 +13,7 @@ import { parsePostgresUrl } from '../../src/catalog/location.js';
 import { migratePostgres } from '../../src/catalog/db/postgres-schema.js';
 import type { PostgresExecutor } from '../../src/catalog/db/postgres-executor.js';
 import { silentLogger, type Logger } from '../../src/log/logger.js';
-import { enqueueOperation, OPERATION_TASK, operationPayload, type OperationPayload } from '../../src/queue/enqueue.js';
+import { DEFAULT_MAX_ATTEMPTS, enqueueOperation, OPERATION_TASK, operationPayload, type OperationPayload } from '../../src/queue/enqueue.js';
 import { installQueue, queuePool, queueSchemaVersion } from '../../src/queue/install.js';
 import { startWorker } from '../../src/queue/worker.js';
 import { openExecutor } from '../helpers/pg-executor.js';
@@ -107,7 +107,7 @@ t.test('a job is queued in the transaction of the lock: gone with its rollback, 
     sql: 'SELECT j.id, j.queue_name, j.task_identifier, j.max_attempts, j.key, p.payload FROM graphile_worker.jobs j JOIN graphile_worker._private_jobs p USING (id)',
     parameters: [],
   });
-  t.match(job, { id, queue_name: 'vm:7', task_identifier: OPERATION_TASK, max_attempts: 5, key: 'op:1' });
+  t.match(job, { id, queue_name: 'vm:7', task_identifier: OPERATION_TASK, max_attempts: DEFAULT_MAX_ATTEMPTS, key: 'op:1' });
   t.same(operationPayload(job?.payload), { operationId: 1, subject: 'vm:7', kind: 'migrate' });
   t.equal(queue(c, 1, 'vm:7'), id, 'the same operation queued again is the same job');
   t.equal(count('SELECT count(*)::int AS n FROM graphile_worker.jobs'), 1);
