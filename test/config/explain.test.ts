@@ -21,7 +21,7 @@ t.test('ferry.yaml: typos get the nearest valid key; wrong types say what was gi
   t.same(explainIssues(ConfigSchema, { timeouts: { defualt: 3 } }), ['timeouts.defualt: unknown key "defualt"; did you mean "default"? (valid keys here: default, datastore, tm)']);
   t.same(explainIssues(ConfigSchema, { kill_grace: 'soon' }), ['kill_grace: expected number, got "soon"']);
   const [line] = explainIssues(ConfigSchema, { timout: 3 });
-  t.match(line, /^timout: unknown key "timout"; did you mean "timeouts"\? \(valid keys here: catalog, remotes, timeouts, /);
+  t.match(line, /^timout: unknown key "timout"; did you mean "timeouts"\? \(valid keys here: catalog, queue, remotes, timeouts, /);
 });
 
 t.test('missing keys and top-level shapes', async (t) => {
