@@ -91,14 +91,14 @@ function wireError(error: unknown): PgWireError {
 
 /**
  * Whether `error` ended the connection: a FATAL from the server (terminated, shutting down), a connection
- * exception (SQLSTATE class 08), a socket error (ECONNRESET …), pg's own "terminated" or read timeout.
+ * exception (SQLSTATE class 08), a socket error (ECONNRESET …), pg's own "terminated".
  */
 function endsConnection(error: unknown): boolean {
   const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
   if (severity === 'FATAL' || severity === 'PANIC') return true;
   if (typeof code === 'string' && (code.startsWith('08') || /^57P0[1-5]$/.test(code) || /^E[A-Z]+$/.test(code))) return true;
   const message = error instanceof Error ? error.message : String(error);
-  return /Connection terminated|not queryable|Query read timeout/i.test(message);
+  return /Connection terminated|not queryable/i.test(message);
 }
 
 /** Ends `client` without waiting long (a dead server never answers the goodbye); never fails. */
@@ -147,20 +147,17 @@ function found(id: number): Held {
   return held;
 }
 
-/** Runs `work` on `held`'s connection; a failure that ended the connection marks it broken and says so. */
-async function onConnection(held: Held, work: (client: pg.Client) => Promise<PgReply>): Promise<PgReply> {
-  if (held.broken !== undefined) return { ok: false, error: wireError(held.broken), lost: 'before' };
-  const client = held.client;
-  try {
-    return await work(client);
-  } catch (error) {
-    if (held.broken === undefined && !endsConnection(error)) return { ok: false, error: wireError(error) };
-    held.broken ??= error as Error;
-    // pg keeps a timed-out statement's connection busy: drop it, so nothing more is sent on it.
-    void end(client);
-    return { ok: false, error: wireError(error), lost: 'sent' };
-  }
+/** A statement's failure on `client`: one that ended the connection marks it broken and says so. */
+function failed(held: Held, client: pg.Client, error: unknown): PgReply {
+  if (held.broken === undefined && !endsConnection(error)) return { ok: false, error: wireError(error) };
+  held.broken ??= error as Error;
+  // Nothing more is sent on it: `connect` makes a new one.
+  void end(client);
+  return { ok: false, error: wireError(error), lost: 'sent' };
 }
+
+/** The reply for a connection already known to be gone: the statement was not sent. */
+const gone = (held: Held): PgReply => ({ ok: false, error: wireError(held.broken), lost: 'before' });
 
 async function serve(request: PgRequest): Promise<PgReply> {
   try {
@@ -188,8 +185,11 @@ async function serve(request: PgRequest): Promise<PgReply> {
         return { ok: true, rows: [], rowCount: 0 };
       }
       case 'query': {
+        // The hot path: no closure, no extra await.
         const held = found(request.client);
-        return await onConnection(held, async (client) => {
+        if (held.broken !== undefined) return gone(held);
+        const client = held.client;
+        try {
           const values = request.parameters.map((value) => (value instanceof Uint8Array && !Buffer.isBuffer(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value));
           const name = nameOf(held, request.sql);
           const result = await client.query(name === undefined ? { text: request.sql, values } : { name, text: request.sql, values });
@@ -197,16 +197,23 @@ async function serve(request: PgRequest): Promise<PgReply> {
           const reply: PgReply = { ok: true, rows: result.rows as Record<string, unknown>[], rowCount: result.rowCount ?? 0 };
           if (binary.length > 0) reply.binary = binary;
           return reply;
-        });
+        } catch (error) {
+          return failed(held, client, error);
+        }
       }
       case 'exec': {
-        return await onConnection(found(request.client), async (client) => {
+        const held = found(request.client);
+        if (held.broken !== undefined) return gone(held);
+        const client = held.client;
+        try {
           // No parameters: the simple protocol, so a script of several statements runs whole.
           const results = (await client.query(request.sql)) as pg.QueryResult | pg.QueryResult[];
           // The last statement's tag: a COMMIT that PostgreSQL turned into a ROLLBACK says so.
           const last = Array.isArray(results) ? results[results.length - 1] : results;
           return { ok: true, rows: [], rowCount: 0, command: last?.command };
-        });
+        } catch (error) {
+          return failed(held, client, error);
+        }
       }
       case 'close': {
         const held = clients.get(request.client);

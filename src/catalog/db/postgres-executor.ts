@@ -37,18 +37,18 @@ export const STATEMENT_TIMEOUT_MS = 300_000;
 /** How long a lost connection is waited for, outside a transaction, trying every RETRY_EVERY_MS. */
 export const RECONNECT_WITHIN_MS = 30_000;
 export const RETRY_EVERY_MS = 250;
-/** pg's own wait for an answer, past statement_timeout: a server that stopped answering ends the call too. */
-const ANSWER_GRACE_MS = 10_000;
 /** One connection attempt's bound when the settings give none, and at most. */
 const CONNECT_TIMEOUT_MS = 5_000;
 const CONNECT_TIMEOUT_MAX_MS = 60_000;
 
 /**
- * synckit's bound on one call, past anything a call may take (a statement with pg's grace, a connection
- * attempt): reaching it means the worker thread is stuck or dead. Lowered only by a test of that, in a
- * process of its own, before the first connection (the worker and its bound are made once per process).
+ * synckit's bound on one call, a minute past anything a call may take (a statement, a connection attempt):
+ * reaching it means the server stopped answering without closing the connection (a network gone; no
+ * per-query timer in the worker, which would cost every call) or the worker thread is stuck or dead. Lowered
+ * only by a test of it, in a process of its own, before the first connection (the worker and its bound are
+ * made once per process).
  */
-export const bridgeLimits = { callTimeoutMs: STATEMENT_TIMEOUT_MS + ANSWER_GRACE_MS + 50_000 };
+export const bridgeLimits = { callTimeoutMs: STATEMENT_TIMEOUT_MS + 60_000 };
 
 /** An error PostgreSQL (or the connection to it) gave: `code` is the SQLSTATE (23505 a unique violation …). */
 export class PostgresError extends Error {
@@ -202,7 +202,6 @@ export class PostgresExecutor implements Executor {
       connectionTimeoutMillis: connectMs,
       lock_timeout: limits.lockTimeoutMs,
       statement_timeout: limits.statementTimeoutMs,
-      query_timeout: limits.statementTimeoutMs + ANSWER_GRACE_MS,
     };
     const executor = new PostgresExecutor(bridge(), ++clients, options.name ?? nameOf(settings), session, limits);
     const reply = executor.call({ op: 'open', client: executor.client, config: session });
@@ -342,8 +341,8 @@ export class PostgresExecutor implements Executor {
       const what = request.op === 'query' || request.op === 'exec' ? (harmless(request.sql) ? '' : `; whether its statement (${shown(request.sql)}) was written is not known`) : '';
       return this.catalogError(
         'E_CATALOG',
-        `the catalog ${this.name}: no answer from ferry's PostgreSQL thread within ${seconds(bridgeLimits.callTimeoutMs)}${what}`,
-        'the connection is dropped and the next call connects again; if it happens again, report it',
+        `the catalog ${this.name}: no answer within ${seconds(bridgeLimits.callTimeoutMs)}, from PostgreSQL or from ferry's thread that talks to it${what}`,
+        'the connection is dropped and the next call connects again; check the network to the server (pg_isready), and report it if it happens again',
         wire,
       );
     }
