@@ -20,9 +20,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import type { SynckitOptions } from 'synckit';
-import { FerryError } from '../../errors.js';
 import { bindable, returnedId, syncResult, type Executor, type Query, type RunResult } from './executor.js';
 import type { PgReply, PgRequest, PgWireError } from './pg-worker.js';
+import { Failures, harmless, nameOf, passing, PostgresError } from './postgres-failures.js';
+
+export { PostgresError } from './postgres-failures.js';
 
 // synckit's CommonJS build, whoever loads this module. Its ES build tells where it lives by a global
 // __dirname when there is one, and `node -e` (a CommonJS script) defines one, '.': it then looked for its
@@ -49,29 +51,6 @@ const CONNECT_TIMEOUT_MAX_MS = 60_000;
  * made once per process).
  */
 export const bridgeLimits = { callTimeoutMs: STATEMENT_TIMEOUT_MS + 60_000 };
-
-/** An error PostgreSQL (or the connection to it) gave: `code` is the SQLSTATE (23505 a unique violation …). */
-export class PostgresError extends Error {
-  override readonly name = 'PostgresError';
-  readonly code: string | undefined;
-  readonly severity: string | undefined;
-  readonly detail: string | undefined;
-  readonly hint: string | undefined;
-  readonly constraint: string | undefined;
-  readonly table: string | undefined;
-  readonly column: string | undefined;
-
-  constructor(wire: PgWireError) {
-    super(wire.message);
-    this.code = wire.code;
-    this.severity = wire.severity;
-    this.detail = wire.detail;
-    this.hint = wire.hint;
-    this.constraint = wire.constraint;
-    this.table = wire.table;
-    this.column = wire.column;
-  }
-}
 
 /** The session's bounds (each a whole number of ms) and how messages name the database. */
 export interface PostgresSessionOptions {
@@ -115,7 +94,6 @@ function loaderFlags(execArgv: string[]): string[] {
 
 type Call = (request: PgRequest) => PgReply;
 type Ok = Extract<PgReply, { ok: true }>;
-type Failed = Extract<PgReply, { ok: false }>;
 type Statement = Extract<PgRequest, { op: 'query' | 'exec' }>;
 let call: Call | undefined;
 
@@ -141,37 +119,20 @@ function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** A statement that changes nothing, so running it again after its connection died is harmless. */
-function harmless(sql: string): boolean {
-  return /^\s*(select|show|begin|start transaction)\b/i.test(sql);
-}
-
-/** A connection failure a restarting or unreachable server explains (and which waiting may end). */
-function passing(error: PgWireError): boolean {
-  const code = error.code ?? '';
-  return /^(57P03|53300|08\w{3}|E[A-Z]+)$/.test(code) || /terminated|timeout|closed|ECONNREFUSED/i.test(error.message);
-}
-
+/** A bound given in the options: whole milliseconds, from 1 to `max`. */
 function whole(ms: number, what: string, max = Infinity): number {
   if (!Number.isInteger(ms) || ms < 1 || ms > max) throw new RangeError(`${what} must be a whole number of milliseconds${max === Infinity ? ', at least 1' : ` from 1 to ${max}`}, not ${ms}`);
   return ms;
 }
 
-/** What the statement of `sql` is, for a message: its first words, without its values (they are parameters). */
-function shown(sql: string): string {
-  const flat = sql.replace(/\s+/g, ' ').trim();
-  return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
-}
-
-const seconds = (ms: number): string => `${ms % 1000 === 0 ? ms / 1000 : (ms / 1000).toFixed(1)} s`;
-
 export class PostgresExecutor implements Executor {
   readonly dialect = 'postgres' as const;
   private depth = 0;
   private closed = false;
-  /** The connection may be unusable (a call got no answer): the next call replaces it first. */
+  /** The connection is gone, or may be (a call got no answer, connecting again failed): the next call connects first. */
   private stale = false;
   private session: string | undefined;
+  private readonly failures: Failures;
 
   private constructor(
     private readonly bridge: Call,
@@ -180,7 +141,9 @@ export class PostgresExecutor implements Executor {
     readonly name: string,
     private readonly settings: pg.ClientConfig,
     private readonly limits: Required<Omit<PostgresSessionOptions, 'name'>>,
-  ) {}
+  ) {
+    this.failures = new Failures(name, settings, limits);
+  }
 
   /**
    * Connects to PostgreSQL: a connection string (postgres://user@host:port/db) or pg's client settings (plain
@@ -215,7 +178,9 @@ export class PostgresExecutor implements Executor {
     try {
       return this.bridge(request);
     } catch (error) {
-      throw this.bridgeFailure(error, request);
+      this.stale = true;
+      this.session = undefined;
+      throw this.failures.bridge(error, bridgeLimits.callTimeoutMs, request.op === 'query' || request.op === 'exec' ? request.sql : undefined);
     }
   }
 
@@ -233,10 +198,10 @@ export class PostgresExecutor implements Executor {
         }
         return reply;
       }
-      if (reply.lost === undefined) throw this.failure(reply.error, request);
+      if (reply.lost === undefined) throw this.failures.statement(reply.error, request.sql);
       this.session = undefined;
-      if (this.depth > 0) throw this.lostInTransaction(reply, request);
-      if (reply.lost === 'sent' && !harmless(request.sql)) throw this.unknownOutcome(reply.error, request, 'its connection was lost');
+      if (this.depth > 0) throw this.failures.lostInTransaction(reply.error, reply.lost, request.sql);
+      if (reply.lost === 'sent' && !harmless(request.sql)) throw this.failures.unknownOutcome(reply.error, request.sql, 'its connection was lost');
       this.reconnect(reply.error);
     }
   }
@@ -244,7 +209,7 @@ export class PostgresExecutor implements Executor {
   /** Before `request`, a connection left unusable by a call that got no answer: none inside its transaction. */
   private replace(request: Statement): void {
     const wire = { name: 'Error', message: 'an earlier call got no answer' };
-    if (this.depth > 0) throw this.lostInTransaction({ ok: false, error: wire, lost: 'before' }, request);
+    if (this.depth > 0) throw this.failures.lostInTransaction(wire, 'before', request.sql);
     this.reconnect(wire);
   }
 
@@ -265,102 +230,9 @@ export class PostgresExecutor implements Executor {
       // An attempt cut short by the deadline says less than the one before it (connection refused …).
       if (last === undefined || timeoutMs >= connectMs || !/timeout/i.test(reply.error.message)) last = reply.error;
       const waited = deadline - performance.now() <= 0;
-      if (waited || !passing(reply.error)) throw this.notBack(cause, last, waited);
+      if (waited || !passing(reply.error)) throw this.failures.notBack(cause, last, waited);
       sleep(Math.min(RETRY_EVERY_MS, deadline - performance.now()));
     }
-  }
-
-  /** `text` without the password (no server message holds it; this makes sure). */
-  private scrub(text: string): string {
-    const password = this.settings.password;
-    return typeof password === 'string' && password !== '' ? text.split(password).join('***') : text;
-  }
-
-  private catalogError(code: 'E_CATALOG' | 'E_BUSY', message: string, hint: string, cause?: PgWireError): FerryError {
-    const scrubbed = cause === undefined ? undefined : new PostgresError({ ...cause, message: this.scrub(cause.message) });
-    return new FerryError(code, this.scrub(message), { hint: this.scrub(hint), ...(scrubbed ? { cause: scrubbed } : {}) });
-  }
-
-  /** An error the statement got with the connection still there: lock and statement timeouts are ferry's own. */
-  private failure(wire: PgWireError, request: Statement): Error {
-    if (wire.code === '55P03') {
-      return this.catalogError(
-        'E_BUSY',
-        `the catalog ${this.name} is busy: a statement waited ${seconds(this.limits.lockTimeoutMs)} for a lock another session holds, and gave up (${shown(request.sql)})`,
-        'another ferry process (or a session on the database) holds the row or table; run the command again once it is done (pg_stat_activity shows who waits on whom)',
-        wire,
-      );
-    }
-    if (wire.code === '57014' && /statement timeout/i.test(wire.message)) {
-      return this.catalogError(
-        'E_CATALOG',
-        `the catalog ${this.name}: a statement ran past ${seconds(this.limits.statementTimeoutMs)} and PostgreSQL cancelled it (${shown(request.sql)})`,
-        'nothing of it was written; the server is overloaded or a table is very large: check it (pg_stat_activity), then run the command again',
-        wire,
-      );
-    }
-    return new PostgresError(wire);
-  }
-
-  private lostInTransaction(reply: Failed, request: Statement): FerryError {
-    const why = this.scrub(reply.error.message);
-    if (request.sql === 'COMMIT' && reply.lost === 'sent') return this.unknownOutcome(reply.error, request, 'the connection was lost while it committed');
-    return this.catalogError(
-      'E_CATALOG',
-      `the connection to the catalog ${this.name} was lost (${why}): the transaction was rolled back, nothing of it was written`,
-      `run the command again: ferry connects again, waiting up to ${seconds(this.limits.reconnectWithinMs)} for the server`,
-      reply.error,
-    );
-  }
-
-  private unknownOutcome(wire: PgWireError, request: Statement, how: string): FerryError {
-    return this.catalogError(
-      'E_CATALOG',
-      `the catalog ${this.name}: ${how} (${this.scrub(wire.message)}), so whether ${request.sql === 'COMMIT' ? 'the transaction' : `the statement (${shown(request.sql)})`} was written is not known`,
-      'look at the catalog (show the VM or image, its journal) before running the command again; the next command connects again',
-      wire,
-    );
-  }
-
-  private notBack(cause: PgWireError, last: PgWireError, waited: boolean): FerryError {
-    const { host, port } = this.where();
-    return this.catalogError(
-      'E_CATALOG',
-      `the connection to the catalog ${this.name} was lost (${this.scrub(cause.message)}), and ${waited ? `PostgreSQL did not come back within ${seconds(this.limits.reconnectWithinMs)}` : 'connecting again failed'}: ${this.scrub(last.message)}`,
-      waited ? `is the server running and listening on ${host}:${port}? (pg_isready -h ${host} -p ${port}); run the command again once it is` : 'check the catalog URL, the password and the database, then run the command again',
-      last,
-    );
-  }
-
-  private bridgeFailure(error: unknown, request: PgRequest): FerryError {
-    const message = error instanceof Error ? error.message : String(error);
-    this.stale = true;
-    this.session = undefined;
-    const wire = { name: 'Error', message };
-    if (/timed-out/.test(message)) {
-      const what = request.op === 'query' || request.op === 'exec' ? (harmless(request.sql) ? '' : `; whether its statement (${shown(request.sql)}) was written is not known`) : '';
-      return this.catalogError(
-        'E_CATALOG',
-        `the catalog ${this.name}: no answer within ${seconds(bridgeLimits.callTimeoutMs)}, from PostgreSQL or from ferry's thread that talks to it${what}`,
-        'the connection is dropped and the next call connects again; check the network to the server (pg_isready), and report it if it happens again',
-        wire,
-      );
-    }
-    return this.catalogError('E_CATALOG', `the catalog ${this.name}: ferry's PostgreSQL thread failed: ${message}`, 'this process cannot reach the catalog any more: run the command again (build ferry again if it says a file is missing: npm run build)', wire);
-  }
-
-  /** Host and port, for a hint. */
-  private where(): { host: string; port: number } {
-    const { host, port, connectionString } = this.settings;
-    if (connectionString !== undefined) {
-      try {
-        const url = new URL(connectionString);
-        return { host: url.hostname || 'localhost', port: Number(url.port || 5432) };
-      } catch {
-        // Not a URL pg would take either: the fields, below.
-      }
-    }
-    return { host: host ?? 'localhost', port: port ?? 5432 };
   }
 
   private query(query: Query): Ok {
@@ -450,19 +322,4 @@ export class PostgresExecutor implements Executor {
       this.closed = true;
     }
   }
-}
-
-/** postgres://user@host:port/database from `settings`, without the password or options. */
-function nameOf(settings: pg.ClientConfig): string {
-  if (settings.connectionString !== undefined) {
-    try {
-      const url = new URL(settings.connectionString);
-      return `postgres://${url.username ? `${url.username}@` : ''}${url.host}${url.pathname}`;
-    } catch {
-      return 'postgres://(a connection string pg could not read)';
-    }
-  }
-  const host = settings.host ?? 'localhost';
-  const user = settings.user !== undefined ? `${encodeURIComponent(settings.user)}@` : '';
-  return `postgres://${user}${host.includes(':') ? `[${host}]` : host}:${settings.port ?? 5432}/${encodeURIComponent(settings.database ?? '')}`;
 }

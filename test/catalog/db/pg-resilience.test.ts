@@ -6,7 +6,7 @@
  */
 import t, { type Test } from 'tap';
 import { PostgresExecutor, type PostgresSessionOptions } from '../../../src/catalog/db/postgres-executor.js';
-import { FerryError } from '../../../src/errors.js';
+import { thrown } from '../../helpers/fixtures.js';
 import { startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { comeBackLater, terminator } from './pg-outage.js';
 
@@ -34,17 +34,6 @@ async function open(t: Test, options: PostgresSessionOptions = {}, on?: { databa
 const note = (ex: PostgresExecutor, id: number, body = `note ${id}`) => ex.run({ sql: 'INSERT INTO notes (id, body) VALUES ($1, $2)', parameters: [id, body] });
 const notes = (ex: PostgresExecutor) => ex.all<{ id: number }>({ sql: 'SELECT id FROM notes ORDER BY id', parameters: [] }).map((row) => row.id);
 const setting = (ex: PostgresExecutor, name: string) => ex.get<Record<string, string>>({ sql: `SHOW ${name}`, parameters: [] })?.[name];
-
-/** The error `fn` throws, for a closer look than t.throws gives. */
-function thrown(fn: () => unknown): FerryError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof FerryError) return error;
-    throw error;
-  }
-  throw new Error('expected an error');
-}
 
 t.test('the session is bounded: lock_timeout 30 s and statement_timeout 5 min, again after a reconnection', async (t) => {
   const { ex } = await open(t);
@@ -98,6 +87,21 @@ t.test('the server gone for longer than the bound: E_CATALOG naming the URL, nev
 
   await server.restart();
   t.same(notes(ex), [1], 'back: the next call connects again; nothing of the failed transaction');
+});
+
+t.test('connecting again refused for a reason waiting does not mend: E_CATALOG at once, without the password', async (t) => {
+  const { ex: admin, database } = await open(t);
+  admin.exec("CREATE ROLE changing LOGIN PASSWORD 'first-Pa55'; GRANT ALL ON notes TO changing");
+  const ex = PostgresExecutor.open({ host: server.host, port: server.port, user: 'changing', database, password: 'first-Pa55' });
+  t.teardown(() => ex.close());
+  t.same(notes(ex), []);
+  admin.exec("ALTER ROLE changing PASSWORD 'second-Pa55'");
+  admin.get({ sql: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'changing'", parameters: [] });
+  const error = thrown(() => notes(ex));
+  t.equal(error.code, 'E_CATALOG');
+  t.match(error.message, /^the connection to the catalog postgres:\/\/changing@.* was lost \(.*\), and connecting again failed: password authentication failed for user "changing"$/);
+  t.match(error.hint, /check the catalog URL, the password/);
+  t.notOk([error.message, error.hint, String(error.cause), JSON.stringify(error)].join('\n').includes('first-Pa55'), 'no password');
 });
 
 t.test('the session terminated inside a transaction: E_CATALOG, rolled back whole, the next call reconnects', async (t) => {
