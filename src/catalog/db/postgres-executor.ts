@@ -318,6 +318,8 @@ export class PostgresExecutor implements Executor {
     if (this.closed) return;
     try {
       this.call({ op: 'close', client: this.client });
+    } catch {
+      // The worker is gone or stuck: there is nothing left to close, and the failure that got it there was told.
     } finally {
       this.closed = true;
     }

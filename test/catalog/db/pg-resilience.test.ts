@@ -20,13 +20,7 @@ async function open(t: Test, options: PostgresSessionOptions = {}, on?: { databa
   const database = on?.database ?? decodeURIComponent(new URL(await server.createDatabase()).pathname.slice(1));
   const settings = { host: server.host, port: server.port, user: server.user, database, password: server.password, application_name: on?.applicationName ?? 'ferry-test' };
   const ex = PostgresExecutor.open(settings, options);
-  t.teardown(() => {
-    try {
-      ex.close();
-    } catch {
-      // The server of a failed test may be gone.
-    }
-  });
+  t.teardown(() => ex.close());
   if (on?.database === undefined) ex.exec('CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL)');
   return { ex, database };
 }
