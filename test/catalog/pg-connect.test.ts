@@ -10,7 +10,7 @@ import { inspect } from 'node:util';
 import t from 'tap';
 import { parsePostgresUrl } from '../../src/catalog/location.js';
 import { findPassword } from '../../src/catalog/pgpass.js';
-import { connectCheck } from '../../src/catalog/pg/connect.js';
+import { connectCheck, connectError } from '../../src/catalog/pg/connect.js';
 import { FerryError } from '../../src/errors.js';
 import { tmpDir } from '../helpers/fixtures.js';
 import { startPostgres, timings } from '../helpers/postgres.js';
@@ -184,4 +184,11 @@ t.test('without PostgreSQL 15 the helper fails the test, naming the package to i
     else process.env.FERRY_PG_BINDIR = saved;
   });
   await t.rejects(startPostgres(t, { own: true }), /PostgreSQL 15 is not installed .*: apt-get install postgresql-15/);
+});
+
+t.test("an error that is already ferry's (the executor's thread failed) is passed on as it is", async (t) => {
+  const location = parsePostgresUrl('postgres://u@127.0.0.1:5432/db', '--catalog');
+  const own = new FerryError('E_CATALOG', "the catalog postgres://u@127.0.0.1:5432/db: no answer within 360 s, from PostgreSQL or from ferry's thread that talks to it", { hint: 'check the network' });
+  t.equal(connectError(own, location, 'pw'), own);
+  t.match(connectError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), location, 'pw').message, /connection refused/, 'any other is worded as before');
 });

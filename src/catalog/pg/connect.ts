@@ -70,6 +70,8 @@ export async function connectCheck(location: PostgresLocation, password: string 
 
 /** `error`, from connecting to `location`, as a FerryError free of the password. */
 export function connectError(error: unknown, location: PostgresLocation, password: string | undefined, passwordSource?: string): FerryError {
+  // Already ferry's own (the executor's thread failed or gave no answer): it names the catalog and the fix.
+  if (error instanceof FerryError) return error;
   const scrub = (text: string): string => (password ? text.split(password).join('***') : text);
   const { url, host, port, user, database } = location;
   const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : undefined;
