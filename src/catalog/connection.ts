@@ -117,7 +117,7 @@ export class Connection {
       // Discrete fields (clientConfig's), never a connectionString beside a password: pg lets the URL's absent
       // password win. The password as data, not clientConfig's callback: the settings cross to the worker thread.
       const { password: _callback, ...settings } = clientConfig(location, password);
-      ex = PostgresExecutor.open(password === undefined ? settings : { ...settings, password });
+      ex = PostgresExecutor.open(password === undefined ? settings : { ...settings, password }, { name: location.url });
     } catch (error) {
       throw connectError(error, location, password, passwordSource);
     }
