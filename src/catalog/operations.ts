@@ -91,6 +91,8 @@ export function listOperations(c: Connection, filter: { open?: boolean; subject?
 export function startOperation(c: Connection, id: number, worker: string): Operation {
   return c.transaction(() => {
     const before = operation(c, id);
+    // Ended, and its job run again (its worker died between the end and telling the queue): left as it ended.
+    if (before.state === 'done' || before.state === 'failed') return before;
     c.run(
       c.q
         .updateTable('operations')

@@ -44,6 +44,9 @@ export async function runRecover(life: LifecycleOptions, plan: RecoverPlan): Pro
     }
     if (plan.mode === 'retry') {
       const vm = recoverable(life.catalog.vm(plan.vm.id));
+      // Under way again: no longer FAILED while it runs, so a ferry (or queue worker) stopped in it leaves it
+      // interrupted at its step, as any operation, not FAILED with the old error.
+      if (vm.state === 'FAILED') life.catalog.updateVm(vm.id, { state: vm.previousState ?? 'PENDING', error: null });
       return await runFrom(life, vm.id, vm.step ?? 0, vm.plan, vm.operation, release);
     }
     const { vm, undo } = life.catalog.transaction((tx) => {

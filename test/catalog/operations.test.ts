@@ -38,6 +38,9 @@ t.test('an operation from queued to running to done, and the worker\'s notes on 
   t.match(catalog.operation(op.id), { state: 'done', resultId: 7, errorCode: null });
   t.equal(catalog.endOperation(op.id, { ok: false, error: new FerryError('E_INTERNAL', 'late') }), false, 'an ended operation stays as it ended');
   t.equal(catalog.operation(op.id).state, 'done');
+  // Its job run again (the worker died after the end, before telling the queue): told it ended, left as it is.
+  t.equal(catalog.startOperation(op.id, 'w3:300').state, 'done');
+  t.match(catalog.operation(op.id), { state: 'done', worker: 'w2:200', attempts: 2 });
   const failed = catalog.addOperation(input('vm:8'));
   catalog.endOperation(failed.id, { ok: false, error: new FerryError('E_DRIVER_FAILED', 'mv failed', { hint: 'look' }) });
   t.match(catalog.operation(failed.id), { state: 'failed', errorCode: 'E_DRIVER_FAILED', error: 'mv failed', errorHint: 'look' });

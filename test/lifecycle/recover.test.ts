@@ -79,3 +79,15 @@ t.test('a FAILED step is not undone: it did not finish, and its undo could fail 
   const { life, vm } = await failedCreate(t);
   t.notOk(planRecover(life, vm.id, 'failure').steps.some((step) => step.refs?.disk === 1), 'nothing of the failed mkimage');
 });
+
+t.test('--retry: while it runs the VM is no longer FAILED (a ferry stopped in it leaves it interrupted), and a failure makes it FAILED again', async (t) => {
+  const { life, catalog, vm, heal } = await failedCreate(t);
+  const seen: string[] = [];
+  const watching = { ...life, onStep: () => seen.push(catalog.vm(vm.id).state) };
+  await t.rejects(runRecover(watching, planRecover(life, vm.id, 'retry')), /injected failure in mkimage/);
+  t.same(seen, ['PENDING', 'FAILED'], 'while the step ran: its state before the operation (the operation recorded); after: FAILED');
+  t.match(catalog.vm(vm.id), { state: 'FAILED', operation: 'create', step: 1, error: /injected failure in mkimage/ });
+  heal('mkimage');
+  const done = await runRecover(life, planRecover(life, vm.id, 'retry'));
+  t.equal(done.state, 'RUNNING');
+});
