@@ -80,7 +80,9 @@ export function interleaved(calls) {
 
 /**
  * The figures and checks of a run ({ vms, ms, startMark }: each VM's id, failure and operation runs, whose journal
- * entries are those after `from` up to `to`): lost, run twice, interleaved, actions/s, what a death cost.
+ * entries are those after `from` up to `to`, `logical` the operation of the VM's sequence they run): lost, run
+ * twice (a step journaled ok twice in one operation, its recovers included), interleaved, actions/s, what a death
+ * cost.
  */
 export function check(catalog, run, calls, final) {
   const entries = catalog.executor.all({ sql: `SELECT id, subject, step, kind, ok FROM journal WHERE id > ${catalog.dialect === 'postgres' ? '$1' : '?'} AND subject LIKE 'vm:%' ORDER BY id`, parameters: [run.startMark] });
@@ -88,13 +90,15 @@ export function check(catalog, run, calls, final) {
   let twice = 0;
   let unattributed = 0;
   for (const vm of run.vms) {
+    // Steps journaled ok per operation of the sequence: a run and the recovers that finish its plan count as one.
+    const okSteps = new Map();
     for (const entry of byVm.get(vm.id) ?? []) {
       const op = vm.runs.find((each) => entry.id > each.from && entry.id <= each.to);
       if (!op) unattributed += 1;
       else if (entry.ok) {
-        op.okSteps ??= new Set();
-        if (op.okSteps.has(entry.step)) twice += 1;
-        op.okSteps.add(entry.step);
+        const seen = okSteps.get(op.logical) ?? new Set();
+        if (seen.has(entry.step)) twice += 1;
+        okSteps.set(op.logical, seen.add(entry.step));
       }
     }
   }
@@ -122,8 +126,9 @@ export function check(catalog, run, calls, final) {
     unattributed,
     runTwice: twice,
     interleaved: interleaved(calls),
-    recovered: run.vms.reduce((total, vm) => total + vm.recovered, 0),
-    recoveredAfterDriverFailed: run.vms.reduce((total, vm) => total + vm.recoveredOther, 0),
+    recoveredVms: run.vms.filter((vm) => vm.recovers > 0).length,
+    recoverOperations: run.vms.reduce((total, vm) => total + vm.recovers, 0),
+    driverFailedAfterDeath: run.vms.reduce((total, vm) => total + vm.driverFailedAfterDeath, 0),
     retriedOnDeath: ops.filter((op) => op.attempts > 1).length,
     driverCalls: calls.length,
     // Calls that ran but whose success the journal does not show: in flight when their worker died, run again.
