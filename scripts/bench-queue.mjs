@@ -27,7 +27,7 @@ import { cpus, hostname, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPgServer } from './lib/pg-server.mjs';
-import { check, cpuTree, journalMark, percentile, readCalls } from './lib/queue-checks.mjs';
+import { check, cpuTree, endCutCalls, journalMark, percentile, readCalls } from './lib/queue-checks.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { Catalog, Orchestrator, Runner, TM_ACTIONS } = await import(join(root, 'dist/index.js'));
@@ -250,6 +250,7 @@ async function latencyPhase(world, count) {
 async function queuePhase(world, prefix, count, { kill = false } = {}) {
   const ends = new Ends(world.catalog, 25);
   let kills = 0;
+  const killedAt = [];
   let stop = false;
   const killer = (async () => {
     while (kill && !stop) {
@@ -258,6 +259,7 @@ async function queuePhase(world, prefix, count, { kill = false } = {}) {
       // A worker that is up and taking jobs, in turn; started again at once, as a supervisor would.
       const index = kills % world.running.length;
       const victim = world.running[index];
+      killedAt.push(wallUs());
       victim.child.kill('SIGKILL');
       await victim.exited;
       kills += 1;
@@ -282,7 +284,8 @@ async function queuePhase(world, prefix, count, { kill = false } = {}) {
     }
   });
   const after = cpu();
-  const figures = check(world.catalog, run, calls, FINAL);
+  const cut = calls.filter((call) => call.end === Infinity).length;
+  const figures = { ...check(world.catalog, run, endCutCalls(calls, killedAt), FINAL), cutCalls: cut };
   // Killed workers take their CPU figures with them: none for that phase.
   const cpuMsPerAction = kill ? undefined : Object.fromEntries(Object.keys(after).map((key) => [key, (after[key] - before[key]) / figures.actions]));
   return { ...figures, ...(cpuMsPerAction ? { cpuMsPerAction } : {}), workers: world.running.length, concurrency: CONCURRENCY, ...(kill ? { kills, killEveryS: KILL_EVERY_MS / 1000 } : {}) };
@@ -405,7 +408,7 @@ export function queueRows(r) {
   return [
     `| queue, 3 workers x ${t.concurrency}, ${n(t.actions)} tm actions over ${t.vms} VMs (${n(t.operations)} operations) | ${sq} | ${t.actionsPerSecond.toFixed(0)} actions/s; ${checks(t)} | ${f(r.ratio.threeWorkers)} | 0 lost, run twice, interleaved |`,
     `| queue, 1 worker x ${o.concurrency}, ${n(o.actions)} tm actions over ${o.vms} VMs | ${sq} | ${o.actionsPerSecond.toFixed(0)} actions/s; ${checks(o)} | ${f(r.ratio.oneWorker)} | - |`,
-    `| queue, 3 workers, one SIGKILLed every ${k.killEveryS} s (${k.kills} kills), ${n(k.actions)} tm actions over ${k.vms} VMs | - | ${k.actionsPerSecond.toFixed(0)} actions/s; ${checks(k)}; ${k.recoveredVms} VMs recovered (${k.recoverOperations} \`vm recover --retry\`, ${k.driverFailedAfterDeath} of them after a recover cut in its turn: E_DRIVER_FAILED), ${k.retriedOnDeath} operations taken up again, ${k.rerunCalls} driver calls run again | - | 0 lost, run twice, interleaved |`,
+    `| queue, 3 workers, one SIGKILLed every ${k.killEveryS} s (${k.kills} kills), ${n(k.actions)} tm actions over ${k.vms} VMs | - | ${k.actionsPerSecond.toFixed(0)} actions/s; ${checks(k)}; ${k.recoveredVms} VMs recovered (${k.recoverOperations} \`vm recover --retry\`, ${k.driverFailedAfterDeath} of them after a recover cut in its turn: E_DRIVER_FAILED), ${k.retriedOnDeath} operations taken up again, ${k.rerunCalls} driver calls run again (${k.cutCalls} of them cut by a kill) | - | 0 lost, run twice, interleaved |`,
     ...['threeWorkers', 'killed', 'oneWorker', 'sqlite'].flatMap((phase) => r[phase].failures.map((failure) => `| queue: failed in ${phase} | - | ${failure.replaceAll('|', '/')} | - | - |`)),
     `| queue-to-start latency, ${l.operations} operations on idle workers | - | started_at - created_at p50 ${l.startMs.p50} ms, p90 ${l.startMs.p90} ms; submit to first driver action p50 ${f(l.firstActionMs.p50)} ms, p90 ${f(l.firstActionMs.p90)} ms | - | p50 <= ${l.target} ms |`,
   ];

@@ -63,6 +63,18 @@ export function readCalls(file) {
   return calls;
 }
 
+/**
+ * Calls cut by a worker's SIGKILL log no end: ferry-spawn kills the scripts of its worker as the worker goes (EOF
+ * on its stdin). Such a call ends, at the latest, at the first kill after it started (`kills`: µs); one with no
+ * kill after it keeps end Infinity, and overlaps every later call on its VM.
+ */
+export function endCutCalls(calls, kills) {
+  for (const call of calls) {
+    if (call.end === Infinity) call.end = Math.min(Infinity, ...kills.filter((at) => at >= call.start));
+  }
+  return calls;
+}
+
 /** Pairs of calls on one VM that overlap in time. */
 export function interleaved(calls) {
   const byVm = groupBy(calls, (call) => call.vm);
@@ -131,7 +143,8 @@ export function check(catalog, run, calls, final) {
     driverFailedAfterDeath: run.vms.reduce((total, vm) => total + vm.driverFailedAfterDeath, 0),
     retriedOnDeath: ops.filter((op) => op.attempts > 1).length,
     driverCalls: calls.length,
-    // Calls that ran but whose success the journal does not show: in flight when their worker died, run again.
+    // Calls that ran but whose success the journal does not show: in flight when their worker died (cut, or run
+    // to their end), run again.
     rerunCalls: calls.length - actions,
     unfinishedCalls: calls.filter((call) => call.end === Infinity).length,
   };
