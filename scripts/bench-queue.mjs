@@ -22,7 +22,7 @@
 // FERRY_BENCH_KEEP=1 keeps its temp folder (the driver's and the workers' logs) when it ends normally.
 // `npm run bench` runs this as its last section (--no-queue skips it).
 import { spawn } from 'node:child_process';
-import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -414,7 +414,7 @@ export function queueRows(r) {
   ];
 }
 
-const invoked = process.argv[1] ? realpathSync(process.argv[1]) : '';
+const invoked = process.argv[1] && existsSync(process.argv[1]) ? realpathSync(process.argv[1]) : '';
 if (invoked === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const report = await queueFigures({ quick: args.includes('--quick'), full: args.includes('--full') });
