@@ -24,7 +24,7 @@
 // 10. The queue on a throwaway PostgreSQL: `ferry worker`s running VM operations
 //     queued through the library; lost, run twice, interleaved (with a worker
 //     SIGKILLed every 3 s too), queue-to-start latency, actions/s with one and
-//     three workers vs the SQLite path in-process (scripts/bench-queue.mjs; about 3 minutes).
+//     three workers vs the SQLite path in-process (scripts/bench-queue.mjs; 3 to 4.5 minutes).
 // Flags: --json, --n N (actions per round, default 50), --rounds R (default 12),
 // --no-drivers (skip 3), --no-protocol (skip 4), --no-lifecycle (skip 5),
 // --no-opennebula (skip 6), --no-history (skip 7), --no-serve (skip 8),
