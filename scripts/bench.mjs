@@ -21,10 +21,14 @@
 //  9. The dashboard's first paint: the overview of 1,000 datastores and 10,000
 //     images in Chromium vs the same HTML as a static file, and the script
 //     each page loads (scripts/bench-dashboard.mjs; about a minute).
+// 10. The queue on a throwaway PostgreSQL: `ferry worker`s running VM operations
+//     queued through the library; lost, run twice, interleaved (with a worker
+//     SIGKILLed every 3 s too), queue-to-start latency, actions/s with one and
+//     three workers vs the SQLite path in-process (scripts/bench-queue.mjs; 3 to 4.5 minutes).
 // Flags: --json, --n N (actions per round, default 50), --rounds R (default 12),
 // --no-drivers (skip 3), --no-protocol (skip 4), --no-lifecycle (skip 5),
 // --no-opennebula (skip 6), --no-history (skip 7), --no-serve (skip 8),
-// --no-dashboard (skip 9).
+// --no-dashboard (skip 9), --no-queue (skip 10).
 // The measured baselines (the bare spawn of the dummy stat, the one-shot runs)
 // and `ferry mad`, a protocol peer read line by line while timed, stay on
 // node:child_process: they are what is measured, and execa's own work per
@@ -346,6 +350,15 @@ function dashboardFigures() {
   if (run.status !== 0) throw new Error(`scripts/bench-dashboard.mjs failed (${run.status}): ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').pop());
 }
+/** Section 10: scripts/bench-queue.mjs in its own process (it starts PostgreSQL and the workers, and kills some). */
+function queueFigures() {
+  const run = spawnSync(process.execPath, [join(root, 'scripts', 'bench-queue.mjs'), '--json'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  // Exit 1 with a report: a check failed (lost, run twice, interleaved), which the table shows; no report: it broke.
+  const last = run.stdout.trim().split('\n').pop();
+  if (!last?.startsWith('{')) throw new Error(`scripts/bench-queue.mjs failed (${run.status}): ${run.stderr}`);
+  return JSON.parse(last).queue;
+}
+const queue = args.includes('--no-queue') ? undefined : await import('./bench-queue.mjs');
 const lifecycle = args.includes('--no-lifecycle') ? undefined : await import('./bench-lifecycle.mjs');
 const opennebula = args.includes('--no-opennebula') ? undefined : await import('./bench-opennebula.mjs');
 const report = {
@@ -368,6 +381,7 @@ const report = {
   ...(args.includes('--no-history') ? {} : { history: historyFigures() }),
   ...(args.includes('--no-serve') ? {} : { serve: serveFigures() }),
   ...(args.includes('--no-dashboard') ? {} : { dashboard: dashboardFigures() }),
+  ...(queue ? { queue: queueFigures() } : {}),
 };
 if (args.includes('--json')) {
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -418,4 +432,5 @@ if (args.includes('--json')) {
     console.log(`| dashboard overview first contentful paint, ${b.catalog.datastores.toLocaleString('en')} datastores and ${b.catalog.images.toLocaleString('en')} images, ${b.runs} loads | same HTML as a static file ${fcp(b.baseline)} | ${fcp(b.ferry)}, server ${b.ferry.serverMs.median} ms, ${kb(b.ferry.htmlBytes)} of HTML | ${f(b.ratio)} | <= ${b.targets.firstPaintMs} ms |`);
     console.log(`| dashboard script per page (the most of ${b.scripts.pages.length} pages) | - | ${kb(b.scripts.maxPageBytes)}; all of dist/assets/*.js ${kb(b.scripts.allAssetsBytes)} (${kb(b.scripts.allAssetsGzipBytes)} gzipped) | - | <= ${kb(b.targets.scriptBytes)} |`);
   }
+  if (report.queue) for (const row of queue.queueRows(report.queue)) console.log(row);
 }
