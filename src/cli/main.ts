@@ -36,10 +36,11 @@ Exit status:
   2    usage or bad input: a flag, a dump, an argument, ferry.yaml or driver.yaml is wrong, or the catalog
        has no such record or refuses the change; nothing was run
   70   internal error in ferry
-  75   busy: another ferry process is working on the same image or VM (or another ferry serve
-       runs on the catalog); retry later
+  75   busy: another ferry process or a queued operation is working on the same image or VM (or
+       another ferry serve runs on the catalog); retry later, or ferry op wait ID
   124  the driver timed out and was killed with its whole process group
-  130  interrupted (Ctrl-C); running drivers were stopped (ferry serve stops with 0)
+  130  interrupted (Ctrl-C); running drivers were stopped (ferry serve and ferry worker stop with 0;
+       a command waiting for a queued operation stops waiting, the operation goes on)
 
 Examples:
   $ ferry ds stat image.xml 0
