@@ -1,9 +1,8 @@
 /**
  * Fresh and seeded catalogs for the catalog's tests: SQLite files, or with FERRY_TEST_STORE=postgres databases
- * on one PostgreSQL for the test file (test/helpers/postgres.ts; FERRY_TEST_PG's when set), a new one per catalog.
+ * on one PostgreSQL for the test file (test/helpers/test-store.ts; FERRY_TEST_PG's when set), a new one per catalog.
  */
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import tap, { type Test } from 'tap';
@@ -12,39 +11,20 @@ import { PostgresExecutor } from '../../src/catalog/db/postgres-executor.js';
 import { pgKeyFileOf } from '../../src/catalog/secrets.js';
 import type { NewVm } from '../../src/model.js';
 import { tmpDir } from '../helpers/fixtures.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { freshDatabase, STORE, storeServer } from '../helpers/test-store.js';
 
-/** Which store the catalog tests run on: FERRY_TEST_STORE=postgres, else SQLite. */
-export const STORE: 'sqlite' | 'postgres' = process.env.FERRY_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+export { postgresOnly, sqliteOnly, STORE } from '../helpers/test-store.js';
 
-/** The server of this test file, and a connection to its own database for CREATE and DROP DATABASE. */
-let server: { pg: TestPostgres; admin: PostgresExecutor } | undefined;
-if (STORE === 'postgres') {
-  const pg = await startPostgres(tap);
-  const admin = PostgresExecutor.open({ host: pg.host, port: pg.port, user: pg.user, database: pg.database, password: pg.password });
-  tap.teardown(() => admin.close());
-  server = { pg, admin };
-  // A catalog reopened by its URL (Catalog.open(path)) finds the password as ferry does, and its key file
-  // (catalog-<id>.key in $FERRY_HOME) in a folder of this test file's.
-  process.env.PGPASSWORD = pg.password;
+if (storeServer !== undefined) {
+  // A catalog reopened by its URL (Catalog.open(path)) finds its key file (catalog-<id>.key in $FERRY_HOME) in a
+  // folder of this test file's.
   process.env.FERRY_HOME = tmpDir(tap, 'ferry-home-');
 }
 
 /** A fresh catalog (a temp file, or a new PostgreSQL database), closed (dropped) on teardown; `path` reopens it. */
 export function fresh(t: Test): { catalog: Catalog; path: string } {
-  if (server !== undefined) {
-    const { pg, admin } = server;
-    const name = `ferry_c${process.pid}_${randomBytes(4).toString('hex')}`;
-    admin.exec(`CREATE DATABASE ${name}`);
-    const path = `postgres://${encodeURIComponent(pg.user)}@${pg.host}:${pg.port}/${name}`;
-    const catalog = Catalog.open(path);
-    t.teardown(() => {
-      catalog.close();
-      admin.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    });
-    return { catalog, path };
-  }
-  const path = join(tmpDir(t, 'ferry-catalog-'), 'catalog.db');
+  // The database is dropped on teardown after the catalog is closed (teardowns run last first).
+  const path = STORE === 'postgres' ? freshDatabase(t) : join(tmpDir(t, 'ferry-catalog-'), 'catalog.db');
   const catalog = Catalog.open(path);
   t.teardown(() => catalog.close());
   return { catalog, path };
@@ -82,14 +62,16 @@ export interface RawStatement {
 /** The catalog's store under it, for tests that look or write behind the catalog's back; closed on teardown. */
 export interface RawStore {
   prepare(sql: string): RawStatement;
+  /** Runs a script of statements without parameters (DDL). */
+  exec(sql: string): void;
   close(): void;
 }
 
 /** A second connection to the catalog at `path` (a file, or fresh()'s URL), bypassing the catalog. */
 export function rawStore(t: Test, path: string): RawStore {
   let store: RawStore;
-  if (server !== undefined) {
-    const { pg } = server;
+  if (storeServer !== undefined) {
+    const { pg } = storeServer;
     const ex = PostgresExecutor.open({ host: pg.host, port: pg.port, user: pg.user, database: new URL(path).pathname.slice(1), password: pg.password });
     const numbered = (sql: string): string => {
       let n = 0;
@@ -101,6 +83,7 @@ export function rawStore(t: Test, path: string): RawStore {
         get: (...parameters) => ex.get({ sql: numbered(sql), parameters }),
         all: (...parameters) => ex.all({ sql: numbered(sql), parameters }),
       }),
+      exec: (sql) => ex.exec(sql),
       // After the database was dropped (fresh()'s teardown may run first) the connection is gone: nothing to close.
       close: () => {
         try {
@@ -119,6 +102,7 @@ export function rawStore(t: Test, path: string): RawStore {
           all: (...parameters) => statement.all(...parameters) as Record<string, unknown>[],
         };
       },
+      exec: (sql) => void db.exec(sql),
       close: () => db.close(),
     };
   }
@@ -129,15 +113,13 @@ export function rawStore(t: Test, path: string): RawStore {
   });
   return {
     prepare: (sql) => store.prepare(sql),
+    exec: (sql) => store.exec(sql),
     close: () => {
       if (open) store.close();
       open = false;
     },
   };
 }
-
-/** Why a test is skipped on PostgreSQL: it is about SQLite's file, pragmas or plans, which PostgreSQL has not. */
-export const sqliteOnly = (what: string): { skip: string | false } => ({ skip: STORE === 'postgres' ? `SQLite only: ${what}` : false });
 
 /** The key file of fresh()'s catalog: `<file>.key` beside a SQLite file; catalog-<id>.key in $FERRY_HOME for PostgreSQL. */
 export function keyFileOfFresh(catalog: Catalog, path: string): string {
