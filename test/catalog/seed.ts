@@ -4,16 +4,14 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import tap, { type Test } from 'tap';
 import { Catalog } from '../../src/catalog/catalog.js';
-import { PostgresExecutor } from '../../src/catalog/db/postgres-executor.js';
 import { pgKeyFileOf } from '../../src/catalog/secrets.js';
 import type { NewVm } from '../../src/model.js';
 import { tmpDir } from '../helpers/fixtures.js';
 import { freshDatabase, STORE, storeServer } from '../helpers/test-store.js';
 
-export { postgresOnly, sqliteOnly, STORE } from '../helpers/test-store.js';
+export { postgresOnly, rawStore, sqliteOnly, STORE, type RawStatement, type RawStore } from '../helpers/test-store.js';
 
 if (storeServer !== undefined) {
   // A catalog reopened by its URL (Catalog.open(path)) finds its key file (catalog-<id>.key in $FERRY_HOME) in a
@@ -51,75 +49,6 @@ export function vmInput(name: string, systemDsId: number, imageId: number | null
 /** The exit code of `child`, once it has exited. */
 export const waitExit = (child: ChildProcess): Promise<number | null> =>
   child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((done) => child.once('exit', (code) => done(code)));
-
-/** A statement on the raw store, as better-sqlite3's look: `?` placeholders (made $n on PostgreSQL). */
-export interface RawStatement {
-  run(...parameters: unknown[]): { changes: number };
-  get(...parameters: unknown[]): Record<string, unknown> | undefined;
-  all(...parameters: unknown[]): Record<string, unknown>[];
-}
-
-/** The catalog's store under it, for tests that look or write behind the catalog's back; closed on teardown. */
-export interface RawStore {
-  prepare(sql: string): RawStatement;
-  /** Runs a script of statements without parameters (DDL). */
-  exec(sql: string): void;
-  close(): void;
-}
-
-/** A second connection to the catalog at `path` (a file, or fresh()'s URL), bypassing the catalog. */
-export function rawStore(t: Test, path: string): RawStore {
-  let store: RawStore;
-  if (storeServer !== undefined) {
-    const { pg } = storeServer;
-    const ex = PostgresExecutor.open({ host: pg.host, port: pg.port, user: pg.user, database: new URL(path).pathname.slice(1), password: pg.password });
-    const numbered = (sql: string): string => {
-      let n = 0;
-      return sql.replace(/\?/g, () => `$${++n}`);
-    };
-    store = {
-      prepare: (sql) => ({
-        run: (...parameters) => ({ changes: ex.run({ sql: numbered(sql), parameters }).changes }),
-        get: (...parameters) => ex.get({ sql: numbered(sql), parameters }),
-        all: (...parameters) => ex.all({ sql: numbered(sql), parameters }),
-      }),
-      exec: (sql) => ex.exec(sql),
-      // After the database was dropped (fresh()'s teardown may run first) the connection is gone: nothing to close.
-      close: () => {
-        try {
-          ex.close();
-        } catch {}
-      },
-    };
-  } else {
-    const db = new Database(path);
-    store = {
-      prepare: (sql) => {
-        const statement = db.prepare(sql);
-        return {
-          run: (...parameters) => ({ changes: statement.run(...parameters).changes }),
-          get: (...parameters) => statement.get(...parameters) as Record<string, unknown> | undefined,
-          all: (...parameters) => statement.all(...parameters) as Record<string, unknown>[],
-        };
-      },
-      exec: (sql) => void db.exec(sql),
-      close: () => db.close(),
-    };
-  }
-  let open = true;
-  t.teardown(() => {
-    if (open) store.close();
-    open = false;
-  });
-  return {
-    prepare: (sql) => store.prepare(sql),
-    exec: (sql) => store.exec(sql),
-    close: () => {
-      if (open) store.close();
-      open = false;
-    },
-  };
-}
 
 /** The key file of fresh()'s catalog: `<file>.key` beside a SQLite file; catalog-<id>.key in $FERRY_HOME for PostgreSQL. */
 export function keyFileOfFresh(catalog: Catalog, path: string): string {

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import tap from 'tap';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { PostgresExecutor } from '../../src/catalog/db/postgres-executor.js';
@@ -105,4 +106,73 @@ export function openTestCatalog(t: { teardown(fn: () => void): void }, dir: stri
   const catalog = STORE === 'postgres' ? Catalog.open(freshDatabase(t), undefined, { ...process.env, FERRY_HOME: dir }) : Catalog.open(join(dir, 'catalog.db'));
   t.teardown(() => catalog.close());
   return catalog;
+}
+
+/** A statement on the raw store, as better-sqlite3's look: `?` placeholders (made $n on PostgreSQL). */
+export interface RawStatement {
+  run(...parameters: unknown[]): { changes: number };
+  get(...parameters: unknown[]): Record<string, unknown> | undefined;
+  all(...parameters: unknown[]): Record<string, unknown>[];
+}
+
+/** The catalog's store under it, for tests that look or write behind the catalog's back; closed on teardown. */
+export interface RawStore {
+  prepare(sql: string): RawStatement;
+  /** Runs a script of statements without parameters (DDL). */
+  exec(sql: string): void;
+  close(): void;
+}
+
+/** A second connection to the catalog at `path` (a file, or fresh()'s URL), bypassing the catalog. */
+export function rawStore(t: { teardown(fn: () => void): void }, path: string): RawStore {
+  let store: RawStore;
+  if (storeServer !== undefined) {
+    const { pg } = storeServer;
+    const ex = PostgresExecutor.open({ host: pg.host, port: pg.port, user: pg.user, database: new URL(path).pathname.slice(1), password: pg.password });
+    const numbered = (sql: string): string => {
+      let n = 0;
+      return sql.replace(/\?/g, () => `$${++n}`);
+    };
+    store = {
+      prepare: (sql) => ({
+        run: (...parameters) => ({ changes: ex.run({ sql: numbered(sql), parameters }).changes }),
+        get: (...parameters) => ex.get({ sql: numbered(sql), parameters }),
+        all: (...parameters) => ex.all({ sql: numbered(sql), parameters }),
+      }),
+      exec: (sql) => ex.exec(sql),
+      // After the database was dropped (fresh()'s teardown may run first) the connection is gone: nothing to close.
+      close: () => {
+        try {
+          ex.close();
+        } catch {}
+      },
+    };
+  } else {
+    const db = new Database(path);
+    store = {
+      prepare: (sql) => {
+        const statement = db.prepare(sql);
+        return {
+          run: (...parameters) => ({ changes: statement.run(...parameters).changes }),
+          get: (...parameters) => statement.get(...parameters) as Record<string, unknown> | undefined,
+          all: (...parameters) => statement.all(...parameters) as Record<string, unknown>[],
+        };
+      },
+      exec: (sql) => void db.exec(sql),
+      close: () => db.close(),
+    };
+  }
+  let open = true;
+  t.teardown(() => {
+    if (open) store.close();
+    open = false;
+  });
+  return {
+    prepare: (sql) => store.prepare(sql),
+    exec: (sql) => store.exec(sql),
+    close: () => {
+      if (open) store.close();
+      open = false;
+    },
+  };
 }
