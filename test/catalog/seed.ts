@@ -19,10 +19,13 @@ if (storeServer !== undefined) {
   process.env.FERRY_HOME = tmpDir(tap, 'ferry-home-');
 }
 
-/** A fresh catalog (a temp file, or a new PostgreSQL database), closed (dropped) on teardown; `path` reopens it. */
-export function fresh(t: Test): { catalog: Catalog; path: string } {
+/**
+ * A fresh catalog (a temp file, or a new PostgreSQL database), closed (dropped) on teardown; `path` reopens it.
+ * `store` 'sqlite' makes a file whatever the tests' store (for the tests that compare the two).
+ */
+export function fresh(t: Test, store: 'sqlite' | 'postgres' = STORE): { catalog: Catalog; path: string } {
   // The database is dropped on teardown after the catalog is closed (teardowns run last first).
-  const path = STORE === 'postgres' ? freshDatabase(t) : join(tmpDir(t, 'ferry-catalog-'), 'catalog.db');
+  const path = store === 'postgres' ? freshDatabase(t) : join(tmpDir(t, 'ferry-catalog-'), 'catalog.db');
   const catalog = Catalog.open(path);
   t.teardown(() => catalog.close());
   return { catalog, path };

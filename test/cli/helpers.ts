@@ -5,9 +5,10 @@
  * test/helpers/fixtures.ts).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, realpathSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { main } from '../../src/cli/main.js';
 import type { Io, OutStream } from '../../src/cli/io.js';
 import { catalogLocation } from '../../src/config/catalog-path.js';
@@ -119,14 +120,27 @@ export interface CliResult {
 /**
  * A run's environment on the tests' store: under FERRY_TEST_STORE=postgres, FERRY_CATALOG names the database
  * standing for the SQLite catalog the run would have used (test-store.ts's catalogAt: one per file, so the runs of
- * one test meet in one catalog) and PGPASSWORD logs in; unless the test names its catalog itself (--catalog or
- * FERRY_CATALOG). `catalog:` in ferry.yaml is not looked at: the tests that run on both stores do not use it.
+ * one test meet in one catalog) and PGPASSWORD logs in; unless the test names its catalog itself (--catalog,
+ * FERRY_CATALOG or `catalog:` in its ferry.yaml).
  */
 export function onTestStore<E extends Record<string, string | undefined>>(argv: readonly string[], env: E, cwd: string): E {
-  if (STORE !== 'postgres' || env.FERRY_CATALOG || argv.some((arg) => arg === '--catalog' || arg.startsWith('--catalog='))) return env;
+  if (STORE !== 'postgres' || env.FERRY_CATALOG || argv.some((arg) => arg === '--catalog' || arg.startsWith('--catalog=')) || configNamesCatalog(argv, cwd)) return env;
   const location = catalogLocation(undefined, env, cwd);
   if (location.kind !== 'sqlite') return env;
   return { ...env, FERRY_CATALOG: catalogAt(location.path), ...storeEnv() };
+}
+
+/** Whether the ferry.yaml a run reads (--config, else ./ferry.yaml) names a catalog; a file ferry cannot read is ferry's to report. */
+function configNamesCatalog(argv: readonly string[], cwd: string): boolean {
+  const at = argv.findIndex((arg) => arg === '--config' || arg.startsWith('--config='));
+  const named = at < 0 ? undefined : argv[at]?.startsWith('--config=') ? argv[at]?.slice('--config='.length) : argv[at + 1];
+  const file = resolve(cwd, named ?? 'ferry.yaml');
+  try {
+    const config: unknown = parseYaml(readFileSync(file, 'utf8'));
+    return typeof config === 'object' && config !== null && 'catalog' in config;
+  } catch {
+    return false;
+  }
 }
 
 /** Runs `main(argv, io)` in-process. */

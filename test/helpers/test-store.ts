@@ -176,3 +176,11 @@ export function rawStore(t: { teardown(fn: () => void): void }, path: string): R
     },
   };
 }
+
+/** A copy of the database at `url` (CREATE DATABASE … TEMPLATE: nothing may be connected to it), dropped on teardown. */
+export function copyDatabase(t: { teardown(fn: () => void): void }, url: string): string {
+  const name = `ferry_c${process.pid}_${randomBytes(4).toString('hex')}`;
+  server().admin.exec(`CREATE DATABASE ${name} TEMPLATE ${new URL(url).pathname.slice(1)}`);
+  t.teardown(() => dropDatabase(name));
+  return databaseUrl(name);
+}
