@@ -12,7 +12,7 @@
 // test/helpers/postgres.ts does. FERRY_PG_BINDIR names another folder of PostgreSQL's server programs.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, chownSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chownSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,6 +27,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI_TESTS = [
   'alert',
   'alert-config',
+  'alert-hooks',
   'capacity',
   'crash',
   'crash-vm',
@@ -35,16 +36,24 @@ export const CLI_TESTS = [
   'datastore',
   'datastore-trend',
   'host',
-  'hosts-everywhere',
   'image',
+  'json-envelope',
+  'onecompat',
   'refusals',
   'sizes',
+  'step-ticker',
   'vm',
   'vm-names',
   'vm-show',
   'vm-terminate',
 ].map((name) => `test/cli/${name}.test.ts`);
-const DEFAULT_TESTS = ['test/catalog', 'test/lifecycle', ...CLI_TESTS];
+/** The test files directly in `dir` (test/catalog/db/ compares both stores in every pass: not again here). */
+const testsIn = (dir) =>
+  readdirSync(join(root, dir))
+    .filter((name) => name.endsWith('.test.ts'))
+    .sort()
+    .map((name) => `${dir}/${name}`);
+const DEFAULT_TESTS = [...testsIn('test/catalog'), ...testsIn('test/lifecycle'), ...CLI_TESTS];
 
 const bindir = process.env.FERRY_PG_BINDIR || '/usr/lib/postgresql/15/bin';
 const INSTALL = 'apt-get install postgresql-15 postgresql-client-15 (scripts/setup.sh does, as root: npm test runs it)';
@@ -171,7 +180,7 @@ for (let attempt = 1; ; attempt++) {
 
 const files = process.argv.slice(2);
 const tests = files.length > 0 ? files : DEFAULT_TESTS;
-console.error(`\n=== ferry: the PostgreSQL pass (FERRY_TEST_STORE=postgres, PostgreSQL 15 on 127.0.0.1:${port}): ${tests.join(' ')} ===\n`);
+console.error(`\n=== ferry: the PostgreSQL pass: ${tests.length} test files on PostgreSQL 15 (FERRY_TEST_STORE=postgres, 127.0.0.1:${port}) ===\n`);
 const env = { ...process.env, FERRY_TEST_STORE: 'postgres', FERRY_TEST_PG: `postgres://${user}@127.0.0.1:${port}/postgres`, PGPASSWORD: password };
 tap = spawn(process.execPath, [join(root, 'node_modules/tap/dist/esm/run.mjs'), ...tests], { cwd: root, env, stdio: 'inherit' });
 tap.on('exit', (code, signal) => {
