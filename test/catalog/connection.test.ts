@@ -8,7 +8,7 @@ import t from 'tap';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { MIGRATIONS } from '../../src/catalog/schema.js';
 import { thrown, tmpDir } from '../helpers/fixtures.js';
-import { fresh, waitExit, sqliteOnly } from './seed.js';
+import { fresh, postgresOnly, sqliteOnly, waitExit } from './seed.js';
 
 t.test('open creates the folder and a 0600 file, migrated to the last version', async (t) => {
   const path = join(tmpDir(t), 'a', 'b', 'catalog.db');
@@ -93,6 +93,45 @@ t.test('several processes write the same catalog', sqliteOnly('its other writers
   }
   t.equal(catalog.journal('parent').length, 50);
   t.equal(catalog.journal('child:a').length, 50);
+  t.equal(catalog.journal('child:b').length, 50);
+  t.same(catalog.journal('parent').map((e) => e.step), Array.from({ length: 50 }, (_, i) => i), 'parent rows in order');
+  t.equal(new Set(catalog.journal().map((e) => e.id)).size, 150, 'ids are unique');
+});
+
+t.test('several processes write the same PostgreSQL catalog', postgresOnly('the counterpart of the SQLite test above'), async (t) => {
+  // Each writer is a real Catalog in a process of its own (the built module), on the same database.
+  const built = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../dist/catalog/catalog.js');
+  t.ok(existsSync(built), `${built} is missing: run npm run build (node scripts/build.mjs) before the tests`);
+  const { catalog, path } = fresh(t);
+  // An ES module: a CommonJS -e script has a __dirname ('.') that synckit takes for its own, and its worker never starts.
+  const script = `const { Catalog } = await import(${JSON.stringify(built)});
+    const c = Catalog.open(process.argv[1]);
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < 50; i++) {
+      c.record({ subject: process.argv[2], operation: 'op', step: i, kind: 'tm', driver: 'd', action: 'a', args: [], ok: true, exitCode: 0, durationMs: null, message: null, logs: [] });
+      Atomics.wait(pause, 0, 0, 1);
+    }
+    c.close();`;
+  // The password reaches them as ferry's own: $PGPASSWORD (test-store.ts sets it); not tap's loaders.
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const children = ['child:a', 'child:b'].map((subject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, path, subject], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const out = { child, stderr: '' };
+    child.stderr?.on('data', (chunk) => (out.stderr += String(chunk)));
+    return out;
+  });
+  t.teardown(() => children.forEach(({ child }) => void (child.exitCode === null && child.kill('SIGKILL'))));
+  for (let i = 0; i < 50; i++) {
+    catalog.record({ subject: 'parent', operation: 'op', step: i, kind: 'tm', driver: 'd', action: 'a', args: [String(i)], ok: true, exitCode: 0, durationMs: null, message: null, logs: [] });
+    await new Promise((done) => setTimeout(done, 2));
+  }
+  for (const out of children) {
+    t.equal(await waitExit(out.child), 0, 'child exits 0');
+    t.equal(out.stderr, '', 'no error in a writer');
+  }
+  t.equal(catalog.journal('parent').length, 50);
+  t.same(catalog.journal('child:a').map((e) => e.step), Array.from({ length: 50 }, (_, i) => i), 'each writer\'s rows, in order');
   t.equal(catalog.journal('child:b').length, 50);
   t.same(catalog.journal('parent').map((e) => e.step), Array.from({ length: 50 }, (_, i) => i), 'parent rows in order');
   t.equal(new Set(catalog.journal().map((e) => e.id)).size, 150, 'ids are unique');

@@ -5,21 +5,19 @@ import t from 'tap';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { MIGRATIONS } from '../../src/catalog/schema.js';
 import { tmpDir } from '../helpers/fixtures.js';
+import { fresh } from './seed.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 t.test('a catalog has one identity, kept across opens; each catalog its own', async (t) => {
-  const dir = tmpDir(t);
-  const path = join(dir, 'a.db');
-  const first = Catalog.open(path);
+  const { catalog: first, path } = fresh(t);
   const id = first.identity();
   t.match(id, UUID);
   first.close();
   const again = Catalog.open(path);
   t.teardown(() => again.close());
   t.equal(again.identity(), id, 'made once');
-  const other = Catalog.open(join(dir, 'b.db'));
-  t.teardown(() => other.close());
+  const { catalog: other } = fresh(t);
   t.not(other.identity(), id);
 });
 

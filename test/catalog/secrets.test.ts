@@ -1,4 +1,5 @@
 /** Datastore secrets sealed at rest under a key kept outside the catalog file. */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,13 +9,21 @@ import { MIGRATIONS } from '../../src/catalog/schema.js';
 import { secretEnv } from '../../src/dump/from-catalog.js';
 import { world } from '../helpers/catalog-world.js';
 import { thrown, tmpDir } from '../helpers/fixtures.js';
-import { fresh, keyFileOfFresh, sqliteOnly } from './seed.js';
+import { pgBindir } from '../helpers/postgres.js';
+import { copyDatabase, storeServer } from '../helpers/test-store.js';
+import { fresh, keyFileOfFresh, postgresOnly, rawStore, sqliteOnly } from './seed.js';
 
 const SECRET = 'hunter2-PLAIN-canary';
 
 /** Every byte ferry keeps for the catalog: the file and its WAL (checkpointed or not). */
 function catalogBytes(path: string): string {
   return [path, `${path}-wal`].filter(existsSync).map((file) => readFileSync(file).toString('latin1')).join('');
+}
+
+/** Every row of the PostgreSQL database at `url`, as pg_dump writes its data (the password from $PGPASSWORD). */
+function databaseDump(url: string): string {
+  const { pg } = storeServer as NonNullable<typeof storeServer>;
+  return execFileSync(join(pgBindir(), 'pg_dump'), ['--data-only', '-h', pg.host, '-p', String(pg.port), '-U', pg.user, new URL(url).pathname.slice(1)], { encoding: 'utf8' });
 }
 
 /** A catalog at schema 6 (before sealing) with a datastore holding a plain secret. */
@@ -86,6 +95,58 @@ t.test('a copy of the catalog without its key cannot read a secret; with the key
   t.same(keyed.datastore('ceph').secrets, { CEPH_KEY: SECRET }, '$FERRY_SECRET_KEY_FILE names the key, and it reads');
 });
 
+t.test('a secret is sealed in the PostgreSQL catalog; the key is a 0600 catalog-<id>.key in ferry\'s home, made on first use', postgresOnly('the counterpart of the two SQLite tests above'), async (t) => {
+  const { catalog, path } = fresh(t);
+  const keyFile = keyFileOfFresh(catalog, path);
+  t.equal(keyFile, join(process.env.FERRY_HOME as string, `catalog-${catalog.identity()}.key`), 'named by the catalog\'s id, in $FERRY_HOME');
+  t.notOk(existsSync(keyFile), 'no key before any secret');
+  catalog.addDatastore({ name: 'ceph', type: 'IMAGE', dsMad: 'fs', tmMad: 'shared', basePath: '/ds/1', secrets: { CEPH_KEY: SECRET } });
+  t.ok(existsSync(keyFile), 'the key file is made');
+  t.equal(statSync(keyFile).mode & 0o777, 0o600, 'key file mode 0600');
+  t.equal(readFileSync(keyFile).length, 32, '32 bytes');
+  t.same(catalog.datastore('ceph').secrets, { CEPH_KEY: SECRET }, 'read back through the key');
+  catalog.updateDatastore(catalog.datastore('ceph').id, { secrets: { CEPH_KEY: SECRET, OTHER: SECRET } });
+  t.notOk(databaseDump(path).includes(SECRET), 'the value is nowhere in the database (pg_dump of its data)');
+  const raw = rawStore(t, path);
+  const stored = JSON.parse(String(raw.prepare('SELECT secrets FROM datastores').get()?.secrets)) as Record<string, string>;
+  t.same(Object.keys(stored), ['CEPH_KEY', 'OTHER'], 'names stay readable');
+  t.match(stored.CEPH_KEY, /^ferry-aes256gcm:/, 'the column holds the sealed value');
+  t.not(stored.CEPH_KEY, stored.OTHER, 'the same value sealed twice differs: each value its own IV');
+
+  raw.prepare('UPDATE datastores SET secrets = ?').run(JSON.stringify({ CEPH_KEY: SECRET }));
+  const error = thrown(() => catalog.datastore('ceph'));
+  t.equal(error.code, 'E_CATALOG', 'a plain value written by hand is refused');
+  t.match(error.message, /ceph's secret CEPH_KEY/);
+  t.notMatch(error.message, SECRET);
+
+  // A copy of the database, opened where the key is not (another machine's ferry home), cannot read the secret.
+  raw.prepare('UPDATE datastores SET secrets = ?').run(JSON.stringify(stored));
+  raw.close();
+  catalog.close();
+  const copyUrl = copyDatabase(t, path);
+  const elsewhere = tmpDir(t);
+  const env = { ...process.env, FERRY_HOME: elsewhere };
+  const copy = Catalog.open(copyUrl, undefined, env);
+  t.teardown(() => copy.close());
+  const copiedKey = join(elsewhere, `catalog-${copy.identity()}.key`);
+  let refused = thrown(() => copy.datastore('ceph'));
+  t.equal(refused.code, 'E_CATALOG');
+  t.match(refused.message, copiedKey, 'names the key file where it looked');
+  t.match(refused.message, /missing/);
+  t.notMatch(`${refused.message} ${refused.hint}`, SECRET, 'never the value');
+
+  writeFileSync(copiedKey, Buffer.alloc(32, 7), { mode: 0o600 });
+  const wrong = Catalog.open(copyUrl, undefined, env);
+  t.teardown(() => wrong.close());
+  refused = thrown(() => wrong.datastore('ceph'));
+  t.equal(refused.code, 'E_CATALOG', 'a wrong key');
+  t.match(refused.message, /not the key/);
+
+  const keyed = Catalog.open(copyUrl, undefined, { ...env, FERRY_SECRET_KEY_FILE: keyFile });
+  t.teardown(() => keyed.close());
+  t.same(keyed.datastore('ceph').secrets, { CEPH_KEY: SECRET, OTHER: SECRET }, '$FERRY_SECRET_KEY_FILE names the key, and it reads');
+});
+
 t.test('a key file open to group or others is refused, naming chmod 600', async (t) => {
   const { catalog, path } = fresh(t);
   catalog.addDatastore({ name: 'ceph', type: 'IMAGE', dsMad: 'fs', tmMad: 'shared', basePath: '/ds/1', secrets: { CEPH_KEY: SECRET } });
@@ -137,7 +198,8 @@ t.test('a migrated secret reaches a real driver as FERRY_DS_SECRET_<NAME>', asyn
   chmodSync(join(probe, 'monitor'), 0o755);
   mkdirSync(w.home, { recursive: true });
   oldCatalog(join(w.home, 'catalog.db'), { TOKEN: SECRET }, 'probe');
-  const monitored = await w.cli(['--json', 'datastore', 'monitor', 'vault']);
+  // The migration is SQLite's (a PostgreSQL catalog starts at the current schema): the file, on either test store.
+  const monitored = await w.cli(['--catalog', join(w.home, 'catalog.db'), '--json', 'datastore', 'monitor', 'vault']);
   t.equal(monitored.status, 0, monitored.stderr);
   t.equal(readFileSync(seen, 'utf8'), SECRET, 'the driver got the value');
   t.notMatch(monitored.stdout + monitored.stderr, SECRET, 'ferry never prints it');

@@ -1,50 +1,31 @@
 /**
  * Fresh and seeded catalogs for the catalog's tests: SQLite files, or with FERRY_TEST_STORE=postgres databases
- * on one PostgreSQL for the test file (test/helpers/postgres.ts; FERRY_TEST_PG's when set), a new one per catalog.
+ * on one PostgreSQL for the test file (test/helpers/test-store.ts; FERRY_TEST_PG's when set), a new one per catalog.
  */
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import tap, { type Test } from 'tap';
 import { Catalog } from '../../src/catalog/catalog.js';
-import { PostgresExecutor } from '../../src/catalog/db/postgres-executor.js';
 import { pgKeyFileOf } from '../../src/catalog/secrets.js';
 import type { NewVm } from '../../src/model.js';
 import { tmpDir } from '../helpers/fixtures.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { freshDatabase, STORE, storeServer } from '../helpers/test-store.js';
 
-/** Which store the catalog tests run on: FERRY_TEST_STORE=postgres, else SQLite. */
-export const STORE: 'sqlite' | 'postgres' = process.env.FERRY_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+export { postgresOnly, rawStore, sqliteOnly, STORE, type RawStatement, type RawStore } from '../helpers/test-store.js';
 
-/** The server of this test file, and a connection to its own database for CREATE and DROP DATABASE. */
-let server: { pg: TestPostgres; admin: PostgresExecutor } | undefined;
-if (STORE === 'postgres') {
-  const pg = await startPostgres(tap);
-  const admin = PostgresExecutor.open({ host: pg.host, port: pg.port, user: pg.user, database: pg.database, password: pg.password });
-  tap.teardown(() => admin.close());
-  server = { pg, admin };
-  // A catalog reopened by its URL (Catalog.open(path)) finds the password as ferry does, and its key file
-  // (catalog-<id>.key in $FERRY_HOME) in a folder of this test file's.
-  process.env.PGPASSWORD = pg.password;
+if (storeServer !== undefined) {
+  // A catalog reopened by its URL (Catalog.open(path)) finds its key file (catalog-<id>.key in $FERRY_HOME) in a
+  // folder of this test file's.
   process.env.FERRY_HOME = tmpDir(tap, 'ferry-home-');
 }
 
-/** A fresh catalog (a temp file, or a new PostgreSQL database), closed (dropped) on teardown; `path` reopens it. */
-export function fresh(t: Test): { catalog: Catalog; path: string } {
-  if (server !== undefined) {
-    const { pg, admin } = server;
-    const name = `ferry_c${process.pid}_${randomBytes(4).toString('hex')}`;
-    admin.exec(`CREATE DATABASE ${name}`);
-    const path = `postgres://${encodeURIComponent(pg.user)}@${pg.host}:${pg.port}/${name}`;
-    const catalog = Catalog.open(path);
-    t.teardown(() => {
-      catalog.close();
-      admin.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    });
-    return { catalog, path };
-  }
-  const path = join(tmpDir(t, 'ferry-catalog-'), 'catalog.db');
+/**
+ * A fresh catalog (a temp file, or a new PostgreSQL database), closed (dropped) on teardown; `path` reopens it.
+ * `store` 'sqlite' makes a file whatever the tests' store (for the tests that compare the two).
+ */
+export function fresh(t: Test, store: 'sqlite' | 'postgres' = STORE): { catalog: Catalog; path: string } {
+  // The database is dropped on teardown after the catalog is closed (teardowns run last first).
+  const path = store === 'postgres' ? freshDatabase(t) : join(tmpDir(t, 'ferry-catalog-'), 'catalog.db');
   const catalog = Catalog.open(path);
   t.teardown(() => catalog.close());
   return { catalog, path };
@@ -71,73 +52,6 @@ export function vmInput(name: string, systemDsId: number, imageId: number | null
 /** The exit code of `child`, once it has exited. */
 export const waitExit = (child: ChildProcess): Promise<number | null> =>
   child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((done) => child.once('exit', (code) => done(code)));
-
-/** A statement on the raw store, as better-sqlite3's look: `?` placeholders (made $n on PostgreSQL). */
-export interface RawStatement {
-  run(...parameters: unknown[]): { changes: number };
-  get(...parameters: unknown[]): Record<string, unknown> | undefined;
-  all(...parameters: unknown[]): Record<string, unknown>[];
-}
-
-/** The catalog's store under it, for tests that look or write behind the catalog's back; closed on teardown. */
-export interface RawStore {
-  prepare(sql: string): RawStatement;
-  close(): void;
-}
-
-/** A second connection to the catalog at `path` (a file, or fresh()'s URL), bypassing the catalog. */
-export function rawStore(t: Test, path: string): RawStore {
-  let store: RawStore;
-  if (server !== undefined) {
-    const { pg } = server;
-    const ex = PostgresExecutor.open({ host: pg.host, port: pg.port, user: pg.user, database: new URL(path).pathname.slice(1), password: pg.password });
-    const numbered = (sql: string): string => {
-      let n = 0;
-      return sql.replace(/\?/g, () => `$${++n}`);
-    };
-    store = {
-      prepare: (sql) => ({
-        run: (...parameters) => ({ changes: ex.run({ sql: numbered(sql), parameters }).changes }),
-        get: (...parameters) => ex.get({ sql: numbered(sql), parameters }),
-        all: (...parameters) => ex.all({ sql: numbered(sql), parameters }),
-      }),
-      // After the database was dropped (fresh()'s teardown may run first) the connection is gone: nothing to close.
-      close: () => {
-        try {
-          ex.close();
-        } catch {}
-      },
-    };
-  } else {
-    const db = new Database(path);
-    store = {
-      prepare: (sql) => {
-        const statement = db.prepare(sql);
-        return {
-          run: (...parameters) => ({ changes: statement.run(...parameters).changes }),
-          get: (...parameters) => statement.get(...parameters) as Record<string, unknown> | undefined,
-          all: (...parameters) => statement.all(...parameters) as Record<string, unknown>[],
-        };
-      },
-      close: () => db.close(),
-    };
-  }
-  let open = true;
-  t.teardown(() => {
-    if (open) store.close();
-    open = false;
-  });
-  return {
-    prepare: (sql) => store.prepare(sql),
-    close: () => {
-      if (open) store.close();
-      open = false;
-    },
-  };
-}
-
-/** Why a test is skipped on PostgreSQL: it is about SQLite's file, pragmas or plans, which PostgreSQL has not. */
-export const sqliteOnly = (what: string): { skip: string | false } => ({ skip: STORE === 'postgres' ? `SQLite only: ${what}` : false });
 
 /** The key file of fresh()'s catalog: `<file>.key` beside a SQLite file; catalog-<id>.key in $FERRY_HOME for PostgreSQL. */
 export function keyFileOfFresh(catalog: Catalog, path: string): string {

@@ -5,7 +5,7 @@ import { Catalog } from '../../src/catalog/catalog.js';
 import { MIGRATIONS } from '../../src/catalog/schema.js';
 import type { NewVm, PlanStep } from '../../src/model.js';
 import { thrown } from '../helpers/fixtures.js';
-import { seeded, sqliteOnly, vmInput } from './seed.js';
+import { postgresOnly, rawStore, seeded, sqliteOnly, vmInput } from './seed.js';
 
 t.test('VMs', async (t) => {
   const { catalog, images, system } = seeded(t);
@@ -88,6 +88,21 @@ t.test('migrating to schema 6 keeps VMs and their disks', sqliteOnly('it rewinds
   t.teardown(() => again.close());
   t.equal(again.version, MIGRATIONS.length);
   t.same(again.vm(vm.id), vm, 'the VM and its disks kept');
+  again.updateVm(vm.id, { state: 'DONE' });
+  t.equal(again.addVm(vmInput('web', system.id, null), '/ds/0').id, vm.id + 1, 'its name free once DONE; ids still grow');
+});
+
+t.test('a PostgreSQL catalog starts past schema 6: reopened it keeps VMs and their disks; a DONE VM frees its name', postgresOnly('the counterpart of the SQLite migration above: PostgreSQL has no schema 5 to come from'), async (t) => {
+  const { catalog, path, system } = seeded(t);
+  const vm = catalog.addVm(vmInput('web', system.id, null), '/ds/0');
+  catalog.close();
+  const again = Catalog.open(path);
+  t.teardown(() => again.close());
+  t.equal(again.version, MIGRATIONS.length);
+  const applied = rawStore(t, path).prepare('SELECT version FROM schema_migrations ORDER BY version').all();
+  t.same(applied.map((row) => Number(row.version)), [MIGRATIONS.length], 'made at once at the last version; reopening applies nothing again');
+  t.same(again.vm(vm.id), vm, 'the VM and its disks kept');
+  t.equal(thrown(() => again.addVm(vmInput('web', system.id, null), '/ds/0')).code, 'E_CONFLICT', 'a live VM keeps its name');
   again.updateVm(vm.id, { state: 'DONE' });
   t.equal(again.addVm(vmInput('web', system.id, null), '/ds/0').id, vm.id + 1, 'its name free once DONE; ids still grow');
 });

@@ -15,7 +15,7 @@ import t from 'tap';
 import { DS_ACTIONS, TM_ACTIONS } from '../../src/contract/table.js';
 import { world, type World } from '../helpers/catalog-world.js';
 import { waitFor } from '../helpers/fixtures.js';
-import { binBuilt, binMissingMessage, binPath, jsonOf } from './helpers.js';
+import { binBuilt, binMissingMessage, binPath, jsonOf, onTestStore } from './helpers.js';
 
 /** The commands that can sleep, each in one step: cp (cp, clone, cpds), truncate (mkfs), touch (mkfs save_as), qemu-img (stat, datastore drivers only). */
 const SLEEPERS = ['cp', 'truncate', 'touch', 'qemu-img'] as const;
@@ -51,7 +51,7 @@ function slowDrivers(w: World): void {
 
 /** Runs the real ferry until `command` sleeps in its step, SIGKILLs it, and waits until no process of the run is left. */
 async function killInStep(t: Parameters<typeof world>[0], w: World, command: Sleeper, argv: string[]): Promise<void> {
-  const env = { ...process.env, FERRY_HOME: w.home };
+  const env = onTestStore(argv, { ...process.env, FERRY_HOME: w.home }, w.root);
   delete env.NODE_OPTIONS; // tap's loaders are for this process
   writeFileSync(join(w.markers, `sleep-${command}`), '');
   rmSync(join(w.markers, 'sleeper.pid'), { force: true });

@@ -141,7 +141,7 @@ t.test('a second catalog\'s datastore create on a folder another catalog owns is
   const other = ferryIn(w.root, w.remotes, join(w.root, 'other-home'));
   const refused = await other.cli(['datastore', 'create', 'second', '--ds-mad', 'fs', '--tm-mad', 'shared', '--base-path', dir]);
   t.equal(refused.status, 2);
-  t.match(refused.stderr, `belongs to datastore first (id ${created.id}) of the catalog ${join(w.home, 'catalog.db')}`);
+  t.match(refused.stderr, `belongs to datastore first (id ${created.id}) of the catalog ${w.catalog().path}`);
   t.match(refused.stderr, `rm ${join(dir, '.ferry-datastore.json')}`);
   await w.json(['datastore', 'delete', 'first']);
   t.notOk(existsSync(join(dir, '.ferry-datastore.json')), 'delete removed the marker');

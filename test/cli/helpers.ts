@@ -5,12 +5,15 @@
  * test/helpers/fixtures.ts).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, realpathSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { main } from '../../src/cli/main.js';
 import type { Io, OutStream } from '../../src/cli/io.js';
+import { catalogLocation } from '../../src/config/catalog-path.js';
 import { dumpFor, fixturesRemotes } from '../helpers/fixtures.js';
+import { catalogAt, STORE, storeEnv } from '../helpers/test-store.js';
 
 export { dumpFor, fixturesRemotes, specExamplePath, specExampleXml } from '../helpers/fixtures.js';
 
@@ -114,9 +117,35 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * A run's environment on the tests' store: under FERRY_TEST_STORE=postgres, FERRY_CATALOG names the database
+ * standing for the SQLite catalog the run would have used (test-store.ts's catalogAt: one per file, so the runs of
+ * one test meet in one catalog) and PGPASSWORD logs in; unless the test names its catalog itself (--catalog,
+ * FERRY_CATALOG or `catalog:` in its ferry.yaml).
+ */
+export function onTestStore<E extends Record<string, string | undefined>>(argv: readonly string[], env: E, cwd: string): E {
+  if (STORE !== 'postgres' || env.FERRY_CATALOG || argv.some((arg) => arg === '--catalog' || arg.startsWith('--catalog=')) || configNamesCatalog(argv, cwd)) return env;
+  const location = catalogLocation(undefined, env, cwd);
+  if (location.kind !== 'sqlite') return env;
+  return { ...env, FERRY_CATALOG: catalogAt(location.path), ...storeEnv() };
+}
+
+/** Whether the ferry.yaml a run reads (--config, else ./ferry.yaml) names a catalog; a file ferry cannot read is ferry's to report. */
+function configNamesCatalog(argv: readonly string[], cwd: string): boolean {
+  const at = argv.findIndex((arg) => arg === '--config' || arg.startsWith('--config='));
+  const named = at < 0 ? undefined : argv[at]?.startsWith('--config=') ? argv[at]?.slice('--config='.length) : argv[at + 1];
+  const file = resolve(cwd, named ?? 'ferry.yaml');
+  try {
+    const config: unknown = parseYaml(readFileSync(file, 'utf8'));
+    return typeof config === 'object' && config !== null && 'catalog' in config;
+  } catch {
+    return false;
+  }
+}
+
 /** Runs `main(argv, io)` in-process. */
 export async function runCli(argv: readonly string[], options: MemoryIoOptions = {}): Promise<CliResult> {
-  const io = memoryIo(options);
+  const io = memoryIo({ ...options, env: onTestStore(argv, options.env ?? {}, options.cwd ?? repoRoot) });
   const status = await main(argv, io);
   return { status, stdout: io.out(), stderr: io.err() };
 }
@@ -174,7 +203,7 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
 
 /** Runs `node dist/bin/ferry.js ...argv` as a real process. */
 export function runBin(argv: readonly string[], options: BinOptions = {}): Promise<BinResult> {
-  const env = cleanEnv(options.env);
+  const env = onTestStore(argv, cleanEnv(options.env), options.cwd ?? repoRoot);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [binPath, ...argv], { cwd: options.cwd ?? repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];

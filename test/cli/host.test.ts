@@ -1,6 +1,5 @@
 /** `ferry host create|update|list|show|delete`, with --dry-run recording nothing and bad flags refused. */
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import t from 'tap';
 import { refusals, stage, vmYaml, world } from '../helpers/catalog-world.js';
 
@@ -51,8 +50,7 @@ t.test('a VM locked from another machine: refused naming it and the command; hos
   const w = world(t);
   await stage(t, w, 'shared');
   await w.json(['vm', 'create', vmYaml(w)]);
-  const raw = new Database(join(w.home, 'catalog.db'));
-  t.teardown(() => raw.close());
+  const raw = w.raw();
   raw.prepare("INSERT INTO locks (subject, owner_pid, owner_host, owner_started, operation, since) VALUES ('vm:1', 4242, 'node7', 'boot:1', 'stop', 'then')").run();
   const refused = await w.cli(['vm', 'stop', 'vm01']);
   t.equal(refused.status, 75);

@@ -11,10 +11,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { xpathRb } from '../helpers/one-xpath.js';
-import { world } from '../helpers/catalog-world.js';
+import { world, type World } from '../helpers/catalog-world.js';
+import { catalogAt, storeEnv } from '../helpers/test-store.js';
 import { binBuilt, binMissingMessage, binPath, cleanEnv, repoRoot, runCli } from './helpers.js';
 
 const SHIMS = join(repoRoot, 'scripts', 'opennebula', 'bin');
+
+/** What a driver ferry runs gets to reach `w`'s catalog: FERRY_CATALOG (on PostgreSQL its database, and PGPASSWORD). */
+function shimEnv(w: World): Record<string, string> & { FERRY_CATALOG: string } {
+  return { FERRY: binPath, FERRY_CATALOG: catalogAt(join(w.home, 'catalog.db')), FERRY_HOME: w.home, ...storeEnv() };
+}
 
 function shim(name: string, args: string[], env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
   const run = spawnSync(join(SHIMS, name), args, { encoding: 'utf8', env: cleanEnv(env) });
@@ -37,7 +43,7 @@ t.test('the shims answer from the catalog; xpath.rb reads what the TM scripts re
   await w.json(['image', 'create', '--datastore', 'images', '--size', '8', '--name', 'data', '--persistent']);
   const vm = await w.json(['vm', 'create', '--name', 'vm01', '--host', 'host01', '--system-ds', 'system', '--disk', 'base', '--disk', 'data']);
   await w.json(['vm', 'disk-snapshot', 'create', 'vm01', '0']);
-  const env = { FERRY: binPath, FERRY_CATALOG: join(w.home, 'catalog.db') };
+  const env = shimEnv(w);
   const id = String(vm.id);
   const everything: string[] = [];
   const show = (name: string, args: string[]): string => {
@@ -79,9 +85,10 @@ t.test('failures: exit 255, OpenNebula\'s first line, then ferry\'s reason', asy
   if (!binBuilt()) return t.fail(binMissingMessage);
   const w = world(t);
   await w.json(['host', 'create', 'host01', '--local']);
-  const env = { FERRY: binPath, FERRY_CATALOG: join(w.home, 'catalog.db') };
+  const env = shimEnv(w);
+  const catalogName = env.FERRY_CATALOG.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const cases: Array<[string, string[], Record<string, string>, RegExp]> = [
-    ['onevm', ['show', '-x', '42'], env, /^\[one\.vm\.info\] Error getting virtual machine \[42\]\.\nonevm \(ferry\): no VM "42" in the catalog .*catalog\.db\n/],
+    ['onevm', ['show', '-x', '42'], env, new RegExp(`^\\[one\\.vm\\.info\\] Error getting virtual machine \\[42\\]\\.\\nonevm \\(ferry\\): no VM "42" in the catalog ${catalogName}\\n`)],
     ['onevm', ['show', 'nosuch', '-x'], env, /^VM named nosuch not found\.\n/],
     ['onedatastore', ['show', '-x', '9'], env, /^\[one\.datastore\.info\] Error getting datastore \[9\]\.\n/],
     ['onehost', ['show', 'host99', '-x'], env, /^HOST named host99 not found\.\nonehost \(ferry\): no host named "host99"/],

@@ -9,7 +9,6 @@ import { once } from 'node:events';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import { startedOf } from '../../src/catalog/owner.js';
 import { stage, vmYaml, world, type World } from '../helpers/catalog-world.js';
@@ -113,8 +112,7 @@ t.test('an operation interrupted (its ferry killed) does not stop terminate; a l
   const other = spawn('sleep', ['30'], { stdio: 'ignore' });
   await once(other, 'spawn');
   t.teardown(() => void other.kill('SIGKILL'));
-  const raw = new Database(join(w.home, 'catalog.db'));
-  t.teardown(() => raw.close());
+  const raw = w.raw();
   const pid = other.pid as number;
   raw.prepare("INSERT INTO locks (subject, owner_pid, owner_host, owner_started, operation, since) VALUES ('vm:1', ?, ?, ?, 'stop', 'then')").run(pid, hostname(), startedOf(pid));
   const busy = await w.cli(['vm', 'terminate', 'vm01']);

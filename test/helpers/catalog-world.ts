@@ -2,8 +2,9 @@
  * A temporary catalog world for CLI tests of the catalog commands: a
  * remotes folder with the bundled drivers plus tm/flaky (tm/shared that
  * fails or hangs when a marker file says so), a ferry.yaml naming the
- * frontend `fe`, a catalog under FERRY_HOME, and `stage` to add hosts,
- * datastores and images.
+ * frontend `fe`, a catalog under FERRY_HOME (on PostgreSQL a database
+ * standing for it: test-store.ts), and `stage` to add hosts, datastores
+ * and images.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import type { Test } from 'tap';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { TM_ACTIONS } from '../../src/contract/table.js';
 import { tmpDir } from './fixtures.js';
+import { catalogAt, rawStore, type RawStore } from './test-store.js';
 import { bundledRemotes, jsonOf, runCli } from '../cli/helpers.js';
 
 export interface World {
@@ -23,6 +25,8 @@ export interface World {
   cli(argv: string[]): Promise<{ status: number; stdout: string; stderr: string }>;
   json(argv: string[]): Promise<Record<string, any>>;
   catalog(): Catalog;
+  /** A connection to the catalog's store under the catalog (test-store.ts's rawStore), closed on teardown. */
+  raw(): RawStore;
 }
 
 /** ferry run in `root` with a ferry.yaml there naming the frontend `fe`, `remotes` and FERRY_HOME `home`; json() throws when ferry fails and returns the `result` of its --json envelope. */
@@ -73,10 +77,12 @@ export function world(t: Test): World {
     markers,
     ...ferryIn(root, remotes, home),
     catalog() {
-      const catalog = Catalog.open(join(home, 'catalog.db'));
+      // On PostgreSQL, the database the CLI runs of this world use (test-store.ts), its key file in `home` as theirs.
+      const catalog = Catalog.open(catalogAt(join(home, 'catalog.db')), undefined, { ...process.env, FERRY_HOME: home });
       t.teardown(() => catalog.close());
       return catalog;
     },
+    raw: () => rawStore(t, catalogAt(join(home, 'catalog.db'))),
   };
 }
 

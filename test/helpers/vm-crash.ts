@@ -15,7 +15,7 @@ import type { Test } from 'tap';
 import { TM_ACTIONS } from '../../src/contract/table.js';
 import { stage, world, type World } from './catalog-world.js';
 import { waitFor } from './fixtures.js';
-import { binBuilt, binMissingMessage, binPath, jsonOf } from '../cli/helpers.js';
+import { binBuilt, binMissingMessage, binPath, jsonOf, onTestStore } from '../cli/helpers.js';
 
 type Tap = Test;
 
@@ -47,7 +47,7 @@ const alive = (pid: number): boolean => {
 
 /** Runs the real ferry until the `nth` call of `action` sleeps after its work, SIGKILLs it, and checks no process of the run is left. */
 export async function killIn(t: Tap, w: World, action: string, nth: number, argv: string[]): Promise<void> {
-  const env = { ...process.env, FERRY_HOME: w.home };
+  const env = onTestStore(argv, { ...process.env, FERRY_HOME: w.home }, w.root);
   delete env.NODE_OPTIONS; // tap's loaders are for this process
   const pidFile = join(w.markers, 'sleeper.pid');
   writeFileSync(join(w.markers, `sleep-${action}`), `${nth}\n`);

@@ -2,11 +2,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { Catalog } from '../../src/catalog/catalog.js';
 import { checkDatastore } from '../../src/lifecycle/check.js';
 import { monitor, planDatastoreCreate, planDatastoreDelete, planDatastoreUpdate, runDatastorePlan } from '../../src/lifecycle/datastores.js';
 import { MARKER_NAME } from '../../src/lifecycle/owner-marker.js';
 import { rejection, thrown } from '../helpers/fixtures.js';
+import { openTestCatalog } from '../helpers/test-store.js';
 import { lifeWorld } from './world.js';
 
 t.test('monitor stores the figures; a SYSTEM datastore is monitored by its TM', async (t) => {
@@ -100,8 +100,7 @@ t.test('a datastore folder names the catalog and datastore that own it; another 
   t.same(readdirSync(base), [MARKER_NAME], 'written atomically: no temporary file stays');
   t.same(checkDatastore(catalog, 'owned').unowned, [], 'datastore check does not list the marker');
 
-  const other = Catalog.open(join(dir, 'other', 'catalog.db'));
-  t.teardown(() => other.close());
+  const other = openTestCatalog(t, join(dir, 'other'));
   t.not(other.identity(), catalog.identity(), 'each catalog has its own identity');
   const otherLife = { ...life, catalog: other };
   const refused = thrown(() => planDatastoreCreate(otherLife, { ...input, name: 'mine' }, true));

@@ -2,34 +2,37 @@
  * vm-run.ts: the bookkeeping when the catalog itself fails at the end of an
  * operation: the step that ran stays journaled, the VM's lock is let go,
  * and the error reaches the caller. Library-level, through the Orchestrator
- * facade, on the dummy drivers.
+ * facade, on the dummy drivers, on either store.
  */
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import t from 'tap';
-import { Catalog } from '../../src/catalog/catalog.js';
-import { Runner } from '../../src/driver/runner.js';
 import { Orchestrator } from '../../src/lifecycle/orchestrator.js';
-import { bundledRemotes } from '../cli/helpers.js';
-import { tmpDir } from '../helpers/fixtures.js';
+import { rawStore, STORE } from '../catalog/seed.js';
+import { lifeWorld } from './world.js';
+
+/** A trigger that refuses setting a VM's state to RUNNING, as a full disk would; and what drops it. */
+const refuseRunning =
+  STORE === 'postgres'
+    ? {
+        create: `CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full (injected)'; END $$;
+                 CREATE TRIGGER disk_full BEFORE UPDATE OF state ON vms FOR EACH ROW WHEN (NEW.state = 'RUNNING') EXECUTE FUNCTION disk_full()`,
+        drop: 'DROP TRIGGER disk_full ON vms',
+      }
+    : {
+        create: "CREATE TRIGGER disk_full BEFORE UPDATE OF state ON vms WHEN NEW.state = 'RUNNING' BEGIN SELECT RAISE(ABORT, 'disk full (injected)'); END",
+        drop: 'DROP TRIGGER disk_full',
+      };
 
 t.test('an end state that fails to record: the step stays journaled, the lock is released, the error is reported', async (t) => {
-  const dir = tmpDir(t);
-  const catalog = Catalog.open(join(dir, 'catalog.db'));
-  t.teardown(() => catalog.close());
-  const images = catalog.addDatastore({ name: 'images', type: 'IMAGE', dsMad: 'dummy', tmMad: 'dummy', basePath: join(dir, 'images') });
-  const system = catalog.addDatastore({ name: 'system', type: 'SYSTEM', tmMad: 'dummy', basePath: join(dir, 'system') });
-  catalog.addHost({ name: 'host01', transport: 'local' });
-  const orchestrator = new Orchestrator({ catalog, runner: new Runner({ remotes: bundledRemotes }), frontend: 'fe' });
+  const { catalog, life, images, system } = lifeWorld(t);
+  const orchestrator = new Orchestrator({ catalog, runner: life.runner, frontend: 'fe' });
   const image = await orchestrator.createImage({ datastore: images, name: 'base', sizeMb: 10 });
 
-  // The end state of the create (state RUNNING) fails, as a full disk would make it: a trigger in the catalog file,
+  // The end state of the create (state RUNNING) fails, as a full disk would make it: a trigger in the catalog,
   // added by another connection, refuses that one write until it is dropped.
-  const raw = new Database(catalog.path);
-  t.teardown(() => raw.close());
-  raw.exec("CREATE TRIGGER full BEFORE UPDATE OF state ON vms WHEN NEW.state = 'RUNNING' BEGIN SELECT RAISE(ABORT, 'disk full (injected)'); END");
+  const raw = rawStore(t, catalog.path);
+  raw.exec(refuseRunning.create);
   await t.rejects(orchestrator.createVm({ name: 'vm01', host: 'host01', systemDs: system.id, disks: [{ kind: 'image', image: image.id }] }), { message: /disk full \(injected\)/ });
-  raw.exec('DROP TRIGGER full');
+  raw.exec(refuseRunning.drop);
 
   const vm = catalog.vm('vm01');
   t.same(

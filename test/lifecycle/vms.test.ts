@@ -1,8 +1,8 @@
 /** vms.ts: VM plans checked against the catalog (nothing recorded), and run: recorded, locked, each step journaled. */
-import Database from 'better-sqlite3';
 import t from 'tap';
 import { planCreate, runImagePlan } from '../../src/lifecycle/images.js';
 import { createVm, operate, planNewVm, planVm, runVmPlan } from '../../src/lifecycle/vms.js';
+import { rawStore } from '../catalog/seed.js';
 import { rejection, thrown } from '../helpers/fixtures.js';
 import { lifeWorld } from './world.js';
 
@@ -43,8 +43,7 @@ t.test('operations: checked against the state; stop then resume; a VM another fe
   t.equal((await operate(life, vm.id, 'resume')).state, 'RUNNING');
 
   // Another ferry, elsewhere, holds the VM's lock: a plan says busy rather than "interrupted".
-  const raw = new Database(catalog.path);
-  t.teardown(() => raw.close());
+  const raw = rawStore(t, catalog.path);
   raw.prepare('INSERT INTO locks (subject, owner_pid, owner_host, operation, since) VALUES (?, 1, ?, ?, ?)').run(`vm:${vm.id}`, 'elsewhere', 'stop', new Date().toISOString());
   t.equal(thrown(() => planVm(life, vm.id, 'stop')).code, 'E_BUSY');
   t.equal((await rejection(operate(life, vm.id, 'stop'))).code, 'E_BUSY');

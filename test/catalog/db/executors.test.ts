@@ -20,7 +20,7 @@ t.before(async () => {
 
 /** A SQLite catalog made by the real Catalog (its migrations), and an executor on the file. */
 function sqliteExecutor(t: Test): SqliteExecutor {
-  const { path } = fresh(t);
+  const { path } = fresh(t, 'sqlite');
   const executor = SqliteExecutor.open(path);
   t.teardown(() => executor.close());
   return executor;

@@ -20,7 +20,7 @@ t.before(async () => {
 
 /** SQLite's catalog file at the current version, opened raw. */
 function sqliteSchema(t: Test) {
-  const { path } = fresh(t);
+  const { path } = fresh(t, 'sqlite');
   const db = new Database(path, { readonly: true });
   t.teardown(() => db.close());
   return db;
