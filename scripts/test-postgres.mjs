@@ -50,7 +50,7 @@ const CLI_TESTS = [
  * process owners, plans as data, PostgreSQL connection errors on servers of their own): the first pass ran them,
  * and they would run the same here. test/catalog/db/ compares both stores in every pass: not again here either.
  */
-const SAME_ON_BOTH = new Set(['test/catalog/location.test.ts', 'test/catalog/owner.test.ts', 'test/catalog/pgpass.test.ts', 'test/catalog/pg-connect.test.ts', 'test/lifecycle/plan.test.ts']);
+const SAME_ON_BOTH = new Set(['test/catalog/location.test.ts', 'test/catalog/owner.test.ts', 'test/catalog/pgpass.test.ts', 'test/catalog/pg-connect.test.ts', 'test/lifecycle/plan.test.ts', 'test/lifecycle/pg-restart.test.ts']);
 const testsIn = (dir) =>
   readdirSync(join(root, dir))
     .filter((name) => name.endsWith('.test.ts'))
