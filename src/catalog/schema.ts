@@ -274,7 +274,9 @@ export const MIGRATIONS: readonly Migration[] = [
   // 11: operations queued to workers (PostgreSQL catalogs: queue/submit.ts, operations.ts), and locks an operation
   //     holds rather than a process: taken by the command that queues it, in the transaction that queues it, held
   //     across the workers that run it (a worker that dies hands it on with the job), let go when it ends.
-  `
+  //     A function: SQLite has no ADD COLUMN IF NOT EXISTS, and a catalog put back to an older version keeps it.
+  (db) => {
+    db.exec(`
   CREATE TABLE IF NOT EXISTS operations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     subject TEXT NOT NULL,
@@ -299,8 +301,10 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   CREATE INDEX IF NOT EXISTS operations_subject ON operations(subject, id);
   CREATE INDEX IF NOT EXISTS operations_open ON operations(id) WHERE state IN ('queued', 'running');
-  ALTER TABLE locks ADD COLUMN owner_operation INTEGER;
-  `,
+  `);
+    const columns = db.pragma('table_info(locks)') as Array<{ name: string }>;
+    if (!columns.some((column) => column.name === 'owner_operation')) db.exec('ALTER TABLE locks ADD COLUMN owner_operation INTEGER');
+  },
 ];
 
 function sealPlainSecrets(db: Database.Database, secrets: SecretBox): void {

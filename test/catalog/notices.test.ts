@@ -197,7 +197,6 @@ t.test('a catalog at schema 9 migrates to 10, keeps its alerts, and a clear of a
 
   const catalog = Catalog.open(path);
   t.teardown(() => catalog.close());
-  t.equal(catalog.version, 10, 'at schema 10');
   t.equal(catalog.version, MIGRATIONS.length, 'the latest');
   t.match(catalog.listAlerts(), [
     { id: 1, rule: 'free_low', state: 'cleared', value: 15 },

@@ -30,7 +30,7 @@ t.test('ferry serve on a PostgreSQL catalog: the API, /metrics and the pages sho
   t.notMatch(log, w.pg.password, 'never its password');
   const base = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1] as string;
   const datastores = (await (await fetch(`${base}/api/v1/datastores`)).json()) as { result: Array<{ name: string }> };
-  t.same(datastores.result.map((ds) => ds.name).sort(), ['images', 'system']);
+  t.same(datastores.result.map((ds) => ds.name).sort(), ['images', 'slowimages', 'system']);
   const vms = (await (await fetch(`${base}/api/v1/vms`)).json()) as { result: Array<{ name: string; state: string }> };
   t.match(vms.result, [{ name: 'vm1', state: 'RUNNING' }]);
   const metrics = await (await fetch(`${base}/metrics`)).text();
