@@ -19,9 +19,17 @@ import type { Command } from 'commander';
 export type Performable = Plan | ImageRecoverPlan;
 export type PerformResult<P> = P extends VmPlan | RecoverPlan ? Vm : P extends DatastorePlan ? Datastore : P extends ImagePlan | SaveAsPlan | ImageRecoverPlan ? Image : never;
 
-/** Whether this command's operations go through the queue. */
-export function queued(ctx: Pick<CatalogContext, 'catalog' | 'config'>): boolean {
-  return ctx.catalog.dialect === 'postgres' && ctx.config.queue !== false;
+/**
+ * Whether this command's operations go through the queue: a PostgreSQL catalog, unless $FERRY_QUEUE (off/on) or
+ * ferry.yaml's `queue: false` says otherwise ($FERRY_QUEUE wins: one command run in-process on a queued catalog).
+ */
+export function queued(ctx: Pick<CatalogContext, 'catalog' | 'config' | 'io'>): boolean {
+  if (ctx.catalog.dialect !== 'postgres') return false;
+  const fromEnv = ctx.io.env.FERRY_QUEUE;
+  if (fromEnv === undefined || fromEnv === '') return ctx.config.queue !== false;
+  if (['off', 'false', '0'].includes(fromEnv)) return false;
+  if (['on', 'true', '1'].includes(fromEnv)) return true;
+  throw new FerryError('E_USAGE', `$FERRY_QUEUE ${JSON.stringify(fromEnv)} is neither on nor off`, { hint: 'FERRY_QUEUE=off runs the operation in this command; on (or unset) queues it to the workers' });
 }
 
 /**

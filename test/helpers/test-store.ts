@@ -89,7 +89,8 @@ export function catalogAt(path: string): string {
 
 /** What a ferry process needs to reach this process's server: PGPASSWORD (empty on SQLite). */
 export function storeEnv(): Record<string, string> {
-  return storeServer === undefined ? {} : { PGPASSWORD: storeServer.pg.password };
+  // The commands run their operations themselves, as on SQLite: the queue and its workers have tests of their own.
+  return storeServer === undefined ? {} : { PGPASSWORD: storeServer.pg.password, FERRY_QUEUE: 'off' };
 }
 
 /** Why a test is skipped on PostgreSQL: it is about SQLite's file, pragmas or plans, which PostgreSQL has not. */
